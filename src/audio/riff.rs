@@ -1,0 +1,429 @@
+//! RIFF/WAVE parsing by chunks (never by assuming a 44-byte header) and canonical header
+//! writing. Used for WAV-wrapped protocol payloads and for dataset validation.
+
+use std::ops::Range;
+
+use thiserror::Error;
+
+/// `wFormatTag` of integer PCM.
+pub const WAVE_FORMAT_PCM: u16 = 0x0001;
+/// `wFormatTag` of IEEE float samples.
+pub const WAVE_FORMAT_IEEE_FLOAT: u16 = 0x0003;
+/// `wFormatTag` announcing a `WAVEFORMATEXTENSIBLE` sub-format GUID.
+pub const WAVE_FORMAT_EXTENSIBLE: u16 = 0xFFFE;
+
+/// Bytes 2..16 shared by the standard `KSDATAFORMAT_SUBTYPE_*` GUIDs (PCM, IEEE float, …).
+const KSDATAFORMAT_GUID_TAIL: [u8; 14] = [
+    0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71,
+];
+
+/// Why bytes could not be read as a WAVE file at all.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RiffError {
+    /// Shorter than the 12-byte RIFF/WAVE preamble.
+    #[error("only {0} bytes, too short for a RIFF/WAVE header")]
+    TooShort(usize),
+    /// The file does not start with `RIFF….WAVE`.
+    #[error("not a RIFF/WAVE file")]
+    NotWave,
+    /// No `fmt ` chunk before the end of the file.
+    #[error("no `fmt ` chunk")]
+    MissingFmt,
+    /// The `fmt ` chunk is shorter than the 16 bytes every format needs.
+    #[error("`fmt ` chunk is {0} bytes, needs at least 16")]
+    ShortFmt(u32),
+    /// No `data` chunk before the end of the file.
+    #[error("no `data` chunk")]
+    MissingData,
+}
+
+/// Something inconsistent in a WAVE file that still allows its samples to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StructureIssue {
+    /// The RIFF size field disagrees with the number of bytes present.
+    RiffSizeMismatch {
+        /// Bytes the RIFF header announces after its first 8 bytes.
+        declared: u32,
+        /// Bytes actually present after the first 8 bytes.
+        actual: u64,
+    },
+    /// A chunk announces more bytes than the file holds; it was cut at the end of the file.
+    ChunkTruncated {
+        /// Four-character chunk id.
+        id: String,
+        /// Size the chunk header announces.
+        declared: u32,
+        /// Bytes actually available.
+        available: u64,
+    },
+    /// The `data` chunk length is not a whole number of sample frames.
+    PartialFrame {
+        /// Length of the data chunk in bytes.
+        data_len: u64,
+        /// Bytes per sample frame.
+        block_align: u16,
+    },
+    /// Streaming writers leave the data size as 0 or 0xFFFFFFFF; the rest of the file was used.
+    UnsizedData {
+        /// The size field as written.
+        declared: u32,
+    },
+}
+
+impl std::fmt::Display for StructureIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StructureIssue::RiffSizeMismatch { declared, actual } => write!(
+                f,
+                "RIFF size field says {declared} bytes but {actual} bytes follow it"
+            ),
+            StructureIssue::ChunkTruncated {
+                id,
+                declared,
+                available,
+            } => write!(
+                f,
+                "chunk `{id}` declares {declared} bytes but only {available} are present"
+            ),
+            StructureIssue::PartialFrame {
+                data_len,
+                block_align,
+            } => write!(
+                f,
+                "data chunk of {data_len} bytes is not a multiple of the {block_align}-byte frame"
+            ),
+            StructureIssue::UnsizedData { declared } => write!(
+                f,
+                "data chunk size field is {declared:#x} (unsized stream); used the rest of the file"
+            ),
+        }
+    }
+}
+
+/// The `fmt ` chunk's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FmtChunk {
+    /// `wFormatTag` as written (may be [`WAVE_FORMAT_EXTENSIBLE`]).
+    pub format_tag: u16,
+    /// For extensible files with a standard sub-format GUID: the format tag it stands for.
+    pub sub_format: Option<u16>,
+    /// Interleaved channels.
+    pub channels: u16,
+    /// Sample frames per second.
+    pub sample_rate: u32,
+    /// Average bytes per second.
+    pub byte_rate: u32,
+    /// Bytes per sample frame (all channels).
+    pub block_align: u16,
+    /// Bits per sample.
+    pub bits_per_sample: u16,
+}
+
+impl FmtChunk {
+    /// The sample encoding: the sub-format for extensible files, else the format tag.
+    pub fn effective_format(&self) -> u16 {
+        match (self.format_tag, self.sub_format) {
+            (WAVE_FORMAT_EXTENSIBLE, Some(sub)) => sub,
+            (tag, _) => tag,
+        }
+    }
+
+    /// Whether samples are integer PCM of any width.
+    pub fn is_integer_pcm(&self) -> bool {
+        self.effective_format() == WAVE_FORMAT_PCM
+    }
+
+    /// Whether this is voiceperf's query format: 16 kHz mono 16-bit integer PCM.
+    pub fn is_16k_mono_s16(&self) -> bool {
+        self.is_integer_pcm()
+            && self.channels == 1
+            && self.sample_rate == 16_000
+            && self.bits_per_sample == 16
+    }
+}
+
+/// A chunk found while walking the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// Four-character chunk id (lossy UTF-8).
+    pub id: String,
+    /// Byte offset of the chunk header.
+    pub offset: usize,
+    /// Size from the chunk header.
+    pub declared_size: u32,
+    /// Byte range of the body actually present in the file.
+    pub body: Range<usize>,
+}
+
+/// Layout of a WAVE file: its format, where the samples are, and any inconsistencies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WavLayout {
+    /// The `fmt ` chunk.
+    pub fmt: FmtChunk,
+    /// Byte range of the sample data (whole frames only).
+    pub data: Range<usize>,
+    /// Every chunk in file order.
+    pub chunks: Vec<ChunkInfo>,
+    /// Inconsistencies that did not stop parsing.
+    pub issues: Vec<StructureIssue>,
+}
+
+impl WavLayout {
+    /// Number of whole sample frames in the data chunk.
+    pub fn frames(&self) -> usize {
+        match self.fmt.block_align {
+            0 => 0,
+            align => self.data.len() / align as usize,
+        }
+    }
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([bytes[at], bytes[at + 1]])
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+/// Parses a WAVE file held in memory by walking its chunks.
+pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
+    if bytes.len() < 12 {
+        return Err(RiffError::TooShort(bytes.len()));
+    }
+    if &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+        return Err(RiffError::NotWave);
+    }
+    let mut issues = Vec::new();
+    let riff_declared = u32_at(bytes, 4);
+    let riff_actual = (bytes.len() - 8) as u64;
+    if u64::from(riff_declared) != riff_actual {
+        issues.push(StructureIssue::RiffSizeMismatch {
+            declared: riff_declared,
+            actual: riff_actual,
+        });
+    }
+
+    let mut chunks = Vec::new();
+    let mut fmt = None;
+    let mut data = None;
+    let mut at = 12usize;
+    while at + 8 <= bytes.len() {
+        let id = String::from_utf8_lossy(&bytes[at..at + 4]).into_owned();
+        let declared = u32_at(bytes, at + 4);
+        let body_start = at + 8;
+        let available = bytes.len() - body_start;
+        let is_data = &bytes[at..at + 4] == b"data";
+        let body_len = if is_data && (declared == 0 || declared == u32::MAX) && available > 0 {
+            issues.push(StructureIssue::UnsizedData { declared });
+            available
+        } else if declared as usize > available {
+            issues.push(StructureIssue::ChunkTruncated {
+                id: id.clone(),
+                declared,
+                available: available as u64,
+            });
+            available
+        } else {
+            declared as usize
+        };
+        let body = body_start..body_start + body_len;
+        match &bytes[at..at + 4] {
+            b"fmt " if fmt.is_none() => fmt = Some(parse_fmt(&bytes[body.clone()], declared)?),
+            b"data" if data.is_none() => data = Some(body.clone()),
+            _ => {}
+        }
+        chunks.push(ChunkInfo {
+            id,
+            offset: at,
+            declared_size: declared,
+            body: body.clone(),
+        });
+        // Chunks are padded to an even length.
+        at = body.end + (body_len & 1);
+    }
+
+    let fmt = fmt.ok_or(RiffError::MissingFmt)?;
+    let mut data = data.ok_or(RiffError::MissingData)?;
+    if fmt.block_align > 0 {
+        let align = fmt.block_align as usize;
+        let whole = data.len() / align * align;
+        if whole != data.len() {
+            issues.push(StructureIssue::PartialFrame {
+                data_len: data.len() as u64,
+                block_align: fmt.block_align,
+            });
+            data.end = data.start + whole;
+        }
+    }
+    Ok(WavLayout {
+        fmt,
+        data,
+        chunks,
+        issues,
+    })
+}
+
+fn parse_fmt(body: &[u8], declared: u32) -> Result<FmtChunk, RiffError> {
+    if body.len() < 16 {
+        return Err(RiffError::ShortFmt(declared.min(body.len() as u32)));
+    }
+    let format_tag = u16_at(body, 0);
+    // WAVEFORMATEXTENSIBLE: cbSize(2) validBits(2) channelMask(4) GUID(16) after the 16 bytes.
+    let sub_format = (format_tag == WAVE_FORMAT_EXTENSIBLE && body.len() >= 40)
+        .then(|| &body[24..40])
+        .filter(|guid| guid[2..] == KSDATAFORMAT_GUID_TAIL)
+        .map(|guid| u16_at(guid, 0));
+    Ok(FmtChunk {
+        format_tag,
+        sub_format,
+        channels: u16_at(body, 2),
+        sample_rate: u32_at(body, 4),
+        byte_rate: u32_at(body, 8),
+        block_align: u16_at(body, 12),
+        bits_per_sample: u16_at(body, 14),
+    })
+}
+
+/// Appends a canonical 44-byte PCM WAVE header for `data_len` bytes of 16-bit samples —
+/// the header Python's `wave` module (and so pipecat's `add_wav_header`) writes.
+pub fn write_pcm16_header(out: &mut Vec<u8>, sample_rate: u32, channels: u16, data_len: u32) {
+    let block_align = channels * 2;
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&WAVE_FORMAT_PCM.to_le_bytes());
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&sample_rate.to_le_bytes());
+    out.extend_from_slice(&(sample_rate * u32::from(block_align)).to_le_bytes());
+    out.extend_from_slice(&block_align.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+}
+
+/// A complete WAVE file holding `pcm` (16-bit little-endian interleaved samples).
+pub fn wrap_pcm16(pcm: &[u8], sample_rate: u32, channels: u16) -> Vec<u8> {
+    let mut out = Vec::with_capacity(44 + pcm.len());
+    write_pcm16_header(&mut out, sample_rate, channels, pcm.len() as u32);
+    out.extend_from_slice(pcm);
+    out
+}
+
+/// Little-endian 16-bit sample bytes → samples (a trailing odd byte is ignored).
+pub fn pcm16_from_bytes(bytes: &[u8]) -> Vec<i16> {
+    bytes
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect()
+}
+
+/// Samples → little-endian 16-bit sample bytes.
+pub fn pcm16_to_bytes(samples: &[i16]) -> Vec<u8> {
+    samples.iter().flat_map(|s| s.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_header_round_trips() {
+        let pcm = pcm16_to_bytes(&[1, -2, 3, -4]);
+        let wav = wrap_pcm16(&pcm, 16_000, 1);
+        assert_eq!(wav.len(), 44 + 8);
+        let layout = parse(&wav).unwrap();
+        assert!(layout.issues.is_empty());
+        assert!(layout.fmt.is_16k_mono_s16());
+        assert_eq!(&wav[layout.data.clone()], &pcm[..]);
+        assert_eq!(layout.frames(), 4);
+    }
+
+    #[test]
+    fn extra_chunks_and_extensible_format() {
+        // LIST chunk (odd length, padded) before fmt; extensible fmt with PCM GUID.
+        let mut wav = b"RIFF\0\0\0\0WAVE".to_vec();
+        wav.extend_from_slice(b"LIST");
+        wav.extend_from_slice(&3u32.to_le_bytes());
+        wav.extend_from_slice(b"abc\0");
+        wav.extend_from_slice(b"fmt ");
+        wav.extend_from_slice(&40u32.to_le_bytes());
+        wav.extend_from_slice(&WAVE_FORMAT_EXTENSIBLE.to_le_bytes());
+        wav.extend_from_slice(&2u16.to_le_bytes());
+        wav.extend_from_slice(&48_000u32.to_le_bytes());
+        wav.extend_from_slice(&(48_000u32 * 6).to_le_bytes());
+        wav.extend_from_slice(&6u16.to_le_bytes());
+        wav.extend_from_slice(&24u16.to_le_bytes());
+        wav.extend_from_slice(&22u16.to_le_bytes());
+        wav.extend_from_slice(&24u16.to_le_bytes());
+        wav.extend_from_slice(&3u32.to_le_bytes());
+        wav.extend_from_slice(&[0x01, 0x00]);
+        wav.extend_from_slice(&KSDATAFORMAT_GUID_TAIL);
+        wav.extend_from_slice(b"data");
+        wav.extend_from_slice(&12u32.to_le_bytes());
+        wav.extend_from_slice(&[0; 12]);
+        let riff_len = (wav.len() - 8) as u32;
+        wav[4..8].copy_from_slice(&riff_len.to_le_bytes());
+
+        let layout = parse(&wav).unwrap();
+        assert!(layout.issues.is_empty(), "{:?}", layout.issues);
+        assert_eq!(layout.fmt.effective_format(), WAVE_FORMAT_PCM);
+        assert_eq!(layout.fmt.channels, 2);
+        assert_eq!(layout.frames(), 2);
+        let ids: Vec<_> = layout.chunks.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["LIST", "fmt ", "data"]);
+    }
+
+    #[test]
+    fn truncated_and_inconsistent_files() {
+        let mut wav = wrap_pcm16(&pcm16_to_bytes(&[0; 100]), 16_000, 1);
+        wav.truncate(44 + 51);
+        let layout = parse(&wav).unwrap();
+        assert_eq!(layout.frames(), 25);
+        assert!(
+            layout
+                .issues
+                .iter()
+                .any(|i| matches!(i, StructureIssue::ChunkTruncated { .. }))
+        );
+        assert!(
+            layout
+                .issues
+                .iter()
+                .any(|i| matches!(i, StructureIssue::RiffSizeMismatch { .. }))
+        );
+        assert!(
+            layout
+                .issues
+                .iter()
+                .any(|i| matches!(i, StructureIssue::PartialFrame { .. }))
+        );
+    }
+
+    #[test]
+    fn rejects_non_wave() {
+        assert_eq!(parse(b"RIFF"), Err(RiffError::TooShort(4)));
+        assert_eq!(
+            parse(b"ID3\x04\0\0\0\0\0\0\0\0\0\0"),
+            Err(RiffError::NotWave)
+        );
+        let header_only = b"RIFF\x04\0\0\0WAVE";
+        assert_eq!(parse(header_only), Err(RiffError::MissingFmt));
+        let mut no_data = wrap_pcm16(&[], 16_000, 1);
+        no_data.truncate(36);
+        assert_eq!(parse(&no_data), Err(RiffError::MissingData));
+    }
+
+    #[test]
+    fn unsized_streaming_data_uses_rest_of_file() {
+        let mut wav = wrap_pcm16(&pcm16_to_bytes(&[5; 10]), 16_000, 1);
+        wav[40..44].copy_from_slice(&u32::MAX.to_le_bytes());
+        let layout = parse(&wav).unwrap();
+        assert_eq!(layout.frames(), 10);
+        assert!(matches!(
+            layout.issues[..],
+            [StructureIssue::UnsizedData { .. }]
+        ));
+    }
+}

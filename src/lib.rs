@@ -1,0 +1,73 @@
+//! voiceperf: voice-agent latency testing from raw recordings to a latency report.
+//!
+//! The modules follow the pipeline: [`audio`] and [`prep`] turn recordings into a dataset,
+//! [`validate`] checks it, [`bench`] drives simulated users against an agent speaking the
+//! pipecat [`protocol`] (such as the built-in [`agent`]), [`analyze`] reads the agent's log,
+//! [`report`] renders the results, and [`run`] chains it all.
+
+pub mod agent;
+pub mod analyze;
+pub mod audio;
+pub mod bench;
+pub mod cli;
+pub mod fsutil;
+pub mod prep;
+pub mod protocol;
+pub mod report;
+pub mod run;
+pub mod stats;
+pub mod term;
+pub mod validate;
+
+/// How a command ended; `main` turns it into the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything succeeded: exit status 0.
+    Success,
+    /// The command ran to the end but some inputs or checks failed: exit status 1.
+    Failed,
+    /// A CI gate (`--fail-p95`, `--max-error-rate`) was not met: exit status 3.
+    GateFailed,
+}
+
+impl Outcome {
+    /// The process exit status for this outcome.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Failed => 1,
+            Outcome::GateFailed => 3,
+        }
+    }
+
+    /// `Failed` when `failed` is true, else `Success`.
+    pub fn failed_if(failed: bool) -> Self {
+        if failed {
+            Outcome::Failed
+        } else {
+            Outcome::Success
+        }
+    }
+}
+
+/// Errors that decide the exit status rather than just being reported.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command line is valid for clap but not usable (conflicting or out-of-range values).
+    #[error("{0}")]
+    Usage(String),
+    /// The subcommand exists in the CLI but has not been built yet.
+    #[error("`voiceperf {0}` is not built yet in this version")]
+    NotBuilt(&'static str),
+}
+
+/// Exit status for an error that ended a command: 2 for usage errors, 1 otherwise.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<CliError>() {
+        Some(CliError::Usage(_) | CliError::NotBuilt(_)) => 2,
+        None => 1,
+    }
+}
+
+/// Version string recorded in manifests and result files.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
