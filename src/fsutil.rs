@@ -110,6 +110,12 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
+/// Raises the soft limit on open files towards `wanted` (capped by the hard limit) so a
+/// thousand sockets fit in one process; returns the limit now in force.
+pub fn raise_open_files_limit(wanted: u64) -> std::io::Result<u64> {
+    rlimit::increase_nofile_limit(wanted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,6 +154,12 @@ mod tests {
         let b = create_unique_dir(dir.path(), "run").unwrap();
         assert_ne!(a, b);
         assert!(b.ends_with("run-2"));
+    }
+
+    #[test]
+    fn open_files_limit_can_be_raised() {
+        let limit = raise_open_files_limit(4096).unwrap();
+        assert!(limit >= 256, "{limit}");
     }
 
     #[test]
