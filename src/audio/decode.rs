@@ -66,18 +66,14 @@ pub struct SourceFormat {
 }
 
 impl SourceFormat {
-    /// A short human description, e.g. `mp3 44.1 kHz stereo` or `wave/pcm_s24le 48 kHz mono`.
+    /// A short human description, e.g. `mp3 44.1k stereo` or `wave/pcm_s24le 48k mono`.
     pub fn describe(&self) -> String {
         let codec = if self.container == self.codec {
             self.codec.clone()
         } else {
             format!("{}/{}", self.container, self.codec)
         };
-        let rate = if self.sample_rate % 1000 == 0 {
-            format!("{}k", self.sample_rate / 1000)
-        } else {
-            format!("{:.1}k", f64::from(self.sample_rate) / 1000.0)
-        };
+        let rate = format!("{}k", f64::from(self.sample_rate) / 1000.0);
         let layout = match self.channels {
             1 => "mono".to_string(),
             2 => "stereo".to_string(),
