@@ -323,3 +323,38 @@ fn committed_dataset_is_what_prep_makes() {
         );
     }
 }
+
+#[test]
+fn float_overs_are_clipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mono, _) = rear_left_scene();
+    // Float WAV can hold samples beyond full scale; 16-bit cannot.
+    let hot: Vec<f32> = mono.iter().map(|x| x * 4.0).collect();
+    let mut bytes = wav_bytes(&[hot.clone()], 16_000, Encoding::Float(32), false, &[]);
+    // wav_bytes clamps to ±1; write the real values over its data chunk.
+    let data_start = bytes.len() - 4 * hot.len();
+    for (i, x) in hot.iter().enumerate() {
+        bytes[data_start + 4 * i..data_start + 4 * i + 4].copy_from_slice(&x.to_le_bytes());
+    }
+    fs::write(dir.path().join("hot.wav"), bytes).unwrap();
+    let output = prep(dir.path(), &["hot.wav", "-o", "out"]);
+    assert!(output.status.success(), "{:?}", texts(&output));
+    let entry = manifest(&dir.path().join("out"))
+        .get("hot.wav")
+        .unwrap()
+        .clone();
+    let overs = hot.iter().filter(|x| x.abs() * 32768.0 > 32767.5).count();
+    assert!(overs > 0);
+    assert!(
+        entry.clipped_samples > 0 && entry.clipped_samples <= overs,
+        "{} of {overs}",
+        entry.clipped_samples
+    );
+    assert!(
+        entry.warnings.iter().any(|w| w.contains("samples clipped")),
+        "{:?}",
+        entry.warnings
+    );
+    let samples = query_samples(&dir.path().join("out/hot.wav"));
+    assert!(samples.contains(&i16::MAX) || samples.contains(&i16::MIN));
+}
