@@ -330,7 +330,13 @@ fn float_overs_are_clipped_and_counted() {
     let (mono, _) = rear_left_scene();
     // Float WAV can hold samples beyond full scale; 16-bit cannot.
     let hot: Vec<f32> = mono.iter().map(|x| x * 4.0).collect();
-    let mut bytes = wav_bytes(&[hot.clone()], 16_000, Encoding::Float(32), false, &[]);
+    let mut bytes = wav_bytes(
+        std::slice::from_ref(&hot),
+        16_000,
+        Encoding::Float(32),
+        false,
+        &[],
+    );
     // wav_bytes clamps to ±1; write the real values over its data chunk.
     let data_start = bytes.len() - 4 * hot.len();
     for (i, x) in hot.iter().enumerate() {
