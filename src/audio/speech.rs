@@ -776,6 +776,41 @@ mod tests {
     }
 
     #[test]
+    fn any_length_and_content_is_handled() {
+        let spoken = pcm(&voice("front_center"));
+        let mut noise = Noise(3);
+        let loud: Vec<i16> = (0..40_000)
+            .map(|_| (noise.gaussian() * 12_000.0) as i16)
+            .collect();
+        for len in [1, 2, 15, 159, 160, 161, 479, 480, 999, 3_000, 7_777] {
+            for source in [&spoken, &loud] {
+                let samples = &source[..len.min(source.len())];
+                if let Some(b) = find_speech(samples, &SpeechConfig::default()) {
+                    assert!(b.start < b.end && b.end <= samples.len(), "{len}: {b:?}");
+                }
+            }
+        }
+        let full_scale = vec![i16::MAX; 16_000];
+        assert!(find_speech(&full_scale, &SpeechConfig::default()).is_none());
+        for mode in [
+            VadMode::Quality,
+            VadMode::LowBitrate,
+            VadMode::VeryAggressive,
+        ] {
+            let config = SpeechConfig {
+                vad_mode: mode,
+                ..SpeechConfig::default()
+            };
+            let scene = scene(&voice("rear_left"), Some(-50.0), false);
+            let bounds = find_speech(&pcm(&scene.signal), &config).unwrap();
+            assert!(
+                bounds.end > scene.voice_end - RATE / 5 && bounds.end <= scene.voice_end,
+                "{mode:?}"
+            );
+        }
+    }
+
+    #[test]
     fn speech_at_the_very_edges() {
         let voice = voice("side_right");
         let bounds = find_speech(&pcm(&voice), &SpeechConfig::default()).unwrap();
