@@ -4,20 +4,28 @@
 //! The WebRTC VAD ([`super::vad::Vad`]) says which 10 ms frames sound like speech; on its own
 //! it is too coarse (10 ms steps, a hangover of up to ~90 ms after speech) and too easily
 //! fooled (a click, the first frames of steady noise). So its decisions are combined with the
-//! signal's energy, measured after an 80 Hz high-pass that removes DC and mains hum:
+//! signal's energy. Both look at the signal through a 4th-order 100 Hz high-pass, so a DC
+//! offset, rumble or mains hum is neither speech nor "loud".
 //!
 //! 1. The background level is the 10th percentile of frame energies, the speech level the
-//!    95th percentile of the energies of VAD-speech frames.
-//! 2. *Active* frames are VAD-speech frames clearly above the background. Active frames less
-//!    than 300 ms apart form one segment; segments further apart are separate phrases.
-//! 3. A segment is stretched over loud frames that follow (or precede) it within 250 ms even
-//!    when the VAD does not call them speech — the release of a final "t", a quiet last
-//!    syllable — and then over the contiguous frames still above the background, down to
+//!    95th percentile of the energies of VAD-speech frames; speech must be 12 dB above the
+//!    background.
+//! 2. *Active* frames are VAD-speech frames clearly above the background (and within 35 dB of
+//!    the speech level). Active frames less than 300 ms apart form one segment.
+//! 3. A segment is stretched over loud frames that follow (or precede) it within 300 ms even
+//!    when the VAD does not call them speech — the release of a final "t" after its silent
+//!    closure, a quiet last syllable — and then over the frames still 5 dB above the
+//!    background (and within 45 dB of the speech level), across dips of up to 20 ms: down to
 //!    where the fading sound meets the noise.
-//! 4. Short segments isolated from the rest (a click, a cough, a door) are not speech: the
-//!    utterance runs from the first to the last segment that is long enough or close enough
-//!    to one that is. A long pause inside the utterance keeps both phrases.
-//! 5. The outer frame edges are refined to the sample with a 2 ms energy envelope.
+//! 4. Isolated segments (500 ms of quiet before or after) at either end are not speech when
+//!    they are very short (< 60 ms: a click) or short and unvoiced (< 400 ms without 40 ms of
+//!    70–400 Hz periodicity: a cough, a knock, a breath). A short voiced word is kept, and a
+//!    long pause inside the utterance keeps both phrases.
+//! 5. The outer edges are refined to the sample with a 2 ms envelope: the start on the
+//!    high-passed signal, the end on the same filter run backwards in time, whose ringing
+//!    cannot extend past the end of a sound.
+//!
+//! Cost: about 1/1500 of real time (0.4 s for 10 minutes of audio on one core).
 
 use std::ops::Range;
 
