@@ -162,7 +162,7 @@ async fn garbage_sends_one_undecodable_frame_inside_the_reply() {
     assert!(protocol::decode(bytes).is_err());
     assert_eq!(audio_times(&received).len(), 25, "audio goes on around it");
     assert!(
-        audio_times(&received[..garbage[0]]).len() >= 1,
+        !audio_times(&received[..garbage[0]]).is_empty(),
         "inside the reply"
     );
     assert_eq!(agent.counters().garbage_frames, 1);
