@@ -32,8 +32,15 @@ pub enum LogTarget {
 }
 
 /// A log buffer in memory that the caller can read while the agent runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct MemoryLog(Arc<Mutex<Vec<u8>>>);
+
+impl fmt::Debug for MemoryLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = self.0.lock().map_or(0, |bytes| bytes.len());
+        write!(f, "MemoryLog({len} bytes)")
+    }
+}
 
 impl MemoryLog {
     /// An empty buffer.

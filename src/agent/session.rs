@@ -885,11 +885,7 @@ impl Session {
             tts_ttfb_secs: tts,
             early: turn.early,
         };
-        self.shared
-            .turns
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(truth);
+        self.shared.record_turn(truth);
         // Synthesis runs at about 50x real time after the first audio.
         let processing = tts + self.shared.reply.duration().as_secs_f64() / 50.0;
         self.schedule(
