@@ -73,7 +73,7 @@ async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
     );
     let client_view = secs(sent[(id - 1) as usize].1, times[0]);
     assert!(
-        (client_view - truth.latency_secs).abs() < 0.010,
+        (client_view - truth.latency_secs).abs() < 0.020,
         "client {client_view:.4} s vs agent {:.4} s",
         truth.latency_secs
     );
