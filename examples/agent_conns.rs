@@ -37,6 +37,9 @@ struct Args {
     /// Seconds of silence after each 1 s query (must cover the reply).
     #[arg(long, default_value_t = 4.0)]
     gap: f64,
+    /// The agent's log file: compare its truth lines with what the clients measured.
+    #[arg(long)]
+    agent_log: Option<std::path::PathBuf>,
 }
 
 #[derive(Default)]
@@ -47,6 +50,10 @@ struct ConnResult {
     latencies: Vec<f64>,
     frame_gaps_ms: Vec<f64>,
     send_lateness_ms: Vec<f64>,
+    /// Send time of each chunk, by id - 1.
+    sent_times: Vec<Instant>,
+    /// First audio frame of each turn's reply.
+    first_audio: Vec<Option<Instant>>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -89,6 +96,50 @@ async fn run(args: Args) -> anyhow::Result<()> {
         results.push(task.await?);
     }
     report(&args, &results, start.elapsed());
+    if let Some(log) = &args.agent_log {
+        // Give the agent's log writer a moment to catch up.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        compare_with_truth(log, &results)?;
+    }
+    Ok(())
+}
+
+/// For every `VoiceperfAgent turn` line: the client's own view of the same interval (send of
+/// the frame id the agent names → arrival of that turn's first audio) minus the agent's.
+fn compare_with_truth(log: &std::path::Path, results: &[ConnResult]) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(log)?;
+    let re = regex::Regex::new(
+        r"streamId=conn_(\d+) - VoiceperfAgent turn (\d+): last speech frame id (\d+) arrived at [\d.]+, first reply frame sent at [\d.]+, latency: ([\d.]+)",
+    )?;
+    let mut diffs_ms = Vec::new();
+    let mut unmatched = 0;
+    for caps in re.captures_iter(&text) {
+        let conn: usize = caps[1].parse()?;
+        let turn: usize = caps[2].parse()?;
+        let id: usize = caps[3].parse()?;
+        let agent: f64 = caps[4].parse()?;
+        let client = results.get(conn).and_then(|r| {
+            let sent = *r.sent_times.get(id.checked_sub(1)?)?;
+            let first = (*r.first_audio.get(turn.checked_sub(1)?)?)?;
+            Some((first - sent).as_secs_f64())
+        });
+        match client {
+            Some(client) => diffs_ms.push((client - agent) * 1000.0),
+            None => unmatched += 1,
+        }
+    }
+    let abs: Vec<f64> = diffs_ms.iter().map(|d| d.abs()).collect();
+    if let (Some(signed), Some(s)) = (
+        Summary::from_samples(&diffs_ms),
+        Summary::from_samples(&abs),
+    ) {
+        println!(
+            "client view - agent truth line: mean {:+.2} ms, |diff| p50 {:.2} ms p99 {:.2} ms max {:.2} ms (n={}, {unmatched} unmatched)",
+            signed.mean, s.p50, s.p99, s.max, s.count
+        );
+    } else {
+        println!("no truth lines matched ({unmatched} unmatched)");
+    }
     Ok(())
 }
 
@@ -147,6 +198,7 @@ async fn connection(i: usize, args: &Args, turn: &[i16], query_chunks: usize) ->
                 break 'turns;
             }
             let sent = Instant::now();
+            result.sent_times.push(sent);
             result
                 .send_lateness_ms
                 .push((sent - due).as_secs_f64() * 1000.0);
@@ -171,6 +223,7 @@ async fn connection(i: usize, args: &Args, turn: &[i16], query_chunks: usize) ->
         if let Some(&first) = reply.first() {
             result.latencies.push((first - end).as_secs_f64());
         }
+        result.first_audio.push(reply.first().copied());
         // Skip the first gap: pipecat-like servers send the first two frames back to back.
         result.frame_gaps_ms.extend(
             reply

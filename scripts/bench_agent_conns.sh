@@ -26,7 +26,8 @@ url="$(sed -n 's#^listening on \(ws://[^/]*\)/ws/{stream_id}$#\1/ws#p' "$work/st
 [ -n "$url" ] || { echo "agent did not start:"; cat "$work/stderr"; exit 1; }
 
 /usr/bin/time -f "client: %e s wall, %U s user, %S s sys, %M KB max RSS" \
-  target/release/examples/agent_conns --url "$url" --connections "$connections" --duration "$duration"
+  target/release/examples/agent_conns --url "$url" --connections "$connections" --duration "$duration" \
+  --agent-log "$work/agent.log"
 
 echo "agent: $(ps -o cputime= -p "$agent_pid" | tr -d ' ') CPU time, $(ps -o rss= -p "$agent_pid" | tr -d ' ') KB RSS"
 kill -TERM "$agent_pid"
