@@ -31,7 +31,7 @@ use tokio::sync::watch;
 use self::clock::UnixClock;
 pub use self::delay::Delay;
 use self::log::Level;
-pub use self::log::{LogTarget, MemoryLog};
+pub use self::log::{LogTarget, MemoryLog, SharedWriter};
 use self::voice::ReplyAudio;
 use crate::audio::vad::VadMode;
 use crate::stats::Summary;
