@@ -385,7 +385,7 @@ fn duration_check(duration: f64, limits: &Limits) -> Check {
         fail(
             Rule::Duration,
             format!(
-                "duration {} < {} s",
+                "duration {} s < {} s",
                 seconds(duration, limits.min_duration_s),
                 limits.min_duration_s
             ),
@@ -399,7 +399,7 @@ fn duration_check(duration: f64, limits: &Limits) -> Check {
         fail(
             Rule::Duration,
             format!(
-                "duration {} > {} s",
+                "duration {} s > {} s",
                 seconds(duration, limits.max_duration_s),
                 limits.max_duration_s
             ),
