@@ -1148,3 +1148,29 @@ fn prep_output_always_passes_validate() {
         assert!(diff < 0.03, "{}: analysis differs by {diff} s", f.name);
     }
 }
+
+#[test]
+fn the_committed_dataset_passes() {
+    let dataset = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio_files");
+    let report = check(&dataset);
+    assert!(report.passed, "{report:#?}");
+    assert_eq!(report.files.len(), 10);
+    assert!(
+        report.folder_findings.is_empty(),
+        "{:#?}",
+        report.folder_findings
+    );
+    for f in &report.files {
+        assert_eq!(f.status, Status::Pass, "{}: {:#?}", f.name, f.problems());
+        assert_rule(&report, &f.name, Rule::Manifest, Status::Pass);
+    }
+    // And through the binary, from the repository root with no arguments.
+    let output = voiceperf()
+        .arg("validate")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("10 files: 10 passed"), "{stdout}");
+}
