@@ -263,7 +263,7 @@ fn collect_dir(
                 status: Status::Warning,
                 message: format!("listed in {MANIFEST_FILE} but missing"),
                 fix: Some(format!(
-                    "run: voiceperf prep {source}{} to make it again (prep also drops entries of deleted files)",
+                    "run: voiceperf prep {source}{} to make it again",
                     output_flag(&display)
                 )),
             });
