@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use super::report::{Finding, Rule, Status};
+use super::rules::{output_flag, shell_word};
 use crate::audio::decode::has_audio_extension;
 use crate::prep::manifest::{MANIFEST_FILE, Manifest};
 
@@ -80,14 +81,6 @@ impl Collected {
             manifest,
         });
         self.datasets.len() - 1
-    }
-}
-
-fn output_flag(display: &str) -> String {
-    if Path::new(display) == Path::new("audio_files") {
-        String::new()
-    } else {
-        format!(" -o {display}")
     }
 }
 
@@ -215,7 +208,8 @@ fn collect_dir(
             Finding {
                 message: "not a .wav file: bench only plays .wav queries".into(),
                 fix: Some(format!(
-                    "convert it: voiceperf prep {shown}{} (then move the original out of the dataset)",
+                    "convert it: voiceperf prep {}{} (then move the original out of the dataset)",
+                    shell_word(&shown),
                     output_flag(&display)
                 )),
                 path: shown,
@@ -263,7 +257,8 @@ fn collect_dir(
                 status: Status::Warning,
                 message: format!("listed in {MANIFEST_FILE} but missing"),
                 fix: Some(format!(
-                    "run: voiceperf prep {source}{} to make it again",
+                    "run: voiceperf prep {}{} to make it again",
+                    shell_word(source),
                     output_flag(&display)
                 )),
             });

@@ -95,8 +95,13 @@ impl FileContext<'_> {
     }
 }
 
-fn output_flag(dataset: &str) -> String {
-    if Path::new(dataset) == Path::new(DEFAULT_DATASET) {
+/// ` -o DATASET` for a prep command writing into `dataset`; empty for prep's default folder.
+pub(crate) fn output_flag(dataset: &str) -> String {
+    let is_default = Path::new(dataset)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .eq(Path::new(DEFAULT_DATASET).components());
+    if is_default {
         String::new()
     } else {
         format!(" -o {}", shell_word(dataset))
@@ -104,7 +109,7 @@ fn output_flag(dataset: &str) -> String {
 }
 
 /// `word` quoted for a POSIX shell when it needs to be.
-fn shell_word(word: &str) -> String {
+pub(crate) fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()
@@ -713,6 +718,64 @@ mod tests {
         assert_eq!(percent_text(0.0312), "0.031");
         assert_eq!(percent_text(2.34), "2.3");
         assert_eq!(percent_text(-0.5), "-0.50");
+    }
+
+    fn entry(source: &str) -> ManifestEntry {
+        serde_json::from_value(serde_json::json!({
+            "source": source, "source_sha256": "", "output_sha256": "",
+            "speech_start_s": 0.2, "speech_end_s": 1.0, "duration_s": 1.1,
+            "input": {"container": "wave", "codec": "pcm_s16le", "sample_rate": 16000,
+                      "channels": 1, "duration_s": 2.0},
+            "channel": "mono", "trimmed_leading_ms": 0.0, "trimmed_trailing_ms": 0.0,
+            "clipped_samples": 0, "noise_floor_dbfs": -70.0, "speech_level_dbfs": -20.0,
+            "settings": PrepSettings::default(), "tool_version": "0"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn prep_commands_name_the_recording_and_keep_the_query_in_place() {
+        fn ctx<'a>(
+            dataset: &'a str,
+            name: &'a str,
+            entry: Option<&'a ManifestEntry>,
+        ) -> FileContext<'a> {
+            FileContext {
+                dataset,
+                name,
+                has_manifest: entry.is_some(),
+                entry,
+                duplicates: &[],
+            }
+        }
+        let top = entry("raw_recordings/q1.mp3");
+        let nested = entry("raw_recordings/en/q2.flac");
+        let elsewhere = entry("/tmp/q3.wav");
+        assert_eq!(
+            ctx("audio_files", "q1.wav", Some(&top)).prep_command(),
+            "voiceperf prep raw_recordings/q1.mp3"
+        );
+        assert_eq!(
+            ctx("./audio_files/", "q1.wav", Some(&top)).prep_command(),
+            "voiceperf prep raw_recordings/q1.mp3"
+        );
+        assert_eq!(
+            ctx("my set", "q1.wav", Some(&top)).prep_command(),
+            "voiceperf prep raw_recordings/q1.mp3 -o 'my set'"
+        );
+        // A query in a sub-folder: prep the folder it was walked from, so it stays there.
+        assert_eq!(
+            ctx("audio_files", "en/q2.wav", Some(&nested)).prep_command(),
+            "voiceperf prep raw_recordings"
+        );
+        assert_eq!(
+            ctx("ds", "en/q3.wav", Some(&elsewhere)).prep_command(),
+            "voiceperf prep <folder holding /tmp/q3.wav> -o ds"
+        );
+        assert_eq!(
+            ctx("ds", "q4.wav", None).prep_command(),
+            "voiceperf prep <recording> -o ds"
+        );
     }
 
     #[test]
