@@ -138,7 +138,7 @@ impl Collector {
                 file,
                 line,
                 format!(
-                    "malformed {what} value: `{}`",
+                    "malformed {what}: `{}`",
                     String::from_utf8_lossy(text).trim()
                 ),
             );
