@@ -1,5 +1,7 @@
 //! `voiceperf bench`.
 
+pub mod results;
+
 use crate::{CliError, Outcome};
 
 /// Validated options of `voiceperf bench`.
