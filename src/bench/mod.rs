@@ -1,6 +1,10 @@
 //! `voiceperf bench`.
 
+pub mod dataset;
+pub mod playback;
 pub mod results;
+pub mod schedule;
+pub mod turn;
 
 use crate::{CliError, Outcome};
 
