@@ -1,5 +1,11 @@
 //! `voiceperf bench`.
 
+pub mod dataset;
+pub mod playback;
+pub mod results;
+pub mod schedule;
+pub mod turn;
+
 use crate::{CliError, Outcome};
 
 /// Validated options of `voiceperf bench`.
