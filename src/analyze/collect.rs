@@ -32,6 +32,8 @@ pub struct StreamData {
     pub samples: [Vec<Sample>; MetricKind::ALL.len()],
     /// Agent truth lines, in log order.
     pub turns: Vec<TurnLine>,
+    /// Times of pipecat's `User stopped speaking` lines, in log order.
+    pub user_stopped: Vec<LogTime>,
     /// Completion tokens waiting for the LLM's next processing time.
     pending_tokens: Option<u64>,
 }
@@ -94,6 +96,8 @@ pub struct Collector {
     /// Data of the streams seen in the window, by stream id.
     streams: HashMap<Box<[u8]>, StreamData>,
     last_client_start: Option<ClientStartLine>,
+    /// Log times of the client-start lines of the window's streams (`Streams` window only).
+    client_start_times: HashMap<String, LogTime>,
     /// What was seen.
     pub counts: LineCounts,
     warnings: Vec<Warning>,
@@ -107,6 +111,7 @@ impl Collector {
             window,
             streams: HashMap::new(),
             last_client_start: None,
+            client_start_times: HashMap::new(),
             counts: LineCounts::default(),
             warnings: Vec::new(),
             warnings_total: 0,
@@ -118,6 +123,15 @@ impl Collector {
     pub fn observe(&mut self, event: Event<'_>, text: &[u8], file: &str, line: u64) {
         if let Event::ClientStart { stream } = event {
             self.counts.client_starts += 1;
+            if let WindowSpec::Streams { stream_ids, .. } = &self.window {
+                let id = String::from_utf8_lossy(stream);
+                if let (true, Some(time)) = (stream_ids.contains(id.as_ref()), find_log_time(text))
+                {
+                    self.client_start_times
+                        .entry(id.into_owned())
+                        .or_insert(time);
+                }
+            }
             self.last_client_start = Some(ClientStartLine {
                 file: file.to_string(),
                 line,
@@ -129,6 +143,15 @@ impl Collector {
                 // in the window. See the module documentation of `window`.
                 self.streams.clear();
                 self.counts.metric_lines_in_window = 0;
+            }
+            return;
+        }
+        if let Event::UserStoppedSpeaking { stream } = event {
+            let time = find_log_time(text);
+            if let Some(time) = time {
+                if self.inside(stream, Some(time)) {
+                    self.stream_mut(stream).user_stopped.push(time);
+                }
             }
             return;
         }
@@ -145,16 +168,10 @@ impl Collector {
             return;
         }
         let time = find_log_time(text);
-        let inside = match self.window {
-            WindowSpec::LastClientStart => self.last_client_start.is_some(),
-            _ => {
-                if time.is_none() && self.window.needs_time() {
-                    self.counts.untimed_metric_lines += 1;
-                }
-                self.window.admits(event.stream(), time)
-            }
-        };
-        if !inside {
+        if time.is_none() && self.window.needs_time() {
+            self.counts.untimed_metric_lines += 1;
+        }
+        if !self.inside(event.stream(), time) {
             return;
         }
         self.counts.metric_lines_in_window += 1;
@@ -175,7 +192,16 @@ impl Collector {
             }
             Event::CompletionTokens { tokens, .. } => data.pending_tokens = Some(tokens),
             Event::AgentTurn { truth, .. } => data.turns.push(TurnLine { truth, time }),
-            Event::ClientStart { .. } | Event::Malformed { .. } => {}
+            Event::ClientStart { .. }
+            | Event::Malformed { .. }
+            | Event::UserStoppedSpeaking { .. } => {}
+        }
+    }
+
+    fn inside(&self, stream: &[u8], time: Option<LogTime>) -> bool {
+        match self.window {
+            WindowSpec::LastClientStart => self.last_client_start.is_some(),
+            _ => self.window.admits(stream, time),
         }
     }
 
@@ -216,6 +242,7 @@ impl Collector {
             window: self.window,
             streams,
             last_client_start: self.last_client_start,
+            client_start_times: self.client_start_times,
             counts: self.counts,
             warnings: self.warnings,
             warnings_total: self.warnings_total,
@@ -232,6 +259,8 @@ pub struct Collected {
     pub streams: Vec<(String, StreamData)>,
     /// The last client-start line seen.
     pub last_client_start: Option<ClientStartLine>,
+    /// Log times of the client-start lines of the window's streams (`Streams` window only).
+    pub client_start_times: HashMap<String, LogTime>,
     /// What was seen.
     pub counts: LineCounts,
     /// The first warnings.

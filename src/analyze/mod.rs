@@ -8,6 +8,7 @@
 
 pub mod collect;
 pub mod input;
+pub mod join;
 pub mod parse;
 pub mod report;
 pub mod summary;
@@ -55,6 +56,10 @@ pub struct AnalyzeOptions {
     pub export_json: Option<PathBuf>,
     /// Also write the CSV here.
     pub export_csv: Option<PathBuf>,
+    /// Join with this bench run; its streams and metrics window replace `window`.
+    pub run: Option<RunJoin>,
+    /// Also write the joined per-turn table (CSV) here (with `run`).
+    pub export_turns_csv: Option<PathBuf>,
     /// Malformed-value warnings printed on stderr (all are counted).
     pub max_warnings: usize,
 }
@@ -69,9 +74,20 @@ impl AnalyzeOptions {
             format: OutputFormat::Text,
             export_json: None,
             export_csv: None,
+            run: None,
+            export_turns_csv: None,
             max_warnings: 20,
         }
     }
+}
+
+/// A bench run to join the log with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunJoin {
+    /// The run folder (`results/<timestamp>`).
+    pub dir: PathBuf,
+    /// The log clock's offset from UTC (s), when known; measured from the log otherwise.
+    pub log_utc_offset_s: Option<i32>,
 }
 
 /// Why an analysis has nothing to show.
@@ -115,8 +131,37 @@ pub enum EmptyReason {
 /// [`Analysis::inputs`] and the others still read; an error only when no input could be
 /// opened.
 pub fn analyze(options: &AnalyzeOptions) -> Result<Analysis> {
+    let run = match &options.run {
+        Some(run) => Some(join::BenchRun::load(&run.dir)?),
+        None => None,
+    };
+    let window = match &run {
+        Some(run) => run.window(),
+        None => options.window.clone(),
+    };
+    let (collected, inputs) = read_logs(options, window)?;
+    let (collected, joined) = match (&run, &options.run) {
+        (Some(run), Some(join_options)) => {
+            let (collected, report) = join::join(collected, run, join_options.log_utc_offset_s);
+            (collected, Some(report))
+        }
+        _ => (collected, None),
+    };
+    Ok(build_analysis(
+        collected,
+        inputs,
+        options.services.clone(),
+        joined,
+    ))
+}
+
+/// One pass over the logs.
+fn read_logs(
+    options: &AnalyzeOptions,
+    window: WindowSpec,
+) -> Result<(Collected, Vec<InputReport>)> {
     let parser = LineParser::new(options.services.clone());
-    let mut collector = Collector::new(options.window.clone());
+    let mut collector = Collector::new(window);
     let mut inputs = Vec::with_capacity(options.inputs.len());
     let mut scratch = Vec::new();
     for input in &options.inputs {
@@ -174,17 +219,14 @@ pub fn analyze(options: &AnalyzeOptions) -> Result<Analysis> {
         let errors: Vec<String> = inputs.iter().filter_map(|i| i.error.clone()).collect();
         anyhow::bail!("no input could be read: {}", errors.join("; "));
     }
-    Ok(build_analysis(
-        collector.finish(),
-        inputs,
-        options.services.clone(),
-    ))
+    Ok((collector.finish(), inputs))
 }
 
 fn build_analysis(
     collected: Collected,
     inputs: Vec<InputReport>,
     services: ServiceNames,
+    joined: Option<join::JoinReport>,
 ) -> Analysis {
     let clients: Vec<summary::ClientReport> = collected
         .streams
@@ -197,11 +239,22 @@ fn build_analysis(
         .iter()
         .flat_map(|c| c.agent_turns.iter().map(|t| t.truth.latency_s))
         .collect();
+    let mut window = describe_window(&collected);
+    if let Some(joined) = &joined {
+        window.description = format!(
+            "the bench run {}: its {} stream ids, samples of turns inside its metrics window \
+             ({} to {}, unix s)",
+            joined.run_dir,
+            joined.counts.connections,
+            joined.metrics_start_at,
+            joined.metrics_end_at
+        );
+    }
     Analysis {
         version: crate::VERSION.to_string(),
         inputs,
         services,
-        window: describe_window(&collected),
+        window,
         counts: collected.counts,
         seed,
         percentiles,
@@ -209,6 +262,7 @@ fn build_analysis(
         clients,
         warnings: collected.warnings,
         warnings_total: collected.warnings_total,
+        join: joined,
     }
 }
 
@@ -351,6 +405,9 @@ pub fn run(options: &AnalyzeOptions) -> Result<Outcome> {
     }
     if let Some(path) = &options.export_csv {
         fsutil::write_atomic(path, report::csv(&analysis).as_bytes())?;
+    }
+    if let (Some(path), Some(joined)) = (&options.export_turns_csv, &analysis.join) {
+        fsutil::write_atomic(path, report::turns_csv(joined).as_bytes())?;
     }
     let stdout = match options.format {
         OutputFormat::Text => report::text(&analysis, Painter::for_stream(Stream::Stdout)),

@@ -230,6 +230,11 @@ pub enum Event<'a> {
         /// The turn's times.
         truth: AgentTurnTruth,
     },
+    /// pipecat's `User stopped speaking` (its VAD's end-of-speech decision).
+    UserStoppedSpeaking {
+        /// Stream id.
+        stream: &'a [u8],
+    },
     /// A metric line whose value could not be read.
     Malformed {
         /// Stream id.
@@ -249,6 +254,7 @@ impl Event<'_> {
             | Event::CompletionTokens { stream, .. }
             | Event::ClientStart { stream }
             | Event::AgentTurn { stream, .. }
+            | Event::UserStoppedSpeaking { stream }
             | Event::Malformed { stream, .. } => stream,
         }
     }
@@ -256,6 +262,8 @@ impl Event<'_> {
 
 /// The message prefix of the agent's truth line.
 pub const AGENT_TURN_PREFIX: &str = "VoiceperfAgent turn ";
+
+const USER_STOPPED_SPEAKING: &[u8] = b"User stopped speaking";
 
 const CLIENT_START_MESSAGES: [&[u8]; 2] = [
     b"Accepting WebSocket connection for stream ID ",
@@ -337,6 +345,9 @@ impl LineParser {
                     text: message,
                 },
             });
+        }
+        if message.starts_with(USER_STOPPED_SPEAKING) {
+            return Some(Event::UserStoppedSpeaking { stream });
         }
         for prefix in CLIENT_START_MESSAGES {
             if let Some(rest) = message.strip_prefix(prefix) {
@@ -678,6 +689,12 @@ mod tests {
         assert_eq!(parse("SomeOtherService#0 TTFB: 0.3"), None);
         assert_eq!(parse("RivaTTSService#x TTFB: 0.3"), None);
         assert_eq!(parse("User started speaking"), None);
+        assert_eq!(
+            parse("User stopped speaking"),
+            Some(Event::UserStoppedSpeaking {
+                stream: b"client_3_1732700000000"
+            })
+        );
         assert_eq!(parse("RivaASRService#0 processing time: 0.3"), None);
         let parser = LineParser::new(ServiceNames::default());
         assert_eq!(parser.parse(b"plain text line"), None);

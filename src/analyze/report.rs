@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::join::{Breakdown, JoinReport, VadSource};
 use super::parse::MetricKind;
 use super::summary::{Analysis, MetricSet};
 use crate::stats::Summary;
@@ -160,6 +161,9 @@ fn write_text(out: &mut String, a: &Analysis, paint: Painter) -> std::fmt::Resul
     if let Some(agent) = &a.agent_turn_latency {
         percentile_row(out, "Agent turn latency (truth)", Some(agent), true)?;
     }
+    if let Some(joined) = &a.join {
+        write_breakdown(out, joined, paint)?;
+    }
     if a.warnings_total > 0 {
         writeln!(
             out,
@@ -171,6 +175,179 @@ fn write_text(out: &mut String, a: &Analysis, paint: Painter) -> std::fmt::Resul
         )?;
     }
     Ok(())
+}
+
+fn write_breakdown(out: &mut String, j: &JoinReport, paint: Painter) -> std::fmt::Result {
+    writeln!(
+        out,
+        "\n{}",
+        paint.bold(&format!(
+            "LATENCY BREAKDOWN, joined with the bench run {} (in-window turns, seconds)",
+            j.run_dir
+        ))
+    )?;
+    let c = &j.counts;
+    let clock = &j.clock;
+    let residual = clock
+        .residual_ms
+        .map(|r| format!(", residual {r:.1} ms over {} lines", clock.lines))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "Clock: log time = UTC{} (from {}{residual})",
+        format_offset(clock.offset_s),
+        clock.source.replace('_', " ")
+    )?;
+    writeln!(
+        out,
+        "Matched: {} in-window turns, {} with a latency, {} with server samples, {} with ASR+LLM+TTS, {} with an agent truth line, {} with a VAD wait",
+        c.in_window_turns,
+        c.with_latency,
+        c.with_server_samples,
+        c.with_all_components,
+        c.with_truth_line,
+        c.with_vad_wait
+    )?;
+    if c.connections_in_log < c.connections {
+        writeln!(
+            out,
+            "{}",
+            paint.yellow(&format!(
+                "Only {} of the run's {} connections appear in the log",
+                c.connections_in_log, c.connections
+            ))
+        )?;
+    }
+    let id_width = j
+        .clients
+        .iter()
+        .map(|c| c.stream_id.len() + 1)
+        .max()
+        .unwrap_or(0)
+        .max(25);
+    writeln!(
+        out,
+        "{:<id_width$} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>16}",
+        "Client ID",
+        "turns",
+        "latency",
+        "VAD wait",
+        "ASR",
+        "LLM TTFB",
+        "TTS TTFB",
+        "transport/other"
+    )?;
+    let width = id_width + 7 + 6 * 10 + 17;
+    writeln!(out, "{}", "-".repeat(width))?;
+    let cell = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into());
+    let row = |b: &Breakdown<Option<f64>>| {
+        format!(
+            "{:>9} {:>9} {:>9} {:>9} {:>9} {:>16}",
+            cell(b.latency),
+            cell(b.vad_wait),
+            cell(b.asr),
+            cell(b.llm_ttfb),
+            cell(b.tts_ttfb),
+            cell(b.transport_other)
+        )
+    };
+    for client in &j.clients {
+        writeln!(
+            out,
+            "{:<id_width$} {:>6} {}",
+            client.stream_id,
+            client.turns,
+            row(&client.mean)
+        )?;
+    }
+    writeln!(out, "{}", "-".repeat(width))?;
+    type Stat = fn(&Summary) -> f64;
+    let stats: [(&str, Stat); 5] = [
+        ("mean", |s| s.mean),
+        ("p50", |s| s.p50),
+        ("p90", |s| s.p90),
+        ("p95", |s| s.p95),
+        ("p99", |s| s.p99),
+    ];
+    let turns = j.overall.latency.as_ref().map(|s| s.count).unwrap_or(0);
+    for (name, stat) in stats {
+        let o = &j.overall;
+        let pick = |s: &Option<Summary>| s.as_ref().map(stat);
+        let b = Breakdown {
+            latency: pick(&o.latency),
+            vad_wait: pick(&o.vad_wait),
+            asr: pick(&o.asr),
+            llm_ttfb: pick(&o.llm_ttfb),
+            tts_ttfb: pick(&o.tts_ttfb),
+            transport_other: pick(&o.transport_other),
+        };
+        writeln!(
+            out,
+            "{:<id_width$} {:>6} {}",
+            format!("ALL TURNS {name}"),
+            turns,
+            row(&b)
+        )?;
+    }
+    writeln!(
+        out,
+        "{}",
+        paint.dim(
+            "Each column's percentile is taken on its own, so the p-rows do not add up; the \
+             means do (up to turns missing a part)."
+        )
+    )?;
+    Ok(())
+}
+
+fn format_offset(seconds: f64) -> String {
+    let sign = if seconds < 0.0 { '-' } else { '+' };
+    let total = seconds.abs();
+    if total.fract() != 0.0 || total % 60.0 != 0.0 {
+        return format!("{sign}{total:.3}s");
+    }
+    let minutes = (total / 60.0) as i64;
+    format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The joined per-turn table as CSV: one row per bench turn of the run.
+pub fn turns_csv(j: &JoinReport) -> String {
+    let mut out = String::from(
+        "stream_id,turn,file,in_window,speech_end_at,first_audio_at,latency_s,vad_wait_s,asr_s,llm_ttfb_s,tts_ttfb_s,transport_other_s,vad_source,agent_turn,agent_latency_s,speech_end_to_agent_s,reply_sent_to_client_s,llm_first_sentence_s,server_samples\n",
+    );
+    let number = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
+    for t in &j.turns {
+        let b = &t.breakdown;
+        let vad_source = match t.vad_source {
+            Some(VadSource::TruthLine) => "truth_line",
+            Some(VadSource::UserStoppedSpeaking) => "user_stopped_speaking",
+            None => "",
+        };
+        let cells = [
+            csv_field(&t.stream_id),
+            t.turn.to_string(),
+            csv_field(&t.file),
+            t.in_window.to_string(),
+            number(t.speech_end_at),
+            number(t.first_audio_at),
+            number(b.latency),
+            number(b.vad_wait),
+            number(b.asr),
+            number(b.llm_ttfb),
+            number(b.tts_ttfb),
+            number(b.transport_other),
+            vad_source.to_string(),
+            t.agent.map(|a| a.turn.to_string()).unwrap_or_default(),
+            number(t.agent.map(|a| a.latency_s)),
+            number(t.speech_end_to_agent_s),
+            number(t.reply_sent_to_client_s),
+            number(t.llm_first_sentence),
+            t.server_samples.to_string(),
+        ];
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
 }
 
 fn seed_cells(values: &MetricSet<Option<f64>>) -> String {
@@ -340,6 +517,14 @@ mod tests {
         assert_eq!(csv_field("client_1_2"), "client_1_2");
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    #[test]
+    fn offsets_read_like_zones() {
+        assert_eq!(format_offset(3600.0), "+01:00");
+        assert_eq!(format_offset(-19_800.0), "-05:30");
+        assert_eq!(format_offset(0.0), "+00:00");
+        assert_eq!(format_offset(7.5), "+7.500s");
     }
 
     #[test]

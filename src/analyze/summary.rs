@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::collect::{LineCounts, StreamData, Warning};
+use super::join::JoinReport;
 use super::parse::{AgentTurnTruth, MetricKind, ServiceNames};
 use super::window::WindowReport;
 use crate::stats::{self, Summary};
@@ -154,6 +155,9 @@ pub struct Analysis {
     pub warnings: Vec<Warning>,
     /// Number of malformed values.
     pub warnings_total: u64,
+    /// The join with a bench run (`--run`).
+    #[serde(default)]
+    pub join: Option<JoinReport>,
 }
 
 impl Analysis {

@@ -6,9 +6,10 @@ use clap::Args;
 
 use crate::CliError;
 use crate::analyze::input::Input;
+use crate::analyze::join::parse_utc_offset;
 use crate::analyze::parse::{ServiceNames, ServicePattern};
 use crate::analyze::window::{WindowSpec, parse_user_time};
-use crate::analyze::{AnalyzeOptions, OutputFormat};
+use crate::analyze::{AnalyzeOptions, OutputFormat, RunJoin};
 
 /// Flags of `voiceperf analyze`.
 #[derive(Debug, Args)]
@@ -19,7 +20,7 @@ pub struct AnalyzeArgs {
     pub logs: Vec<String>,
 
     /// Analyze every line instead of only those after the last client start.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "run")]
     pub all: bool,
 
     /// Only lines logged at or after this time: the log's own format `YYYY-MM-DD
@@ -32,10 +33,34 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
 
+    /// Join with this bench run folder (results/<timestamp>): only its stream ids and the
+    /// turns inside its metrics window count, and each turn's latency is split into VAD wait,
+    /// ASR, LLM TTFB, TTS TTFB and transport/other.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["since", "until"])]
+    pub run: Option<PathBuf>,
+
+    /// With --run: the log clock's UTC offset (e.g. +01:00) when it cannot be measured from
+    /// the log (no agent truth lines, no client start lines).
+    #[arg(
+        long,
+        value_name = "±HH:MM",
+        requires = "run",
+        allow_hyphen_values = true
+    )]
+    pub log_utc_offset: Option<String>,
+
     /// Service names (boxed: keeps the CLI's command enum small).
     #[command(flatten)]
     pub services: Box<ServiceArgs>,
 
+    /// Output formats and files (boxed, like `services`).
+    #[command(flatten)]
+    pub output: Box<OutputArgs>,
+}
+
+/// Where results go.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Print the full result as JSON instead of the tables.
     #[arg(long, conflicts_with = "csv")]
     pub json: bool,
@@ -55,6 +80,10 @@ pub struct AnalyzeArgs {
     /// Malformed-value warnings printed on stderr (all are counted and kept in the JSON).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub max_warnings: usize,
+
+    /// With --run: also write the joined per-turn table to this CSV file.
+    #[arg(long, value_name = "FILE", requires = "run")]
+    pub export_turns_csv: Option<PathBuf>,
 }
 
 /// Which service class names are the LLM, the TTS and the ASR.
@@ -110,9 +139,20 @@ impl AnalyzeArgs {
             asr: patterns("asr-service", &self.services.asr_service, defaults.asr)?,
         };
 
-        let format = if self.json {
+        let log_utc_offset_s = self
+            .log_utc_offset
+            .as_deref()
+            .map(parse_utc_offset)
+            .transpose()
+            .map_err(|e| CliError::Usage(format!("--log-utc-offset: {e:#}")))?;
+        let run = self.run.map(|dir| RunJoin {
+            dir,
+            log_utc_offset_s,
+        });
+
+        let format = if self.output.json {
             OutputFormat::Json
-        } else if self.csv {
+        } else if self.output.csv {
             OutputFormat::Csv
         } else {
             OutputFormat::Text
@@ -122,9 +162,11 @@ impl AnalyzeArgs {
             window,
             services,
             format,
-            export_json: self.export_json,
-            export_csv: self.export_csv,
-            max_warnings: self.max_warnings,
+            export_json: self.output.export_json,
+            export_csv: self.output.export_csv,
+            run,
+            export_turns_csv: self.output.export_turns_csv,
+            max_warnings: self.output.max_warnings,
         })
     }
 }
