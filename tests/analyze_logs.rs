@@ -609,3 +609,49 @@ fn other_deployments_service_names() {
         .code(1)
         .stderr(predicate::str::contains("--llm-service"));
 }
+
+/// uvicorn's `[accepted]` line follows the application's `Accepting …` line of the same
+/// connection; it is not a later start (the seed only knew the application's line), so metric
+/// lines logged between the two still count. A log with only uvicorn lines uses those.
+#[test]
+fn uvicorn_accept_lines_do_not_move_the_window_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("uvicorn.log");
+    let line = |stream: &str, message: &str| {
+        format!("2026-11-27 10:00:00.000 | DEBUG    | m:f:1 | streamId={stream} - {message}\n")
+    };
+    let accepted = |stream: &str| {
+        format!("INFO:     127.0.0.1:5000 - \"WebSocket /ws/{stream}\" [accepted]\n")
+    };
+    let (a, b) = ("client_0_1", "client_1_2");
+    let text = [
+        line(
+            a,
+            &format!("Accepting WebSocket connection for stream ID {a}"),
+        ),
+        accepted(a),
+        line(
+            b,
+            &format!("Accepting WebSocket connection for stream ID {b}"),
+        ),
+        line(a, "NvidiaLLMService#0 TTFB: 0.1"),
+        accepted(b),
+        line(a, "NvidiaLLMService#0 TTFB: 0.2"),
+    ]
+    .concat();
+    std::fs::write(&log, text).unwrap();
+    let a_result = analyze(&AnalyzeOptions::new(vec![Input::File(log.clone())])).unwrap();
+    values(&a_result.clients[0].samples.llm_ttfb, &[0.1, 0.2]);
+    assert_eq!(a_result.window.last_client_start.as_ref().unwrap().line, 3);
+
+    let only_uvicorn = [
+        accepted(a),
+        line(a, "NvidiaLLMService#0 TTFB: 0.1"),
+        accepted(b),
+        line(a, "NvidiaLLMService#0 TTFB: 0.2"),
+    ]
+    .concat();
+    std::fs::write(&log, only_uvicorn).unwrap();
+    let result = analyze(&AnalyzeOptions::new(vec![Input::File(log)])).unwrap();
+    values(&result.clients[0].samples.llm_ttfb, &[0.2]);
+}

@@ -121,7 +121,17 @@ impl Collector {
     /// Takes one parsed line. `text` is the line (for its timestamp), `file` and `line` locate
     /// it for warnings.
     pub fn observe(&mut self, event: Event<'_>, text: &[u8], file: &str, line: u64) {
-        if let Event::ClientStart { stream } = event {
+        if let Event::ClientStart { stream, uvicorn } = event {
+            // uvicorn logs its `[accepted]` right after the application's own `Accepting …`
+            // line of the same connection: that is the same start, not a later one (the seed
+            // only knew the application's line).
+            let same_connection = self
+                .last_client_start
+                .as_ref()
+                .is_some_and(|last| last.stream_id.as_bytes() == stream);
+            if uvicorn && same_connection {
+                return;
+            }
             self.counts.client_starts += 1;
             if let WindowSpec::Streams { stream_ids, .. } = &self.window {
                 let id = String::from_utf8_lossy(stream);

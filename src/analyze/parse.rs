@@ -222,6 +222,8 @@ pub enum Event<'a> {
     ClientStart {
         /// The client's stream id.
         stream: &'a [u8],
+        /// Whether it is uvicorn's access line rather than the application's own.
+        uvicorn: bool,
     },
     /// A `voiceperf agent` truth line.
     AgentTurn {
@@ -252,7 +254,7 @@ impl Event<'_> {
         match self {
             Event::Metric { stream, .. }
             | Event::CompletionTokens { stream, .. }
-            | Event::ClientStart { stream }
+            | Event::ClientStart { stream, .. }
             | Event::AgentTurn { stream, .. }
             | Event::UserStoppedSpeaking { stream }
             | Event::Malformed { stream, .. } => stream,
@@ -352,7 +354,10 @@ impl LineParser {
         for prefix in CLIENT_START_MESSAGES {
             if let Some(rest) = message.strip_prefix(prefix) {
                 let id = first_token(rest);
-                return is_client_stream_id(id).then_some(Event::ClientStart { stream: id });
+                return is_client_stream_id(id).then_some(Event::ClientStart {
+                    stream: id,
+                    uvicorn: false,
+                });
             }
         }
         None
@@ -371,7 +376,10 @@ impl LineParser {
             Some(slash) => &path[slash + 1..],
             None => path,
         };
-        is_client_stream_id(id).then_some(Event::ClientStart { stream: id })
+        is_client_stream_id(id).then_some(Event::ClientStart {
+            stream: id,
+            uvicorn: true,
+        })
     }
 }
 
@@ -732,13 +740,15 @@ mod tests {
         assert_eq!(
             parse("Accepting WebSocket connection for stream ID client_3_1732700000000"),
             Some(Event::ClientStart {
-                stream: b"client_3_1732700000000"
+                stream: b"client_3_1732700000000",
+                uvicorn: false,
             })
         );
         assert_eq!(
             parse("Accepted WebSocket connection for stream ID client_10_1"),
             Some(Event::ClientStart {
-                stream: b"client_10_1"
+                stream: b"client_10_1",
+                uvicorn: false,
             })
         );
         assert_eq!(
@@ -751,7 +761,8 @@ mod tests {
                 b"INFO:     127.0.0.1:51234 - \"WebSocket /ws/client_1_1732700000000\" [accepted]"
             ),
             Some(Event::ClientStart {
-                stream: b"client_1_1732700000000"
+                stream: b"client_1_1732700000000",
+                uvicorn: true,
             })
         );
         assert_eq!(
