@@ -341,9 +341,9 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         problems.push("the run was stopped before the end of the metrics window".to_string());
     }
     for level in &levels {
-        if level.summary.results.turns.replied == 0 {
+        if level.summary.results.latency.is_none() {
             problems.push(format!(
-                "{} user(s): no turn got a reply inside the metrics window",
+                "{} user(s): no turn got reply audio inside the metrics window",
                 level.clients
             ));
         }

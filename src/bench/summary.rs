@@ -205,12 +205,13 @@ pub fn summarize(context: &SummaryContext, store: &Store, finish: Option<&Finish
             clients_with_errors: client_error_counts.len(),
             client_error_counts,
         },
-        latency: summary_of(replied().filter_map(|t| t.latency_s)),
-        audible_latency: summary_of(replied().filter_map(|t| t.audible_latency_s)),
-        last_chunk_latency: summary_of(replied().filter_map(|t| t.last_chunk_latency_s)),
+        latency: summary_of(counted.iter().filter_map(|t| t.latency_s)),
+        audible_latency: summary_of(counted.iter().filter_map(|t| t.audible_latency_s)),
+        last_chunk_latency: summary_of(counted.iter().filter_map(|t| t.last_chunk_latency_s)),
         seed_latency: summary_of(counted.iter().filter_map(|t| t.seed_latency_s)),
         valid_latency: summary_of(
-            replied()
+            counted
+                .iter()
                 .filter(|t| t.reverse_barge_in.is_none())
                 .filter_map(|t| t.latency_s),
         ),
