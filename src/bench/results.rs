@@ -511,7 +511,8 @@ pub struct SummaryResults {
     pub reverse_barge_in_detection: ReverseBargeInDetection,
     /// Seed: errors per connection, plus counts by kind.
     pub error_detection: ErrorDetection,
-    /// **Latency over all in-window turns with a reply** (s): the headline numbers.
+    /// **Latency over every in-window turn whose reply audio arrived** (s), reverse
+    /// barge-ins and replies cut by a disconnect included: the headline numbers.
     pub latency: Option<Summary>,
     /// Audible latency over the same turns (s).
     pub audible_latency: Option<Summary>,

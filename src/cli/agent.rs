@@ -1,16 +1,152 @@
 //! Flags of `voiceperf agent`.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
-use crate::agent::AgentOptions;
+use crate::agent::{AgentOptions, Delay, Faults, LogTarget};
+use crate::audio::vad::VadMode;
 
-/// Flags of `voiceperf agent`.
+/// Flags of `voiceperf agent` (boxed: there are many).
 #[derive(Debug, Args)]
-pub struct AgentArgs {}
+#[command(
+    after_help = "Delays (--asr-ms, --llm-ttfb-ms, --tts-ttfb-ms) take a fixed value in ms \
+or a distribution: `300`, `normal:300:50` (mean:sd), `uniform:200:400` (low:high).\n\
+The log (stderr or --log) uses the NVIDIA pipecat layout and adds, per reply:\n  \
+VoiceperfAgent turn N: last speech frame id ID arrived at UNIX, first reply frame sent at UNIX, latency: SECS"
+)]
+pub struct AgentArgs {
+    /// The flags.
+    #[command(flatten)]
+    pub flags: Box<AgentFlags>,
+}
+
+/// The flags of `voiceperf agent`.
+#[derive(Debug, Args)]
+pub struct AgentFlags {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free port; the URL is printed on stdout).
+    #[arg(long, default_value_t = 8100)]
+    pub port: u16,
+    /// VAD strictness.
+    #[arg(long, value_enum, default_value = "aggressive")]
+    pub vad_mode: VadMode,
+    /// Speech (ms) before the user counts as speaking.
+    #[arg(long, default_value_t = 200, value_name = "MS")]
+    pub vad_start_ms: u32,
+    /// Non-speech (ms) that ends the user's turn.
+    #[arg(long, default_value_t = 500, value_name = "MS")]
+    pub vad_stop_ms: u32,
+    /// Simulated ASR time after the end of the turn (ms or distribution).
+    #[arg(long, default_value = "50", value_name = "DELAY")]
+    pub asr_ms: Delay,
+    /// Simulated LLM time to first token (ms or distribution).
+    #[arg(long, default_value = "300", value_name = "DELAY")]
+    pub llm_ttfb_ms: Delay,
+    /// Simulated TTS time to first audio (ms or distribution).
+    #[arg(long, default_value = "150", value_name = "DELAY")]
+    pub tts_ttfb_ms: Delay,
+    /// LLM generation speed after the first token, for the logged generation times.
+    #[arg(long, default_value_t = 100.0, value_name = "N")]
+    pub llm_tokens_per_sec: f64,
+    /// Length of each reply audio frame in ms.
+    #[arg(long, default_value_t = 40, value_name = "MS")]
+    pub chunk_ms: u32,
+    /// Reply sample rate in Hz (default: the --reply file's rate, else 16000).
+    #[arg(long, value_name = "HZ")]
+    pub sample_rate: Option<u32>,
+    /// Wrap every reply chunk in its own WAV header (pipecat's add_wav_header).
+    #[arg(long)]
+    pub wav_header: bool,
+    /// Reply with this 16-bit PCM WAV file instead of the built-in synthesized voice.
+    #[arg(long, value_name = "FILE.wav")]
+    pub reply: Option<PathBuf>,
+    /// Greet each connection with a short clip 0.3 s after it opens.
+    #[arg(long)]
+    pub greeting: bool,
+    /// Send RTVI-like JSON Message frames (metrics 0.45 s after connect, bot-started-speaking, ...).
+    #[arg(long)]
+    pub rtvi: bool,
+    /// Replies that can be generated at once; beyond, LLM and TTS TTFB grow with the queue.
+    #[arg(long, value_name = "N")]
+    pub capacity: Option<usize>,
+    /// Per-turn chance of a stall inside the reply.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub stall_prob: f64,
+    /// Length of an injected stall in ms.
+    #[arg(long, default_value_t = 300, value_name = "MS")]
+    pub stall_ms: u32,
+    /// Per-turn chance of replying as soon as the user starts speaking (reverse barge-in).
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub early_reply_prob: f64,
+    /// Per-turn chance of closing the socket abruptly in the middle of the reply.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub drop_prob: f64,
+    /// Per-turn chance of sending an undecodable frame inside the reply.
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub garbage_prob: f64,
+    /// Seed for delays and faults (default: from the clock; logged at start).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Incoming messages above this size are skipped and counted.
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_message_bytes: usize,
+    /// Connections beyond this are refused with HTTP 503.
+    #[arg(long, default_value_t = 4096, value_name = "N")]
+    pub max_connections: usize,
+    /// Append the log to this file instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+}
 
 impl AgentArgs {
     /// Validates the flags into the options the command runs with.
     pub fn into_options(self) -> anyhow::Result<AgentOptions> {
-        Ok(AgentOptions {})
+        self.flags.into_options()
+    }
+}
+
+impl AgentFlags {
+    /// Validates the flags into the options the command runs with.
+    pub fn into_options(self) -> anyhow::Result<AgentOptions> {
+        let seed = self.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        });
+        let options = AgentOptions {
+            host: self.host,
+            port: self.port,
+            vad_mode: self.vad_mode,
+            vad_start_ms: self.vad_start_ms,
+            vad_stop_ms: self.vad_stop_ms,
+            asr: self.asr_ms,
+            llm_ttfb: self.llm_ttfb_ms,
+            tts_ttfb: self.tts_ttfb_ms,
+            llm_tokens_per_sec: self.llm_tokens_per_sec,
+            chunk_ms: self.chunk_ms,
+            sample_rate: self.sample_rate,
+            wav_header: self.wav_header,
+            reply: self.reply,
+            greeting: self.greeting,
+            rtvi: self.rtvi,
+            capacity: self.capacity,
+            faults: Faults {
+                stall_prob: self.stall_prob,
+                stall_ms: self.stall_ms,
+                early_reply_prob: self.early_reply_prob,
+                drop_prob: self.drop_prob,
+                garbage_prob: self.garbage_prob,
+            },
+            seed,
+            max_message_bytes: self.max_message_bytes,
+            max_connections: self.max_connections,
+            log: self.log.map_or(LogTarget::Stderr, LogTarget::File),
+        };
+        options.validate()?;
+        Ok(options)
     }
 }

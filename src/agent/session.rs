@@ -1,0 +1,927 @@
+//! One connection: incoming audio → VAD turns → simulated ASR, LLM and TTS → a reply streamed
+//! on an absolute clock, with barge-in, RTVI messages, the NVIDIA-format log lines and faults.
+//!
+//! Everything a connection does runs in one task: a loop that reads the socket and fires the
+//! actions due on its timeline, so ordering is exact and nothing needs locking.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt as _, StreamExt as _};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+use super::log::{Level, escape_stream_id};
+use super::turns::{SpeechFrame, TurnDetector, TurnEvent};
+use super::voice::ReplyAudio;
+use super::{Shared, TurnTruth, bump, rtvi};
+use crate::audio::TARGET_RATE;
+use crate::audio::riff;
+use crate::protocol::{self, AudioRawFrame, Frame, FrameKind, InterruptionFrame};
+
+/// Returns from the enclosing function unless the flow is `Continue`.
+macro_rules! try_flow {
+    ($flow:expr) => {
+        match $flow {
+            Flow::Continue => {}
+            other => return other,
+        }
+    };
+}
+
+/// Where each kind of log line claims to come from (`module:function:line`), as in the NVIDIA
+/// pipecat example's logs.
+mod origin {
+    pub const ACCEPT: &str = "__main__:websocket_endpoint:439";
+    pub const ASR: &str = "nvidia_pipecat.services.riva_speech:_handle_transcript:371";
+    pub const TTFB: &str =
+        "pipecat.processors.metrics.frame_processor_metrics:stop_ttfb_metrics:97";
+    pub const TTFAT: &str =
+        "pipecat.processors.metrics.frame_processor_metrics:stop_ttfat_metrics:118";
+    pub const PROCESSING: &str =
+        "pipecat.processors.metrics.frame_processor_metrics:stop_processing_metrics:134";
+    pub const USAGE: &str =
+        "pipecat.processors.metrics.frame_processor_metrics:start_llm_usage_metrics:152";
+    pub const SENTENCE: &str = "nvidia_pipecat.services.nvidia_llm:_process_context:208";
+    pub const TRUTH: &str = "voiceperf.agent:first_reply_frame:0";
+    pub const TURN: &str = "voiceperf.agent:turn:0";
+    pub const FAULT: &str = "voiceperf.agent:fault:0";
+    pub const INPUT: &str = "voiceperf.agent:receive:0";
+    pub const CLOSE: &str = "voiceperf.agent:disconnect:0";
+}
+
+/// Problems logged per connection before the rest are only counted.
+const MAX_LOGGED_PROBLEMS: u32 = 20;
+/// Delay between connecting and the first RTVI `metrics` message (as real servers do).
+const RTVI_METRICS_DELAY: Duration = Duration::from_millis(450);
+/// Delay between connecting and the greeting.
+const GREETING_DELAY: Duration = Duration::from_millis(300);
+/// Bytes of the undecodable message sent by `--garbage-prob`: field 1 with wire type 7, which
+/// no protobuf decoder accepts.
+const GARBAGE: &[u8] = b"\x0fvoiceperf-garbage\xff\xff\xff";
+
+/// The simulated conversation.
+const USER_TEXT: &str = "(simulated transcript)";
+const REPLY_TEXT: &str = "Sure, I can help with that. Here is a short answer from the voiceperf reference agent, paced like real speech.";
+const FIRST_SENTENCE_TOKENS: u32 = 8;
+const COMPLETION_TOKENS: u32 = 26;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Action {
+    RtviMetrics,
+    Greeting,
+    AsrDone,
+    LlmFirstToken,
+    LlmFirstSentence { ms: u32 },
+    LlmDone { ms: u32 },
+    TtsFirstAudio,
+    TtsDone { ms: u32 },
+    Chunk(usize),
+}
+
+/// A turn between the end of the user's speech and its reply's first audio frame.
+struct Turn {
+    n: u64,
+    last: SpeechFrame,
+    speech: Duration,
+    early: bool,
+    asr: Duration,
+    llm_ttfb: Duration,
+    tts_ttfb: Duration,
+    slot: Option<GenerationSlot>,
+    faults: TurnFaults,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct TurnFaults {
+    stall_before: Option<usize>,
+    garbage_before: Option<usize>,
+    drop_after: Option<usize>,
+}
+
+/// A reply (or greeting) being streamed.
+struct Playback {
+    audio: Arc<ReplyAudio>,
+    turn: Option<u64>,
+    faults: TurnFaults,
+    t0: Instant,
+    shift: Duration,
+    sent: usize,
+}
+
+impl Playback {
+    /// When chunk `i` is due: the first two back to back, then one per chunk length.
+    fn due(&self, i: usize) -> Instant {
+        self.t0 + self.shift + self.audio.chunk * (i.saturating_sub(1) as u32)
+    }
+}
+
+/// A reply counted by the load model until its first audio is out.
+struct GenerationSlot(Arc<Shared>);
+
+impl GenerationSlot {
+    fn acquire(shared: &Arc<Shared>) -> (Self, usize) {
+        let now = shared.generating.fetch_add(1, Ordering::Relaxed) + 1;
+        shared
+            .counters
+            .max_generating
+            .fetch_max(now as u64, Ordering::Relaxed);
+        (GenerationSlot(Arc::clone(shared)), now)
+    }
+}
+
+impl Drop for GenerationSlot {
+    fn drop(&mut self) {
+        self.0.generating.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Whether the session goes on.
+enum Flow {
+    Continue,
+    /// The peer is gone or the socket failed.
+    Closed(String),
+    /// A fault closes the socket without a close handshake.
+    Dropped,
+}
+
+struct Session {
+    shared: Arc<Shared>,
+    ws: WebSocketStream<TcpStream>,
+    stream: String,
+    instance: u64,
+    rng: StdRng,
+    detector: TurnDetector,
+    timeline: BTreeMap<(Instant, u64), Action>,
+    seq: u64,
+    turns: u64,
+    turn: Option<Turn>,
+    playback: Option<Playback>,
+    /// An early reply answered the speech segment still going on: its end starts no turn.
+    early_segment: bool,
+    problems: u32,
+    warned_format: bool,
+    connected: Instant,
+}
+
+/// Serves one accepted WebSocket until it closes, fails, is dropped by a fault or the agent
+/// stops.
+pub(super) async fn run(
+    ws: WebSocketStream<TcpStream>,
+    stream_id: String,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let connected = Instant::now();
+    let instance = shared.instances.fetch_add(1, Ordering::Relaxed);
+    let stream = escape_stream_id(&stream_id);
+    let options = &shared.options;
+    let detector = TurnDetector::new(
+        options.vad_mode,
+        Duration::from_millis(options.vad_start_ms.into()),
+        Duration::from_millis(options.vad_stop_ms.into()),
+    );
+    let rng = StdRng::seed_from_u64(options.seed ^ fnv1a(stream_id.as_bytes()));
+    let mut session = Session {
+        shared: Arc::clone(&shared),
+        ws,
+        stream,
+        instance,
+        rng,
+        detector,
+        timeline: BTreeMap::new(),
+        seq: 0,
+        turns: 0,
+        turn: None,
+        playback: None,
+        early_segment: false,
+        problems: 0,
+        warned_format: false,
+        connected,
+    };
+    session.log(
+        connected,
+        Level::Info,
+        origin::ACCEPT,
+        format_args!(
+            "Accepting WebSocket connection for stream ID {}",
+            session.stream
+        ),
+    );
+    if options.rtvi {
+        session.schedule(connected + RTVI_METRICS_DELAY, Action::RtviMetrics);
+    }
+    if options.greeting {
+        session.schedule(connected + GREETING_DELAY, Action::Greeting);
+    }
+    let reason = session.serve(&mut stop).await;
+    let seconds = session.connected.elapsed().as_secs_f64();
+    session.log(
+        Instant::now(),
+        Level::Info,
+        origin::CLOSE,
+        format_args!(
+            "Client disconnected ({reason}) after {seconds:.1} s and {} turns",
+            session.turns
+        ),
+    );
+}
+
+impl Session {
+    async fn serve(&mut self, stop: &mut watch::Receiver<bool>) -> String {
+        loop {
+            let deadline = self.timeline.first_key_value().map(|(&(at, _), _)| at);
+            let flow = tokio::select! {
+                biased;
+                _ = stop.changed() => {
+                    let close = CloseFrame { code: CloseCode::Away, reason: "agent shutting down".into() };
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(1),
+                        self.ws.send(Message::Close(Some(close))),
+                    ).await;
+                    return "agent shutting down".into();
+                }
+                message = self.ws.next() => {
+                    let arrived = Instant::now();
+                    match message {
+                        None => Flow::Closed("closed by the client".into()),
+                        Some(Ok(message)) => self.on_message(message, arrived).await,
+                        Some(Err(WsError::Capacity(err))) => {
+                            bump(&self.shared.counters.oversize_messages);
+                            self.log(arrived, Level::Warning, origin::INPUT, format_args!(
+                                "closing the connection: incoming message beyond the hard limit ({err})"
+                            ));
+                            let close = CloseFrame { code: CloseCode::Size, reason: "message too big".into() };
+                            let _ = tokio::time::timeout(
+                                Duration::from_secs(1),
+                                self.ws.send(Message::Close(Some(close))),
+                            ).await;
+                            Flow::Closed("message beyond the hard size limit".into())
+                        }
+                        Some(Err(err)) => Flow::Closed(format!("socket error: {err}")),
+                    }
+                }
+                _ = sleep_until(deadline) => self.fire_due().await,
+            };
+            match flow {
+                Flow::Continue => {}
+                Flow::Closed(reason) => return reason,
+                Flow::Dropped => return "dropped by fault injection".into(),
+            }
+        }
+    }
+
+    fn log(&self, at: Instant, level: Level, origin: &str, message: std::fmt::Arguments<'_>) {
+        self.shared
+            .log
+            .write(at, level, origin, &self.stream, message);
+    }
+
+    fn schedule(&mut self, at: Instant, action: Action) {
+        self.seq += 1;
+        self.timeline.insert((at, self.seq), action);
+    }
+
+    /// Logs a problem with the input (the first few per connection) and counts it.
+    fn problem(&mut self, at: Instant, message: std::fmt::Arguments<'_>) {
+        self.problems += 1;
+        if self.problems <= MAX_LOGGED_PROBLEMS {
+            self.log(at, Level::Warning, origin::INPUT, message);
+        }
+        if self.problems == MAX_LOGGED_PROBLEMS {
+            self.log(
+                at,
+                Level::Warning,
+                origin::INPUT,
+                format_args!("further input problems on this connection are counted, not logged"),
+            );
+        }
+    }
+
+    async fn on_message(&mut self, message: Message, arrived: Instant) -> Flow {
+        let counters = &self.shared.counters;
+        match message {
+            Message::Binary(bytes) => {
+                bump(&counters.messages_received);
+                let limit = self.shared.options.max_message_bytes;
+                if bytes.len() > limit {
+                    bump(&self.shared.counters.oversize_messages);
+                    self.problem(
+                        arrived,
+                        format_args!(
+                            "skipped a {} byte message (limit {limit} bytes)",
+                            bytes.len()
+                        ),
+                    );
+                    return Flow::Continue;
+                }
+                match protocol::decode(&bytes) {
+                    Err(err) => {
+                        bump(&self.shared.counters.malformed_frames);
+                        self.problem(arrived, format_args!("skipped a malformed message: {err}"));
+                        Flow::Continue
+                    }
+                    Ok(Frame { frame: None }) => {
+                        bump(&self.shared.counters.unknown_frames);
+                        Flow::Continue
+                    }
+                    Ok(Frame {
+                        frame: Some(FrameKind::Audio(audio)),
+                    }) => self.on_audio(&audio, arrived).await,
+                    Ok(Frame { frame: Some(_) }) => {
+                        bump(&self.shared.counters.other_frames);
+                        Flow::Continue
+                    }
+                }
+            }
+            Message::Text(text) => {
+                bump(&counters.messages_received);
+                bump(&counters.malformed_frames);
+                self.problem(
+                    arrived,
+                    format_args!(
+                        "skipped a {} byte text message: the protocol sends binary protobuf frames",
+                        text.len()
+                    ),
+                );
+                Flow::Continue
+            }
+            Message::Close(_) => Flow::Continue,
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => Flow::Continue,
+        }
+    }
+
+    async fn on_audio(&mut self, audio: &AudioRawFrame, arrived: Instant) -> Flow {
+        let pcm = match audio.pcm() {
+            Ok(pcm) => pcm,
+            Err(err) => {
+                bump(&self.shared.counters.malformed_frames);
+                self.problem(
+                    arrived,
+                    format_args!("skipped audio frame id {}: {err}", audio.id),
+                );
+                return Flow::Continue;
+            }
+        };
+        if pcm.sample_rate != TARGET_RATE || pcm.channels != 1 {
+            bump(&self.shared.counters.unsupported_audio);
+            if !self.warned_format {
+                self.warned_format = true;
+                self.log(
+                    arrived,
+                    Level::Warning,
+                    origin::INPUT,
+                    format_args!(
+                        "skipping audio at {} Hz with {} channels: input must be 16000 Hz mono (further frames counted, not logged)",
+                        pcm.sample_rate, pcm.channels
+                    ),
+                );
+            }
+            return Flow::Continue;
+        }
+        bump(&self.shared.counters.audio_frames);
+        let samples = riff::pcm16_from_bytes(pcm.bytes);
+        let events = self.detector.push(&samples, audio.id, arrived);
+        for event in events {
+            let flow = match event {
+                TurnEvent::SpeechStarted { first } => self.on_speech_started(first).await,
+                TurnEvent::SpeechStopped { last, speech } => {
+                    self.on_speech_stopped(last, speech).await
+                }
+            };
+            if !matches!(flow, Flow::Continue) {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn on_speech_started(&mut self, first: SpeechFrame) -> Flow {
+        let now = Instant::now();
+        let _ = first;
+        if self.shared.options.rtvi {
+            try_flow!(self.send_frame(&rtvi::event("user-started-speaking")).await);
+        }
+        try_flow!(self.barge_in(now).await);
+        self.early_segment = false;
+        let roll: f64 = self.rng.random();
+        if roll < self.shared.options.faults.early_reply_prob
+            && let Some(last) = self.detector.last_speech()
+        {
+            bump(&self.shared.counters.early_replies);
+            self.early_segment = true;
+            self.begin_turn(last, Duration::ZERO, true, now);
+        }
+        Flow::Continue
+    }
+
+    async fn on_speech_stopped(&mut self, last: SpeechFrame, speech: Duration) -> Flow {
+        let now = Instant::now();
+        if self.shared.options.rtvi {
+            try_flow!(self.send_frame(&rtvi::event("user-stopped-speaking")).await);
+        }
+        if std::mem::take(&mut self.early_segment) {
+            // Already answered (early): the end of this speech starts no new turn.
+            return Flow::Continue;
+        }
+        self.begin_turn(last, speech, false, now);
+        Flow::Continue
+    }
+
+    /// The user spoke: stop whatever reply is on its way or playing.
+    async fn barge_in(&mut self, now: Instant) -> Flow {
+        let generating = self.turn.take();
+        let playing = self.playback.take();
+        if generating.is_none() && playing.is_none() {
+            return Flow::Continue;
+        }
+        self.timeline
+            .retain(|_, action| matches!(action, Action::RtviMetrics));
+        let frames = playing.as_ref().map_or(0, |p| p.sent);
+        let what = match (&generating, &playing) {
+            (Some(turn), _) => format!("turn {} before its first reply frame", turn.n),
+            (None, Some(Playback { turn: Some(n), .. })) => {
+                format!("turn {n} after {frames} reply frames")
+            }
+            _ => format!("the greeting after {frames} frames"),
+        };
+        let id = self.shared.frame_ids.fetch_add(1, Ordering::Relaxed);
+        let interruption = Frame {
+            frame: Some(FrameKind::Interruption(InterruptionFrame {
+                id,
+                name: format!("InterruptionFrame#{id}"),
+            })),
+        };
+        try_flow!(self.send_frame(&interruption).await);
+        bump(&self.shared.counters.interruptions);
+        self.log(
+            now,
+            Level::Info,
+            origin::TURN,
+            format_args!("VoiceperfAgent interruption: user started speaking, stopped {what}"),
+        );
+        if self.shared.options.rtvi {
+            try_flow!(self.send_frame(&rtvi::event("bot-interrupted")).await);
+            if playing.is_some() {
+                try_flow!(self.send_frame(&rtvi::event("bot-stopped-speaking")).await);
+            }
+        }
+        Flow::Continue
+    }
+
+    /// The user's turn ended (or an early reply fires): start the simulated pipeline.
+    fn begin_turn(&mut self, last: SpeechFrame, speech: Duration, early: bool, now: Instant) {
+        self.turns += 1;
+        bump(&self.shared.counters.turns);
+        let options = &self.shared.options;
+        let asr = options.asr.sample(&mut self.rng);
+        // Every turn draws the same random numbers whatever faults are on, so a seed replays.
+        let faults = &options.faults;
+        let chunks = self.shared.reply.len();
+        let draws: [f64; 3] = [self.rng.random(), self.rng.random(), self.rng.random()];
+        let positions: [usize; 3] = [
+            self.rng.random_range(0..chunks.max(1)),
+            self.rng.random_range(0..chunks.max(1)),
+            self.rng.random_range(0..chunks.max(1)),
+        ];
+        let turn_faults = TurnFaults {
+            // Stall strictly inside the reply, after the first two frames.
+            stall_before: (draws[0] < faults.stall_prob && chunks > 3)
+                .then(|| 2 + positions[0] % (chunks - 3)),
+            garbage_before: (draws[1] < faults.garbage_prob && chunks > 1)
+                .then(|| 1 + positions[1] % (chunks - 1)),
+            // Drop after at least one frame and before the second half.
+            drop_after: (draws[2] < faults.drop_prob)
+                .then(|| 1 + positions[2] % (chunks / 2).max(1)),
+        };
+        if early {
+            self.log(
+                now,
+                Level::Info,
+                origin::FAULT,
+                format_args!(
+                    "VoiceperfAgent fault: early reply in turn {} (answering while the user still speaks)",
+                    self.turns
+                ),
+            );
+        }
+        self.turn = Some(Turn {
+            n: self.turns,
+            last,
+            speech,
+            early,
+            asr,
+            llm_ttfb: Duration::ZERO,
+            tts_ttfb: Duration::ZERO,
+            slot: None,
+            faults: turn_faults,
+        });
+        self.schedule(now + asr, Action::AsrDone);
+    }
+
+    /// Load factor for a reply while `generating` replies (itself included) are in generation.
+    fn load_factor(&self, generating: usize) -> f64 {
+        match self.shared.options.capacity {
+            Some(capacity) if generating > capacity => generating as f64 / capacity as f64,
+            _ => 1.0,
+        }
+    }
+
+    async fn fire_due(&mut self) -> Flow {
+        while let Some(entry) = self.timeline.first_entry() {
+            let (due, _) = *entry.key();
+            if due > Instant::now() {
+                break;
+            }
+            let action = entry.remove();
+            let flow = self.fire(action, due).await;
+            if !matches!(flow, Flow::Continue) {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn fire(&mut self, action: Action, due: Instant) -> Flow {
+        let now = Instant::now();
+        let i = self.instance;
+        let rtvi = self.shared.options.rtvi;
+        match action {
+            Action::RtviMetrics => {
+                let frame = rtvi::metrics(&[]);
+                return self.send_frame(&frame).await;
+            }
+            Action::Greeting => {
+                if self.turn.is_some() || self.playback.is_some() || self.detector.in_speech() {
+                    return Flow::Continue;
+                }
+                bump(&self.shared.counters.greetings);
+                if rtvi {
+                    try_flow!(self.send_frame(&rtvi::event("bot-started-speaking")).await);
+                }
+                self.playback = Some(Playback {
+                    audio: Arc::clone(&self.shared.greeting),
+                    turn: None,
+                    faults: TurnFaults::default(),
+                    t0: now,
+                    shift: Duration::ZERO,
+                    sent: 0,
+                });
+                return self.send_chunk(0, now).await;
+            }
+            Action::AsrDone => {
+                let Some(turn) = self.turn.as_mut() else {
+                    return Flow::Continue;
+                };
+                let asr = turn.asr.as_secs_f64();
+                let ttfb = now
+                    .saturating_duration_since(turn.last.arrived)
+                    .as_secs_f64();
+                let (slot, generating) = GenerationSlot::acquire(&self.shared);
+                turn.slot = Some(slot);
+                let factor = self.load_factor(generating);
+                let turn = self.turn.as_mut().expect("checked above");
+                turn.llm_ttfb = self
+                    .shared
+                    .options
+                    .llm_ttfb
+                    .sample(&mut self.rng)
+                    .mul_f64(factor);
+                let speech = turn.speech;
+                let at = now + turn.llm_ttfb;
+                self.log(
+                    now,
+                    Level::Debug,
+                    origin::ASR,
+                    format_args!("RivaASRService#{i} ASR compute latency: {asr:.3}"),
+                );
+                self.log(
+                    now,
+                    Level::Debug,
+                    origin::TTFB,
+                    format_args!("RivaASRService#{i} TTFB: {ttfb:.3}"),
+                );
+                if rtvi {
+                    let text = format!("{USER_TEXT} {:.2} s of speech", speech.as_secs_f64());
+                    let stamp = chrono::Utc::now().to_rfc3339();
+                    try_flow!(
+                        self.send_frame(&rtvi::user_transcription(
+                            &text,
+                            &self.stream.clone(),
+                            &stamp
+                        ))
+                        .await
+                    );
+                }
+                self.schedule(at, Action::LlmFirstToken);
+            }
+            Action::LlmFirstToken => {
+                let generating = self.shared.generating.load(Ordering::Relaxed);
+                let factor = self.load_factor(generating);
+                let rate = self.shared.options.llm_tokens_per_sec;
+                let Some(turn) = self.turn.as_mut() else {
+                    return Flow::Continue;
+                };
+                turn.tts_ttfb = self
+                    .shared
+                    .options
+                    .tts_ttfb
+                    .sample(&mut self.rng)
+                    .mul_f64(factor);
+                let llm = turn.llm_ttfb.as_secs_f64();
+                let tts_at = now + turn.tts_ttfb;
+                let sentence = llm + f64::from(FIRST_SENTENCE_TOKENS) / rate;
+                let processing = llm + f64::from(COMPLETION_TOKENS) / rate;
+                self.log(
+                    now,
+                    Level::Debug,
+                    origin::TTFB,
+                    format_args!("NvidiaLLMService#{i} TTFB: {llm:.3}"),
+                );
+                self.log(
+                    now,
+                    Level::Debug,
+                    origin::TTFAT,
+                    format_args!(
+                        "NvidiaLLMService#{i} TTFAT: {:.3}s (0.000s thinking)",
+                        llm + 0.001
+                    ),
+                );
+                self.schedule(tts_at, Action::TtsFirstAudio);
+                self.schedule(
+                    now + Duration::from_secs_f64(sentence - llm),
+                    Action::LlmFirstSentence {
+                        ms: (sentence * 1000.0).round() as u32,
+                    },
+                );
+                self.schedule(
+                    now + Duration::from_secs_f64(processing - llm),
+                    Action::LlmDone {
+                        ms: (processing * 1000.0).round() as u32,
+                    },
+                );
+                if rtvi {
+                    try_flow!(self.send_frame(&rtvi::event("bot-llm-started")).await);
+                    let first = REPLY_TEXT.split_inclusive('.').next().unwrap_or(REPLY_TEXT);
+                    try_flow!(self.send_frame(&rtvi::text("bot-llm-text", first)).await);
+                }
+            }
+            Action::LlmFirstSentence { ms } => {
+                let secs = f64::from(ms) / 1000.0;
+                self.log(
+                    now,
+                    Level::Debug,
+                    origin::SENTENCE,
+                    format_args!(
+                        "NvidiaLLMService#{i} LLM first sentence generation time: {secs:.3}"
+                    ),
+                );
+            }
+            Action::LlmDone { ms } => {
+                let secs = f64::from(ms) / 1000.0;
+                let prompt = 11 + (self.turns * 7) % 13;
+                self.log(now, Level::Debug, origin::USAGE, format_args!("NvidiaLLMService#{i} prompt tokens: {prompt}, completion tokens: {COMPLETION_TOKENS}"));
+                self.log(
+                    now,
+                    Level::Debug,
+                    origin::PROCESSING,
+                    format_args!("NvidiaLLMService#{i} processing time: {secs:.3}"),
+                );
+                if rtvi {
+                    try_flow!(self.send_frame(&rtvi::event("bot-llm-stopped")).await);
+                }
+            }
+            Action::TtsFirstAudio => {
+                let Some((faults, n)) = self.turn.as_ref().map(|t| (t.faults, t.n)) else {
+                    return Flow::Continue;
+                };
+                if rtvi {
+                    try_flow!(self.send_frame(&rtvi::event("bot-started-speaking")).await);
+                    try_flow!(
+                        self.send_frame(&rtvi::text("bot-tts-text", REPLY_TEXT))
+                            .await
+                    );
+                }
+                self.playback = Some(Playback {
+                    audio: Arc::clone(&self.shared.reply),
+                    turn: Some(n),
+                    faults,
+                    t0: Instant::now(),
+                    shift: Duration::ZERO,
+                    sent: 0,
+                });
+                let t0 = self.playback.as_ref().map_or(now, |p| p.t0);
+                return self.send_chunk(0, t0).await;
+            }
+            Action::TtsDone { ms } => {
+                let secs = f64::from(ms) / 1000.0;
+                self.log(
+                    now,
+                    Level::Debug,
+                    origin::PROCESSING,
+                    format_args!("RivaTTSService#{i} processing time: {secs:.3}"),
+                );
+            }
+            Action::Chunk(index) => return self.send_chunk(index, due).await,
+        }
+        Flow::Continue
+    }
+
+    /// Sends reply chunk `index` (due at `due`), applying this reply's faults, and schedules
+    /// the next one.
+    async fn send_chunk(&mut self, index: usize, due: Instant) -> Flow {
+        let Some(playback) = self.playback.as_mut() else {
+            return Flow::Continue;
+        };
+        let turn_n = playback.turn;
+        if playback.faults.stall_before == Some(index) {
+            playback.faults.stall_before = None;
+            let stall = Duration::from_millis(self.shared.options.faults.stall_ms.into());
+            playback.shift += stall;
+            let at = playback.due(index);
+            bump(&self.shared.counters.stalls);
+            self.log(
+                Instant::now(),
+                Level::Info,
+                origin::FAULT,
+                format_args!(
+                    "VoiceperfAgent fault: stall of {} ms before reply frame {} of turn {}",
+                    stall.as_millis(),
+                    index + 1,
+                    turn_n.unwrap_or(0)
+                ),
+            );
+            self.schedule(at, Action::Chunk(index));
+            return Flow::Continue;
+        }
+        if playback.faults.garbage_before == Some(index) {
+            playback.faults.garbage_before = None;
+            try_flow!(self.send_bytes(GARBAGE.to_vec()).await);
+            bump(&self.shared.counters.garbage_frames);
+            self.log(
+                Instant::now(),
+                Level::Info,
+                origin::FAULT,
+                format_args!(
+                    "VoiceperfAgent fault: undecodable frame sent before reply frame {} of turn {}",
+                    index + 1,
+                    turn_n.unwrap_or(0)
+                ),
+            );
+        }
+        let Some(playback) = self.playback.as_ref() else {
+            return Flow::Continue;
+        };
+        let audio = Arc::clone(&playback.audio);
+        let id = self.shared.frame_ids.fetch_add(1, Ordering::Relaxed);
+        let frame = Frame {
+            frame: Some(FrameKind::Audio(AudioRawFrame {
+                id,
+                name: format!("OutputAudioRawFrame#{id}"),
+                audio: audio.payloads[index].clone(),
+                sample_rate: audio.sample_rate,
+                num_channels: 1,
+                pts: None,
+            })),
+        };
+        try_flow!(self.send_bytes(protocol::encode(&frame)).await);
+        let sent_at = Instant::now();
+        bump(&self.shared.counters.reply_frames_sent);
+        self.shared
+            .record_lateness(sent_at.saturating_duration_since(due).as_secs_f64() * 1000.0);
+        let Some(playback) = self.playback.as_mut() else {
+            return Flow::Continue;
+        };
+        playback.sent += 1;
+        let sent = playback.sent;
+        let drop_after = playback.faults.drop_after;
+        let next_due = playback.due(index + 1);
+        if index == 0 {
+            self.first_frame_sent(sent_at);
+        }
+        if drop_after == Some(sent) {
+            bump(&self.shared.counters.drops);
+            self.log(
+                Instant::now(),
+                Level::Info,
+                origin::FAULT,
+                format_args!(
+                    "VoiceperfAgent fault: dropping the connection in turn {} after {sent} reply frames",
+                    turn_n.unwrap_or(0)
+                ),
+            );
+            return Flow::Dropped;
+        }
+        if index + 1 < audio.len() {
+            self.schedule(next_due, Action::Chunk(index + 1));
+        } else {
+            self.playback = None;
+            if turn_n.is_some() {
+                bump(&self.shared.counters.replies_completed);
+            }
+            if self.shared.options.rtvi {
+                try_flow!(self.send_frame(&rtvi::event("bot-stopped-speaking")).await);
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Bookkeeping when a reply's (or greeting's) first audio frame is on the wire.
+    fn first_frame_sent(&mut self, sent_at: Instant) {
+        let clock = self.shared.clock;
+        let Some(turn) = self.turn.take() else {
+            self.log(
+                sent_at,
+                Level::Info,
+                origin::TRUTH,
+                format_args!(
+                    "VoiceperfAgent greeting: first reply frame sent at {:.6}",
+                    clock.unix(sent_at)
+                ),
+            );
+            return;
+        };
+        drop(turn.slot);
+        bump(&self.shared.counters.replies_started);
+        let i = self.instance;
+        let tts = turn.tts_ttfb.as_secs_f64();
+        self.log(
+            sent_at,
+            Level::Debug,
+            origin::TTFB,
+            format_args!("RivaTTSService#{i} TTFB: {tts:.3}"),
+        );
+        let arrived = clock.unix(turn.last.arrived);
+        let sent = clock.unix(sent_at);
+        let latency = sent_at
+            .saturating_duration_since(turn.last.arrived)
+            .as_secs_f64();
+        self.log(
+            sent_at,
+            Level::Info,
+            origin::TRUTH,
+            format_args!(
+                "VoiceperfAgent turn {}: last speech frame id {} arrived at {arrived:.6}, first reply frame sent at {sent:.6}, latency: {latency:.6}",
+                turn.n, turn.last.id
+            ),
+        );
+        let truth = TurnTruth {
+            stream_id: self.stream.clone(),
+            turn: turn.n,
+            last_speech_frame_id: turn.last.id,
+            last_speech_arrived_unix: arrived,
+            first_reply_sent_unix: sent,
+            latency_secs: latency,
+            asr_secs: turn.asr.as_secs_f64(),
+            llm_ttfb_secs: turn.llm_ttfb.as_secs_f64(),
+            tts_ttfb_secs: tts,
+            early: turn.early,
+        };
+        self.shared
+            .turns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(truth);
+        // Synthesis runs at about 50x real time after the first audio.
+        let processing = tts + self.shared.reply.duration().as_secs_f64() / 50.0;
+        self.schedule(
+            sent_at + Duration::from_secs_f64(processing - tts),
+            Action::TtsDone {
+                ms: (processing * 1000.0).round() as u32,
+            },
+        );
+    }
+
+    async fn send_frame(&mut self, frame: &Frame) -> Flow {
+        self.send_bytes(protocol::encode(frame)).await
+    }
+
+    async fn send_bytes(&mut self, bytes: Vec<u8>) -> Flow {
+        match self.ws.send(Message::binary(bytes)).await {
+            Ok(()) => Flow::Continue,
+            Err(err) => Flow::Closed(format!("sending failed: {err}")),
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// FNV-1a: a stable hash of the stream id, so a seed replays the same draws per stream.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

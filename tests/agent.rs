@@ -1,0 +1,249 @@
+//! `voiceperf agent` on real sockets: turn detection, reply timing and pacing, WAV headers,
+//! 24 kHz, barge-in and the log format.
+
+mod agent_support;
+
+use std::time::{Duration, Instant};
+
+use agent_support::*;
+use voiceperf::agent::{self, MemoryLog};
+use voiceperf::audio::riff;
+
+/// The headline behaviour: a query streamed in real time gets one reply whose first audio
+/// arrives vad-stop + asr + llm + tts after the end of speech, paced at 40 ms per frame, and
+/// the agent's truth record agrees with what the client measured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
+    let log = MemoryLog::new();
+    let agent = agent::start(fast_options(&log)).await.unwrap();
+    let (mut sink, source) = connect(&agent, "client_1_1732700000000").await;
+    let (samples, voice_end) = query(0.3, 1.2, 1.2, 11);
+    let receiver = receive_until(source, Instant::now() + Duration::from_millis(4800));
+    let sent = stream_audio(&mut sink, &samples, 20, 1).await;
+    let received = receiver.await.unwrap();
+
+    let end_id = chunk_id_of_sample(voice_end, 20, 1);
+    let end_sent = sent[(end_id - 1) as usize].1;
+    let times = audio_times(&received);
+    let frames = audio_frames(&received);
+    assert_eq!(frames.len(), 61, "2.43 s of reply in 40 ms frames");
+    let latency = secs(end_sent, times[0]);
+    // vad-stop 300 + asr 50 + llm 100 + tts 50 = 500 ms, plus up to a VAD frame and hangover.
+    assert!((0.45..0.80).contains(&latency), "latency {latency:.3} s");
+
+    // Frames: raw 16 kHz mono PCM, 1280 bytes, pipecat-like names.
+    for frame in &frames {
+        assert_eq!((frame.sample_rate, frame.num_channels), (16_000, 1));
+        assert_eq!(frame.audio.len(), 1280);
+        assert!(
+            frame.name.starts_with("OutputAudioRawFrame#"),
+            "{}",
+            frame.name
+        );
+        assert_eq!(frame.pts, None);
+    }
+    // The last chunk (30 ms of audio) is zero-padded to 40 ms.
+    assert!(frames[60].audio[960..].iter().all(|&b| b == 0));
+    assert!(frames[60].audio[..960].iter().any(|&b| b != 0));
+
+    // Pacing: first two back to back, then 40 ms apart on an absolute clock.
+    let gap0 = secs(times[0], times[1]);
+    assert!(gap0 < 0.015, "first two frames {gap0:.4} s apart");
+    let span = secs(times[1], times[60]);
+    assert!(
+        (span - 59.0 * 0.040).abs() < 0.030,
+        "59 intervals took {span:.3} s"
+    );
+    let mut gaps: Vec<f64> = times.windows(2).skip(1).map(|w| secs(w[0], w[1])).collect();
+    gaps.sort_by(f64::total_cmp);
+    let median = gaps[gaps.len() / 2];
+    assert!((median - 0.040).abs() < 0.004, "median gap {median:.4}");
+
+    // The agent's truth: one turn, measured from the last speech frame it saw, consistent
+    // with the client's own clock within a few ms.
+    let turns = agent.turns();
+    assert_eq!(turns.len(), 1, "{turns:?}");
+    let truth = &turns[0];
+    assert_eq!(truth.turn, 1);
+    assert!(!truth.early);
+    let id = truth.last_speech_frame_id;
+    assert!(
+        id + 2 >= end_id && id <= end_id + 5,
+        "last speech frame {id}, voice ends in {end_id}"
+    );
+    let client_view = secs(sent[(id - 1) as usize].1, times[0]);
+    assert!(
+        (client_view - truth.latency_secs).abs() < 0.010,
+        "client {client_view:.4} s vs agent {:.4} s",
+        truth.latency_secs
+    );
+    assert!((truth.asr_secs - 0.050).abs() < 1e-6);
+    assert!((truth.llm_ttfb_secs - 0.100).abs() < 1e-6);
+    assert!((truth.tts_ttfb_secs - 0.050).abs() < 1e-6);
+
+    let counters = agent.counters();
+    assert_eq!(counters.turns, 1);
+    assert_eq!(counters.replies_started, 1);
+    assert_eq!(counters.replies_completed, 1);
+    assert_eq!(counters.reply_frames_sent, 61);
+    assert_eq!(counters.audio_frames, sent.len() as u64);
+    assert_eq!(counters.malformed_frames, 0);
+    drop(sink);
+    let report = agent.shutdown().await.unwrap();
+    let pacing = report.pacing_lateness_ms.expect("pacing measured");
+    assert_eq!(pacing.count, 61);
+    assert!(pacing.p50 < 5.0, "{pacing:?}");
+
+    check_log_format(&log.contents(), "client_1_1732700000000", truth);
+}
+
+/// Every line the agent writes has the loguru layout, and the service lines are the NVIDIA
+/// ones the seed analyzer and `voiceperf analyze` read.
+fn check_log_format(text: &str, stream: &str, truth: &agent::TurnTruth) {
+    let line_re = |message: &str| -> regex::Regex {
+        regex::Regex::new(&format!(
+            r"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{{3}} \| (DEBUG|INFO|WARNING|ERROR) +\| [\w.]+:\w+:\d+ \| streamId={} - {message}$",
+            regex::escape(stream)
+        ))
+        .unwrap()
+    };
+    let expected = [
+        format!(
+            r"Accepting WebSocket connection for stream ID {}",
+            regex::escape(stream)
+        ),
+        r"RivaASRService#\d+ ASR compute latency: 0\.050".into(),
+        r"RivaASRService#\d+ TTFB: 0\.\d{3}".into(),
+        r"NvidiaLLMService#\d+ TTFB: 0\.100".into(),
+        r"NvidiaLLMService#\d+ TTFAT: 0\.101s \(0\.000s thinking\)".into(),
+        r"NvidiaLLMService#\d+ LLM first sentence generation time: 0\.180".into(),
+        r"NvidiaLLMService#\d+ prompt tokens: \d+, completion tokens: 26".into(),
+        r"NvidiaLLMService#\d+ processing time: 0\.360".into(),
+        r"RivaTTSService#\d+ TTFB: 0\.050".into(),
+        r"RivaTTSService#\d+ processing time: 0\.\d{3}".into(),
+        format!(
+            r"VoiceperfAgent turn 1: last speech frame id {} arrived at \d+\.\d{{6}}, first reply frame sent at \d+\.\d{{6}}, latency: {:.6}",
+            truth.last_speech_frame_id, truth.latency_secs
+        ),
+    ];
+    let lines: Vec<&str> = text.lines().collect();
+    for pattern in &expected {
+        let re = line_re(pattern);
+        let count = lines.iter().filter(|l| re.is_match(l)).count();
+        assert_eq!(count, 1, "{count} lines match {pattern:?} in\n{text}");
+    }
+    // Every line has the layout (server lines carry streamId=-).
+    let any = regex::Regex::new(
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| (DEBUG|INFO|WARNING|ERROR) +\| [\w.]+:\w+:\d+ \| streamId=\S+ - .+$",
+    )
+    .unwrap();
+    for line in &lines {
+        assert!(any.is_match(line), "bad line {line:?}");
+    }
+    // The truth line's numbers are consistent: sent - arrived = latency.
+    let truth_re = regex::Regex::new(
+        r"arrived at (\d+\.\d+), first reply frame sent at (\d+\.\d+), latency: (\d+\.\d+)",
+    )
+    .unwrap();
+    let caps = lines.iter().find_map(|l| truth_re.captures(l)).unwrap();
+    let num = |i: usize| caps[i].parse::<f64>().unwrap();
+    assert!((num(2) - num(1) - num(3)).abs() < 2e-6);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        (now - num(2)).abs() < 60.0,
+        "unix times are wall-clock seconds"
+    );
+}
+
+/// `--wav-header` wraps each 24 kHz chunk in its own WAV file, as pipecat's add_wav_header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wav_header_mode_at_24_khz() {
+    let log = MemoryLog::new();
+    let options = agent::AgentOptions {
+        wav_header: true,
+        sample_rate: Some(24_000),
+        ..fast_options(&log)
+    };
+    let agent = agent::start(options).await.unwrap();
+    let (mut sink, source) = connect(&agent, "wav").await;
+    let (samples, _) = query(0.2, 1.0, 1.0, 12);
+    let receiver = receive_until(source, Instant::now() + Duration::from_millis(4200));
+    stream_audio(&mut sink, &samples, 20, 1).await;
+    let frames = audio_frames(&receiver.await.unwrap());
+    assert_eq!(frames.len(), 61);
+    for frame in &frames {
+        assert_eq!(frame.sample_rate, 24_000);
+        assert_eq!(frame.audio.len(), 44 + 1920, "one header + 40 ms at 24 kHz");
+        let layout = riff::parse(&frame.audio).unwrap();
+        assert_eq!(layout.fmt.sample_rate, 24_000);
+        assert_eq!(layout.fmt.channels, 1);
+        assert!(layout.issues.is_empty());
+        let pcm = frame.pcm().unwrap();
+        assert!(pcm.wav_wrapped);
+        assert!((pcm.duration_secs() - 0.040).abs() < 1e-9);
+    }
+    // Not silence: the built-in voice is loud.
+    let loud = frames
+        .iter()
+        .filter(|f| {
+            let pcm = riff::pcm16_from_bytes(f.pcm().unwrap().bytes);
+            pcm.iter().map(|&s| i32::from(s).abs()).max().unwrap_or(0) > 3000
+        })
+        .count();
+    assert!(loud > 30, "{loud} loud frames");
+    agent.shutdown().await.unwrap();
+}
+
+/// Speaking over the reply stops it and sends an Interruption; the new query gets its reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn barge_in_stops_the_reply_with_an_interruption() {
+    let log = MemoryLog::new();
+    let agent = agent::start(fast_options(&log)).await.unwrap();
+    let (mut sink, source) = connect(&agent, "barge").await;
+    // Query 1 ends at 1.2 s; its reply starts ≈ 1.7 s and would last 2.4 s. Query 2 starts at
+    // 2.4 s, while the bot is speaking.
+    let (mut samples, _) = query(0.2, 1.0, 1.2, 13);
+    let (second, _) = query(0.0, 1.0, 1.4, 14);
+    samples.extend(second);
+    let receiver = receive_until(source, Instant::now() + Duration::from_millis(7000));
+    let sent = stream_audio(&mut sink, &samples, 20, 1).await;
+    let received = receiver.await.unwrap();
+    let interruption = received
+        .iter()
+        .position(|r| matches!(r.got, agent_support::Got::Interruption))
+        .expect("an Interruption frame");
+    let before = audio_times(&received[..interruption]);
+    assert!(
+        (5..55).contains(&before.len()),
+        "{} frames before the interruption",
+        before.len()
+    );
+    // The interruption comes about vad-start (200 ms) after query 2 begins at 2.4 s.
+    let second_start = sent[(2.4f64 / 0.020) as usize].1;
+    let delay = secs(second_start, received[interruption].at);
+    assert!(
+        (0.15..0.45).contains(&delay),
+        "interrupted {delay:.3} s after speech"
+    );
+    // No audio of the first reply after it; the next audio is the second reply, which
+    // starts after the second query ends.
+    let after = audio_times(&received[interruption..]);
+    assert!(!after.is_empty(), "second reply");
+    let second_end = sent[((2.4 + 1.0) / 0.020) as usize].1;
+    assert!(
+        secs(second_end, after[0]) > 0.4,
+        "second reply waits for the turn end"
+    );
+    let counters = agent.counters();
+    assert_eq!(counters.interruptions, 1);
+    assert_eq!(counters.turns, 2);
+    assert_eq!(agent.turns().len(), 2);
+    agent.shutdown().await.unwrap();
+    assert!(
+        log.contents()
+            .contains("VoiceperfAgent interruption: user started speaking, stopped turn 1 after")
+    );
+}
