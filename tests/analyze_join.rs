@@ -135,10 +135,15 @@ fn client(stream_id: &str, user: usize, turns: Vec<TurnRecord>) -> ClientResults
 
 /// A run folder as bench writes it (no summary.json: the client files carry the window).
 fn write_run(dir: &Path) {
-    let clients = [
+    write_run_with(dir, |_| {});
+}
+
+fn write_run_with(dir: &Path, edit: impl Fn(&mut ClientResults)) {
+    let mut clients = [
         client(STREAM, 1, TURNS.iter().copied().map(turn_record).collect()),
         client(FAILED_STREAM, 2, Vec::new()),
     ];
+    clients.iter_mut().for_each(edit);
     for c in &clients {
         let path = dir.join(client_file_name(&c.stream_id));
         voiceperf::fsutil::write_json_atomic(&path, c).unwrap();
@@ -170,10 +175,13 @@ fn close_within(actual: Option<f64>, expected: f64, tolerance: f64) {
     );
 }
 
-/// Truth lines (voiceperf agent): turn 2 = ASR 0.100 + LLM 0.300 + TTS 0.150 inside the
-/// agent's 1.160 s → VAD wait 0.610; bench latency 1.2 → transport/other 0.040 = 0.020 (speech
-/// end → frame at agent) + 0.020 (reply sent → at client). Turn 3: 0.080 + 0.250 + 0.120 in
-/// 0.980 → VAD 0.530; latency 1.0 → transport 0.020.
+/// Truth lines (voiceperf agent). Turn 2: ASR 0.100 + LLM 0.300 + TTS 0.150 inside the agent's
+/// 1.160 s → its stop wait is 0.610; its last speech frame 374 was captured at
+/// 374 × 32 ms = +11.968 s, 0.032 s before bench's speech end (+12.0), so VAD wait =
+/// 0.610 − 0.032 = 0.578; uplink 12.020 − 11.968 = 0.052, downlink 13.200 − 13.180 = 0.020 →
+/// transport/other 0.072; 0.578 + 0.55 + 0.072 = 1.2 = bench's latency. Turn 3: parts 0.450 in
+/// 0.980 → stop wait 0.530; frame 687 captured at +21.984 → VAD wait 0.514; uplink 0.026 +
+/// downlink 0.010 = 0.036.
 #[test]
 fn agent_log_splits_each_turn_exactly() {
     let a = joined("join_agent.log", None);
@@ -195,14 +203,16 @@ fn agent_log_splits_each_turn_exactly() {
     close(b.asr, 0.1);
     close(b.llm_ttfb, 0.3);
     close(b.tts_ttfb, 0.15);
-    close(b.vad_wait, 0.61);
-    close(b.transport_other, 0.04);
-    close(t2.speech_end_to_agent_s, 0.02);
-    close(t2.reply_sent_to_client_s, 0.02);
+    close(t2.agent_stop_wait_s, 0.61);
+    close(t2.vad_speech_end_offset_s, -0.032);
+    close(b.vad_wait, 0.578);
+    close(t2.uplink_s, 0.052);
+    close(t2.downlink_s, 0.02);
+    close(b.transport_other, 0.072);
     close(t2.llm_first_sentence, 0.4);
     let t3 = &j.turns[2].breakdown;
-    close(t3.vad_wait, 0.53);
-    close(t3.transport_other, 0.02);
+    close(t3.vad_wait, 0.514);
+    close(t3.transport_other, 0.036);
     // The parts add up to the latency.
     for t in &j.turns[1..] {
         let b = &t.breakdown;
@@ -221,11 +231,11 @@ fn agent_log_splits_each_turn_exactly() {
     let mean = &j.clients[0].mean;
     assert_eq!(j.clients[0].turns, 2);
     close(mean.latency, 1.1);
-    close(mean.vad_wait, 0.57);
+    close(mean.vad_wait, 0.546);
     close(mean.asr, 0.09);
     close(mean.llm_ttfb, 0.275);
     close(mean.tts_ttfb, 0.135);
-    close(mean.transport_other, 0.03);
+    close(mean.transport_other, 0.054);
     let overall = j.overall.latency.as_ref().unwrap();
     assert_eq!(overall.count, 2);
     close(Some(overall.p50), 1.1);
@@ -240,6 +250,25 @@ fn agent_log_splits_each_turn_exactly() {
     assert_eq!(c.samples_before_first_turn, 1); // the greeting's TTS TTFB
     assert_eq!(c.samples_outside_window, 3); // turn 1's ASR, LLM, TTS
     assert_eq!(c.unmatched_truth_lines, 0);
+}
+
+/// Without the run's audio clock origin, the capture time of the agent's last speech frame is
+/// unknown: VAD wait = the agent's stop wait (0.610), transport/other = 1.2 − 1.160 = 0.040.
+#[test]
+fn without_audio_origin_the_split_uses_the_agents_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run_with(dir.path(), |c| c.audio_origin_at = None);
+    let mut options = AnalyzeOptions::new(vec![Input::File(fixture("join_agent.log"))]);
+    options.run = Some(RunJoin {
+        dir: dir.path().to_path_buf(),
+        log_utc_offset_s: None,
+    });
+    let a = analyze(&options).unwrap();
+    let t2 = &a.join.as_ref().unwrap().turns[1];
+    close(t2.breakdown.vad_wait, 0.61);
+    close(t2.breakdown.transport_other, 0.04);
+    assert_eq!(t2.uplink_s, None);
+    close(t2.downlink_s, 0.02);
 }
 
 /// With --run the seed table and percentiles cover exactly the in-window turns of the run's
@@ -334,14 +363,14 @@ fn cli_prints_the_breakdown_and_exports_turns() {
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!(
         cells[1..],
-        ["2", "1.100", "0.570", "0.090", "0.275", "0.135", "0.030"]
+        ["2", "1.100", "0.546", "0.090", "0.275", "0.135", "0.054"]
     );
     let csv = std::fs::read_to_string(&turns_csv).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4); // header + 3 turns
     assert!(lines[0].starts_with("stream_id,turn,file,in_window,"));
     assert!(lines[2].starts_with(&format!("{STREAM},2,query_2.wav,true,")));
-    assert!(lines[2].contains(",0.610000,0.100000,0.300000,0.150000,0.040000,truth_line,2,"));
+    assert!(lines[2].contains(",0.578000,0.100000,0.300000,0.150000,0.072000,truth_line,2,"));
 
     // JSON carries the join.
     let json = Command::cargo_bin("voiceperf")

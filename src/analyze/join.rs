@@ -16,11 +16,12 @@
 //! with `--log-utc-offset`.
 //!
 //! Per turn: `latency = VAD wait + ASR + LLM TTFB + TTS TTFB + transport/other`.
-//! - With a `voiceperf agent` truth line, the agent's own interval (last speech frame arrived →
-//!   first reply frame sent) is split into ASR + LLM + TTS and the rest, which is the VAD's
-//!   end-of-turn wait (plus the agent's own overhead); transport/other is `latency − agent
-//!   interval` = (speech end → last speech frame at the agent) + (first reply sent → first
-//!   audio at the client).
+//! - With a `voiceperf agent` truth line (last speech frame F arrived at A, first reply sent at
+//!   R): the agent's own stop wait is `(R − A) − ASR − LLM − TTS`; F was captured at
+//!   `audio_origin_at + F·chunk` on bench's clock, so **VAD wait** = stop wait + (capture of F −
+//!   speech end) — from the real end of speech to the end-of-turn decision, including where the
+//!   VAD heard the speech end — and **transport/other** = uplink (A − capture of F) + downlink
+//!   (first audio at the client − R): network and scheduling only.
 //! - Without one, a pipecat `User stopped speaking` line in the turn gives the VAD wait as
 //!   `its time − speech end` (ms log resolution, and both clocks must agree).
 //! - Otherwise the VAD wait is unknown and included in transport/other.
@@ -187,10 +188,16 @@ pub struct JoinedTurn {
     pub vad_source: Option<VadSource>,
     /// The agent's truth line for the turn.
     pub agent: Option<AgentTurnTruth>,
-    /// Speech end → the agent received the last speech frame (s; with a truth line).
-    pub speech_end_to_agent_s: Option<f64>,
-    /// Agent sent the first reply frame → it arrived at the client (s; with a truth line).
-    pub reply_sent_to_client_s: Option<f64>,
+    /// The agent's own end-of-turn wait: its interval (last speech frame arrived → first
+    /// reply sent) minus ASR, LLM TTFB and TTS TTFB (s; with a truth line).
+    pub agent_stop_wait_s: Option<f64>,
+    /// When the agent's last speech frame was captured minus bench's speech end (s): where the
+    /// agent's VAD heard speech end, relative to where it did end (negative: it cut early).
+    pub vad_speech_end_offset_s: Option<f64>,
+    /// Last speech frame captured (scheduled send) → arrived at the agent (s).
+    pub uplink_s: Option<f64>,
+    /// First reply frame sent by the agent → arrived at the client (s).
+    pub downlink_s: Option<f64>,
     /// LLM first sentence generation time (s).
     pub llm_first_sentence: Option<f64>,
     /// Server samples attributed to the turn (all metrics).
@@ -451,7 +458,7 @@ pub fn join(
 
         let mut client_parts = Vec::new();
         for (turn, samples) in turns.iter().zip(&per_turn) {
-            let joined = joined_turn(&stream_id, turn, samples);
+            let joined = joined_turn(client, turn, samples);
             if turn.in_window {
                 counts.in_window_turns += 1;
                 counts.with_server_samples += usize::from(joined.server_samples > 0);
@@ -543,7 +550,7 @@ fn turn_for_truth(turns: &[&TurnRecord], truth: &AgentTurnTruth) -> Option<usize
     })
 }
 
-fn joined_turn(stream_id: &str, turn: &TurnRecord, samples: &TurnSamples) -> JoinedTurn {
+fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples) -> JoinedTurn {
     let asr = samples.first(MetricKind::AsrLatency);
     let llm = samples.first(MetricKind::LlmTtfb);
     let tts = samples.first(MetricKind::TtsTtfb);
@@ -552,37 +559,8 @@ fn joined_turn(stream_id: &str, turn: &TurnRecord, samples: &TurnSamples) -> Joi
         (Some(a), Some(l), Some(t)) => Some(a + l + t),
         _ => None,
     };
-    let known_sum = asr.unwrap_or(0.0) + llm.unwrap_or(0.0) + tts.unwrap_or(0.0);
-    let agent = samples.truth;
-    let (vad_wait, vad_source, transport_other, to_agent, to_client) = match agent {
-        Some(truth) => {
-            let server = truth.latency_s;
-            (
-                components.map(|c| server - c),
-                components.map(|_| VadSource::TruthLine),
-                latency.map(|l| l - server),
-                turn.speech_end_at
-                    .map(|end| truth.speech_arrived_unix - end),
-                turn.first_audio_at
-                    .map(|first| first - truth.first_reply_unix),
-            )
-        }
-        None => {
-            let vad = match (samples.user_stopped_at, turn.speech_end_at) {
-                (Some(stopped), Some(end)) => Some(stopped - end),
-                _ => None,
-            };
-            (
-                vad,
-                vad.map(|_| VadSource::UserStoppedSpeaking),
-                latency.map(|l| l - known_sum - vad.unwrap_or(0.0)),
-                None,
-                None,
-            )
-        }
-    };
-    JoinedTurn {
-        stream_id: stream_id.to_string(),
+    let mut joined = JoinedTurn {
+        stream_id: client.stream_id.clone(),
         turn: turn.turn,
         file: turn.file.clone(),
         in_window: turn.in_window,
@@ -590,19 +568,57 @@ fn joined_turn(stream_id: &str, turn: &TurnRecord, samples: &TurnSamples) -> Joi
         first_audio_at: turn.first_audio_at,
         breakdown: Breakdown {
             latency,
-            vad_wait,
             asr,
             llm_ttfb: llm,
             tts_ttfb: tts,
-            transport_other,
+            ..Breakdown::default()
         },
-        vad_source,
-        agent,
-        speech_end_to_agent_s: to_agent,
-        reply_sent_to_client_s: to_client,
+        vad_source: None,
+        agent: samples.truth,
+        agent_stop_wait_s: None,
+        vad_speech_end_offset_s: None,
+        uplink_s: None,
+        downlink_s: None,
         llm_first_sentence: samples.first(MetricKind::LlmFirstSentence),
         server_samples: samples.count(),
+    };
+    let Some(truth) = samples.truth else {
+        // A pipecat log: its VAD's decision, if logged, against bench's speech end.
+        let vad = match (samples.user_stopped_at, turn.speech_end_at) {
+            (Some(stopped), Some(end)) => Some(stopped - end),
+            _ => None,
+        };
+        let known = asr.unwrap_or(0.0) + llm.unwrap_or(0.0) + tts.unwrap_or(0.0);
+        joined.breakdown.vad_wait = vad;
+        joined.vad_source = vad.map(|_| VadSource::UserStoppedSpeaking);
+        joined.breakdown.transport_other = latency.map(|l| l - known - vad.unwrap_or(0.0));
+        return joined;
+    };
+    // The agent's interval: last speech frame arrived → first reply sent.
+    let stop_wait = components.map(|c| truth.latency_s - c);
+    joined.agent_stop_wait_s = stop_wait;
+    joined.downlink_s = turn.first_audio_at.map(|c| c - truth.first_reply_unix);
+    // When that frame was captured on bench's clock: chunk `id` is scheduled to leave at
+    // `audio_origin_at + id·chunk`, the moment its last sample was captured.
+    let captured = client.audio_origin_at.map(|origin| {
+        origin + truth.last_speech_frame_id as f64 * f64::from(client.chunk_ms) / 1000.0
+    });
+    match (captured, turn.speech_end_at) {
+        (Some(captured), Some(end)) => {
+            let offset = captured - end;
+            let uplink = truth.speech_arrived_unix - captured;
+            joined.vad_speech_end_offset_s = Some(offset);
+            joined.uplink_s = Some(uplink);
+            joined.breakdown.vad_wait = stop_wait.map(|w| w + offset);
+            joined.breakdown.transport_other = joined.downlink_s.map(|d| uplink + d);
+        }
+        _ => {
+            joined.breakdown.vad_wait = stop_wait;
+            joined.breakdown.transport_other = latency.map(|l| l - truth.latency_s);
+        }
     }
+    joined.vad_source = joined.breakdown.vad_wait.map(|_| VadSource::TruthLine);
+    joined
 }
 
 #[cfg(test)]

@@ -313,7 +313,7 @@ fn format_offset(seconds: f64) -> String {
 /// The joined per-turn table as CSV: one row per bench turn of the run.
 pub fn turns_csv(j: &JoinReport) -> String {
     let mut out = String::from(
-        "stream_id,turn,file,in_window,speech_end_at,first_audio_at,latency_s,vad_wait_s,asr_s,llm_ttfb_s,tts_ttfb_s,transport_other_s,vad_source,agent_turn,agent_latency_s,speech_end_to_agent_s,reply_sent_to_client_s,llm_first_sentence_s,server_samples\n",
+        "stream_id,turn,file,in_window,speech_end_at,first_audio_at,latency_s,vad_wait_s,asr_s,llm_ttfb_s,tts_ttfb_s,transport_other_s,vad_source,agent_turn,agent_latency_s,agent_stop_wait_s,vad_speech_end_offset_s,uplink_s,downlink_s,llm_first_sentence_s,server_samples\n",
     );
     let number = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
     for t in &j.turns {
@@ -339,8 +339,10 @@ pub fn turns_csv(j: &JoinReport) -> String {
             vad_source.to_string(),
             t.agent.map(|a| a.turn.to_string()).unwrap_or_default(),
             number(t.agent.map(|a| a.latency_s)),
-            number(t.speech_end_to_agent_s),
-            number(t.reply_sent_to_client_s),
+            number(t.agent_stop_wait_s),
+            number(t.vad_speech_end_offset_s),
+            number(t.uplink_s),
+            number(t.downlink_s),
             number(t.llm_first_sentence),
             t.server_samples.to_string(),
         ];
