@@ -403,6 +403,43 @@ fn run_errors() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("not a bench run folder"));
+    // A sweep folder names its levels.
+    let sweep = tempfile::tempdir().unwrap();
+    let sweep_summary = voiceperf::bench::results::SweepSummary {
+        timestamp: "2026-11-27T10:00:00+00:00".into(),
+        tool_version: voiceperf::VERSION.into(),
+        levels: vec![voiceperf::bench::results::SweepLevel {
+            clients: 4,
+            dir: "clients-4".into(),
+            latency: None,
+            turns: 0,
+            error_rate: 0.0,
+            reverse_barge_ins: 0,
+            glitches: 0,
+            trustworthy: true,
+            meets_slo: None,
+        }],
+        slo_p95: None,
+        max_clients_meeting_slo: None,
+        fail_p95: None,
+        max_error_rate: None,
+        gate_failures: Vec::new(),
+    };
+    voiceperf::fsutil::write_json_atomic(
+        &sweep.path().join(voiceperf::bench::results::SWEEP_FILE),
+        &sweep_summary,
+    )
+    .unwrap();
+    Command::cargo_bin("voiceperf")
+        .unwrap()
+        .arg("analyze")
+        .arg(&log)
+        .arg("--run")
+        .arg(sweep.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("concurrency sweep"))
+        .stderr(predicate::str::contains("clients-4 (4 users)"));
     // A log without the run's streams: the window is empty, and it says so.
     let dir = tempfile::tempdir().unwrap();
     write_run(dir.path());

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use super::collect::{Collected, StreamData, metric_index};
 use super::parse::{AgentTurnTruth, LogTime, MetricKind};
 use super::window::WindowSpec;
-use crate::bench::results::{self, ClientResults, RunSummary, TurnRecord};
+use crate::bench::results::{self, ClientResults, RunSummary, SweepSummary, TurnRecord};
 use crate::stats::{self, Summary};
 
 /// A bench run folder, read back through bench's result types.
@@ -68,6 +68,19 @@ impl BenchRun {
         let clients = results::read_client_results(dir)
             .with_context(|| format!("reading the bench run in {}", dir.display()))?;
         if clients.is_empty() {
+            let sweep = dir.join(results::SWEEP_FILE);
+            if let Ok(sweep) = results::read_json::<SweepSummary>(&sweep) {
+                let levels: Vec<String> = sweep
+                    .levels
+                    .iter()
+                    .map(|l| format!("{} ({} users)", dir.join(&l.dir).display(), l.clients))
+                    .collect();
+                bail!(
+                    "--run {}: a concurrency sweep; join one level's folder: {}",
+                    dir.display(),
+                    levels.join(", ")
+                );
+            }
             bail!(
                 "--run {}: no latency_results_*.json files: not a bench run folder",
                 dir.display()
