@@ -4,7 +4,8 @@
 //! lines in constant memory; [`parse`] recognises metric, client-start and agent truth lines;
 //! [`collect`] folds them per stream inside the [`window`]; [`summary`] computes per-client
 //! means, the seed's overall numbers and percentiles over all samples into an [`Analysis`]
-//! (the JSON schema); [`report`] renders text and CSV.
+//! (the JSON schema); [`join`] attributes the samples to a bench run's turns and splits each
+//! turn's latency; [`report`] renders text and CSV.
 
 pub mod collect;
 pub mod input;
@@ -127,9 +128,9 @@ pub enum EmptyReason {
     },
 }
 
-/// Reads the logs and computes the analysis. Unreadable inputs are reported in
-/// [`Analysis::inputs`] and the others still read; an error only when no input could be
-/// opened.
+/// Reads the logs (joined with the bench run of `options.run`, if any) and computes the
+/// analysis. Unreadable inputs are reported in [`Analysis::inputs`] and the others still read;
+/// an error only when no input could be opened or the run folder cannot be read.
 pub fn analyze(options: &AnalyzeOptions) -> Result<Analysis> {
     let run = match &options.run {
         Some(run) => Some(join::BenchRun::load(&run.dir)?),
