@@ -1,12 +1,539 @@
-//! `voiceperf bench`.
+//! `voiceperf bench`: many simulated users over the pipecat WebSocket protocol, each a tokio
+//! task speaking the dataset on an absolute clock, measuring end-of-speech → first-bot-audio
+//! latency, glitches and reverse barge-ins, with results written as the run goes.
+//!
+//! The pipeline: [`dataset`] loads the queries and their speech ends; [`client`] runs each
+//! user (its microphone follows [`schedule`], its conversation is the [`turn`] state machine
+//! with a [`playback`] model); [`writer`] keeps the [`results`] on disk; [`summary`],
+//! [`output`] and [`sweep`] aggregate and present them; [`truth`] checks them against the
+//! agent's own log; [`live`] draws the progress line.
 
-use crate::{CliError, Outcome};
+mod client;
+pub mod dataset;
+pub mod live;
+pub mod output;
+pub mod playback;
+pub mod results;
+pub mod schedule;
+pub mod stop;
+pub mod summary;
+pub mod sweep;
+pub mod truth;
+pub mod turn;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::audio::TARGET_RATE;
+use crate::bench::client::RunContext;
+use crate::bench::dataset::Dataset;
+use crate::bench::live::{LiveLine, LiveStats};
+use crate::bench::results::{
+    OnError, RunInfo, RunSummary, SWEEP_FILE, SummaryConfig, SweepSummary, client_file_name,
+};
+use crate::bench::schedule::{MetricsWindow, RunClock};
+use crate::bench::summary::{Finish, SummaryContext};
+use crate::bench::turn::TurnConfig;
+use crate::term::{Painter, Stream};
+use crate::{CliError, Outcome, fsutil};
+
+pub use crate::bench::stop::Stop;
 
 /// Validated options of `voiceperf bench`.
 #[derive(Debug, Clone)]
-pub struct BenchOptions {}
+pub struct BenchOptions {
+    /// WebSocket URL template; `{stream_id}` is replaced by each connection's stream id.
+    pub url: String,
+    /// Concurrency levels: one run per level, in order (`--clients 1,4,16`).
+    pub clients: Vec<usize>,
+    /// Delay between user starts.
+    pub client_start_delay: Duration,
+    /// Length of the metrics window.
+    pub test_duration: Duration,
+    /// Latency (s) below which a turn is a reverse barge-in.
+    pub threshold: f64,
+    /// Results folder; `None` → `results/<timestamp>/`.
+    pub output_dir: Option<PathBuf>,
+    /// Write into `output_dir` as is (the caller owns it) instead of picking a fresh folder
+    /// when it already holds files.
+    pub output_dir_exact: bool,
+    /// Dataset folder.
+    pub audio_dir: PathBuf,
+    /// Outgoing chunk length (ms).
+    pub chunk_ms: u32,
+    /// Silence after a reply has played out before it counts as ended.
+    pub reply_gap: Duration,
+    /// Extra silence before the next query.
+    pub turn_gap: Duration,
+    /// Wait for reply audio after the speech end.
+    pub reply_timeout: Duration,
+    /// Wait for a greeting after connecting.
+    pub greeting_timeout: Duration,
+    /// Wait for the TCP + WebSocket handshake.
+    pub connect_timeout: Duration,
+    /// What a user does after a connection error.
+    pub on_error: OnError,
+    /// Save each connection's received bot audio as WAV.
+    pub save_audio: bool,
+    /// Level (dBFS) a reply sample must reach to count as audible.
+    pub audible_dbfs: f64,
+    /// Report the highest level whose p95 latency is at most this (s).
+    pub slo_p95: Option<f64>,
+    /// Fail (exit 3) when a level's p95 latency exceeds this (s).
+    pub fail_p95: Option<f64>,
+    /// Fail (exit 3) when a level's error rate exceeds this (0–1).
+    pub max_error_rate: Option<f64>,
+    /// Agent log with truth lines to check agreement against.
+    pub agent_log: Option<PathBuf>,
+    /// No live progress line.
+    pub quiet: bool,
+}
 
-/// Runs `voiceperf bench`.
-pub fn run(_options: &BenchOptions) -> anyhow::Result<Outcome> {
-    Err(CliError::NotBuilt("bench").into())
+impl Default for BenchOptions {
+    /// The seed launcher's defaults, against a local agent on port 8100.
+    fn default() -> Self {
+        BenchOptions {
+            url: url_template("127.0.0.1", 8100),
+            clients: vec![1],
+            client_start_delay: Duration::from_secs(1),
+            test_duration: Duration::from_secs(150),
+            threshold: 0.5,
+            output_dir: None,
+            output_dir_exact: false,
+            audio_dir: PathBuf::from("audio_files"),
+            chunk_ms: 32,
+            reply_gap: Duration::from_secs(1),
+            turn_gap: Duration::ZERO,
+            reply_timeout: Duration::from_secs(15),
+            greeting_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
+            on_error: OnError::Reconnect,
+            save_audio: false,
+            audible_dbfs: -40.0,
+            slo_p95: None,
+            fail_p95: None,
+            max_error_rate: None,
+            agent_log: None,
+            quiet: false,
+        }
+    }
+}
+
+/// The URL template of a pipecat server at `host:port`.
+pub fn url_template(host: &str, port: u16) -> String {
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    format!("ws://{host}:{port}/ws/{{stream_id}}")
+}
+
+impl BenchOptions {
+    /// The URL of the connection with `stream_id`.
+    pub fn url_for(&self, stream_id: &str) -> String {
+        self.url.replace("{stream_id}", stream_id)
+    }
+
+    /// Samples per outgoing chunk.
+    pub fn chunk_samples(&self) -> usize {
+        self.chunk_ms as usize * TARGET_RATE as usize / 1000
+    }
+
+    /// Host and port of the URL (for the seed's `config` fields).
+    pub fn host_port(&self) -> (String, u16) {
+        let probe = self.url_for("x");
+        match probe.parse::<tokio_tungstenite::tungstenite::http::Uri>() {
+            Ok(uri) => (
+                uri.host().unwrap_or_default().to_string(),
+                uri.port_u16().unwrap_or(80),
+            ),
+            Err(_) => (String::new(), 0),
+        }
+    }
+
+    /// Checks values that flags alone cannot; usage errors are [`CliError::Usage`].
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let usage = |msg: String| Err(CliError::Usage(msg).into());
+        if self.clients.is_empty() || self.clients.contains(&0) {
+            return usage("--clients needs one or more counts ≥ 1, e.g. 4 or 1,4,16".into());
+        }
+        if let Some(&n) = self.clients.iter().find(|&&n| n > 20_000) {
+            return usage(format!("--clients {n} is more than 20000 users"));
+        }
+        if !(10..=1000).contains(&self.chunk_ms) {
+            return usage(format!(
+                "--chunk-ms {} must be between 10 and 1000",
+                self.chunk_ms
+            ));
+        }
+        if !self.url.starts_with("ws://") {
+            return usage(format!(
+                "--url {} must start with ws:// (wss:// is not supported by this build)",
+                self.url
+            ));
+        }
+        if let Err(e) = self
+            .url_for("client_1_0")
+            .parse::<tokio_tungstenite::tungstenite::http::Uri>()
+        {
+            return usage(format!("--url {}: {e}", self.url));
+        }
+        if !self.threshold.is_finite() || self.threshold < 0.0 {
+            return usage(format!("--threshold {} must be ≥ 0", self.threshold));
+        }
+        if !(self.audible_dbfs.is_finite() && (-120.0..=0.0).contains(&self.audible_dbfs)) {
+            return usage(format!(
+                "--audible-dbfs {} must be between -120 and 0",
+                self.audible_dbfs
+            ));
+        }
+        if let Some(r) = self.max_error_rate
+            && !(0.0..=1.0).contains(&r)
+        {
+            return usage(format!(
+                "--max-error-rate {r} must be a fraction between 0 and 1"
+            ));
+        }
+        for (flag, value) in [("--slo-p95", self.slo_p95), ("--fail-p95", self.fail_p95)] {
+            if let Some(v) = value
+                && !(v.is_finite() && v > 0.0)
+            {
+                return usage(format!("{flag} {v} must be a positive number of seconds"));
+            }
+        }
+        if self.test_duration.is_zero() {
+            return usage("--test-duration must be more than 0 s".into());
+        }
+        Ok(())
+    }
+
+    fn summary_config(&self, clients: usize, metrics_start_time: f64) -> SummaryConfig {
+        let (host, port) = self.host_port();
+        SummaryConfig {
+            host,
+            port,
+            num_clients: clients,
+            client_start_delay: self.client_start_delay.as_secs_f64(),
+            test_duration: self.test_duration.as_secs_f64(),
+            threshold: self.threshold,
+            metrics_start_time,
+            url: self.url.clone(),
+            chunk_ms: self.chunk_ms,
+            reply_gap: self.reply_gap.as_secs_f64(),
+            turn_gap: self.turn_gap.as_secs_f64(),
+            reply_timeout: self.reply_timeout.as_secs_f64(),
+            greeting_timeout: self.greeting_timeout.as_secs_f64(),
+            connect_timeout: self.connect_timeout.as_secs_f64(),
+            on_error: self.on_error,
+            audible_dbfs: self.audible_dbfs,
+            audio_dir: self.audio_dir.display().to_string(),
+            save_audio: self.save_audio,
+            agent_log: self.agent_log.as_ref().map(|p| p.display().to_string()),
+            sweep_levels: self.clients.clone(),
+            slo_p95: self.slo_p95,
+            fail_p95: self.fail_p95,
+            max_error_rate: self.max_error_rate,
+        }
+    }
+
+    fn gates(&self) -> sweep::Gates {
+        sweep::Gates {
+            slo_p95: self.slo_p95,
+            fail_p95: self.fail_p95,
+            max_error_rate: self.max_error_rate,
+        }
+    }
+}
+
+/// One concurrency level's results.
+#[derive(Debug, Clone)]
+pub struct LevelRun {
+    /// Concurrent users.
+    pub clients: usize,
+    /// Its run folder (holding `summary.json`, `turns.csv` and the client files).
+    pub dir: PathBuf,
+    /// Its summary.
+    pub summary: RunSummary,
+}
+
+/// The result of [`bench`].
+#[derive(Debug, Clone)]
+pub struct BenchRun {
+    /// The top-level results folder.
+    pub dir: PathBuf,
+    /// Each level run, in order (one unless sweeping).
+    pub levels: Vec<LevelRun>,
+    /// The sweep table and gate results (written as `sweep.json` when sweeping).
+    pub sweep: SweepSummary,
+    /// How the run should end the process.
+    pub outcome: Outcome,
+    /// Why the outcome is not success, in words.
+    pub problems: Vec<String>,
+}
+
+/// Runs a benchmark (every `--clients` level) inside the caller's tokio runtime; `stop`
+/// ends it early with what was measured written.
+pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchRun> {
+    options.validate()?;
+    let audio_dir = options.audio_dir.clone();
+    let dataset = tokio::task::spawn_blocking(move || Dataset::load(&audio_dir))
+        .await
+        .context("loading the dataset")??;
+    for skipped in &dataset.skipped {
+        eprintln!(
+            "warning: skipping {}: {}",
+            dataset.dir.join(&skipped.file).display(),
+            skipped.reason
+        );
+    }
+    let most_users = options.clients.iter().copied().max().unwrap_or(1);
+    let wanted_files = most_users as u64 * 2 + 256;
+    match fsutil::raise_open_files_limit(wanted_files) {
+        Ok(limit) if limit < wanted_files => eprintln!(
+            "warning: open-file limit is {limit}, fewer than the {wanted_files} {most_users} users need"
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("warning: could not raise the open-file limit: {e}"),
+    }
+    let dir = prepare_output_dir(options)?;
+    let sweeping = options.clients.len() > 1;
+    let mut levels = Vec::new();
+    for &clients in &options.clients {
+        if stop.is_stopped() {
+            break;
+        }
+        let level_dir = if sweeping {
+            fsutil::create_unique_dir(&dir, &format!("clients_{clients}"))?
+        } else {
+            dir.clone()
+        };
+        let summary = run_level(options, clients, &dataset, &level_dir, stop).await?;
+        if sweeping && !options.quiet {
+            let p95 = summary.results.latency.as_ref().map(|l| l.p95);
+            eprintln!(
+                "{clients} user(s): p95 latency {} over {} turn(s) → {}",
+                p95.map_or("–".into(), |p| format!("{p:.3} s")),
+                summary.results.latency.as_ref().map_or(0, |l| l.count),
+                level_dir.display()
+            );
+        }
+        levels.push(LevelRun {
+            clients,
+            dir: level_dir,
+            summary,
+        });
+    }
+    let pairs: Vec<(&RunSummary, &Path)> = levels
+        .iter()
+        .map(|l| (&l.summary, l.dir.as_path()))
+        .collect();
+    let sweep = sweep::evaluate(&pairs, &dir, options.gates());
+    if sweeping {
+        fsutil::write_json_atomic(&dir.join(SWEEP_FILE), &sweep)?;
+    }
+    let mut problems = Vec::new();
+    if stop.is_stopped() {
+        problems.push("the run was stopped before the end of the metrics window".to_string());
+    }
+    for level in &levels {
+        if level.summary.results.latency.is_none() {
+            problems.push(format!(
+                "{} user(s): no turn got reply audio inside the metrics window",
+                level.clients
+            ));
+        }
+    }
+    if !dataset.skipped.is_empty() {
+        problems.push(format!(
+            "{} dataset file(s) could not be used",
+            dataset.skipped.len()
+        ));
+    }
+    let outcome = if !sweep.gate_failures.is_empty() {
+        Outcome::GateFailed
+    } else {
+        Outcome::failed_if(!problems.is_empty())
+    };
+    problems.extend(sweep.gate_failures.iter().cloned());
+    Ok(BenchRun {
+        dir,
+        levels,
+        sweep,
+        outcome,
+        problems,
+    })
+}
+
+/// Runs `voiceperf bench`: builds the runtime, stops on Ctrl-C, prints the summary.
+pub fn run(options: &BenchOptions) -> anyhow::Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let result = runtime.block_on(async {
+        let stop = Stop::on_ctrl_c();
+        bench(options, &stop).await
+    })?;
+    let paint = Painter::for_stream(Stream::Stdout);
+    if result.levels.len() == 1 {
+        print!(
+            "{}",
+            output::summary_text(&result.levels[0].summary, &result.dir, paint)
+        );
+    } else {
+        print!("{}", output::sweep_text(&result.sweep, paint));
+        println!("results: {}", result.dir.display());
+    }
+    if let Some(warning) = result
+        .levels
+        .iter()
+        .find_map(|l| l.summary.self_check.warning.as_ref())
+    {
+        let paint = Painter::for_stream(Stream::Stderr);
+        eprintln!("{}", paint.red(&paint.bold(&format!("warning: {warning}"))));
+    }
+    for problem in &result.problems {
+        eprintln!("error: {problem}");
+    }
+    Ok(result.outcome)
+}
+
+/// Picks the results folder: `results/<timestamp>/` by default; a given folder is used when
+/// new or empty, else a fresh sibling (`DIR-2`, …) so nothing is overwritten.
+fn prepare_output_dir(options: &BenchOptions) -> anyhow::Result<PathBuf> {
+    let Some(dir) = &options.output_dir else {
+        let name = chrono::Local::now().format("%Y%m%d_%H%M%S").to_string();
+        return fsutil::create_unique_dir(Path::new("results"), &name);
+    };
+    let is_empty_dir = |d: &Path| d.read_dir().map(|mut e| e.next().is_none()).ok();
+    if options.output_dir_exact || !dir.exists() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        return Ok(dir.clone());
+    }
+    match is_empty_dir(dir) {
+        Some(true) => Ok(dir.clone()),
+        Some(false) => {
+            let parent = dir
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let name = dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "results".into());
+            let fresh = fsutil::create_unique_dir(parent, &name)?;
+            eprintln!(
+                "note: {} already holds files; writing to {} instead",
+                dir.display(),
+                fresh.display()
+            );
+            Ok(fresh)
+        }
+        None => bail!("--output-dir {} is not a folder", dir.display()),
+    }
+}
+
+/// Runs one concurrency level to completion and writes its final files.
+async fn run_level(
+    options: &BenchOptions,
+    clients: usize,
+    dataset: &Dataset,
+    dir: &Path,
+    stop: &Stop,
+) -> anyhow::Result<RunSummary> {
+    let clock = RunClock::start();
+    let run_start = Instant::now() + Duration::from_millis(20);
+    let ramp = options.client_start_delay.mul_f64((clients - 1) as f64);
+    let metrics_start = run_start + ramp;
+    let window = MetricsWindow {
+        start: metrics_start,
+        end: metrics_start + options.test_duration,
+    };
+    let metrics_start_unix = clock.unix(metrics_start);
+    let context = Arc::new(SummaryContext {
+        config: options.summary_config(clients, metrics_start_unix),
+        dataset: dataset.info(),
+        run: RunInfo {
+            started_at: clock.unix(run_start),
+            metrics_start_at: metrics_start_unix,
+            metrics_end_at: clock.unix(window.end),
+            finished_at: None,
+            complete: false,
+            stopped_early: false,
+            users: clients,
+        },
+    });
+    let (writer, writer_thread) = writer::spawn(dir.to_path_buf(), Arc::clone(&context))
+        .context("starting the results writer")?;
+    let live = Arc::new(LiveStats::default());
+    let ctx = Arc::new(RunContext {
+        options: options.clone(),
+        clock,
+        files: dataset.files.clone().into(),
+        turn_config: Arc::new(TurnConfig {
+            reply_gap: options.reply_gap,
+            turn_gap: options.turn_gap,
+            reply_timeout: options.reply_timeout,
+            greeting_timeout: options.greeting_timeout,
+            threshold: options.threshold,
+            window,
+        }),
+        run_start,
+        metrics_start_unix,
+        dir: dir.to_path_buf(),
+        writer,
+        live: Arc::clone(&live),
+        stop: stop.clone(),
+        audible_amplitude: turn::audible_amplitude(options.audible_dbfs),
+    });
+    let line = LiveLine::start(
+        live,
+        clients,
+        run_start,
+        ramp + options.test_duration,
+        options.quiet,
+    );
+    let users: Vec<_> = (1..=clients)
+        .map(|user| tokio::spawn(client::run_user(Arc::clone(&ctx), user)))
+        .collect();
+    for user in users {
+        if let Err(e) = user.await {
+            eprintln!("warning: a simulated user ended abnormally: {e}");
+        }
+    }
+    line.finish();
+    drop(ctx);
+    let mut store = tokio::task::spawn_blocking(move || writer_thread.join())
+        .await
+        .context("waiting for the results writer")?
+        .map_err(|_| anyhow::anyhow!("the results writer thread panicked"))?;
+
+    let agent_agreement = match &options.agent_log {
+        Some(log) => {
+            let truth = truth::read_truth_lines(log)?;
+            let chunk_s = options.chunk_samples() as f64 / f64::from(TARGET_RATE);
+            Some(truth::check_agreement(log, &truth, &mut store, chunk_s))
+        }
+        None => None,
+    };
+    let finish = Finish {
+        finished_at: clock.now_unix(),
+        stopped_early: stop.is_stopped(),
+        agent_agreement,
+    };
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        for client in store.clients.values() {
+            let path = dir.join(client_file_name(&client.results.stream_id));
+            fsutil::write_json_atomic(&path, &client.results)?;
+        }
+        summary::write_run_files(&dir, &context, &store, Some(&finish))
+    })
+    .await
+    .context("writing the results")?
 }

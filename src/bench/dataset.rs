@@ -1,0 +1,306 @@
+//! The queries the simulated users speak: every `.wav` under the audio folder in natural name
+//! order (`query_2` before `query_10`), as 16 kHz mono int16 samples, each with the sample
+//! where its speech ends — from prep's manifest when it describes this exact file, else from
+//! prep's speech-bounds logic run on the samples.
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+use crate::audio::{TARGET_RATE, riff};
+use crate::bench::results::{DatasetFile, DatasetInfo, SkippedFile, SpeechEndSource};
+use crate::fsutil;
+
+/// One query file, loaded.
+#[derive(Debug, Clone)]
+pub struct QueryFile {
+    /// Path relative to the audio folder, '/'-separated.
+    pub name: String,
+    /// 16 kHz mono samples.
+    pub samples: Vec<i16>,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// First speech sample.
+    pub speech_start: usize,
+    /// Speech end: index of the first sample after the speech (≥ 1).
+    pub speech_end: usize,
+    /// Where the bounds came from.
+    pub source: SpeechEndSource,
+}
+
+impl QueryFile {
+    /// Duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.samples.len() as f64 / f64::from(TARGET_RATE)
+    }
+
+    /// Speech end in seconds from the file start.
+    pub fn speech_end_s(&self) -> f64 {
+        self.speech_end as f64 / f64::from(TARGET_RATE)
+    }
+
+    /// The file's row in `summary.json`.
+    pub fn info(&self) -> DatasetFile {
+        let rate = f64::from(TARGET_RATE);
+        DatasetFile {
+            file: self.name.clone(),
+            sha256: self.sha256.clone(),
+            duration_s: self.duration_s(),
+            speech_start_s: self.speech_start as f64 / rate,
+            speech_end_s: self.speech_end_s(),
+            speech_end_source: self.source,
+            trailing_ms: (self.samples.len() - self.speech_end) as f64 / rate * 1000.0,
+        }
+    }
+}
+
+/// The dataset of a run.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The audio folder.
+    pub dir: PathBuf,
+    /// Usable files in speaking order.
+    pub files: Vec<Arc<QueryFile>>,
+    /// Files that could not be used.
+    pub skipped: Vec<SkippedFile>,
+    /// Whether prep's manifest was present.
+    pub manifest_found: bool,
+}
+
+impl Dataset {
+    /// Loads every `.wav` under `dir`. Unusable files are skipped with their reason; it is an
+    /// error only when no file is usable.
+    pub fn load(dir: &Path) -> anyhow::Result<Dataset> {
+        if !dir.is_dir() {
+            bail!(
+                "audio folder {} does not exist (make one with `voiceperf prep`, or pass --audio-dir)",
+                dir.display()
+            );
+        }
+        let bounds_from_manifest = ManifestBounds::load(dir)?;
+        let mut names = Vec::new();
+        for entry in walkdir::WalkDir::new(dir).follow_links(true) {
+            let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+            let path = entry.path();
+            let is_wav = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
+            let hidden = entry.file_name().to_string_lossy().starts_with('.');
+            if entry.file_type().is_file() && is_wav && !hidden {
+                names.push(relative_name(dir, path));
+            }
+        }
+        names.sort_by(|a, b| natural_cmp(a, b));
+        let mut files = Vec::new();
+        let mut skipped = Vec::new();
+        for name in names {
+            match load_file(dir, &name, &bounds_from_manifest) {
+                Ok(file) => files.push(Arc::new(file)),
+                Err(e) => skipped.push(SkippedFile {
+                    file: name,
+                    reason: format!("{e:#}"),
+                }),
+            }
+        }
+        if files.is_empty() {
+            let why = if skipped.is_empty() {
+                "no .wav files".to_string()
+            } else {
+                skipped
+                    .iter()
+                    .map(|s| format!("{}: {}", s.file, s.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            bail!("no usable query in {}: {why}", dir.display());
+        }
+        Ok(Dataset {
+            dir: dir.to_path_buf(),
+            files,
+            skipped,
+            manifest_found: bounds_from_manifest.found,
+        })
+    }
+
+    /// The dataset's description in `summary.json`.
+    pub fn info(&self) -> DatasetInfo {
+        DatasetInfo {
+            audio_dir: self.dir.display().to_string(),
+            manifest_found: self.manifest_found,
+            files: self.files.iter().map(|f| f.info()).collect(),
+            skipped: self.skipped.clone(),
+        }
+    }
+}
+
+fn relative_name(dir: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(dir).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn load_file(dir: &Path, name: &str, manifest: &ManifestBounds) -> anyhow::Result<QueryFile> {
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let samples = read_16k_mono(&bytes)?;
+    if samples.is_empty() {
+        bail!("no audio samples");
+    }
+    let sha256 = fsutil::sha256_hex(&bytes);
+    let (speech_start, speech_end, source) = match manifest.bounds(name, &sha256, samples.len()) {
+        Some((start, end)) => (start, end, SpeechEndSource::Manifest),
+        None => {
+            let (start, end) = detect_speech_bounds(&samples).ok_or_else(|| {
+                anyhow::anyhow!("no speech found (check it with `voiceperf validate`)")
+            })?;
+            (start, end, SpeechEndSource::Detected)
+        }
+    };
+    Ok(QueryFile {
+        name: name.to_string(),
+        samples,
+        sha256,
+        speech_start,
+        speech_end: speech_end.clamp(1, usize::MAX),
+        source,
+    })
+}
+
+/// Reads a 16 kHz mono int16 WAV (the dataset format), or says why the file is not one.
+fn read_16k_mono(bytes: &[u8]) -> anyhow::Result<Vec<i16>> {
+    // INTEGRATION(prep): switch to `voiceperf::audio::wav` once prep's branch is merged.
+    let layout = riff::parse(bytes).context("not a readable WAV file")?;
+    if !layout.fmt.is_16k_mono_s16() {
+        bail!(
+            "{} Hz, {} channel(s), {}-bit: queries must be 16 kHz mono 16-bit PCM (run `voiceperf prep`)",
+            layout.fmt.sample_rate,
+            layout.fmt.channels,
+            layout.fmt.bits_per_sample
+        );
+    }
+    Ok(riff::pcm16_from_bytes(&bytes[layout.data]))
+}
+
+/// Speech bounds `[start, end)` in samples, by prep's logic (VAD refined by energy).
+fn detect_speech_bounds(samples: &[i16]) -> Option<(usize, usize)> {
+    // INTEGRATION(prep): call `voiceperf::audio::speech` once prep's branch is merged. Until
+    // then the whole file is taken as speech (correct for trimmed files only).
+    (!samples.is_empty()).then_some((0, samples.len()))
+}
+
+/// Speech bounds recorded by prep, used only for files whose hash matches.
+#[derive(Debug, Default)]
+struct ManifestBounds {
+    found: bool,
+}
+
+impl ManifestBounds {
+    fn load(_dir: &Path) -> anyhow::Result<Self> {
+        // INTEGRATION(prep): read `voiceperf::prep::manifest::Manifest::load(dir)`.
+        Ok(ManifestBounds { found: false })
+    }
+
+    fn bounds(&self, _name: &str, _sha256: &str, _len: usize) -> Option<(usize, usize)> {
+        None
+    }
+}
+
+/// Natural order: runs of digits compare by value, so `query_2` < `query_10`.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a, b);
+    while !a.is_empty() && !b.is_empty() {
+        let (a_run, a_digits) = leading_run(a);
+        let (b_run, b_digits) = leading_run(b);
+        let order = if a_digits && b_digits {
+            let a_num = a_run.trim_start_matches('0');
+            let b_num = b_run.trim_start_matches('0');
+            a_num
+                .len()
+                .cmp(&b_num.len())
+                .then_with(|| a_num.cmp(b_num))
+                .then_with(|| a_run.len().cmp(&b_run.len()))
+        } else {
+            a_run.cmp(b_run)
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+        a = &a[a_run.len()..];
+        b = &b[b_run.len()..];
+    }
+    a.len().cmp(&b.len())
+}
+
+/// The leading run of digits or of non-digits of `s`, and whether it is digits.
+fn leading_run(s: &str) -> (&str, bool) {
+    let digits = s.starts_with(|c: char| c.is_ascii_digit());
+    let end = s
+        .find(|c: char| c.is_ascii_digit() != digits)
+        .unwrap_or(s.len());
+    (&s[..end], digits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_puts_2_before_10() {
+        let mut names = vec![
+            "query_10.wav",
+            "query_2.wav",
+            "query_1.wav",
+            "a/query_3.wav",
+            "query_02.wav",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            vec![
+                "a/query_3.wav",
+                "query_1.wav",
+                "query_2.wav",
+                "query_02.wav",
+                "query_10.wav"
+            ]
+        );
+    }
+
+    #[test]
+    fn loads_wavs_in_natural_order_and_skips_bad_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let tone: Vec<i16> = (0..1600).map(|i| ((i % 40) as i16 - 20) * 500).collect();
+        let wav = riff::wrap_pcm16(&riff::pcm16_to_bytes(&tone), 16_000, 1);
+        std::fs::write(dir.path().join("query_10.wav"), &wav).unwrap();
+        std::fs::write(dir.path().join("query_2.wav"), &wav).unwrap();
+        let stereo = riff::wrap_pcm16(&riff::pcm16_to_bytes(&tone), 16_000, 2);
+        std::fs::write(dir.path().join("query_3.wav"), &stereo).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"hi").unwrap();
+        let dataset = Dataset::load(dir.path()).unwrap();
+        let names: Vec<_> = dataset.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, vec!["query_2.wav", "query_10.wav"]);
+        assert_eq!(dataset.skipped.len(), 1);
+        assert!(
+            dataset.skipped[0].reason.contains("16 kHz mono"),
+            "{:?}",
+            dataset.skipped
+        );
+        assert_eq!(dataset.files[0].sha256, fsutil::sha256_hex(&wav));
+    }
+
+    #[test]
+    fn missing_or_empty_folder_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Dataset::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("no usable query"), "{err}");
+        let err = Dataset::load(&dir.path().join("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not exist"), "{err}");
+    }
+}

@@ -1,0 +1,362 @@
+//! From per-connection results to the run's `summary.json`: the seed launcher's aggregates
+//! (kept for comparison with old reports) and voiceperf's percentiles over all turns, error
+//! accounting and the load generator's self-check.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::bench::results::{
+    AgentAgreement, ClientResults, ClientRow, DatasetInfo, ErrorDetection, ErrorKind, ErrorSummary,
+    FilteredResults, GlitchDetection, ReverseBargeIn, ReverseBargeInDetection, RunInfo, RunSummary,
+    SUMMARY_FILE, SelfCheck, StreamError, SummaryConfig, SummaryResults, TURNS_CSV_FILE,
+    TurnCounts, TurnOutcome, TurnRecord,
+};
+use crate::bench::writer::Store;
+use crate::fsutil;
+use crate::stats::{self, Summary};
+
+/// p99 send lateness or receive lag above this (ms) means the numbers can't be trusted.
+pub const LATENESS_LIMIT_MS: f64 = 5.0;
+
+/// How many errors `summary.json` lists individually.
+const FIRST_ERRORS: usize = 20;
+
+/// What a summary needs besides the connections' results.
+#[derive(Debug, Clone)]
+pub struct SummaryContext {
+    /// Configuration of the run.
+    pub config: SummaryConfig,
+    /// The dataset.
+    pub dataset: DatasetInfo,
+    /// Run timing (with `finished_at`/`complete` unset).
+    pub run: RunInfo,
+}
+
+/// How the run ended, known only at the end.
+#[derive(Debug, Clone)]
+pub struct Finish {
+    /// When the last user finished (unix s).
+    pub finished_at: f64,
+    /// Whether the run was stopped early.
+    pub stopped_early: bool,
+    /// Agreement with the agent's truth log, if checked.
+    pub agent_agreement: Option<AgentAgreement>,
+}
+
+/// Local time now, ISO 8601 with milliseconds and offset.
+pub fn local_timestamp() -> String {
+    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
+}
+
+impl ClientResults {
+    /// Recomputes every field derived from `turns` (the seed's fields, glitch totals) and the
+    /// lateness summaries from the raw samples (s).
+    pub fn refresh_derived(&mut self, lateness_s: &[f32], lag_s: &[f32]) {
+        let counted: Vec<&TurnRecord> = self.turns.iter().filter(|t| t.in_window).collect();
+        self.individual_latencies = counted.iter().filter_map(|t| t.latency_s).collect();
+        self.valid_latencies = self
+            .individual_latencies
+            .iter()
+            .copied()
+            .filter(|&l| l >= self.threshold)
+            .collect();
+        self.average_latency = stats::mean(&self.individual_latencies).map(round6);
+        self.valid_average_latency = stats::mean(&self.valid_latencies).map(round6);
+        self.filtered_average_latency = self.valid_average_latency;
+        self.num_turns = self.individual_latencies.len();
+        self.num_valid_turns = self.valid_latencies.len();
+        self.num_filtered_turns = self.num_valid_turns;
+        self.reverse_barge_ins_count = counted
+            .iter()
+            .filter(|t| t.reverse_barge_in.is_some())
+            .count();
+        self.glitch_count = counted.iter().map(|t| t.glitches).sum();
+        self.starved_ms = round6(counted.iter().map(|t| t.starved_ms).sum());
+        self.glitch_detected = self.glitch_count > 0;
+        self.send_lateness_ms = summary_ms(lateness_s);
+        self.receive_lag_ms = summary_ms(lag_s);
+    }
+}
+
+fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
+/// Summary in milliseconds of samples in seconds.
+fn summary_ms(samples_s: &[f32]) -> Option<Summary> {
+    let ms: Vec<f64> = samples_s.iter().map(|&s| f64::from(s) * 1000.0).collect();
+    Summary::from_samples(&ms).map(round_summary)
+}
+
+fn round_summary(mut s: Summary) -> Summary {
+    for v in [
+        &mut s.mean,
+        &mut s.stddev,
+        &mut s.min,
+        &mut s.p50,
+        &mut s.p90,
+        &mut s.p95,
+        &mut s.p99,
+        &mut s.max,
+    ] {
+        *v = round6(*v);
+    }
+    s
+}
+
+fn summary_of(values: impl Iterator<Item = f64>) -> Option<Summary> {
+    Summary::from_samples(&values.collect::<Vec<_>>()).map(round_summary)
+}
+
+/// Summarises a run from its stored connections.
+pub fn summarize(context: &SummaryContext, store: &Store, finish: Option<&Finish>) -> RunSummary {
+    let clients: Vec<&ClientResults> = store.clients.values().map(|c| &c.results).collect();
+    let counted: Vec<&TurnRecord> = clients
+        .iter()
+        .flat_map(|c| c.turns.iter())
+        .filter(|t| t.in_window)
+        .collect();
+    let replied = || counted.iter().filter(|t| t.outcome == TurnOutcome::Replied);
+    let ids = |pred: &dyn Fn(&ClientResults) -> bool| -> Vec<String> {
+        clients
+            .iter()
+            .filter(|c| pred(c))
+            .map(|c| c.stream_id.clone())
+            .collect()
+    };
+
+    // The seed's aggregates: over per-connection averages.
+    let averages: Vec<f64> = clients.iter().filter_map(|c| c.average_latency).collect();
+    let valid_averages: Vec<f64> = clients
+        .iter()
+        .filter_map(|c| c.valid_average_latency)
+        .collect();
+    let min = |v: &[f64]| v.iter().copied().reduce(f64::min);
+    let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
+
+    let glitch_ids = ids(&|c| c.glitch_detected);
+    let rbi_ids = ids(&|c| c.reverse_barge_ins_count > 0);
+    let client_error_counts: BTreeMap<String, usize> = clients
+        .iter()
+        .filter(|c| !c.errors.is_empty())
+        .map(|c| (c.stream_id.clone(), c.errors.len()))
+        .collect();
+    let total_errors = clients.iter().map(|c| c.errors.len()).sum();
+
+    let mut turns = TurnCounts::default();
+    for turn in &counted {
+        turns.in_window += 1;
+        match turn.outcome {
+            TurnOutcome::Replied => turns.replied += 1,
+            TurnOutcome::NoReply => turns.no_reply += 1,
+            TurnOutcome::Disconnected => turns.disconnected += 1,
+            TurnOutcome::Stopped => turns.stopped += 1,
+        }
+    }
+    turns.outside_window = clients
+        .iter()
+        .flat_map(|c| c.turns.iter())
+        .filter(|t| !t.in_window)
+        .count();
+
+    let results = SummaryResults {
+        total_clients: clients.len(),
+        total_turns: clients.iter().map(|c| c.num_turns).sum(),
+        aggregate_average_latency: stats::mean(&averages).map(round6),
+        p95_client_latency: stats::seed_p95(&averages),
+        min_client_latency: min(&averages),
+        max_client_latency: max(&averages),
+        filtered_results: FilteredResults {
+            clients_with_filtered_data: valid_averages.len(),
+            total_filtered_turns: clients.iter().map(|c| c.num_valid_turns).sum(),
+            aggregate_filtered_average_latency: stats::mean(&valid_averages).map(round6),
+            p95_filtered_client_latency: stats::seed_p95(&valid_averages),
+            min_filtered_client_latency: min(&valid_averages),
+            max_filtered_client_latency: max(&valid_averages),
+        },
+        glitch_detection: GlitchDetection {
+            clients_with_glitches: glitch_ids.len(),
+            total_clients: clients.len(),
+            affected_client_ids: glitch_ids,
+            total_glitches: counted.iter().map(|t| t.glitches).sum(),
+            turns_with_glitches: counted.iter().filter(|t| t.glitches > 0).count(),
+            total_starved_ms: round6(counted.iter().map(|t| t.starved_ms).sum()),
+        },
+        reverse_barge_in_detection: ReverseBargeInDetection {
+            total_clients: clients.len(),
+            total_reverse_barge_ins: counted
+                .iter()
+                .filter(|t| t.reverse_barge_in.is_some())
+                .count(),
+            clients_with_reverse_barge_ins: rbi_ids.len(),
+            affected_client_ids: rbi_ids,
+            during_speech: counted
+                .iter()
+                .filter(|t| t.reverse_barge_in == Some(ReverseBargeIn::DuringSpeech))
+                .count(),
+            below_threshold: counted
+                .iter()
+                .filter(|t| t.reverse_barge_in == Some(ReverseBargeIn::BelowThreshold))
+                .count(),
+        },
+        error_detection: ErrorDetection {
+            total_clients: clients.len(),
+            total_errors,
+            clients_with_errors: client_error_counts.len(),
+            client_error_counts,
+        },
+        latency: summary_of(counted.iter().filter_map(|t| t.latency_s)),
+        audible_latency: summary_of(counted.iter().filter_map(|t| t.audible_latency_s)),
+        last_chunk_latency: summary_of(counted.iter().filter_map(|t| t.last_chunk_latency_s)),
+        seed_latency: summary_of(counted.iter().filter_map(|t| t.seed_latency_s)),
+        valid_latency: summary_of(
+            counted
+                .iter()
+                .filter(|t| t.reverse_barge_in.is_none())
+                .filter_map(|t| t.latency_s),
+        ),
+        reply_audio: summary_of(replied().map(|t| t.reply_audio_s)),
+        turns,
+    };
+
+    let rows = clients.iter().map(|c| client_row(c)).collect();
+    let errors = error_summary(&clients, &results.turns);
+    let self_check = self_check(store);
+    let mut run = context.run.clone();
+    if let Some(finish) = finish {
+        run.finished_at = Some(finish.finished_at);
+        run.complete = true;
+        run.stopped_early = finish.stopped_early;
+    }
+    RunSummary {
+        timestamp: local_timestamp(),
+        tool_version: crate::VERSION.to_string(),
+        config: context.config.clone(),
+        results,
+        clients: rows,
+        errors,
+        self_check,
+        dataset: context.dataset.clone(),
+        agent_agreement: finish.and_then(|f| f.agent_agreement.clone()),
+        run,
+    }
+}
+
+fn client_row(client: &ClientResults) -> ClientRow {
+    let counted: Vec<&TurnRecord> = client.turns.iter().filter(|t| t.in_window).collect();
+    ClientRow {
+        stream_id: client.stream_id.clone(),
+        user: client.user,
+        connection: client.connection,
+        status: client.status,
+        turns: counted.len(),
+        replied: counted
+            .iter()
+            .filter(|t| t.outcome == TurnOutcome::Replied)
+            .count(),
+        latency: summary_of(client.individual_latencies.iter().copied()),
+        reverse_barge_ins: client.reverse_barge_ins_count,
+        glitches: client.glitch_count,
+        starved_ms: client.starved_ms,
+        errors: client.errors.len(),
+        send_lateness_p99_ms: client.send_lateness_ms.as_ref().map(|s| s.p99),
+    }
+}
+
+fn error_summary(clients: &[&ClientResults], turns: &TurnCounts) -> ErrorSummary {
+    let mut by_kind: BTreeMap<ErrorKind, usize> = BTreeMap::new();
+    for client in clients {
+        for (kind, n) in &client.error_counts {
+            *by_kind.entry(*kind).or_default() += n;
+        }
+    }
+    let failed_connects = clients
+        .iter()
+        .filter(|c| c.connected_at.is_none() && c.error_counts.contains_key(&ErrorKind::Connect))
+        .count();
+    let attempted = turns.in_window - turns.stopped + failed_connects;
+    let failed = turns.no_reply + turns.disconnected + failed_connects;
+    let mut all: Vec<StreamError> = clients
+        .iter()
+        .flat_map(|c| {
+            c.errors.iter().map(|e| StreamError {
+                stream_id: c.stream_id.clone(),
+                error: e.clone(),
+            })
+        })
+        .collect();
+    all.sort_by(|a, b| a.error.at.total_cmp(&b.error.at));
+    all.truncate(FIRST_ERRORS);
+    ErrorSummary {
+        total: by_kind.values().sum(),
+        by_kind,
+        failed,
+        attempted,
+        error_rate: if attempted == 0 {
+            0.0
+        } else {
+            round6(failed as f64 / attempted as f64)
+        },
+        first_errors: all,
+    }
+}
+
+fn self_check(store: &Store) -> SelfCheck {
+    let lateness: Vec<f32> = store
+        .clients
+        .values()
+        .flat_map(|c| c.lateness_s.iter().copied())
+        .collect();
+    let lag: Vec<f32> = store
+        .clients
+        .values()
+        .flat_map(|c| c.lag_s.iter().copied())
+        .collect();
+    let send_lateness_ms = summary_ms(&lateness);
+    let receive_lag_ms = summary_ms(&lag);
+    let mut problems = Vec::new();
+    if let Some(s) = &send_lateness_ms
+        && s.p99 > LATENESS_LIMIT_MS
+    {
+        problems.push(format!(
+            "audio chunks left p99 {:.1} ms (max {:.1} ms) behind schedule",
+            s.p99, s.max
+        ));
+    }
+    if let Some(s) = &receive_lag_ms
+        && s.p99 > LATENESS_LIMIT_MS
+    {
+        problems.push(format!(
+            "the receive loop woke p99 {:.1} ms (max {:.1} ms) late",
+            s.p99, s.max
+        ));
+    }
+    let warning = (!problems.is_empty()).then(|| {
+        format!(
+            "LOAD GENERATOR OVERLOADED: {} (limit {LATENESS_LIMIT_MS} ms). The latency numbers \
+             are not trustworthy: run fewer users per process, or on a less loaded machine.",
+            problems.join(" and ")
+        )
+    });
+    SelfCheck {
+        send_lateness_ms,
+        receive_lag_ms,
+        limit_ms: LATENESS_LIMIT_MS,
+        trustworthy: warning.is_none(),
+        warning,
+    }
+}
+
+/// Writes `summary.json` and `turns.csv` for the run folder `dir`; returns the summary.
+pub fn write_run_files(
+    dir: &Path,
+    context: &SummaryContext,
+    store: &Store,
+    finish: Option<&Finish>,
+) -> anyhow::Result<RunSummary> {
+    let summary = summarize(context, store, finish);
+    fsutil::write_json_atomic(&dir.join(SUMMARY_FILE), &summary)?;
+    let csv = crate::bench::output::turns_csv(store.clients.values().map(|c| &c.results));
+    fsutil::write_atomic(&dir.join(TURNS_CSV_FILE), csv.as_bytes())?;
+    Ok(summary)
+}

@@ -1,0 +1,231 @@
+//! The `voiceperf bench` binary: flags, exit statuses, console output, the sweep, SIGINT.
+
+mod bench_support;
+
+use std::process::Command as StdCommand;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use bench_support::{Fixture, json};
+use predicates::prelude::*;
+use voiceperf::agent::{self, AgentHandle};
+
+/// A multi-thread runtime hosting an agent while the binary runs in the foreground.
+struct Agent {
+    runtime: tokio::runtime::Runtime,
+    handle: Option<AgentHandle>,
+}
+
+impl Agent {
+    fn start(fx: &Fixture) -> Agent {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let handle = runtime.block_on(agent::start(fx.agent_options())).unwrap();
+        Agent {
+            runtime,
+            handle: Some(handle),
+        }
+    }
+
+    fn port(&self) -> String {
+        self.handle
+            .as_ref()
+            .unwrap()
+            .local_addr()
+            .port()
+            .to_string()
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            let _ = self.runtime.block_on(handle.shutdown());
+        }
+    }
+}
+
+fn bench_cmd(fx: &Fixture, port: &str) -> Command {
+    let mut cmd = Command::cargo_bin("voiceperf").unwrap();
+    cmd.args(["bench", "--port", port, "--audio-dir"])
+        .arg(&fx.audio_dir)
+        .arg("--output-dir")
+        .arg(&fx.out)
+        .args([
+            "--client-start-delay",
+            "0.2",
+            "--reply-gap",
+            "0.5",
+            "--greeting-timeout",
+            "0.2",
+            "--reply-timeout",
+            "3",
+        ])
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let fx = Fixture::new(&[(0.5, 0.0)]);
+    for args in [
+        vec!["--clients", "0"],
+        vec!["--chunk-ms", "5"],
+        vec!["--test-duration=-1"],
+        vec!["--max-error-rate", "2"],
+        vec!["--url", "wss://example.com/ws"],
+    ] {
+        bench_cmd(&fx, "1")
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(args[0].split('=').next().unwrap()));
+    }
+    bench_cmd(&fx, "1")
+        .args(["--url", "ws://127.0.0.1:1/ws"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}
+
+#[test]
+fn missing_dataset_is_a_clear_error() {
+    let fx = Fixture::new(&[(0.5, 0.0)]);
+    Command::cargo_bin("voiceperf")
+        .unwrap()
+        .args(["bench", "--port", "1", "--audio-dir"])
+        .arg(fx.root.path().join("nothing-here"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("does not exist"));
+}
+
+#[test]
+fn run_prints_the_summary_and_fails_the_p95_gate() {
+    let fx = Fixture::new(&[(0.8, 0.0)]);
+    let agent = Agent::start(&fx);
+    let output = bench_cmd(&fx, &agent.port())
+        .args([
+            "--clients",
+            "2",
+            "--test-duration",
+            "2",
+            "--fail-p95",
+            "0.05",
+        ])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("--fail-p95"))
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(output).unwrap();
+    assert!(stdout.contains("latency = first bot audio"), "{stdout}");
+    assert!(stdout.contains("self-check: send lateness"), "{stdout}");
+    assert!(stdout.contains(&format!("results: {}", fx.out.display())));
+    assert!(!stdout.contains('\u{1b}'), "colour with NO_COLOR");
+    let summary = json(&fx.out.join("summary.json"));
+    assert_eq!(summary["config"]["num_clients"], 2);
+    assert!(summary["results"]["latency"]["p95"].as_f64().unwrap() > 0.05);
+}
+
+#[test]
+fn a_sweep_runs_each_level_and_finds_the_slo() {
+    let fx = Fixture::new(&[(0.6, 0.0)]);
+    let agent = Agent::start(&fx);
+    let stdout = bench_cmd(&fx, &agent.port())
+        .args([
+            "--clients",
+            "1,2",
+            "--test-duration",
+            "1.5",
+            "--slo-p95",
+            "30",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(stdout).unwrap();
+    assert!(stdout.contains("latency vs concurrent users"), "{stdout}");
+    assert!(
+        stdout.contains("highest level meeting p95 ≤ 30 s: 2 users"),
+        "{stdout}"
+    );
+    let sweep = json(&fx.out.join("sweep.json"));
+    let levels = sweep["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 2);
+    assert_eq!(levels[1]["clients"], 2);
+    assert_eq!(sweep["max_clients_meeting_slo"], 2);
+    for dir in ["clients_1", "clients_2"] {
+        let summary = json(&fx.out.join(dir).join("summary.json"));
+        assert!(summary["results"]["latency"]["count"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn an_existing_results_folder_is_never_overwritten() {
+    let fx = Fixture::new(&[(0.6, 0.0)]);
+    std::fs::create_dir_all(&fx.out).unwrap();
+    std::fs::write(fx.out.join("summary.json"), b"keep me").unwrap();
+    let agent = Agent::start(&fx);
+    bench_cmd(&fx, &agent.port())
+        .args(["--test-duration", "1", "-q"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("already holds files"));
+    assert_eq!(
+        std::fs::read(fx.out.join("summary.json")).unwrap(),
+        b"keep me"
+    );
+    let fresh = fx.out.with_file_name("run-2");
+    assert!(fresh.join("summary.json").exists());
+}
+
+#[test]
+fn sigint_stops_the_run_and_writes_what_was_measured() {
+    let fx = Fixture::new(&[(0.6, 0.0)]);
+    let agent = Agent::start(&fx);
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("voiceperf"))
+        .args(["bench", "--port", &agent.port(), "--audio-dir"])
+        .arg(&fx.audio_dir)
+        .arg("--output-dir")
+        .arg(&fx.out)
+        .args([
+            "--test-duration",
+            "120",
+            "--reply-gap",
+            "0.5",
+            "--greeting-timeout",
+            "0.2",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    let killed = StdCommand::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "bench ignored SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(1));
+    let summary = json(&fx.out.join("summary.json"));
+    assert_eq!(summary["run"]["stopped_early"], true);
+    assert!(summary["results"]["latency"]["count"].as_u64().unwrap() >= 1);
+}
