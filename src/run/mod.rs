@@ -1,5 +1,7 @@
 //! `voiceperf run`.
 
+pub mod record;
+
 use crate::{CliError, Outcome};
 
 /// Validated options of `voiceperf run`.

@@ -1,0 +1,171 @@
+//! `summary.md`: the run's headline numbers as Markdown, for pull requests, issues and chat.
+
+use std::fmt::Write as _;
+
+use crate::report::charts;
+use crate::report::data::{Contents, LevelData, RunFolder};
+use crate::report::html::{alerts, ms, secs, verdict};
+use crate::run::record::REPORT_FILE;
+use crate::stats::Summary;
+
+fn row(out: &mut String, name: &str, s: Option<&Summary>, f: fn(f64) -> String) {
+    let cells = match s {
+        Some(s) => format!(
+            "{} | {} | {} | {} | {} | {} | {}",
+            s.count,
+            f(s.mean),
+            f(s.p50),
+            f(s.p90),
+            f(s.p95),
+            f(s.p99),
+            f(s.max)
+        ),
+        None => "0 | – | – | – | – | – | –".to_string(),
+    };
+    let _ = writeln!(out, "| {name} | {cells} |");
+}
+
+/// Renders `summary.md` for a run folder.
+pub fn render(folder: &RunFolder) -> String {
+    let mut out = String::new();
+    match &folder.contents {
+        Contents::Single(level) => render_level(&mut out, folder, level),
+        Contents::Sweep { sweep, .. } => {
+            let _ = writeln!(out, "# voiceperf: latency vs concurrent users\n");
+            let _ = writeln!(
+                out,
+                "| users | turns | p50 (s) | p90 (s) | p95 (s) | p99 (s) | error rate | reverse barge-ins | glitches | SLO | trusted |"
+            );
+            let _ = writeln!(
+                out,
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|:---|"
+            );
+            for l in &sweep.levels {
+                let s = l.latency.as_ref();
+                let f = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.3}"));
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {} | {} | {:.1} % | {} | {} | {} | {} |",
+                    l.clients,
+                    l.turns,
+                    f(s.map(|s| s.p50)),
+                    f(s.map(|s| s.p90)),
+                    f(s.map(|s| s.p95)),
+                    f(s.map(|s| s.p99)),
+                    l.error_rate * 100.0,
+                    l.reverse_barge_ins,
+                    l.glitches,
+                    match l.meets_slo {
+                        Some(true) => "met",
+                        Some(false) => "missed",
+                        None => "–",
+                    },
+                    if l.trustworthy { "yes" } else { "**no**" }
+                );
+            }
+            if let (Some(slo), n) = (sweep.slo_p95, sweep.max_clients_meeting_slo) {
+                let _ = match n {
+                    Some(n) => {
+                        writeln!(out, "\nHighest level meeting p95 ≤ {slo} s: **{n} users**.")
+                    }
+                    None => writeln!(out, "\nNo level met p95 ≤ {slo} s."),
+                };
+            }
+            for g in &sweep.gate_failures {
+                let _ = writeln!(out, "\n**Gate failed:** {g}");
+            }
+            let _ = writeln!(out, "\nFull report: `{REPORT_FILE}`.");
+        }
+    }
+    out
+}
+
+fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
+    let s = &level.summary;
+    let _ = writeln!(
+        out,
+        "# voiceperf: {} users, {:.0} s metrics window\n",
+        s.run.users, s.config.test_duration
+    );
+    let _ = writeln!(out, "{}\n", verdict(s));
+    for (_, alert) in alerts(s, folder.record.as_ref()) {
+        let _ = writeln!(out, "> **Warning:** {alert}\n");
+    }
+    let _ = writeln!(
+        out,
+        "Latency = first bot audio − end of the user's speech (s), over every in-window turn.\n"
+    );
+    let _ = writeln!(out, "| | turns | mean | p50 | p90 | p95 | p99 | max |");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    let r = &s.results;
+    let f3: fn(f64) -> String = |v| format!("{v:.3}");
+    row(out, "**latency**", r.latency.as_ref(), f3);
+    row(out, "audible", r.audible_latency.as_ref(), f3);
+    row(out, "from last chunk", r.last_chunk_latency.as_ref(), f3);
+    row(out, "seed definition", r.seed_latency.as_ref(), f3);
+    if let Some(join) = level.analysis.as_ref().and_then(|a| a.join.as_ref()) {
+        let _ = writeln!(out, "\nWhere the latency goes (ms, from the server log):\n");
+        let _ = writeln!(out, "| | turns | mean | p50 | p90 | p95 | p99 | max |");
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+        let f_ms: fn(f64) -> String = |v| format!("{:.0}", v * 1000.0);
+        for (_, label, _, summary) in charts::parts(&join.overall) {
+            row(out, label, summary.as_ref(), f_ms);
+        }
+        let means: Vec<String> = charts::parts(&join.overall)
+            .iter()
+            .map(|(_, label, _, s)| format!("{label} {}", ms(s.as_ref().map(|s| s.mean))))
+            .collect();
+        let _ = writeln!(out, "\nMeans: {}.", means.join(" · "));
+    }
+    let e = &s.errors;
+    let g = &r.glitch_detection;
+    let rbi = &r.reverse_barge_in_detection;
+    let _ = writeln!(
+        out,
+        "\n- errors: {} (error rate {:.1} %, {} of {} attempts failed)",
+        e.total,
+        e.error_rate * 100.0,
+        e.failed,
+        e.attempted
+    );
+    let _ = writeln!(
+        out,
+        "- glitches: {} in {} turns ({:.0} ms starved)",
+        g.total_glitches, g.turns_with_glitches, g.total_starved_ms
+    );
+    let _ = writeln!(
+        out,
+        "- reverse barge-ins: {} ({} during speech, {} below {} s)",
+        rbi.total_reverse_barge_ins, rbi.during_speech, rbi.below_threshold, s.config.threshold
+    );
+    let sc = &s.self_check;
+    let fmt = |x: Option<&Summary>| {
+        x.map_or("–".into(), |x| {
+            format!("p50 {:.2} / p99 {:.2} / max {:.2} ms", x.p50, x.p99, x.max)
+        })
+    };
+    let _ = writeln!(
+        out,
+        "- self-check: send lateness {}; receive lag {} — {}",
+        fmt(sc.send_lateness_ms.as_ref()),
+        fmt(sc.receive_lag_ms.as_ref()),
+        if sc.trustworthy {
+            "trusted"
+        } else {
+            "**NOT trusted**"
+        }
+    );
+    let _ = writeln!(
+        out,
+        "- agent: {}; {} connections; dataset {} files from `{}`",
+        s.config.url,
+        r.total_clients,
+        s.dataset.files.len(),
+        s.dataset.audio_dir
+    );
+    let _ = writeln!(
+        out,
+        "\nFull report: `{REPORT_FILE}` · p95 {}.",
+        secs(r.latency.as_ref().map(|l| l.p95))
+    );
+}
