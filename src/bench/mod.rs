@@ -405,7 +405,7 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<Outcome> {
 
 /// Picks the results folder: `results/<timestamp>/` by default; a given folder is used when
 /// new or empty, else a fresh sibling (`DIR-2`, …) so nothing is overwritten.
-fn prepare_output_dir(options: &BenchOptions) -> anyhow::Result<PathBuf> {
+pub fn prepare_output_dir(options: &BenchOptions) -> anyhow::Result<PathBuf> {
     let Some(dir) = &options.output_dir else {
         let name = chrono::Local::now().format("%Y%m%d_%H%M%S").to_string();
         return fsutil::create_unique_dir(Path::new("results"), &name);
