@@ -422,3 +422,36 @@ async fn unreachable_agent_is_an_error_count_not_a_crash() {
     assert_eq!(summary.errors.error_rate, 1.0);
     assert!(summary.results.latency.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_frames_are_counted_and_the_turn_still_measured() {
+    let fx = Fixture::new(&[(0.8, 0.0)]);
+    let mut agent_options = fx.agent_options();
+    agent_options.faults = Faults {
+        garbage_prob: 1.0,
+        ..Faults::default()
+    };
+    let agent = agent::start(agent_options).await.unwrap();
+    let run = bench(&fx.bench_options(&agent), &Stop::new())
+        .await
+        .unwrap();
+    agent.shutdown().await.unwrap();
+
+    let client = &read_client_results(&run.dir).unwrap()[0];
+    assert!(client.frames_received.undecodable >= 1);
+    let undecodable = client.error_counts.get(&ErrorKind::Undecodable).copied();
+    assert_eq!(
+        undecodable,
+        Some(client.frames_received.undecodable as usize)
+    );
+    let error = client
+        .errors
+        .iter()
+        .find(|e| e.kind == ErrorKind::Undecodable)
+        .unwrap();
+    assert!(error.message.contains("undecodable frame"), "{error:?}");
+    assert!(error.turn.is_some());
+    // The connection went on and the turns were measured.
+    assert!(!client.individual_latencies.is_empty());
+    assert_eq!(client.connection, 1);
+}
