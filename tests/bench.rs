@@ -170,17 +170,22 @@ async fn dropped_connections_are_counted_and_users_reconnect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rtvi_messages_never_count_as_the_reply() {
+async fn rtvi_messages_never_count_as_the_reply_and_the_greeting_is_heard() {
     let fx = Fixture::new(&[(0.8, 0.0)]);
     let mut agent_options = fx.agent_options();
     agent_options.rtvi = true;
+    agent_options.greeting = true;
     let agent = agent::start(agent_options).await.unwrap();
-    let run = bench(&fx.bench_options(&agent), &Stop::new())
-        .await
-        .unwrap();
+    let mut options = fx.bench_options(&agent);
+    options.greeting_timeout = Duration::from_secs(3);
+    let run = bench(&options, &Stop::new()).await.unwrap();
     agent.shutdown().await.unwrap();
 
     let client = &read_client_results(&run.dir).unwrap()[0];
+    // The built-in greeting is 1.2 s; the first query waited for it to play out.
+    let greeting = client.greeting.as_ref().expect("greeting heard");
+    assert!((greeting.audio_s - 1.2).abs() < 0.1, "{greeting:?}");
+    assert!(client.turns[0].started_at > greeting.first_audio_at + 1.2);
     assert!(client.frames_received.message > 0, "agent sent no RTVI");
     let replied: Vec<_> = client
         .turns
