@@ -1,0 +1,771 @@
+//! Where speech starts and ends in a 16 kHz mono recording — the one speech-bounds detector
+//! behind `prep`'s trimming, `validate`'s checks and `bench`'s speech-end estimate.
+//!
+//! The WebRTC VAD ([`super::vad::Vad`]) says which 10 ms frames sound like speech; on its own
+//! it is too coarse (10 ms steps, a hangover of up to ~90 ms after speech) and too easily
+//! fooled (a click, the first frames of steady noise). So its decisions are combined with the
+//! signal's energy, measured after an 80 Hz high-pass that removes DC and mains hum:
+//!
+//! 1. The background level is the 10th percentile of frame energies, the speech level the
+//!    95th percentile of the energies of VAD-speech frames.
+//! 2. *Active* frames are VAD-speech frames clearly above the background. Active frames less
+//!    than 300 ms apart form one segment; segments further apart are separate phrases.
+//! 3. A segment is stretched over loud frames that follow (or precede) it within 250 ms even
+//!    when the VAD does not call them speech — the release of a final "t", a quiet last
+//!    syllable — and then over the contiguous frames still above the background, down to
+//!    where the fading sound meets the noise.
+//! 4. Short segments isolated from the rest (a click, a cough, a door) are not speech: the
+//!    utterance runs from the first to the last segment that is long enough or close enough
+//!    to one that is. A long pause inside the utterance keeps both phrases.
+//! 5. The outer frame edges are refined to the sample with a 2 ms energy envelope.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use super::TARGET_RATE;
+use super::vad::{Vad, VadMode, frame_samples};
+use crate::stats::percentile;
+
+/// Length of an analysis frame in milliseconds.
+pub const FRAME_MS: u32 = 10;
+const FRAME: usize = frame_samples(FRAME_MS);
+/// Half-length of the sample-accurate envelope window (1 ms).
+const ENVELOPE_HALF: usize = 16;
+/// How far back from a segment's last frame the sample-accurate end is looked for.
+const REFINE_BACK_FRAMES: usize = 5;
+/// Energy given to digital silence, in dBFS.
+const FLOOR_DB: f64 = -100.0;
+
+/// Settings of the speech-bounds detector; [`Default`] suits prepared queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpeechConfig {
+    /// How strictly the WebRTC VAD separates speech from other sound.
+    pub vad_mode: VadMode,
+    /// A sound isolated from the rest (see `isolation_ms`) counts as speech only when it lasts
+    /// at least this long (milliseconds). Shorter ones are taken for clicks or coughs.
+    pub min_isolated_ms: u32,
+    /// Silence on either side that makes a sound "isolated" (milliseconds).
+    pub isolation_ms: u32,
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        SpeechConfig {
+            vad_mode: VadMode::Aggressive,
+            min_isolated_ms: 400,
+            isolation_ms: 500,
+        }
+    }
+}
+
+/// Where speech is in a recording, to the sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpeechBounds {
+    /// Index of the first sample of speech.
+    pub start: usize,
+    /// One past the index of the last sample of speech.
+    pub end: usize,
+    /// Background level (10th percentile of 10 ms frame energies), dBFS.
+    pub noise_floor_dbfs: f64,
+    /// Speech level (95th percentile of speech-frame energies), dBFS.
+    pub speech_level_dbfs: f64,
+    /// Short isolated sounds that were not taken for speech (sample ranges).
+    pub ignored: Vec<Range<usize>>,
+}
+
+impl SpeechBounds {
+    /// Start of speech in seconds (at 16 kHz).
+    pub fn start_s(&self) -> f64 {
+        self.start as f64 / f64::from(TARGET_RATE)
+    }
+
+    /// End of speech in seconds (at 16 kHz).
+    pub fn end_s(&self) -> f64 {
+        self.end as f64 / f64::from(TARGET_RATE)
+    }
+}
+
+/// Finds where speech starts and ends in 16 kHz mono `samples`: the first and one-past-the-last
+/// sample of the utterance, both sample-accurate, from WebRTC VAD frame decisions refined by
+/// the signal's energy (see the module documentation). `None` when there is no speech at all
+/// (silence, steady noise, or only clicks).
+pub fn find_speech(samples: &[i16], config: &SpeechConfig) -> Option<SpeechBounds> {
+    let analysis = Analysis::new(samples, config.vad_mode);
+    analysis.bounds(config)
+}
+
+/// Per-frame measurements of one recording.
+struct Analysis {
+    /// The high-passed signal, full scale ±1.
+    filtered: Vec<f32>,
+    /// The same filter run backwards in time: its ringing precedes sounds instead of
+    /// following them, so it cannot lengthen the end of speech.
+    filtered_backwards: Vec<f32>,
+    /// Energy of each 10 ms frame of `filtered`, dBFS.
+    energy: Vec<f64>,
+    /// The VAD's decision for each frame.
+    vad: Vec<bool>,
+}
+
+/// Energy thresholds derived from the background and speech levels, dBFS.
+struct Levels {
+    /// A VAD-speech frame this loud is speech.
+    active: f64,
+    /// A frame this loud just before or after speech belongs to it.
+    bridge: f64,
+    /// Speech fades out (or in) down to this level.
+    edge: f64,
+}
+
+/// A run of frames taken for one phrase (frame indices, end exclusive).
+#[derive(Debug, Clone)]
+struct Segment {
+    frames: Range<usize>,
+}
+
+impl Analysis {
+    fn new(samples: &[i16], mode: VadMode) -> Self {
+        let filtered = high_pass(samples);
+        let energy = filtered
+            .chunks(FRAME)
+            .map(|frame| {
+                let power =
+                    frame.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / frame.len() as f64;
+                power_db(power)
+            })
+            .collect();
+        // The VAD hears the filtered signal too, so a DC offset or hum cannot pass for voice.
+        let filtered_pcm: Vec<i16> = filtered
+            .iter()
+            .map(|&x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+            .collect();
+        let mut vad = Vad::new(mode);
+        let mut padded = [0i16; FRAME];
+        let decisions = filtered_pcm
+            .chunks(FRAME)
+            .map(|frame| {
+                padded.fill(0);
+                padded[..frame.len()].copy_from_slice(frame);
+                // The frame length is always valid; a failure would mean "not speech".
+                vad.is_speech(&padded).unwrap_or(false)
+            })
+            .collect();
+        let mut reversed: Vec<i16> = samples.to_vec();
+        reversed.reverse();
+        let mut filtered_backwards = high_pass(&reversed);
+        filtered_backwards.reverse();
+        Analysis {
+            filtered_backwards,
+            filtered,
+            energy,
+            vad: decisions,
+        }
+    }
+
+    fn bounds(&self, config: &SpeechConfig) -> Option<SpeechBounds> {
+        let frames = self.energy.len();
+        let speech_energy: Vec<f64> = (0..frames)
+            .filter(|&k| self.vad[k])
+            .map(|k| self.energy[k])
+            .collect();
+        if speech_energy.is_empty() {
+            return None;
+        }
+        let noise = percentile(&self.energy, 10.0)?.max(FLOOR_DB);
+        let speech = percentile(&speech_energy, 95.0)?;
+        // Speech must stand clearly above the background.
+        if speech < noise + 12.0 {
+            return None;
+        }
+        let levels = Levels {
+            active: (noise + 12.0).max(speech - 35.0),
+            bridge: (noise + 7.0).max(speech - 40.0),
+            edge: (noise + 5.0).max(speech - 45.0),
+        };
+        let active: Vec<bool> = (0..frames)
+            .map(|k| self.vad[k] && self.energy[k] >= levels.active)
+            .collect();
+
+        let segments = self.segments(&active, &levels);
+        let (kept, ignored) = self.choose_segments(&segments, config, &levels);
+        let edge = levels.edge;
+        let first = kept.first()?;
+        let last = kept.last()?;
+        let start = self.refine_start(first.frames.start, edge);
+        let end = self.refine_end(last.frames.end, edge);
+        if end <= start {
+            return None;
+        }
+        Some(SpeechBounds {
+            start,
+            end,
+            noise_floor_dbfs: noise,
+            speech_level_dbfs: speech,
+            ignored: ignored
+                .iter()
+                .map(|s| s.frames.start * FRAME..(s.frames.end * FRAME).min(self.filtered.len()))
+                .collect(),
+        })
+    }
+
+    /// Groups active frames into segments and stretches each over the sound around it.
+    fn segments(&self, active: &[bool], levels: &Levels) -> Vec<Segment> {
+        let (loud, edge) = (levels.bridge, levels.edge);
+        const MERGE_FRAMES: usize = 30; // 300 ms
+        const BRIDGE_FRAMES: usize = 30; // 300 ms
+        let mut segments: Vec<Segment> = Vec::new();
+        for k in (0..active.len()).filter(|&k| active[k]) {
+            match segments.last_mut() {
+                Some(last) if k - last.frames.end < MERGE_FRAMES => last.frames.end = k + 1,
+                _ => segments.push(Segment { frames: k..k + 1 }),
+            }
+        }
+        let frames = self.energy.len();
+        for segment in &mut segments {
+            // Loud sound shortly after (a final plosive, a quiet last syllable).
+            let mut end = segment.frames.end;
+            let mut k = end;
+            while k < frames && k < end + BRIDGE_FRAMES {
+                if self.energy[k] >= loud {
+                    end = k + 1;
+                }
+                k += 1;
+            }
+            // Then the fading tail down to the background, over dips of up to 20 ms.
+            while let Some(next) = (end..(end + 3).min(frames)).find(|&k| self.energy[k] >= edge) {
+                end = next + 1;
+            }
+            segment.frames.end = end;
+
+            let mut start = segment.frames.start;
+            let mut k = start;
+            while k > 0 && k + BRIDGE_FRAMES > start {
+                k -= 1;
+                if self.energy[k] >= loud {
+                    start = k;
+                }
+            }
+            while let Some(previous) = (start.saturating_sub(3)..start)
+                .rev()
+                .find(|&k| self.energy[k] >= edge)
+            {
+                start = previous;
+            }
+            segment.frames.start = start;
+        }
+        // Stretching can make neighbours touch or overlap: merge them.
+        let mut merged: Vec<Segment> = Vec::new();
+        for segment in segments {
+            match merged.last_mut() {
+                Some(last) if segment.frames.start <= last.frames.end => {
+                    last.frames.end = last.frames.end.max(segment.frames.end);
+                }
+                _ => merged.push(segment),
+            }
+        }
+        merged
+    }
+
+    /// First sample of speech near the start of frame `frame`: the first sample whose 2 ms
+    /// envelope reaches `edge`, moved forward to the first sample within that window loud
+    /// enough on its own (so the window's width does not lengthen the speech).
+    fn refine_start(&self, frame: usize, edge: f64) -> usize {
+        let signal = &self.filtered;
+        let from = frame.saturating_sub(1) * FRAME;
+        let to = ((frame + 1) * FRAME).min(signal.len());
+        let Some(first) = (from..to).find(|&i| envelope_db(signal, i) >= edge) else {
+            return frame * FRAME;
+        };
+        let amplitude = 10f64.powf(edge / 20.0) as f32;
+        (first..(first + ENVELOPE_HALF).min(signal.len()))
+            .find(|&i| signal[i].abs() >= amplitude)
+            .unwrap_or(first)
+    }
+
+    /// One past the last sample of speech near the end of frame `frame_end - 1`, found like
+    /// [`Self::refine_start`] but on the backwards-filtered signal, whose ringing cannot
+    /// extend past the end of a sound.
+    fn refine_end(&self, frame_end: usize, edge: f64) -> usize {
+        let signal = &self.filtered_backwards;
+        let len = signal.len();
+        // The frame energies come from the forward filter, whose ringing can add a frame or
+        // two after an abrupt end: look back far enough to cover it.
+        let from = frame_end.saturating_sub(REFINE_BACK_FRAMES) * FRAME;
+        let to = ((frame_end + 1) * FRAME).min(len);
+        let Some(last) = (from..to).rev().find(|&i| envelope_db(signal, i) >= edge) else {
+            return (frame_end * FRAME).min(len);
+        };
+        let amplitude = 10f64.powf(edge / 20.0) as f32;
+        (last.saturating_sub(ENVELOPE_HALF)..=last)
+            .rev()
+            .find(|&i| signal[i].abs() >= amplitude)
+            .map_or(last + 1, |i| i + 1)
+    }
+
+    /// Splits segments into the utterance and the isolated clicks and coughs before or after
+    /// it. An isolated segment is ignored when it is very short, or short and unvoiced (no
+    /// pitch: a cough, a knock, a breath) — a short word has a voiced vowel and is kept.
+    fn choose_segments<'s>(
+        &self,
+        segments: &'s [Segment],
+        config: &SpeechConfig,
+        levels: &Levels,
+    ) -> (&'s [Segment], Vec<Segment>) {
+        const CLICK_FRAMES: usize = 6; // 60 ms
+        const MIN_VOICED_FRAMES: usize = 4; // 40 ms
+        let frame_ms = FRAME_MS as usize;
+        let min_len = config.min_isolated_ms as usize / frame_ms;
+        let isolation = config.isolation_ms as usize / frame_ms;
+        let not_speech = |s: &Segment| {
+            s.frames.len() < CLICK_FRAMES
+                || (s.frames.len() < min_len
+                    && self.voiced_frames(s.frames.clone(), levels.bridge) < MIN_VOICED_FRAMES)
+        };
+        let mut lo = 0;
+        let mut hi = segments.len();
+        let mut ignored = Vec::new();
+        // Only trim while something else remains: a lone sound is judged below.
+        while hi - lo > 1 {
+            let last = &segments[hi - 1];
+            let gap = last.frames.start - segments[hi - 2].frames.end;
+            if gap >= isolation && not_speech(last) {
+                ignored.push(last.clone());
+                hi -= 1;
+            } else {
+                break;
+            }
+        }
+        while hi - lo > 1 {
+            let first = &segments[lo];
+            let gap = segments[lo + 1].frames.start - first.frames.end;
+            if gap >= isolation && not_speech(first) {
+                ignored.push(first.clone());
+                lo += 1;
+            } else {
+                break;
+            }
+        }
+        ignored.sort_by_key(|s| s.frames.start);
+        let kept = &segments[lo..hi];
+        // One lone click is no speech at all.
+        if kept.len() == 1 && kept[0].frames.len() < CLICK_FRAMES {
+            return (&segments[0..0], ignored);
+        }
+        (kept, ignored)
+    }
+
+    /// Frames in `frames` louder than `level` whose signal is periodic with a pitch between
+    /// 70 and 400 Hz (normalised autocorrelation ≥ 0.6 over 20 ms).
+    fn voiced_frames(&self, frames: Range<usize>, level: f64) -> usize {
+        const WINDOW: usize = 320;
+        const MIN_LAG: usize = (TARGET_RATE / 400) as usize;
+        const MAX_LAG: usize = (TARGET_RATE / 70) as usize;
+        let x = &self.filtered;
+        frames
+            .filter(|&k| self.energy[k] >= level)
+            .filter(|&k| {
+                let from = k * FRAME;
+                if from + WINDOW + MAX_LAG > x.len() {
+                    return false;
+                }
+                let head = &x[from..from + WINDOW];
+                let head_power: f64 = head.iter().map(|&v| f64::from(v).powi(2)).sum();
+                (MIN_LAG..=MAX_LAG).any(|lag| {
+                    let tail = &x[from + lag..from + lag + WINDOW];
+                    let (mut cross, mut tail_power) = (0.0f64, 0.0f64);
+                    for (&a, &b) in head.iter().zip(tail) {
+                        cross += f64::from(a) * f64::from(b);
+                        tail_power += f64::from(b).powi(2);
+                    }
+                    cross >= 0.6 * (head_power * tail_power).sqrt() && cross > 0.0
+                })
+            })
+            .count()
+    }
+}
+
+/// Energy of the 2 ms of `signal` around sample `i`, dBFS.
+fn envelope_db(signal: &[f32], i: usize) -> f64 {
+    let from = i.saturating_sub(ENVELOPE_HALF);
+    let to = (i + ENVELOPE_HALF).min(signal.len());
+    let window = &signal[from..to];
+    let power =
+        window.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / window.len().max(1) as f64;
+    power_db(power)
+}
+
+/// `x` in dB relative to full-scale power, floored at [`FLOOR_DB`].
+fn power_db(power: f64) -> f64 {
+    if power > 0.0 {
+        (10.0 * power.log10()).max(FLOOR_DB)
+    } else {
+        FLOOR_DB
+    }
+}
+
+/// A fourth-order Butterworth high-pass at 100 Hz (two RBJ biquads), output at full scale
+/// ±1: removes DC offset, rumble and most of the mains hum without touching speech.
+fn high_pass(samples: &[i16]) -> Vec<f32> {
+    const CUTOFF_HZ: f64 = 100.0;
+    // Q of the two second-order sections of a fourth-order Butterworth filter.
+    const QS: [f64; 2] = [0.541_196_100_146_197, 1.306_562_964_876_376_4];
+    let w0 = 2.0 * std::f64::consts::PI * CUTOFF_HZ / f64::from(TARGET_RATE);
+    let cos = w0.cos();
+    let mut sections = QS.map(|q| {
+        let alpha = w0.sin() / (2.0 * q);
+        let a0 = 1.0 + alpha;
+        Biquad {
+            b0: (1.0 + cos) / 2.0 / a0,
+            b1: -(1.0 + cos) / a0,
+            b2: (1.0 + cos) / 2.0 / a0,
+            a1: -2.0 * cos / a0,
+            a2: (1.0 - alpha) / a0,
+            state: [0.0; 4],
+        }
+    });
+    // Start as if the first sample had always been there, so a DC offset causes no step.
+    if let Some(&first) = samples.first() {
+        let x = f64::from(first) / 32768.0;
+        sections[0].state = [x, x, 0.0, 0.0];
+    }
+    samples
+        .iter()
+        .map(|&s| {
+            let x = f64::from(s) / 32768.0;
+            sections.iter_mut().fold(x, |x, section| section.process(x)) as f32
+        })
+        .collect()
+}
+
+/// One second-order IIR section (direct form I).
+struct Biquad {
+    b0: f64,
+    b1: f64,
+    b2: f64,
+    a1: f64,
+    a2: f64,
+    /// x[n-1], x[n-2], y[n-1], y[n-2].
+    state: [f64; 4],
+}
+
+impl Biquad {
+    fn process(&mut self, x: f64) -> f64 {
+        let [x1, x2, y1, y2] = self.state;
+        let y = self.b0 * x + self.b1 * x1 + self.b2 * x2 - self.a1 * y1 - self.a2 * y2;
+        self.state = [x, x1, y, y1];
+        y
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RATE: usize = TARGET_RATE as usize;
+    const VOICES: [&str; 4] = ["front_center", "rear_left", "side_right", "front_left"];
+
+    /// Real recorded voice (16 kHz mono) whose speech ends at the last sample.
+    fn voice(name: &str) -> Vec<f64> {
+        let path = format!(
+            "{}/tests/fixtures/audio/voice_{name}.wav",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        hound::WavReader::open(&path)
+            .unwrap()
+            .samples::<i16>()
+            .map(|s| f64::from(s.unwrap()) / 32768.0)
+            .collect()
+    }
+
+    /// Deterministic Gaussian noise (xorshift + Box-Muller).
+    struct Noise(u64);
+
+    impl Noise {
+        fn uniform(&mut self) -> f64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+
+        fn gaussian(&mut self) -> f64 {
+            let a = self.uniform().max(1e-300);
+            let b = self.uniform();
+            (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
+        }
+    }
+
+    fn db(frame: &[f64]) -> f64 {
+        10.0 * (frame.iter().map(|v| v * v).sum::<f64>() / frame.len() as f64)
+            .max(1e-12)
+            .log10()
+    }
+
+    /// The 95th percentile of the clean voice's 10 ms frame energies.
+    fn speech_level(voice: &[f64]) -> f64 {
+        let energies: Vec<f64> = voice.chunks(FRAME).map(db).collect();
+        percentile(&energies, 95.0).unwrap()
+    }
+
+    /// Start of the first and end of the last 10 ms frame of `voice` at least `level` dBFS.
+    fn audible(voice: &[f64], level: f64) -> (usize, usize) {
+        let loud: Vec<usize> = voice
+            .chunks(FRAME)
+            .enumerate()
+            .filter(|(_, f)| db(f) >= level)
+            .map(|(k, _)| k)
+            .collect();
+        (
+            loud[0] * FRAME,
+            ((loud[loud.len() - 1] + 1) * FRAME).min(voice.len()),
+        )
+    }
+
+    fn pcm(signal: &[f64]) -> Vec<i16> {
+        signal
+            .iter()
+            .map(|&x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
+            .collect()
+    }
+
+    /// A recording: 0.5 s, the voice, then 1.5 s, with background noise of `noise_db` dBFS
+    /// (white, or 50 Hz mains hum with harmonics when `hum`).
+    struct Scene {
+        signal: Vec<f64>,
+        /// Where the voice starts and ends (its first and one-past-last sample).
+        voice_start: usize,
+        voice_end: usize,
+        /// Where it is clearly audible over the background.
+        audible_start: usize,
+        audible_end: usize,
+    }
+
+    fn scene(voice: &[f64], noise_db: Option<f64>, hum: bool) -> Scene {
+        let lead = RATE / 2;
+        let mut signal = vec![0.0; lead];
+        signal.extend_from_slice(voice);
+        signal.resize(signal.len() + RATE * 3 / 2, 0.0);
+        let mut noise = Noise(0x9E37_79B9_7F4A_7C15);
+        if let Some(level) = noise_db {
+            let amplitude = 10f64.powf(level / 20.0);
+            for (i, x) in signal.iter_mut().enumerate() {
+                *x += if hum {
+                    let t = i as f64 / RATE as f64;
+                    let w = 2.0 * std::f64::consts::PI * 50.0 * t;
+                    // RMS of this mix is 0.648, so scale it to the wanted level.
+                    amplitude / 0.648
+                        * (0.8 * w.sin() + 0.4 * (3.0 * w).sin() + 0.2 * (5.0 * w).sin())
+                } else {
+                    amplitude * noise.gaussian()
+                };
+            }
+        }
+        let level = (noise_db.unwrap_or(-100.0) + 10.0).max(speech_level(voice) - 40.0);
+        let (start, end) = audible(voice, level);
+        Scene {
+            signal,
+            voice_start: lead,
+            voice_end: lead + voice.len(),
+            audible_start: lead + start,
+            audible_end: lead + end,
+        }
+    }
+
+    const PAD: usize = RATE / 10;
+
+    /// The trimming contract with a 100 ms pad: the output (speech end + pad) keeps all
+    /// audible speech and ends at most 100 ms after the voice does.
+    fn check(scene: &Scene, bounds: &SpeechBounds, what: &str) {
+        let out_end = (bounds.end + PAD).min(scene.signal.len());
+        assert!(
+            out_end >= scene.audible_end,
+            "{what}: cuts speech: output ends {} ms before the audible end",
+            (scene.audible_end - out_end) / 16
+        );
+        assert!(
+            out_end <= scene.voice_end + PAD,
+            "{what}: {} ms of trailing non-speech",
+            (out_end - scene.voice_end) / 16
+        );
+        assert!(
+            bounds.start + RATE / 50 >= scene.voice_start
+                && bounds.start <= scene.audible_start + FRAME,
+            "{what}: start {} vs voice {}..audible {}",
+            bounds.start,
+            scene.voice_start,
+            scene.audible_start
+        );
+    }
+
+    #[test]
+    fn clean_and_noisy_recordings_end_where_speech_ends() {
+        let backgrounds: [(Option<f64>, bool); 7] = [
+            (None, false),
+            (Some(-60.0), false),
+            (Some(-45.0), false),
+            (Some(-35.0), false),
+            (Some(-60.0), true),
+            (Some(-40.0), true),
+            (Some(-35.0), true),
+        ];
+        for name in VOICES {
+            let voice = voice(name);
+            for (noise, hum) in backgrounds {
+                let scene = scene(&voice, noise, hum);
+                let what = format!(
+                    "{name} with {noise:?} dBFS {}",
+                    if hum { "hum" } else { "noise" }
+                );
+                let bounds = find_speech(&pcm(&scene.signal), &SpeechConfig::default())
+                    .unwrap_or_else(|| panic!("{what}: no speech found"));
+                check(&scene, &bounds, &what);
+                assert!(bounds.ignored.is_empty(), "{what}: {:?}", bounds.ignored);
+            }
+        }
+    }
+
+    #[test]
+    fn quiet_fading_last_word_is_kept() {
+        for name in VOICES {
+            let mut voice = voice(name);
+            // The last 400 ms trail off to -25 dB.
+            let n = voice.len();
+            let fade = RATE * 2 / 5;
+            for i in 0..fade {
+                voice[n - fade + i] *= 10f64.powf(-25.0 * i as f64 / fade as f64 / 20.0);
+            }
+            for noise in [None, Some(-50.0)] {
+                let scene = scene(&voice, noise, false);
+                let bounds = find_speech(&pcm(&scene.signal), &SpeechConfig::default()).unwrap();
+                check(&scene, &bounds, &format!("faded {name}, noise {noise:?}"));
+            }
+        }
+    }
+
+    #[test]
+    fn long_pause_inside_the_utterance_keeps_both_phrases() {
+        let first = voice("front_center");
+        let second = voice("side_right");
+        let mut both = first.clone();
+        both.resize(first.len() + RATE * 3 / 2, 0.0);
+        both.extend_from_slice(&second);
+        for noise in [None, Some(-45.0)] {
+            let scene = scene(&both, noise, false);
+            let bounds = find_speech(&pcm(&scene.signal), &SpeechConfig::default()).unwrap();
+            check(&scene, &bounds, &format!("pause, noise {noise:?}"));
+            assert!(bounds.start < scene.voice_start + first.len() / 4);
+        }
+    }
+
+    #[test]
+    fn short_words_around_a_pause_are_speech() {
+        // The first 250 ms of "Front", 0.8 s of silence, then a phrase; and a phrase, 0.6 s,
+        // then the first 300 ms of "Rear": short voiced sounds, shorter than
+        // `min_isolated_ms`.
+        let start_of = |v: Vec<f64>, ms: usize| -> Vec<f64> {
+            let n = RATE * ms / 1000;
+            let fade = RATE / 100;
+            (0..n)
+                .map(|i| v[i] * ((n - i) as f64 / fade as f64).min(1.0))
+                .collect()
+        };
+        let front = start_of(voice("front_center"), 250);
+        let rear = start_of(voice("rear_left"), 300);
+        let mut leading = front.clone();
+        leading.resize(front.len() + RATE * 4 / 5, 0.0);
+        leading.extend_from_slice(&voice("side_right"));
+        let mut trailing = voice("side_right");
+        trailing.resize(trailing.len() + RATE * 3 / 5, 0.0);
+        trailing.extend_from_slice(&rear);
+        for (signal, what) in [(leading, "leading word"), (trailing, "trailing word")] {
+            for noise in [None, Some(-45.0)] {
+                let scene = scene(&signal, noise, false);
+                let bounds = find_speech(&pcm(&scene.signal), &SpeechConfig::default()).unwrap();
+                check(&scene, &bounds, &format!("{what}, noise {noise:?}"));
+                assert!(bounds.ignored.is_empty(), "{what}: {:?}", bounds.ignored);
+            }
+        }
+    }
+
+    /// Adds a short sound `after` samples past the voice's end.
+    fn with_sound_after(scene: &mut Scene, after: usize, sound: &[f64]) -> Range<usize> {
+        let at = scene.voice_end + after;
+        for (x, s) in scene.signal[at..].iter_mut().zip(sound) {
+            *x += s;
+        }
+        at..at + sound.len()
+    }
+
+    #[test]
+    fn isolated_click_or_cough_after_speech_is_not_the_end() {
+        let click: Vec<f64> = (0..48)
+            .map(|i| 0.9 * (-(i as f64) / 8.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        // A cough: 250 ms of low-passed noise under a fast-attack envelope, peaking near
+        // -15 dBFS.
+        let mut noise = Noise(42);
+        let mut low = 0.0;
+        let cough: Vec<f64> = (0..RATE / 4)
+            .map(|i| {
+                let t = i as f64 / (RATE / 4) as f64;
+                low = 0.7 * low + 0.3 * noise.gaussian();
+                0.5 * (std::f64::consts::PI * t).sin().powi(2) * (-3.0 * t).exp() * low
+            })
+            .collect();
+        for name in VOICES {
+            for (sound, what) in [(&click, "click"), (&cough, "cough")] {
+                for noise in [None, Some(-45.0)] {
+                    let mut scene = scene(&voice(name), noise, false);
+                    let at = with_sound_after(&mut scene, RATE * 7 / 10, sound);
+                    let what = format!("{name} + {what}, noise {noise:?}");
+                    let bounds = find_speech(&pcm(&scene.signal), &SpeechConfig::default())
+                        .unwrap_or_else(|| panic!("{what}: no speech"));
+                    check(&scene, &bounds, &what);
+                    assert_eq!(bounds.ignored.len(), 1, "{what}");
+                    let ignored = &bounds.ignored[0];
+                    assert!(
+                        ignored.start < at.end && ignored.end > at.start,
+                        "{what}: {ignored:?} vs {at:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_speech_at_all() {
+        let config = SpeechConfig::default();
+        assert_eq!(find_speech(&[], &config), None);
+        assert_eq!(find_speech(&[0; 32_000], &config), None);
+        let mut noise = Noise(7);
+        let hiss: Vec<f64> = (0..48_000).map(|_| 0.02 * noise.gaussian()).collect();
+        assert_eq!(find_speech(&pcm(&hiss), &config), None);
+        let mut click = vec![0.0; 32_000];
+        for (i, x) in click[16_000..16_040].iter_mut().enumerate() {
+            *x = 0.8 * (-(i as f64) / 6.0).exp();
+        }
+        assert_eq!(find_speech(&pcm(&click), &config), None);
+    }
+
+    #[test]
+    fn dc_offset_and_rumble_are_not_speech() {
+        let voice = voice("rear_left");
+        let mut scene = scene(&voice, None, false);
+        for (i, x) in scene.signal.iter_mut().enumerate() {
+            let t = i as f64 / RATE as f64;
+            *x += 0.05 + 0.02 * (2.0 * std::f64::consts::PI * 20.0 * t).sin();
+        }
+        let bounds = find_speech(&pcm(&scene.signal), &SpeechConfig::default()).unwrap();
+        check(&scene, &bounds, "dc + rumble");
+    }
+
+    #[test]
+    fn speech_at_the_very_edges() {
+        let voice = voice("side_right");
+        let bounds = find_speech(&pcm(&voice), &SpeechConfig::default()).unwrap();
+        assert!(bounds.start < 160, "{}", bounds.start);
+        assert!(bounds.end + 160 >= voice.len() && bounds.end <= voice.len());
+        assert!((bounds.end_s() - bounds.end as f64 / 16_000.0).abs() < 1e-12);
+    }
+}
