@@ -460,3 +460,38 @@ async fn undecodable_frames_are_counted_and_the_turn_still_measured() {
     assert!(!client.individual_latencies.is_empty());
     assert_eq!(client.connection, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrimmed_file_is_measured_from_its_speech_end() {
+    // 0.8 s of speech followed by 0.9 s of silence left in the file.
+    let fx = Fixture::new(&[(0.8, 0.9)]);
+    let agent = agent::start(fx.agent_options()).await.unwrap();
+    let mut options = fx.bench_options(&agent);
+    options.test_duration = Duration::from_secs(2);
+    let run = bench(&options, &Stop::new()).await.unwrap();
+    agent.shutdown().await.unwrap();
+
+    let summary = &run.levels[0].summary;
+    let file = &summary.dataset.files[0];
+    assert!((file.trailing_ms - 900.0).abs() < 40.0, "{file:?}");
+    let client = &read_client_results(&run.dir).unwrap()[0];
+    let turn = client
+        .turns
+        .iter()
+        .find(|t| t.outcome == TurnOutcome::Replied)
+        .expect("a replied turn");
+    let latency = turn.latency_s.unwrap();
+    assert!(
+        expected_latency_range().contains(&latency),
+        "latency {latency}: {turn:?}"
+    );
+    // The agent's VAD ended the turn during the file's silence; counted from the file end
+    // (as the seed did) the reply seems to come ~0.9 s sooner, even before the file ended.
+    let from_file_end = turn.last_chunk_latency_s.unwrap();
+    assert!(
+        (latency - from_file_end - 0.9).abs() < 0.1,
+        "{latency} vs {from_file_end}"
+    );
+    assert!(turn.speech_end_chunk_id < turn.last_chunk_id.unwrap());
+    assert!(turn.agent.as_ref().unwrap().difference_ms.abs() < 20.0);
+}

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use crate::audio::{TARGET_RATE, riff};
+use crate::audio::speech::{self, SpeechConfig};
+use crate::audio::{TARGET_RATE, wav};
 use crate::bench::results::{DatasetFile, DatasetInfo, SkippedFile, SpeechEndSource};
 use crate::fsutil;
 
@@ -152,6 +153,7 @@ fn load_file(dir: &Path, name: &str, manifest: &ManifestBounds) -> anyhow::Resul
         bail!("no audio samples");
     }
     let sha256 = fsutil::sha256_hex(&bytes);
+    let len = samples.len();
     let (speech_start, speech_end, source) = match manifest.bounds(name, &sha256, samples.len()) {
         Some((start, end)) => (start, end, SpeechEndSource::Manifest),
         None => {
@@ -166,31 +168,19 @@ fn load_file(dir: &Path, name: &str, manifest: &ManifestBounds) -> anyhow::Resul
         samples,
         sha256,
         speech_start,
-        speech_end: speech_end.clamp(1, usize::MAX),
+        speech_end: speech_end.clamp(1, len),
         source,
     })
 }
 
 /// Reads a 16 kHz mono int16 WAV (the dataset format), or says why the file is not one.
 fn read_16k_mono(bytes: &[u8]) -> anyhow::Result<Vec<i16>> {
-    // INTEGRATION(prep): switch to `voiceperf::audio::wav` once prep's branch is merged.
-    let layout = riff::parse(bytes).context("not a readable WAV file")?;
-    if !layout.fmt.is_16k_mono_s16() {
-        bail!(
-            "{} Hz, {} channel(s), {}-bit: queries must be 16 kHz mono 16-bit PCM (run `voiceperf prep`)",
-            layout.fmt.sample_rate,
-            layout.fmt.channels,
-            layout.fmt.bits_per_sample
-        );
-    }
-    Ok(riff::pcm16_from_bytes(&bytes[layout.data]))
+    Ok(wav::parse_pcm16_mono(bytes)?.samples)
 }
 
 /// Speech bounds `[start, end)` in samples, by prep's logic (VAD refined by energy).
 fn detect_speech_bounds(samples: &[i16]) -> Option<(usize, usize)> {
-    // INTEGRATION(prep): call `voiceperf::audio::speech` once prep's branch is merged. Until
-    // then the whole file is taken as speech (correct for trimmed files only).
-    (!samples.is_empty()).then_some((0, samples.len()))
+    speech::find_speech(samples, &SpeechConfig::default()).map(|b| (b.start, b.end))
 }
 
 /// Speech bounds recorded by prep, used only for files whose hash matches.
@@ -248,6 +238,7 @@ fn leading_run(s: &str) -> (&str, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::riff;
 
     #[test]
     fn natural_order_puts_2_before_10() {
@@ -271,26 +262,63 @@ mod tests {
         );
     }
 
+    fn speech(seconds: f64, trailing_silence: f64) -> (Vec<i16>, usize) {
+        let mut samples = crate::agent::voice::synthesize_speech(
+            16_000,
+            crate::agent::voice::VoiceParams {
+                seconds,
+                seed: 5,
+                ..Default::default()
+            },
+        );
+        let voiced = samples.len();
+        samples.extend(vec![0; (trailing_silence * 16_000.0) as usize]);
+        (samples, voiced)
+    }
+
+    fn wav(samples: &[i16], channels: u16) -> Vec<u8> {
+        riff::wrap_pcm16(&riff::pcm16_to_bytes(samples), 16_000, channels)
+    }
+
     #[test]
     fn loads_wavs_in_natural_order_and_skips_bad_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let tone: Vec<i16> = (0..1600).map(|i| ((i % 40) as i16 - 20) * 500).collect();
-        let wav = riff::wrap_pcm16(&riff::pcm16_to_bytes(&tone), 16_000, 1);
-        std::fs::write(dir.path().join("query_10.wav"), &wav).unwrap();
-        std::fs::write(dir.path().join("query_2.wav"), &wav).unwrap();
-        let stereo = riff::wrap_pcm16(&riff::pcm16_to_bytes(&tone), 16_000, 2);
-        std::fs::write(dir.path().join("query_3.wav"), &stereo).unwrap();
+        let (samples, _) = speech(0.8, 0.0);
+        let good = wav(&samples, 1);
+        std::fs::write(dir.path().join("query_10.wav"), &good).unwrap();
+        std::fs::write(dir.path().join("query_2.wav"), &good).unwrap();
+        std::fs::write(dir.path().join("query_3.wav"), wav(&samples, 2)).unwrap();
+        std::fs::write(dir.path().join("query_4.wav"), wav(&vec![0; 16_000], 1)).unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"hi").unwrap();
         let dataset = Dataset::load(dir.path()).unwrap();
         let names: Vec<_> = dataset.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["query_2.wav", "query_10.wav"]);
-        assert_eq!(dataset.skipped.len(), 1);
+        assert_eq!(dataset.skipped.len(), 2);
         assert!(
             dataset.skipped[0].reason.contains("16 kHz mono"),
             "{:?}",
             dataset.skipped
         );
-        assert_eq!(dataset.files[0].sha256, fsutil::sha256_hex(&wav));
+        assert!(
+            dataset.skipped[1].reason.contains("no speech"),
+            "{:?}",
+            dataset.skipped
+        );
+        assert_eq!(dataset.files[0].sha256, fsutil::sha256_hex(&good));
+    }
+
+    #[test]
+    fn speech_end_excludes_trailing_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let (samples, voiced) = speech(1.0, 0.7);
+        std::fs::write(dir.path().join("q.wav"), wav(&samples, 1)).unwrap();
+        let dataset = Dataset::load(dir.path()).unwrap();
+        let file = &dataset.files[0];
+        assert_eq!(file.source, SpeechEndSource::Detected);
+        // Within 30 ms of the last voiced sample, 0.7 s before the file end.
+        let error_ms = (file.speech_end as f64 - voiced as f64) / 16.0;
+        assert!(error_ms.abs() < 30.0, "speech end off by {error_ms} ms");
+        assert!((file.info().trailing_ms - 700.0).abs() < 30.0);
     }
 
     #[test]
