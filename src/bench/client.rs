@@ -570,14 +570,15 @@ fn decode_frame(
     match frame.frame {
         Some(FrameKind::Audio(audio)) => match audio.pcm() {
             Ok(pcm) => {
-                let samples = riff::pcm16_from_bytes(pcm.bytes);
                 let channels = usize::from(pcm.channels);
                 if let Some(saved) = saved_audio
                     && let Ok(mut saved) = saved.lock()
                 {
                     let format = (pcm.sample_rate, pcm.channels);
                     if *saved.format.get_or_insert(format) == format {
-                        saved.samples.extend_from_slice(&samples);
+                        saved
+                            .samples
+                            .extend_from_slice(&riff::pcm16_from_bytes(pcm.bytes));
                     } else {
                         saved.skipped_frames += 1;
                     }
@@ -590,7 +591,7 @@ fn decode_frame(
                         channels: pcm.channels,
                         wav_wrapped: pcm.wav_wrapped,
                     },
-                    audible_frame: first_audible_frame(&samples, channels, audible_amplitude),
+                    audible_frame: first_audible_frame(pcm.bytes, channels, audible_amplitude),
                 })
             }
             Err(e) => ReceiverEvent::Bad {
