@@ -66,18 +66,14 @@ pub struct SourceFormat {
 }
 
 impl SourceFormat {
-    /// A short human description, e.g. `mp3 44.1 kHz stereo` or `wave/pcm_s24le 48 kHz mono`.
+    /// A short human description, e.g. `mp3 44.1k stereo` or `wave/pcm_s24le 48k mono`.
     pub fn describe(&self) -> String {
         let codec = if self.container == self.codec {
             self.codec.clone()
         } else {
             format!("{}/{}", self.container, self.codec)
         };
-        let rate = if self.sample_rate % 1000 == 0 {
-            format!("{}k", self.sample_rate / 1000)
-        } else {
-            format!("{:.1}k", f64::from(self.sample_rate) / 1000.0)
-        };
+        let rate = format!("{}k", f64::from(self.sample_rate) / 1000.0);
         let layout = match self.channels {
             1 => "mono".to_string(),
             2 => "stereo".to_string(),
@@ -224,7 +220,11 @@ pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
         .map_err(|e| DecodeError::UnsupportedCodec(format!("{}: {e}", params.codec)))?;
     let codec = decoder.codec_info().short_name.to_string();
 
-    let mut state = DecodeState::new(params.sample_rate.unwrap_or(0), track.time_base);
+    let mut state = DecodeState::new(
+        params.sample_rate.unwrap_or(0),
+        track.time_base,
+        track.num_frames,
+    );
     let outcome = state.run(reader.as_mut(), decoder.as_mut(), track.id, &container);
     let frames = state.frames();
     let rate = state.sample_rate;
@@ -358,6 +358,8 @@ struct DecodeState {
     first_error: Option<String>,
     /// Presentation time the next packet should have if none is missing.
     next_pts: Option<i64>,
+    /// Frames the container announces (capacity to reserve), or 0.
+    expected_frames: usize,
     /// Silence owed for audio lost before the first packet decoded (frames).
     pending_silence: usize,
     /// Stretches of lost audio filled with silence: (position in s, length in frames).
@@ -366,8 +368,11 @@ struct DecodeState {
 }
 
 impl DecodeState {
-    fn new(sample_rate: u32, time_base: Option<TimeBase>) -> Self {
+    fn new(sample_rate: u32, time_base: Option<TimeBase>, expected_frames: Option<u64>) -> Self {
         DecodeState {
+            // Reserving avoids re-copying long recordings as they grow; capped in case the
+            // header lies.
+            expected_frames: expected_frames.map_or(0, |n| n.min(1 << 28) as usize + 8192),
             channels: Vec::new(),
             sample_rate,
             time_base,
@@ -468,7 +473,14 @@ impl DecodeState {
                     let count = buffer.spec().channels().count();
                     if self.channels.is_empty() {
                         self.sample_rate = rate;
-                        self.channels = vec![vec![0.0; self.pending_silence]; count];
+                        // (Not `vec![channel; count]`: clones drop the reserved capacity.)
+                        self.channels = (0..count)
+                            .map(|_| {
+                                let mut channel = Vec::with_capacity(self.expected_frames);
+                                channel.resize(self.pending_silence, 0.0);
+                                channel
+                            })
+                            .collect();
                     } else if rate != self.sample_rate || count != self.channels.len() {
                         return Err(StreamEnd::SpecChanged {
                             from: format!("{} Hz × {}", self.sample_rate, self.channels.len()),

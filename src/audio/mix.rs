@@ -74,11 +74,12 @@ pub fn to_mono(mut channels: Vec<Vec<f32>>, only: Option<u16>) -> Result<Mono, N
         });
     }
     let frames = channels.iter().map(Vec::len).min().unwrap_or(0);
-    let scale = 1.0 / available as f32;
-    let mix: Vec<f32> = (0..frames)
-        .map(|i| channels.iter().map(|c| c[i]).sum::<f32>() * scale)
-        .collect();
-    let levels: Vec<f64> = channels.iter().map(|c| rms(&c[..frames])).collect();
+    for channel in &mut channels {
+        channel.truncate(frames);
+    }
+    // Levels of each channel and of their average, before anything is overwritten.
+    let levels: Vec<f64> = channels.iter().map(|c| rms(c)).collect();
+    let mix_rms = mix_rms(&channels);
     let (loudest, loudest_rms) =
         levels
             .iter()
@@ -88,7 +89,6 @@ pub fn to_mono(mut channels: Vec<Vec<f32>>, only: Option<u16>) -> Result<Mono, N
                 (0, 0.0),
                 |best, (i, level)| if level > best.1 { (i, level) } else { best },
             );
-    let mix_rms = rms(&mix);
     if loudest_rms > 0.0 && mix_rms < loudest_rms * 10f64.powf(-PHASE_CANCEL_DB / 20.0) {
         let drop_db = if mix_rms > 0.0 {
             format!("{:.0} dB", 20.0 * (loudest_rms / mix_rms).log10())
@@ -105,6 +105,15 @@ pub fn to_mono(mut channels: Vec<Vec<f32>>, only: Option<u16>) -> Result<Mono, N
             )),
         });
     }
+    // Average into the first channel's buffer: no new allocation for long recordings.
+    let mut mix = channels.swap_remove(0);
+    for channel in &channels {
+        for (m, x) in mix.iter_mut().zip(channel) {
+            *m += x;
+        }
+    }
+    let scale = 1.0 / available as f32;
+    mix.iter_mut().for_each(|m| *m *= scale);
     Ok(Mono {
         samples: mix,
         channel: ChannelUse::Mix,
@@ -112,11 +121,48 @@ pub fn to_mono(mut channels: Vec<Vec<f32>>, only: Option<u16>) -> Result<Mono, N
     })
 }
 
+/// RMS of the average of equally long `channels`, without storing it.
+fn mix_rms(channels: &[Vec<f32>]) -> f64 {
+    let frames = channels.first().map_or(0, Vec::len);
+    if frames == 0 {
+        return 0.0;
+    }
+    if let [left, right] = channels {
+        let power: f64 = left
+            .chunks(4096)
+            .zip(right.chunks(4096))
+            .map(|(l, r)| {
+                let block: f32 = l.iter().zip(r).map(|(a, b)| (a + b) * (a + b) * 0.25).sum();
+                f64::from(block)
+            })
+            .sum();
+        return (power / frames as f64).sqrt();
+    }
+    let scale = 1.0 / channels.len() as f32;
+    let mut power = 0.0f64;
+    for start in (0..frames).step_by(4096) {
+        let end = (start + 4096).min(frames);
+        let block: f32 = (start..end)
+            .map(|i| {
+                let m = channels.iter().map(|c| c[i]).sum::<f32>() * scale;
+                m * m
+            })
+            .sum();
+        power += f64::from(block);
+    }
+    (power / frames as f64).sqrt()
+}
+
 fn rms(samples: &[f32]) -> f64 {
     if samples.is_empty() {
         return 0.0;
     }
-    (samples.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / samples.len() as f64).sqrt()
+    // Sum blocks in f32 (fast, vectorised) and the block sums in f64 (accurate).
+    let power: f64 = samples
+        .chunks(4096)
+        .map(|block| f64::from(block.iter().map(|x| x * x).sum::<f32>()))
+        .sum();
+    (power / samples.len() as f64).sqrt()
 }
 
 #[cfg(test)]

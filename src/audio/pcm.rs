@@ -18,21 +18,27 @@ pub fn to_pcm16(samples: &[f32]) -> Pcm16 {
     let samples = samples
         .iter()
         .map(|&x| {
-            let scaled = (f64::from(x) * 32768.0).round();
-            if scaled > f64::from(i16::MAX) {
-                clipped += 1;
-                i16::MAX
-            } else if scaled < f64::from(i16::MIN) {
-                clipped += 1;
-                i16::MIN
-            } else if scaled.is_nan() {
-                0
-            } else {
-                scaled as i16
-            }
+            let rounded = scale_and_round(x);
+            let clamped = rounded.clamp(i32::from(i16::MIN), i32::from(i16::MAX));
+            clipped += usize::from(rounded != clamped);
+            clamped as i16
         })
         .collect();
     Pcm16 { samples, clipped }
+}
+
+/// One full-scale sample as a 16-bit integer: rounded to nearest, saturating.
+pub fn sample_to_i16(x: f32) -> i16 {
+    scale_and_round(x).clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
+}
+
+/// `x × 32768` rounded to nearest (halves away from zero). In f64 the `+ 0.5` is exact, and
+/// `as` truncates toward zero and saturates (NaN becomes 0): fast and vectorisable, unlike a
+/// call to `round`.
+#[inline]
+fn scale_and_round(x: f32) -> i32 {
+    let scaled = f64::from(x) * 32768.0;
+    (scaled + 0.5f64.copysign(scaled)) as i32
 }
 
 /// Largest absolute sample value.
@@ -74,9 +80,15 @@ mod tests {
 
     #[test]
     fn counts_clipped_samples() {
-        let pcm = to_pcm16(&[1.0, 1.5, -1.2, 0.99, -1.0]);
-        assert_eq!(pcm.samples, vec![32767, 32767, -32768, 32440, -32768]);
-        assert_eq!(pcm.clipped, 3);
+        let pcm = to_pcm16(&[1.0, 1.5, -1.2, 0.99, -1.0, f32::NAN, f32::INFINITY]);
+        assert_eq!(
+            pcm.samples,
+            vec![32767, 32767, -32768, 32440, -32768, 0, 32767]
+        );
+        assert_eq!(pcm.clipped, 4);
+        assert_eq!(sample_to_i16(-2.0), i16::MIN);
+        assert_eq!(sample_to_i16(0.499_999_97 / 32768.0), 0);
+        assert_eq!(sample_to_i16(-1.5 / 32768.0), -2);
     }
 
     #[test]

@@ -24,6 +24,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use super::TARGET_RATE;
+use super::pcm::sample_to_i16;
 use super::vad::{Vad, VadMode, frame_samples};
 use crate::stats::percentile;
 
@@ -96,12 +97,11 @@ pub fn find_speech(samples: &[i16], config: &SpeechConfig) -> Option<SpeechBound
 }
 
 /// Per-frame measurements of one recording.
-struct Analysis {
+struct Analysis<'a> {
     /// The high-passed signal, full scale ±1.
     filtered: Vec<f32>,
-    /// The same filter run backwards in time: its ringing precedes sounds instead of
-    /// following them, so it cannot lengthen the end of speech.
-    filtered_backwards: Vec<f32>,
+    /// The recording as given.
+    samples: &'a [i16],
     /// Energy of each 10 ms frame of `filtered`, dBFS.
     energy: Vec<f64>,
     /// The VAD's decision for each frame.
@@ -124,8 +124,8 @@ struct Segment {
     frames: Range<usize>,
 }
 
-impl Analysis {
-    fn new(samples: &[i16], mode: VadMode) -> Self {
+impl<'a> Analysis<'a> {
+    fn new(samples: &'a [i16], mode: VadMode) -> Self {
         let filtered = high_pass(samples);
         let energy = filtered
             .chunks(FRAME)
@@ -136,10 +136,7 @@ impl Analysis {
             })
             .collect();
         // The VAD hears the filtered signal too, so a DC offset or hum cannot pass for voice.
-        let filtered_pcm: Vec<i16> = filtered
-            .iter()
-            .map(|&x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-            .collect();
+        let filtered_pcm: Vec<i16> = filtered.iter().map(|&x| sample_to_i16(x)).collect();
         let mut vad = Vad::new(mode);
         let mut padded = [0i16; FRAME];
         let decisions = filtered_pcm
@@ -151,12 +148,8 @@ impl Analysis {
                 vad.is_speech(&padded).unwrap_or(false)
             })
             .collect();
-        let mut reversed: Vec<i16> = samples.to_vec();
-        reversed.reverse();
-        let mut filtered_backwards = high_pass(&reversed);
-        filtered_backwards.reverse();
         Analysis {
-            filtered_backwards,
+            samples,
             filtered,
             energy,
             vad: decisions,
@@ -287,19 +280,24 @@ impl Analysis {
     /// [`Self::refine_start`] but on the backwards-filtered signal, whose ringing cannot
     /// extend past the end of a sound.
     fn refine_end(&self, frame_end: usize, edge: f64) -> usize {
-        let signal = &self.filtered_backwards;
-        let len = signal.len();
+        let len = self.samples.len();
         // The frame energies come from the forward filter, whose ringing can add a frame or
         // two after an abrupt end: look back far enough to cover it.
         let from = frame_end.saturating_sub(REFINE_BACK_FRAMES) * FRAME;
         let to = ((frame_end + 1) * FRAME).min(len);
-        let Some(last) = (from..to).rev().find(|&i| envelope_db(signal, i) >= edge) else {
+        // Only this stretch (and the envelope's reach around it) is filtered backwards.
+        let offset = from.saturating_sub(ENVELOPE_HALF);
+        let signal = high_pass_backwards(self.samples, offset..(to + ENVELOPE_HALF).min(len));
+        let Some(last) = (from..to)
+            .rev()
+            .find(|&i| envelope_db(&signal, i - offset) >= edge)
+        else {
             return (frame_end * FRAME).min(len);
         };
         let amplitude = 10f64.powf(edge / 20.0) as f32;
         (last.saturating_sub(ENVELOPE_HALF)..=last)
             .rev()
-            .find(|&i| signal[i].abs() >= amplitude)
+            .find(|&i| signal[i - offset].abs() >= amplitude)
             .map_or(last + 1, |i| i + 1)
     }
 
@@ -436,6 +434,23 @@ fn high_pass(samples: &[i16]) -> Vec<f32> {
             sections.iter_mut().fold(x, |x, section| section.process(x)) as f32
         })
         .collect()
+}
+
+/// [`high_pass`] run backwards in time over `range` of `samples` (starting 100 ms after it, so
+/// the filter has settled): its ringing precedes sounds instead of following them, so it
+/// cannot lengthen the end of speech.
+fn high_pass_backwards(samples: &[i16], range: Range<usize>) -> Vec<f32> {
+    const SETTLE: usize = TARGET_RATE as usize / 10;
+    let settle_end = (range.end + SETTLE).min(samples.len());
+    let reversed: Vec<i16> = samples[range.start..settle_end]
+        .iter()
+        .rev()
+        .copied()
+        .collect();
+    let mut filtered = high_pass(&reversed);
+    filtered.reverse();
+    filtered.truncate(range.len());
+    filtered
 }
 
 /// One second-order IIR section (direct form I).

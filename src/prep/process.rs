@@ -1,0 +1,139 @@
+//! One recording through the pipeline: decode → mono → 16 kHz → speech bounds → trim →
+//! (normalise) → 16-bit samples, with everything worth recording about it.
+
+use crate::audio::decode::{DecodedAudio, decode_bytes};
+use crate::audio::mix::to_mono;
+use crate::audio::pcm::{amplitude_dbfs, gain_to_peak, peak, to_pcm16};
+use crate::audio::resample::to_target_rate;
+use crate::audio::speech::{SpeechConfig, find_speech};
+use crate::audio::{TARGET_RATE, wav};
+use crate::prep::manifest::{ManifestEntry, PrepSettings};
+
+const RATE: f64 = TARGET_RATE as f64;
+
+/// A prepared query, not yet written.
+#[derive(Debug, Clone)]
+pub struct PreparedQuery {
+    /// The WAV file's bytes.
+    pub wav: Vec<u8>,
+    /// Its manifest entry (with `output_sha256` filled in).
+    pub entry: ManifestEntry,
+}
+
+/// Runs a recording's bytes through the pipeline. `source` is the name recorded in the
+/// manifest; errors are one line, without the file name.
+pub fn prepare(
+    bytes: &[u8],
+    extension: Option<&str>,
+    source: String,
+    source_sha256: String,
+    settings: &PrepSettings,
+) -> Result<PreparedQuery, String> {
+    let decoded = decode_bytes(bytes, extension).map_err(|e| e.to_string())?;
+    let DecodedAudio {
+        channels,
+        format,
+        warnings: mut notes,
+        ..
+    } = decoded;
+    let mono = to_mono(channels, settings.channel).map_err(|e| e.to_string())?;
+    notes.extend(mono.warning.clone());
+    let audio = to_target_rate(&mono.samples, format.sample_rate).map_err(|e| e.to_string())?;
+    drop(mono.samples);
+
+    let analysed = to_pcm16(&audio);
+    let config = SpeechConfig {
+        vad_mode: settings.vad_mode,
+        ..SpeechConfig::default()
+    };
+    let Some(bounds) = find_speech(&analysed.samples, &config) else {
+        let level = amplitude_dbfs(f64::from(peak(&audio)));
+        return Err(if level.is_finite() {
+            format!("no speech found (peak level {level:.0} dBFS)")
+        } else {
+            "no speech found (the recording is digital silence)".to_string()
+        });
+    };
+
+    let len = audio.len();
+    let out_start = bounds
+        .start
+        .saturating_sub(ms_to_samples(settings.keep_leading_ms));
+    let out_end = (bounds.end + ms_to_samples(settings.pad_ms)).min(len);
+    let kept = &audio[out_start..out_end];
+    let gain = settings
+        .normalize_peak_dbfs
+        .and_then(|target| gain_to_peak(kept, target));
+    let query = match gain {
+        Some(gain) => {
+            let scaled: Vec<f32> = kept.iter().map(|&x| (f64::from(x) * gain) as f32).collect();
+            to_pcm16(&scaled)
+        }
+        None => to_pcm16(kept),
+    };
+
+    for ignored in &bounds.ignored {
+        notes.push(format!(
+            "ignored an isolated {:.0} ms sound at {:.2} s (click or cough?)",
+            ignored.len() as f64 / RATE * 1000.0,
+            ignored.start as f64 / RATE
+        ));
+    }
+    if bounds.end + ms_to_samples(10) >= len {
+        notes.push("speech runs to the very end of the recording: it may be cut off".into());
+    }
+    if bounds.start < ms_to_samples(10) {
+        notes
+            .push("speech starts at the very beginning of the recording: it may be cut off".into());
+    }
+    if query.clipped > 0 {
+        notes.push(format!("{} samples clipped at full scale", query.clipped));
+    }
+    let snr = bounds.speech_level_dbfs - bounds.noise_floor_dbfs;
+    if snr < 20.0 {
+        notes.push(format!(
+            "noisy: speech is only {snr:.0} dB above the background"
+        ));
+    }
+    let speech_peak = amplitude_dbfs(f64::from(peak(&audio[bounds.start..bounds.end])));
+    match gain {
+        None if speech_peak < -30.0 => notes.push(format!(
+            "quiet: speech peaks at {speech_peak:.0} dBFS (--normalize-peak can raise it)"
+        )),
+        Some(gain) if gain > 100.0 => notes.push(format!(
+            "normalising raised the level by {:.0} dB (background noise too)",
+            20.0 * gain.log10()
+        )),
+        _ => {}
+    }
+
+    let wav = wav::encode_pcm16_mono(&query.samples).map_err(|e| format!("{e:#}"))?;
+    let samples = query.samples.len();
+    let entry = ManifestEntry {
+        source,
+        source_sha256,
+        output_sha256: crate::fsutil::sha256_hex(&wav),
+        speech_start_s: (bounds.start - out_start) as f64 / RATE,
+        speech_end_s: (bounds.end - out_start) as f64 / RATE,
+        duration_s: samples as f64 / RATE,
+        samples,
+        speech_start_sample: bounds.start - out_start,
+        speech_end_sample: bounds.end - out_start,
+        input: format,
+        channel: mono.channel,
+        trimmed_leading_ms: out_start as f64 / RATE * 1000.0,
+        trimmed_trailing_ms: (len - out_end) as f64 / RATE * 1000.0,
+        clipped_samples: query.clipped,
+        gain_db: gain.map(|g| 20.0 * g.log10()),
+        noise_floor_dbfs: bounds.noise_floor_dbfs,
+        speech_level_dbfs: bounds.speech_level_dbfs,
+        warnings: notes,
+        settings: *settings,
+        tool_version: crate::VERSION.to_string(),
+    };
+    Ok(PreparedQuery { wav, entry })
+}
+
+fn ms_to_samples(ms: u32) -> usize {
+    (u64::from(ms) * u64::from(TARGET_RATE) / 1000) as usize
+}
