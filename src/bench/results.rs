@@ -692,6 +692,8 @@ pub struct DatasetInfo {
     pub files: Vec<DatasetFile>,
     /// Files that could not be used, with the reason.
     pub skipped: Vec<SkippedFile>,
+    /// Warnings about the dataset (e.g. a file changed since prep described it).
+    pub warnings: Vec<String>,
 }
 
 /// One dataset file.
