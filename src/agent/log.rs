@@ -27,13 +27,22 @@ pub enum LogTarget {
     File(PathBuf),
     /// An in-memory buffer shared with the caller (tests, `voiceperf run`).
     Memory(MemoryLog),
+    /// Any writer the caller shares (each line is written whole, then flushed).
+    Writer(SharedWriter),
     /// Nowhere.
     Discard,
 }
 
 /// A log buffer in memory that the caller can read while the agent runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct MemoryLog(Arc<Mutex<Vec<u8>>>);
+
+impl fmt::Debug for MemoryLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let len = self.0.lock().map_or(0, |bytes| bytes.len());
+        write!(f, "MemoryLog({len} bytes)")
+    }
+}
 
 impl MemoryLog {
     /// An empty buffer.
@@ -52,6 +61,23 @@ impl MemoryLog {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .extend_from_slice(line);
+    }
+}
+
+/// A writer shared with the caller, for [`LogTarget::Writer`].
+#[derive(Clone)]
+pub struct SharedWriter(pub Arc<Mutex<dyn Write + Send>>);
+
+impl SharedWriter {
+    /// Shares `writer`.
+    pub fn new(writer: impl Write + Send + 'static) -> Self {
+        SharedWriter(Arc::new(Mutex::new(writer)))
+    }
+}
+
+impl fmt::Debug for SharedWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedWriter")
     }
 }
 
@@ -117,6 +143,14 @@ pub fn open(target: &LogTarget, clock: UnixClock) -> anyhow::Result<(Log, LogWri
             Box::new(move |line: &[u8]| {
                 memory.append(line);
                 Ok(())
+            })
+        }
+        LogTarget::Writer(shared) => {
+            let shared = shared.0.clone();
+            Box::new(move |line: &[u8]| {
+                let mut writer = shared.lock().unwrap_or_else(|e| e.into_inner());
+                writer.write_all(line)?;
+                writer.flush()
             })
         }
         LogTarget::Discard => Box::new(|_: &[u8]| Ok(())),
@@ -269,6 +303,36 @@ mod tests {
         assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
         assert_eq!(percent_decode("%C3%A9"), "é");
         assert_eq!(percent_decode("%FF"), "\u{FFFD}");
+    }
+
+    #[tokio::test]
+    async fn shared_writer_gets_whole_lines() {
+        let buffer = MemoryLog::new();
+        struct Sink(MemoryLog);
+        impl Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.append(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let target = LogTarget::Writer(SharedWriter::new(Sink(buffer.clone())));
+        let (log, writer) = open(&target, UnixClock::new()).unwrap();
+        log.write(
+            Instant::now(),
+            Level::Warning,
+            "m:f:1",
+            "s",
+            format_args!("hello"),
+        );
+        writer.finish().await;
+        assert!(
+            buffer
+                .contents()
+                .ends_with(" | WARNING  | m:f:1 | streamId=s - hello\n")
+        );
     }
 
     #[tokio::test]

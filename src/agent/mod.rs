@@ -31,7 +31,7 @@ use tokio::sync::watch;
 use self::clock::UnixClock;
 pub use self::delay::Delay;
 use self::log::Level;
-pub use self::log::{LogTarget, MemoryLog};
+pub use self::log::{LogTarget, MemoryLog, SharedWriter};
 use self::voice::ReplyAudio;
 use crate::audio::vad::VadMode;
 use crate::stats::Summary;
@@ -242,7 +242,16 @@ pub struct AgentCounters {
     pub garbage_frames: u64,
     /// Most replies in generation at once (load model).
     pub max_generating: u64,
+    /// Reply frames sent more than [`LATE_FRAME_MS`] after their due time: the machine was
+    /// too loaded for the agent to keep real time.
+    pub late_frames: u64,
 }
+
+/// A reply frame this late (ms) counts as late and is warned about.
+pub const LATE_FRAME_MS: f64 = 20.0;
+
+/// Pacing p99 (ms) above which the agent says its timing cannot be trusted.
+const UNTRUSTED_P99_MS: f64 = 10.0;
 
 #[derive(Default)]
 struct CounterCells {
@@ -267,6 +276,7 @@ struct CounterCells {
     drops: AtomicU64,
     garbage_frames: AtomicU64,
     max_generating: AtomicU64,
+    late_frames: AtomicU64,
 }
 
 fn bump(cell: &AtomicU64) {
@@ -316,7 +326,7 @@ pub(crate) struct Shared {
     log: log::Log,
     counters: CounterCells,
     turns: Mutex<Vec<TurnTruth>>,
-    lateness_ms: Mutex<Vec<f64>>,
+    pacing: Mutex<PacingSamples>,
     reply: Arc<ReplyAudio>,
     greeting: Arc<ReplyAudio>,
     generating: AtomicUsize,
@@ -325,9 +335,51 @@ pub(crate) struct Shared {
     active: AtomicUsize,
 }
 
-/// Pacing samples kept (enough for hours of 1,000 streams at 25 frames/s is not needed; the
-/// first ten million describe the run).
-const MAX_LATENESS_SAMPLES: usize = 10_000_000;
+/// Truth records kept in memory for [`AgentHandle::turns`] (the log has them all).
+const MAX_TURN_RECORDS: usize = 1_000_000;
+
+/// Pacing samples kept: a uniform random sample of all frames once there are more.
+const MAX_LATENESS_SAMPLES: usize = 1_000_000;
+
+/// Lateness of reply frames: a reservoir sample for percentiles, exact count and maximum.
+#[derive(Default)]
+struct PacingSamples {
+    samples: Vec<f64>,
+    seen: u64,
+    max: f64,
+    rng: u64,
+}
+
+impl PacingSamples {
+    fn add(&mut self, ms: f64) {
+        self.seen += 1;
+        self.max = self.max.max(ms);
+        if self.samples.len() < MAX_LATENESS_SAMPLES {
+            self.samples.push(ms);
+            return;
+        }
+        // xorshift64*: plenty for choosing which sample to replace.
+        self.rng = if self.rng == 0 {
+            0x9E37_79B9_7F4A_7C15
+        } else {
+            self.rng
+        };
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        let slot = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % self.seen;
+        if let Some(sample) = self.samples.get_mut(slot as usize) {
+            *sample = ms;
+        }
+    }
+
+    fn summary(&self) -> Option<Summary> {
+        let mut summary = Summary::from_samples(&self.samples)?;
+        summary.count = self.seen as usize;
+        summary.max = self.max;
+        Some(summary)
+    }
+}
 
 impl Shared {
     fn counters(&self) -> AgentCounters {
@@ -356,19 +408,41 @@ impl Shared {
             drops: get(&c.drops),
             garbage_frames: get(&c.garbage_frames),
             max_generating: get(&c.max_generating),
+            late_frames: get(&c.late_frames),
+        }
+    }
+
+    fn record_turn(&self, truth: TurnTruth) {
+        let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+        if turns.len() < MAX_TURN_RECORDS {
+            turns.push(truth);
         }
     }
 
     fn record_lateness(&self, ms: f64) {
-        let mut samples = self.lateness_ms.lock().unwrap_or_else(|e| e.into_inner());
-        if samples.len() < MAX_LATENESS_SAMPLES {
-            samples.push(ms);
+        self.pacing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(ms);
+        if ms > LATE_FRAME_MS {
+            let late = self.counters.late_frames.fetch_add(1, Ordering::Relaxed) + 1;
+            // Warn on the first late frame and then on every thousandth.
+            if late % 1000 == 1 {
+                self.server_log(
+                    Level::Warning,
+                    format_args!(
+                        "VoiceperfAgent pacing: a reply frame went out {ms:.1} ms late ({late} late frames so far); the machine is too loaded to keep real time"
+                    ),
+                );
+            }
         }
     }
 
     fn pacing_summary(&self) -> Option<Summary> {
-        let samples = self.lateness_ms.lock().unwrap_or_else(|e| e.into_inner());
-        Summary::from_samples(&samples)
+        self.pacing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .summary()
     }
 
     fn server_log(&self, level: Level, message: std::fmt::Arguments<'_>) {
@@ -407,7 +481,8 @@ impl AgentHandle {
         self.shared.counters()
     }
 
-    /// Every reply's truth record so far, in the order the first frames went out.
+    /// Every reply's truth record so far (the first million), in the order the first frames
+    /// went out.
     pub fn turns(&self) -> Vec<TurnTruth> {
         self.shared
             .turns
@@ -479,6 +554,18 @@ pub fn summary_line(report: &AgentReport) -> String {
     line
 }
 
+/// A warning when the agent could not keep its reply frames on time, so its timing (and any
+/// benchmark run against it on this machine) should not be trusted.
+pub fn pacing_warning(report: &AgentReport) -> Option<String> {
+    let pacing = report.pacing_lateness_ms.as_ref()?;
+    (pacing.p99 > UNTRUSTED_P99_MS).then(|| {
+        format!(
+            "VoiceperfAgent pacing: reply frames were late by {:.1} ms at p99 (max {:.1} ms, {} frames over {LATE_FRAME_MS} ms): the machine was too loaded for timing-accurate results",
+            pacing.p99, pacing.max, report.counters.late_frames
+        )
+    })
+}
+
 /// Starts the agent on the current tokio runtime and returns once it is listening.
 pub async fn start(options: AgentOptions) -> anyhow::Result<AgentHandle> {
     options.validate()?;
@@ -530,7 +617,7 @@ pub async fn start(options: AgentOptions) -> anyhow::Result<AgentHandle> {
         log,
         counters: CounterCells::default(),
         turns: Mutex::new(Vec::new()),
-        lateness_ms: Mutex::new(Vec::new()),
+        pacing: Mutex::new(PacingSamples::default()),
         reply: Arc::new(reply),
         greeting: Arc::new(greeting),
         generating: AtomicUsize::new(0),
@@ -583,6 +670,9 @@ pub fn run(options: &AgentOptions) -> anyhow::Result<Outcome> {
         wait_for_signal().await?;
         let report = handle.shutdown().await?;
         eprintln!("voiceperf agent stopped: {}", summary_line(&report));
+        if let Some(warning) = pacing_warning(&report) {
+            eprintln!("warning: {warning}");
+        }
         Ok(Outcome::Success)
     })
 }
@@ -602,4 +692,74 @@ async fn wait_for_signal() -> anyhow::Result<()> {
         .await
         .context("waiting for Ctrl-C")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pacing_reservoir_keeps_exact_count_and_max() {
+        let mut pacing = PacingSamples::default();
+        let n = MAX_LATENESS_SAMPLES as u64 + 500_000;
+        for i in 0..n {
+            pacing.add((i % 100) as f64 / 10.0);
+        }
+        pacing.add(250.0);
+        let summary = pacing.summary().unwrap();
+        assert_eq!(summary.count as u64, n + 1);
+        assert_eq!(summary.max, 250.0);
+        assert!((summary.p50 - 5.0).abs() < 0.2, "{summary:?}");
+        assert_eq!(pacing.samples.len(), MAX_LATENESS_SAMPLES);
+    }
+
+    #[test]
+    fn untrusted_pacing_is_reported() {
+        let mut report = AgentReport {
+            counters: AgentCounters::default(),
+            pacing_lateness_ms: Summary::from_samples(&[1.0, 1.2, 0.9]),
+            replies: 1,
+        };
+        assert!(pacing_warning(&report).is_none());
+        report.pacing_lateness_ms = Summary::from_samples(&[1.0, 80.0]);
+        let warning = pacing_warning(&report).unwrap();
+        assert!(warning.contains("too loaded"), "{warning}");
+        assert!(summary_line(&report).contains("reply frame lateness p50"));
+    }
+
+    #[test]
+    fn options_are_validated() {
+        assert!(AgentOptions::default().validate().is_ok());
+        let bad = [
+            AgentOptions {
+                chunk_ms: 5,
+                ..Default::default()
+            },
+            AgentOptions {
+                sample_rate: Some(1000),
+                ..Default::default()
+            },
+            AgentOptions {
+                capacity: Some(0),
+                ..Default::default()
+            },
+            AgentOptions {
+                faults: Faults {
+                    drop_prob: -0.1,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            AgentOptions {
+                max_connections: 0,
+                ..Default::default()
+            },
+        ];
+        for options in bad {
+            assert!(
+                matches!(options.validate(), Err(CliError::Usage(_))),
+                "{options:?}"
+            );
+        }
+    }
 }

@@ -53,6 +53,7 @@ mod origin {
     pub const SENTENCE: &str = "nvidia_pipecat.services.nvidia_llm:_process_context:208";
     pub const TRUTH: &str = "voiceperf.agent:first_reply_frame:0";
     pub const TURN: &str = "voiceperf.agent:turn:0";
+    pub const VAD: &str = "voiceperf.agent:vad:0";
     pub const FAULT: &str = "voiceperf.agent:fault:0";
     pub const INPUT: &str = "voiceperf.agent:receive:0";
     pub const CLOSE: &str = "voiceperf.agent:disconnect:0";
@@ -62,6 +63,8 @@ mod origin {
 const MAX_LOGGED_PROBLEMS: u32 = 20;
 /// Delay between connecting and the first RTVI `metrics` message (as real servers do).
 const RTVI_METRICS_DELAY: Duration = Duration::from_millis(450);
+/// A client that lets a send block this long (its socket buffer full) is disconnected.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Delay between connecting and the greeting.
 const GREETING_DELAY: Duration = Duration::from_millis(300);
 /// Bytes of the undecodable message sent by `--garbage-prob`: field 1 with wire type 7, which
@@ -406,7 +409,12 @@ impl Session {
 
     async fn on_speech_started(&mut self, first: SpeechFrame) -> Flow {
         let now = Instant::now();
-        let _ = first;
+        self.log(
+            now,
+            Level::Debug,
+            origin::VAD,
+            format_args!("User started speaking (from frame id {})", first.id),
+        );
         if self.shared.options.rtvi {
             try_flow!(self.send_frame(&rtvi::event("user-started-speaking")).await);
         }
@@ -425,6 +433,16 @@ impl Session {
 
     async fn on_speech_stopped(&mut self, last: SpeechFrame, speech: Duration) -> Flow {
         let now = Instant::now();
+        self.log(
+            now,
+            Level::Debug,
+            origin::VAD,
+            format_args!(
+                "User stopped speaking (last speech frame id {}, {:.3} s after it)",
+                last.id,
+                now.saturating_duration_since(last.arrived).as_secs_f64()
+            ),
+        );
         if self.shared.options.rtvi {
             try_flow!(self.send_frame(&rtvi::event("user-stopped-speaking")).await);
         }
@@ -885,11 +903,7 @@ impl Session {
             tts_ttfb_secs: tts,
             early: turn.early,
         };
-        self.shared
-            .turns
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(truth);
+        self.shared.record_turn(truth);
         // Synthesis runs at about 50x real time after the first audio.
         let processing = tts + self.shared.reply.duration().as_secs_f64() / 50.0;
         self.schedule(
@@ -905,9 +919,13 @@ impl Session {
     }
 
     async fn send_bytes(&mut self, bytes: Vec<u8>) -> Flow {
-        match self.ws.send(Message::binary(bytes)).await {
-            Ok(()) => Flow::Continue,
-            Err(err) => Flow::Closed(format!("sending failed: {err}")),
+        match tokio::time::timeout(SEND_TIMEOUT, self.ws.send(Message::binary(bytes))).await {
+            Ok(Ok(())) => Flow::Continue,
+            Ok(Err(err)) => Flow::Closed(format!("sending failed: {err}")),
+            Err(_) => Flow::Closed(format!(
+                "the client stopped reading (a send blocked for {} s)",
+                SEND_TIMEOUT.as_secs()
+            )),
         }
     }
 }

@@ -101,12 +101,50 @@ pub async fn stream_audio(
             16_000,
             1,
         );
-        sink.send(Message::binary(protocol::encode(&frame)))
+        if sink
+            .send(Message::binary(protocol::encode(&frame)))
             .await
-            .expect("sending audio");
+            .is_err()
+        {
+            break; // The agent closed the connection.
+        }
         sent.push((id, Instant::now()));
     }
     sent
+}
+
+/// Connects as `stream_id`, streams `samples` in 20 ms chunks from id 1 and records what
+/// arrives until `listen` after the start.
+pub async fn converse(
+    agent: &AgentHandle,
+    stream_id: &str,
+    samples: &[i16],
+    listen: Duration,
+) -> (Vec<(u64, Instant)>, Vec<Received>) {
+    let (mut sink, source) = connect(agent, stream_id).await;
+    let receiver = receive_until(source, Instant::now() + listen);
+    let sent = stream_audio(&mut sink, samples, 20, 1).await;
+    let received = receiver.await.expect("receiver task");
+    (sent, received)
+}
+
+/// Writes a short reply WAV (synthesized voice) and returns its path; keep the dir alive.
+pub fn short_reply(dir: &tempfile::TempDir, seconds: f64) -> std::path::PathBuf {
+    let samples = synthesize_speech(
+        16_000,
+        VoiceParams {
+            seconds,
+            seed: 77,
+            ..VoiceParams::default()
+        },
+    );
+    let path = dir.path().join("reply.wav");
+    std::fs::write(
+        &path,
+        riff::wrap_pcm16(&riff::pcm16_to_bytes(&samples), 16_000, 1),
+    )
+    .unwrap();
+    path
 }
 
 /// The id of the chunk holding sample `index - 1` (the last voiced one).
