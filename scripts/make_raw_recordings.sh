@@ -45,7 +45,10 @@ speak() {
       layers+=("$tmp/click.wav")
       ;;
   esac
-  sox -R -m "${layers[@]}" -b 32 -e float "$tmp/query_$n.wav"
+  # -v 1 before each input: sox -m would otherwise scale every input by 1/n.
+  local inputs=()
+  for layer in "${layers[@]}"; do inputs+=(-v 1 "$layer"); done
+  sox -R -m "${inputs[@]}" -b 32 -e float "$tmp/query_$n.wav"
 }
 
 speak 1 "What's the weather in Paris tomorrow?" en-us 165 0.8 1.2 -62
