@@ -382,12 +382,24 @@ async fn stopping_early_writes_what_was_measured() {
     options.test_duration = Duration::from_secs(60);
     let stop = Stop::new();
     let trigger = stop.clone();
-    tokio::spawn(async move {
+    let out = fx.out.clone();
+    let watcher = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(3)).await;
+        // Results are on disk while the run goes on.
+        let client = read_client_results(&out)
+            .unwrap()
+            .pop()
+            .expect("client file mid-run");
         trigger.stop();
+        client
     });
     let started = std::time::Instant::now();
     let run = bench(&options, &stop).await.unwrap();
+    let mid_run = watcher.await.unwrap();
+    assert_eq!(
+        mid_run.status,
+        voiceperf::bench::results::ConnectionStatus::Running
+    );
     agent.shutdown().await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(run.outcome, Outcome::Failed);
