@@ -435,9 +435,19 @@ async fn unreachable_agent_is_an_error_count_not_a_crash() {
     let run = bench(&options, &Stop::new()).await.unwrap();
     assert_eq!(run.outcome, Outcome::GateFailed, "{:?}", run.problems);
     let summary = &run.levels[0].summary;
-    assert!(summary.errors.by_kind.get(&ErrorKind::Connect).copied() >= Some(1));
     assert_eq!(summary.errors.error_rate, 1.0);
     assert!(summary.results.latency.is_none());
+    // Failed attempts are retried under the same stream id: one file, every attempt counted.
+    let clients = read_client_results(&run.dir).unwrap();
+    assert_eq!(clients.len(), 1);
+    let connects = clients[0].error_counts.get(&ErrorKind::Connect).copied();
+    assert!(connects >= Some(2), "{:?}", clients[0].errors);
+    assert_eq!(
+        summary.errors.by_kind.get(&ErrorKind::Connect).copied(),
+        connects
+    );
+    assert!(clients[0].connected_at.is_none());
+    assert!(clients[0].errors[0].message.contains(&port.to_string()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

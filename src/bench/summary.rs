@@ -270,10 +270,8 @@ fn error_summary(clients: &[&ClientResults], turns: &TurnCounts) -> ErrorSummary
             *by_kind.entry(*kind).or_default() += n;
         }
     }
-    let failed_connects = clients
-        .iter()
-        .filter(|c| c.connected_at.is_none() && c.error_counts.contains_key(&ErrorKind::Connect))
-        .count();
+    // Every failed connection attempt is one `connect` error.
+    let failed_connects = by_kind.get(&ErrorKind::Connect).copied().unwrap_or(0);
     let attempted = turns.in_window - turns.stopped + failed_connects;
     let failed = turns.no_reply + turns.disconnected + failed_connects;
     let mut all: Vec<StreamError> = clients
