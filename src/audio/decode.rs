@@ -23,6 +23,8 @@ use symphonia::core::meta::MetadataOptions;
 use symphonia::core::units::TimeBase;
 use thiserror::Error;
 
+use super::riff::{self, StructureIssue};
+
 /// File extensions `prep` treats as audio when walking a folder (lower case, no dot).
 pub const AUDIO_EXTENSIONS: &[&str] = &[
     "wav", "wave", "bwf", "flac", "mp3", "mp2", "mpga", "ogg", "oga", "opus", "m4a", "mp4", "m4b",
@@ -155,6 +157,12 @@ pub enum DecodeError {
         /// Seconds the container declares.
         declared_s: f64,
     },
+    /// The data stops in the middle of a packet.
+    #[error("truncated: the data ends in the middle of a packet at {decoded_s:.2} s")]
+    EndsMidPacket {
+        /// Seconds decoded before the end.
+        decoded_s: f64,
+    },
     /// Too many packets failed to decode for the result to be trusted.
     #[error("corrupt audio: {bad} of {total} packets could not be decoded ({first_error})")]
     CorruptPackets {
@@ -186,10 +194,63 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, DecodeError> {
 }
 
 /// Decodes a whole recording held in memory; `extension` (without the dot) helps the probe.
+///
+/// A WAV file whose header sizes are wrong but whose audio is all there — a streaming writer
+/// that left the sizes at 0 or 0xFFFFFFFF, a stale RIFF size — is read through a corrected
+/// header (parsed with [`riff`]) with a warning; one cut short stays an error.
 pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudio, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
+    match decode_container(bytes, extension) {
+        Err(error) if sniff_container(bytes) == Some("WAV") => match repaired_wav(bytes) {
+            Some((fixed, what)) => {
+                let mut audio = decode_container(&fixed, Some("wav")).map_err(|_| error)?;
+                audio.warnings.insert(
+                    0,
+                    format!("inconsistent WAV header ({what}): read the audio present"),
+                );
+                Ok(audio)
+            }
+            None => Err(error),
+        },
+        result => result,
+    }
+}
+
+/// A consistent copy of a WAV file whose header sizes disagree with its contents, and what was
+/// wrong; `None` when nothing can be fixed or the data chunk is genuinely cut short.
+fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
+    let layout = riff::parse(bytes).ok()?;
+    let cut_short = layout
+        .issues
+        .iter()
+        .any(|issue| matches!(issue, StructureIssue::ChunkTruncated { id, .. } if id == "data"));
+    if layout.issues.is_empty() || cut_short {
+        return None;
+    }
+    let fmt = layout.chunks.iter().find(|c| c.id == "fmt ")?;
+    let fmt_body = &bytes[fmt.body.clone()];
+    let data = &bytes[layout.data.clone()];
+    let padded = |n: usize| n + (n & 1);
+    let riff_len = 4 + 8 + padded(fmt_body.len()) + 8 + padded(data.len());
+    let mut fixed = Vec::with_capacity(8 + riff_len);
+    fixed.extend_from_slice(b"RIFF");
+    fixed.extend_from_slice(&u32::try_from(riff_len).ok()?.to_le_bytes());
+    fixed.extend_from_slice(b"WAVEfmt ");
+    fixed.extend_from_slice(&(fmt_body.len() as u32).to_le_bytes());
+    fixed.extend_from_slice(fmt_body);
+    fixed.resize(8 + 4 + 8 + padded(fmt_body.len()), 0);
+    fixed.extend_from_slice(b"data");
+    fixed.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    fixed.extend_from_slice(data);
+    fixed.resize(8 + riff_len, 0);
+    let what: Vec<String> = layout.issues.iter().map(ToString::to_string).collect();
+    Some((fixed, what.join("; ")))
+}
+
+/// Probes and decodes `bytes` with symphonia.
+fn decode_container(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudio, DecodeError> {
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = extension {
@@ -238,10 +299,13 @@ pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
     match outcome {
         Ok(()) => {}
         Err(StreamEnd::UnexpectedEof) if frames > 0 => {
-            let declared = track.num_frames.filter(|&n| n > frames as u64).map(seconds);
-            return Err(DecodeError::Truncated {
-                decoded_s: seconds(frames as u64),
-                declared_s: declared.unwrap_or(f64::NAN),
+            let decoded_s = seconds(frames as u64);
+            return Err(match track.num_frames.filter(|&n| n > frames as u64) {
+                Some(declared) => DecodeError::Truncated {
+                    decoded_s,
+                    declared_s: seconds(declared),
+                },
+                None => DecodeError::EndsMidPacket { decoded_s },
             });
         }
         Err(StreamEnd::UnexpectedEof) => return Err(DecodeError::NoFrames(codec)),
@@ -670,6 +734,30 @@ mod tests {
             "{:?}",
             audio.warnings
         );
+    }
+
+    #[test]
+    fn streamed_wav_without_sizes_is_read_with_a_warning() {
+        let wav = fixture("voice_rear_left.wav");
+        let data = 36; // canonical header: data chunk id at 36, size at 40
+        assert_eq!(&wav[data..data + 4], b"data");
+        for size in [0u32, u32::MAX] {
+            let mut streamed = wav.clone();
+            streamed[4..8].copy_from_slice(&size.to_le_bytes());
+            streamed[data + 4..data + 8].copy_from_slice(&size.to_le_bytes());
+            let audio = decode_bytes(&streamed, Some("wav")).unwrap();
+            assert_eq!(audio.frames(), (wav.len() - 44) / 2);
+            assert!(
+                audio.warnings[0].starts_with("inconsistent WAV header"),
+                "{:?}",
+                audio.warnings
+            );
+        }
+        // A data chunk longer than the file is a truncated file, not a header slip.
+        let mut cut = wav.clone();
+        cut.truncate(wav.len() - 1000);
+        let err = decode_bytes(&cut, Some("wav")).unwrap_err().to_string();
+        assert!(err.starts_with("truncated"), "{err}");
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! The per-file table `prep` prints: input format, duration in and out, what was trimmed,
-//! clipping, status, then each file's warnings.
+//! clipping, the number of warnings, status; then each warning in full.
 
 use std::fmt::Write as _;
 
 use super::{FileResult, FileStatus};
 use crate::term::Painter;
 
-const HEADERS: [&str; 8] = [
+const HEADERS: [&str; 9] = [
     "query",
     "input",
     "in",
@@ -14,12 +14,15 @@ const HEADERS: [&str; 8] = [
     "lead cut",
     "trail cut",
     "clipped",
+    "warnings",
     "status",
 ];
+/// Index of the status column, the last one.
+const STATUS: usize = HEADERS.len() - 1;
 
 /// The table for `files`, one line per file, followed by warnings.
 pub fn render(files: &[FileResult], paint: &Painter) -> String {
-    let rows: Vec<[String; 8]> = files.iter().map(row).collect();
+    let rows: Vec<[String; 9]> = files.iter().map(row).collect();
     let mut widths = HEADERS.map(str::len);
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -27,8 +30,8 @@ pub fn render(files: &[FileResult], paint: &Painter) -> String {
         }
     }
     let mut text = String::new();
-    let line = |cells: &[String; 8], text: &mut String, status: &str| {
-        for (i, cell) in cells.iter().enumerate().take(7) {
+    let line = |cells: &[String; 9], text: &mut String, status: &str| {
+        for (i, cell) in cells.iter().enumerate().take(STATUS) {
             let pad = widths[i] - cell.chars().count();
             // Text columns left-aligned, numbers right-aligned.
             if i < 2 {
@@ -40,12 +43,13 @@ pub fn render(files: &[FileResult], paint: &Painter) -> String {
         let _ = writeln!(text, "{status}");
     };
     let headers = HEADERS.map(String::from);
-    line(&headers, &mut text, &paint.bold(&headers[7]));
+    line(&headers, &mut text, &paint.bold(&headers[STATUS]));
     for (file, cells) in files.iter().zip(&rows) {
+        let status = &cells[STATUS];
         let status = match file.status {
-            FileStatus::Failed => paint.red(&cells[7]),
-            FileStatus::Unchanged => paint.dim(&cells[7]),
-            FileStatus::Prepared | FileStatus::WouldPrepare => paint.green(&cells[7]),
+            FileStatus::Failed => paint.red(status),
+            FileStatus::Unchanged => paint.dim(status),
+            FileStatus::Prepared | FileStatus::WouldPrepare => paint.green(status),
         };
         line(cells, &mut text, &status);
     }
@@ -62,7 +66,7 @@ pub fn render(files: &[FileResult], paint: &Painter) -> String {
     text
 }
 
-fn row(file: &FileResult) -> [String; 8] {
+fn row(file: &FileResult) -> [String; 9] {
     // A failed recording has no query: name the recording.
     let name = if file.status == FileStatus::Failed || file.output.is_empty() {
         file.input.clone()
@@ -84,10 +88,12 @@ fn row(file: &FileResult) -> [String; 8] {
             format!("{:.0} ms", e.trimmed_leading_ms),
             format!("{:.0} ms", e.trimmed_trailing_ms),
             e.clipped_samples.to_string(),
+            e.warnings.len().to_string(),
             status.to_string(),
         ],
         None => [
             name,
+            "-".into(),
             "-".into(),
             "-".into(),
             "-".into(),
