@@ -1,0 +1,343 @@
+//! Accumulating parsed events per stream, applying the window as lines stream by.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::parse::{AgentTurnTruth, Event, LogTime, MetricKind, find_log_time};
+use super::window::{ClientStartLine, WindowSpec};
+
+/// One metric value with the time of its log line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// The value (seconds, or tokens per second).
+    pub value: f64,
+    /// The log line's own timestamp.
+    pub time: Option<LogTime>,
+}
+
+/// A `voiceperf agent` truth line and when it was logged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TurnLine {
+    /// What the agent said about the turn.
+    pub truth: AgentTurnTruth,
+    /// The log line's own timestamp.
+    pub time: Option<LogTime>,
+}
+
+/// Everything kept for one stream.
+#[derive(Debug, Clone, Default)]
+pub struct StreamData {
+    /// Samples per metric, indexed like [`MetricKind::ALL`].
+    pub samples: [Vec<Sample>; MetricKind::ALL.len()],
+    /// Agent truth lines, in log order.
+    pub turns: Vec<TurnLine>,
+    /// Times of pipecat's `User stopped speaking` lines, in log order.
+    pub user_stopped: Vec<LogTime>,
+    /// Completion tokens waiting for the LLM's next processing time.
+    pending_tokens: Option<u64>,
+}
+
+impl StreamData {
+    /// Samples of one metric.
+    pub fn metric(&self, kind: MetricKind) -> &[Sample] {
+        &self.samples[metric_index(kind)]
+    }
+
+    fn push(&mut self, kind: MetricKind, sample: Sample) {
+        self.samples[metric_index(kind)].push(sample);
+    }
+}
+
+/// Position of `kind` in [`MetricKind::ALL`].
+pub fn metric_index(kind: MetricKind) -> usize {
+    MetricKind::ALL
+        .iter()
+        .position(|&k| k == kind)
+        .unwrap_or_default()
+}
+
+/// A malformed value: where and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// Input name.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// Warnings kept in full (the rest are only counted), so a log full of junk cannot grow memory.
+pub const MAX_KEPT_WARNINGS: usize = 1000;
+
+/// Counts of what was seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineCounts {
+    /// Lines read (all inputs).
+    pub lines: u64,
+    /// Bytes read, after decompression.
+    pub bytes: u64,
+    /// Metric, token and truth lines anywhere in the inputs.
+    pub metric_lines: u64,
+    /// Of those, lines inside the window.
+    pub metric_lines_in_window: u64,
+    /// Client-start lines.
+    pub client_starts: u64,
+    /// Metric lines skipped for lack of a timestamp when the window needs one.
+    pub untimed_metric_lines: u64,
+    /// Lines longer than the line limit (their tail was skipped).
+    pub truncated_lines: u64,
+}
+
+/// Folds events into per-stream data.
+pub struct Collector {
+    window: WindowSpec,
+    /// Data of the streams seen in the window, by stream id.
+    streams: HashMap<Box<[u8]>, StreamData>,
+    last_client_start: Option<ClientStartLine>,
+    /// Log times of the client-start lines of the window's streams (`Streams` window only).
+    client_start_times: HashMap<String, LogTime>,
+    /// What was seen.
+    pub counts: LineCounts,
+    warnings: Vec<Warning>,
+    warnings_total: u64,
+}
+
+impl Collector {
+    /// A collector applying `window`.
+    pub fn new(window: WindowSpec) -> Self {
+        Collector {
+            window,
+            streams: HashMap::new(),
+            last_client_start: None,
+            client_start_times: HashMap::new(),
+            counts: LineCounts::default(),
+            warnings: Vec::new(),
+            warnings_total: 0,
+        }
+    }
+
+    /// Takes one parsed line. `text` is the line (for its timestamp), `file` and `line` locate
+    /// it for warnings.
+    pub fn observe(&mut self, event: Event<'_>, text: &[u8], file: &str, line: u64) {
+        if let Event::ClientStart { stream, uvicorn } = event {
+            // uvicorn logs its `[accepted]` right after the application's own `Accepting …`
+            // line of the same connection: that is the same start, not a later one (the seed
+            // only knew the application's line).
+            let same_connection = self
+                .last_client_start
+                .as_ref()
+                .is_some_and(|last| last.stream_id.as_bytes() == stream);
+            if uvicorn && same_connection {
+                return;
+            }
+            self.counts.client_starts += 1;
+            if let WindowSpec::Streams { stream_ids, .. } = &self.window {
+                let id = String::from_utf8_lossy(stream);
+                if let (true, Some(time)) = (stream_ids.contains(id.as_ref()), find_log_time(text))
+                {
+                    self.client_start_times
+                        .entry(id.into_owned())
+                        .or_insert(time);
+                }
+            }
+            self.last_client_start = Some(ClientStartLine {
+                file: file.to_string(),
+                line,
+                stream_id: String::from_utf8_lossy(stream).into_owned(),
+                log_time: find_log_time(text).map(|t| t.to_string()),
+            });
+            if matches!(self.window, WindowSpec::LastClientStart) {
+                // A later run (or a later client of this run) starts: what came before is not
+                // in the window. See the module documentation of `window`.
+                self.streams.clear();
+                self.counts.metric_lines_in_window = 0;
+            }
+            return;
+        }
+        if let Event::UserStoppedSpeaking { stream } = event {
+            let time = find_log_time(text);
+            if let Some(time) = time {
+                if self.inside(stream, Some(time)) {
+                    self.stream_mut(stream).user_stopped.push(time);
+                }
+            }
+            return;
+        }
+        self.counts.metric_lines += 1;
+        if let Event::Malformed { what, text, .. } = event {
+            self.warn(
+                file,
+                line,
+                format!(
+                    "malformed {what}: `{}`",
+                    String::from_utf8_lossy(text).trim()
+                ),
+            );
+            return;
+        }
+        let time = find_log_time(text);
+        if time.is_none() && self.window.needs_time() {
+            self.counts.untimed_metric_lines += 1;
+        }
+        if !self.inside(event.stream(), time) {
+            return;
+        }
+        self.counts.metric_lines_in_window += 1;
+        let data = self.stream_mut(event.stream());
+        match event {
+            Event::Metric { kind, value, .. } => {
+                data.push(kind, Sample { value, time });
+                if kind == MetricKind::LlmProcessingTime {
+                    // The seed's pairing: the most recent completion tokens of this stream
+                    // over the LLM's next processing time; the tokens are used once.
+                    if let Some(tokens) = data.pending_tokens.take() {
+                        if value > 0.0 {
+                            let rate = tokens as f64 / value;
+                            data.push(MetricKind::LlmTokensPerSec, Sample { value: rate, time });
+                        }
+                    }
+                }
+            }
+            Event::CompletionTokens { tokens, .. } => data.pending_tokens = Some(tokens),
+            Event::AgentTurn { truth, .. } => data.turns.push(TurnLine { truth, time }),
+            Event::ClientStart { .. }
+            | Event::Malformed { .. }
+            | Event::UserStoppedSpeaking { .. } => {}
+        }
+    }
+
+    fn inside(&self, stream: &[u8], time: Option<LogTime>) -> bool {
+        match self.window {
+            WindowSpec::LastClientStart => self.last_client_start.is_some(),
+            _ => self.window.admits(stream, time),
+        }
+    }
+
+    fn stream_mut(&mut self, stream: &[u8]) -> &mut StreamData {
+        if !self.streams.contains_key(stream) {
+            self.streams.insert(stream.into(), StreamData::default());
+        }
+        self.streams.get_mut(stream).expect("inserted above")
+    }
+
+    /// Records a warning about an input line.
+    pub fn warn(&mut self, file: &str, line: u64, message: String) {
+        self.warnings_total += 1;
+        if self.warnings.len() < MAX_KEPT_WARNINGS {
+            self.warnings.push(Warning {
+                file: file.to_string(),
+                line,
+                message,
+            });
+        }
+    }
+
+    /// The window applied.
+    pub fn window(&self) -> &WindowSpec {
+        &self.window
+    }
+
+    /// Ends collection: per-stream data (ids sorted naturally, `client_2` before `client_10`),
+    /// the last client start, warnings kept and the total number of warnings.
+    pub fn finish(self) -> Collected {
+        let mut streams: Vec<(String, StreamData)> = self
+            .streams
+            .into_iter()
+            .map(|(id, data)| (String::from_utf8_lossy(&id).into_owned(), data))
+            .collect();
+        streams.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+        Collected {
+            window: self.window,
+            streams,
+            last_client_start: self.last_client_start,
+            client_start_times: self.client_start_times,
+            counts: self.counts,
+            warnings: self.warnings,
+            warnings_total: self.warnings_total,
+        }
+    }
+}
+
+/// What a pass over the inputs produced.
+#[derive(Debug)]
+pub struct Collected {
+    /// The window applied.
+    pub window: WindowSpec,
+    /// Per-stream data, sorted by stream id.
+    pub streams: Vec<(String, StreamData)>,
+    /// The last client-start line seen.
+    pub last_client_start: Option<ClientStartLine>,
+    /// Log times of the client-start lines of the window's streams (`Streams` window only).
+    pub client_start_times: HashMap<String, LogTime>,
+    /// What was seen.
+    pub counts: LineCounts,
+    /// The first warnings.
+    pub warnings: Vec<Warning>,
+    /// All warnings, including those not kept.
+    pub warnings_total: u64,
+}
+
+/// Orders strings with embedded numbers by value: `client_2_9` < `client_10_1`.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (da, db) = (digits(a), digits(b));
+                let (na, nb) = (&a[..da], &b[..db]);
+                let strip = |n: &[u8]| {
+                    let zeros = n.iter().take_while(|&&c| c == b'0').count();
+                    n[zeros..].to_vec()
+                };
+                let (sa, sb) = (strip(na), strip(nb));
+                let order = sa.len().cmp(&sb.len()).then_with(|| sa.cmp(&sb));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                a = &a[da..];
+                b = &b[db..];
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                a = &a[1..];
+                b = &b[1..];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order_of_stream_ids() {
+        let mut ids = vec![
+            "client_10_1",
+            "client_2_1",
+            "client_1_9",
+            "abc",
+            "client_1_10",
+        ];
+        ids.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            ids,
+            vec![
+                "abc",
+                "client_1_9",
+                "client_1_10",
+                "client_2_1",
+                "client_10_1"
+            ]
+        );
+    }
+}

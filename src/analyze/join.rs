@@ -1,0 +1,662 @@
+//! Joining the server log with a bench run (`--run results/<dir>`): where each turn's latency
+//! goes.
+//!
+//! The run folder is read through bench's own result types ([`crate::bench::results`]). Its
+//! stream ids select the log lines (they embed a unix-ms start time, so they are unique to the
+//! run). Each server sample is attributed to a bench turn of its stream by time: turn *k* owns
+//! `[started_at(k), started_at(k+1))` — every server event of a reply happens after the user
+//! began speaking the query and before the next query starts (a reply is waited for before the
+//! next one), early replies included. Only samples of turns inside the run's metrics window
+//! count, so the statistics cover exactly the turns bench measured. Agent truth lines are
+//! matched by frame id (the chunk ids of the turn's file), which needs no clock at all.
+//!
+//! Log lines carry local wall-clock times without a zone; bench records unix seconds. The
+//! offset between the two is measured from the log itself (truth lines carry unix times; client
+//! start lines happen during bench's connect), rounded to the time zone's quarter hour, or given
+//! with `--log-utc-offset`.
+//!
+//! Per turn: `latency = VAD wait + ASR + LLM TTFB + TTS TTFB + transport/other`.
+//! - With a `voiceperf agent` truth line (last speech frame F arrived at A, first reply sent at
+//!   R): the agent's own stop wait is `(R − A) − ASR − LLM − TTS`; F was captured at
+//!   `audio_origin_at + F·chunk` on bench's clock, so **VAD wait** = stop wait + (capture of F −
+//!   speech end) — from the real end of speech to the end-of-turn decision, including where the
+//!   VAD heard the speech end — and **transport/other** = uplink (A − capture of F) + downlink
+//!   (first audio at the client − R): network and scheduling only.
+//! - Without one, a pipecat `User stopped speaking` line in the turn gives the VAD wait as
+//!   `its time − speech end` (ms log resolution, and both clocks must agree).
+//! - Otherwise the VAD wait is unknown and included in transport/other.
+//!
+//! Components are taken as logged; in pipelines whose stages overlap, transport/other can be
+//! negative, and it is reported as it is.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use chrono::{Local, Offset, TimeZone};
+use serde::{Deserialize, Serialize};
+
+use super::collect::{Collected, StreamData, metric_index};
+use super::parse::{AgentTurnTruth, LogTime, MetricKind};
+use super::window::WindowSpec;
+use crate::bench::results::{self, ClientResults, RunSummary, SweepSummary, TurnRecord};
+use crate::stats::{self, Summary};
+
+/// A bench run folder, read back through bench's result types.
+#[derive(Debug, Clone)]
+pub struct BenchRun {
+    /// The folder.
+    pub dir: PathBuf,
+    /// `summary.json`, when present and readable.
+    pub summary: Option<RunSummary>,
+    /// Every `latency_results_<stream_id>.json`.
+    pub clients: Vec<ClientResults>,
+    /// Start of the metrics window (unix s).
+    pub metrics_start_at: f64,
+    /// End of the metrics window (unix s).
+    pub metrics_end_at: f64,
+    /// Why `summary.json` was not used, if it was not.
+    pub summary_problem: Option<String>,
+}
+
+impl BenchRun {
+    /// Reads a run folder: the client files are required, `summary.json` is used when there.
+    pub fn load(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            bail!("--run {}: not a folder", dir.display());
+        }
+        let clients = results::read_client_results(dir)
+            .with_context(|| format!("reading the bench run in {}", dir.display()))?;
+        if clients.is_empty() {
+            let sweep = dir.join(results::SWEEP_FILE);
+            if let Ok(sweep) = results::read_json::<SweepSummary>(&sweep) {
+                let levels: Vec<String> = sweep
+                    .levels
+                    .iter()
+                    .map(|l| format!("{} ({} users)", dir.join(&l.dir).display(), l.clients))
+                    .collect();
+                bail!(
+                    "--run {}: a concurrency sweep; join one level's folder: {}",
+                    dir.display(),
+                    levels.join(", ")
+                );
+            }
+            bail!(
+                "--run {}: no latency_results_*.json files: not a bench run folder",
+                dir.display()
+            );
+        }
+        let summary_path = dir.join(results::SUMMARY_FILE);
+        let (summary, summary_problem) = match results::read_json::<RunSummary>(&summary_path) {
+            Ok(summary) => (Some(summary), None),
+            Err(e) => (None, Some(format!("{e:#}"))),
+        };
+        let (metrics_start_at, metrics_end_at) = match &summary {
+            Some(s) => (s.run.metrics_start_at, s.run.metrics_end_at),
+            None => {
+                let first = &clients[0];
+                (
+                    first.metrics_start_time,
+                    first.metrics_start_time + first.test_duration,
+                )
+            }
+        };
+        Ok(BenchRun {
+            dir: dir.to_path_buf(),
+            summary,
+            clients,
+            metrics_start_at,
+            metrics_end_at,
+            summary_problem,
+        })
+    }
+
+    /// The run's stream ids.
+    pub fn stream_ids(&self) -> HashSet<String> {
+        self.clients.iter().map(|c| c.stream_id.clone()).collect()
+    }
+
+    /// The log window: the run's streams, at any time (turn attribution narrows it further).
+    pub fn window(&self) -> WindowSpec {
+        WindowSpec::Streams {
+            stream_ids: self.stream_ids(),
+            since: None,
+            until: None,
+        }
+    }
+}
+
+/// How log times were mapped to unix time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockAlignment {
+    /// Log wall clock minus UTC (s): unix = log time − offset.
+    pub offset_s: f64,
+    /// `given` (--log-utc-offset), `truth_lines`, `client_start_lines` or `local_timezone`.
+    pub source: String,
+    /// Median of (measured offset − `offset_s`) over the lines used (ms): logging delay and
+    /// clock skew; `null` for `given` and `local_timezone`.
+    pub residual_ms: Option<f64>,
+    /// Lines the offset was measured on.
+    pub lines: usize,
+}
+
+/// Where a turn's VAD wait came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VadSource {
+    /// `voiceperf agent`'s truth line: agent interval − ASR − LLM TTFB − TTS TTFB.
+    TruthLine,
+    /// pipecat's `User stopped speaking` line − bench's speech end.
+    UserStoppedSpeaking,
+}
+
+/// The parts of a turn's latency (s).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown<T> {
+    /// End-to-end latency measured by bench: first reply audio − speech end.
+    pub latency: T,
+    /// End-of-turn wait of the agent's VAD (and its own overhead).
+    pub vad_wait: T,
+    /// ASR compute latency.
+    pub asr: T,
+    /// LLM time to first byte.
+    pub llm_ttfb: T,
+    /// TTS time to first byte.
+    pub tts_ttfb: T,
+    /// The rest: network both ways, the client's and server's scheduling, audio buffering.
+    pub transport_other: T,
+}
+
+impl<T> Breakdown<T> {
+    fn from_fn(mut value: impl FnMut(fn(&Breakdown<Option<f64>>) -> Option<f64>) -> T) -> Self {
+        Breakdown {
+            latency: value(|b| b.latency),
+            vad_wait: value(|b| b.vad_wait),
+            asr: value(|b| b.asr),
+            llm_ttfb: value(|b| b.llm_ttfb),
+            tts_ttfb: value(|b| b.tts_ttfb),
+            transport_other: value(|b| b.transport_other),
+        }
+    }
+}
+
+/// One bench turn with the server's view of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoinedTurn {
+    /// Stream id (connection).
+    pub stream_id: String,
+    /// Bench's turn number on the connection.
+    pub turn: usize,
+    /// Dataset file spoken.
+    pub file: String,
+    /// Whether bench counted the turn (started inside the metrics window).
+    pub in_window: bool,
+    /// Bench: the user's speech end (unix s).
+    pub speech_end_at: Option<f64>,
+    /// Bench: arrival of the first reply audio (unix s).
+    pub first_audio_at: Option<f64>,
+    /// The split (s); `null` parts were not logged or cannot be derived.
+    pub breakdown: Breakdown<Option<f64>>,
+    /// Where the VAD wait came from.
+    pub vad_source: Option<VadSource>,
+    /// The agent's truth line for the turn.
+    pub agent: Option<AgentTurnTruth>,
+    /// The agent's own end-of-turn wait: its interval (last speech frame arrived → first
+    /// reply sent) minus ASR, LLM TTFB and TTS TTFB (s; with a truth line).
+    pub agent_stop_wait_s: Option<f64>,
+    /// When the agent's last speech frame was captured minus bench's speech end (s): where the
+    /// agent's VAD heard speech end, relative to where it did end (negative: it cut early).
+    pub vad_speech_end_offset_s: Option<f64>,
+    /// Last speech frame captured (scheduled send) → arrived at the agent (s).
+    pub uplink_s: Option<f64>,
+    /// First reply frame sent by the agent → arrived at the client (s).
+    pub downlink_s: Option<f64>,
+    /// LLM first sentence generation time (s).
+    pub llm_first_sentence: Option<f64>,
+    /// Server samples attributed to the turn (all metrics).
+    pub server_samples: usize,
+}
+
+/// Per connection: mean of each part over its in-window turns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientBreakdown {
+    /// Stream id.
+    pub stream_id: String,
+    /// In-window turns with a measured latency.
+    pub turns: usize,
+    /// Means (s).
+    pub mean: Breakdown<Option<f64>>,
+}
+
+/// How well the log and the run matched.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinCounts {
+    /// Connections in the run.
+    pub connections: usize,
+    /// Of which appear in the log.
+    pub connections_in_log: usize,
+    /// Turns inside the metrics window.
+    pub in_window_turns: usize,
+    /// Of which have a latency (got reply audio).
+    pub with_latency: usize,
+    /// Of which have at least one server sample.
+    pub with_server_samples: usize,
+    /// Of which have all of ASR, LLM TTFB and TTS TTFB.
+    pub with_all_components: usize,
+    /// Of which were matched to an agent truth line.
+    pub with_truth_line: usize,
+    /// Of which have a VAD wait.
+    pub with_vad_wait: usize,
+    /// Server samples of the run's streams before their first turn (e.g. a greeting).
+    pub samples_before_first_turn: usize,
+    /// Server samples after the connection's last turn ended.
+    pub samples_after_last_turn: usize,
+    /// Server samples in turns outside the metrics window (not in any statistic).
+    pub samples_outside_window: usize,
+    /// Server samples without a timestamp (cannot be attributed).
+    pub untimed_samples: usize,
+    /// Truth lines that matched no turn.
+    pub unmatched_truth_lines: usize,
+}
+
+/// The join of a log with a bench run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoinReport {
+    /// The run folder.
+    pub run_dir: String,
+    /// Start of the run's metrics window (unix s).
+    pub metrics_start_at: f64,
+    /// End of the run's metrics window (unix s).
+    pub metrics_end_at: f64,
+    /// Why `summary.json` was not used, if it was not.
+    pub summary_problem: Option<String>,
+    /// How log times were aligned with the run's clock.
+    pub clock: ClockAlignment,
+    /// How well they matched.
+    pub counts: JoinCounts,
+    /// Per in-window turn with a latency, over all connections: each part's distribution (s).
+    pub overall: Breakdown<Option<Summary>>,
+    /// Per connection.
+    pub clients: Vec<ClientBreakdown>,
+    /// Every turn of the run (in and out of the window), by connection then turn.
+    pub turns: Vec<JoinedTurn>,
+}
+
+/// Parses a UTC offset such as `+01:00`, `-0530`, `+2`, `Z` or `UTC` into seconds.
+pub fn parse_utc_offset(text: &str) -> Result<i32> {
+    let text = text.trim();
+    if matches!(text, "Z" | "z" | "UTC" | "utc" | "0") {
+        return Ok(0);
+    }
+    let (sign, rest) = match text.split_at_checked(1) {
+        Some(("+", rest)) => (1, rest),
+        Some(("-", rest)) => (-1, rest),
+        _ => bail!("`{text}` is not a UTC offset: use ±HH:MM, e.g. +01:00 or -05:30, or Z"),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    let valid =
+        !digits.is_empty() && digits.len() <= 4 && digits.chars().all(|c| c.is_ascii_digit());
+    if !valid {
+        bail!("`{text}` is not a UTC offset: use ±HH:MM, e.g. +01:00 or -05:30, or Z");
+    }
+    let (hours, minutes) = if digits.len() <= 2 {
+        (digits.parse::<i32>()?, 0)
+    } else {
+        let (h, m) = digits.split_at(digits.len() - 2);
+        (h.parse::<i32>()?, m.parse::<i32>()?)
+    };
+    if hours > 14 || minutes > 59 {
+        bail!("`{text}` is not a UTC offset (at most ±14:00)");
+    }
+    Ok(sign * (hours * 3600 + minutes * 60))
+}
+
+const QUARTER_HOUR: f64 = 900.0;
+/// Server lines of a connection's last turn may trail its close by this much.
+const LAST_TURN_SLACK_S: f64 = 2.0;
+/// Beyond this, the residual is clock skew worth keeping rather than rounding away.
+const SKEW_KEPT_S: f64 = 2.0;
+
+/// Measures the log clock's offset from unix time.
+fn align_clock(collected: &Collected, run: &BenchRun, given: Option<i32>) -> ClockAlignment {
+    if let Some(offset) = given {
+        return ClockAlignment {
+            offset_s: f64::from(offset),
+            source: "given".into(),
+            residual_ms: None,
+            lines: 0,
+        };
+    }
+    // Truth lines are logged when the first reply frame is sent, with its unix time inside.
+    let truth: Vec<f64> = collected
+        .streams
+        .iter()
+        .flat_map(|(_, data)| data.turns.iter())
+        .filter_map(|t| Some(t.time?.as_secs_f64() - t.truth.first_reply_unix))
+        .collect();
+    if let Some(alignment) = from_measurements(&truth, "truth_lines") {
+        return alignment;
+    }
+    // The server logs the accept between bench's connect start and the handshake's end.
+    let starts: Vec<f64> = run
+        .clients
+        .iter()
+        .filter_map(|c| {
+            let logged = collected.client_start_times.get(&c.stream_id)?;
+            let unix = c.connected_at.unwrap_or(c.connect_started_at);
+            Some(logged.as_secs_f64() - unix)
+        })
+        .collect();
+    if let Some(alignment) = from_measurements(&starts, "client_start_lines") {
+        return alignment;
+    }
+    let offset = Local
+        .timestamp_opt(run.metrics_start_at as i64, 0)
+        .single()
+        .map(|t| t.offset().fix().local_minus_utc())
+        .unwrap_or(0);
+    ClockAlignment {
+        offset_s: f64::from(offset),
+        source: "local_timezone".into(),
+        residual_ms: None,
+        lines: 0,
+    }
+}
+
+fn from_measurements(offsets: &[f64], source: &str) -> Option<ClockAlignment> {
+    let median = stats::percentile(offsets, 50.0)?;
+    let zone = (median / QUARTER_HOUR).round() * QUARTER_HOUR;
+    let offset = if (median - zone).abs() > SKEW_KEPT_S {
+        median
+    } else {
+        zone
+    };
+    Some(ClockAlignment {
+        offset_s: offset,
+        source: source.into(),
+        residual_ms: Some((median - offset) * 1000.0),
+        lines: offsets.len(),
+    })
+}
+
+/// Attributes samples to bench turns, keeps only those of in-window turns in `collected`, and
+/// computes the per-turn split.
+pub fn join(
+    collected: Collected,
+    run: &BenchRun,
+    given_offset: Option<i32>,
+) -> (Collected, JoinReport) {
+    let clock = align_clock(&collected, run, given_offset);
+    let to_unix = |time: LogTime| time.as_secs_f64() - clock.offset_s;
+    let mut counts = JoinCounts {
+        connections: run.clients.len(),
+        ..JoinCounts::default()
+    };
+    let mut joined_turns = Vec::new();
+    let mut clients = Vec::new();
+    let mut collected = collected;
+    let by_id: std::collections::HashMap<&str, &ClientResults> = run
+        .clients
+        .iter()
+        .map(|c| (c.stream_id.as_str(), c))
+        .collect();
+
+    let mut kept_streams = Vec::new();
+    for (stream_id, data) in std::mem::take(&mut collected.streams) {
+        let Some(client) = by_id.get(stream_id.as_str()) else {
+            continue;
+        };
+        counts.connections_in_log += 1;
+        let mut turns: Vec<&TurnRecord> = client.turns.iter().collect();
+        turns.sort_by_key(|t| t.turn);
+        let starts: Vec<f64> = turns.iter().map(|t| t.started_at).collect();
+        // The last turn ends with the connection (its reply's trailing lines included).
+        let last_end = turns
+            .last()
+            .map(|t| t.ended_at.max(client.closed_at.unwrap_or(t.ended_at)) + LAST_TURN_SLACK_S)
+            .unwrap_or(f64::NEG_INFINITY);
+        let turn_of = |unix: f64| -> Result<usize, bool> {
+            if unix >= last_end {
+                return Err(false);
+            }
+            starts
+                .partition_point(|&s| s <= unix)
+                .checked_sub(1)
+                .ok_or(true)
+        };
+
+        // Samples by turn; only in-window turns' samples are kept for the statistics.
+        let mut per_turn: Vec<TurnSamples> = vec![TurnSamples::default(); turns.len()];
+        let mut kept = StreamData::default();
+        for kind in MetricKind::ALL {
+            for sample in data.metric(kind) {
+                let Some(time) = sample.time else {
+                    counts.untimed_samples += 1;
+                    continue;
+                };
+                match turn_of(to_unix(time)) {
+                    Err(true) => counts.samples_before_first_turn += 1,
+                    Err(false) => counts.samples_after_last_turn += 1,
+                    Ok(k) if turns[k].in_window => {
+                        per_turn[k].push(kind, sample.value);
+                        kept.samples[metric_index(kind)].push(*sample);
+                    }
+                    Ok(_) => counts.samples_outside_window += 1,
+                }
+            }
+        }
+        for line in &data.turns {
+            match turn_for_truth(&turns, &line.truth) {
+                Some(k) => {
+                    if per_turn[k].truth.is_none() {
+                        per_turn[k].truth = Some(line.truth);
+                    }
+                    if turns[k].in_window {
+                        kept.turns.push(*line);
+                    }
+                }
+                None => counts.unmatched_truth_lines += 1,
+            }
+        }
+        for &time in &data.user_stopped {
+            let unix = to_unix(time);
+            if let Ok(k) = turn_of(unix) {
+                // The last stop before the reply's first audio is the end-of-turn decision.
+                let before_reply = turns[k].first_audio_at.is_none_or(|first| unix <= first);
+                if before_reply {
+                    per_turn[k].user_stopped_at = Some(unix);
+                }
+            }
+        }
+
+        let mut client_parts = Vec::new();
+        for (turn, samples) in turns.iter().zip(&per_turn) {
+            let joined = joined_turn(client, turn, samples);
+            if turn.in_window {
+                counts.in_window_turns += 1;
+                counts.with_server_samples += usize::from(joined.server_samples > 0);
+                counts.with_truth_line += usize::from(joined.agent.is_some());
+                if joined.breakdown.latency.is_some() {
+                    counts.with_latency += 1;
+                    let b = &joined.breakdown;
+                    let all = b.asr.is_some() && b.llm_ttfb.is_some() && b.tts_ttfb.is_some();
+                    counts.with_all_components += usize::from(all);
+                    counts.with_vad_wait += usize::from(b.vad_wait.is_some());
+                    client_parts.push(joined.breakdown.clone());
+                }
+            }
+            joined_turns.push(joined);
+        }
+        clients.push(ClientBreakdown {
+            stream_id: stream_id.clone(),
+            turns: client_parts.len(),
+            mean: Breakdown::from_fn(|part| {
+                let values: Vec<f64> = client_parts.iter().filter_map(part).collect();
+                stats::mean(&values)
+            }),
+        });
+        kept_streams.push((stream_id, kept));
+    }
+    collected.streams = kept_streams;
+
+    let measured: Vec<&Breakdown<Option<f64>>> = joined_turns
+        .iter()
+        .filter(|t| t.in_window && t.breakdown.latency.is_some())
+        .map(|t| &t.breakdown)
+        .collect();
+    let overall = Breakdown::from_fn(|part| {
+        let values: Vec<f64> = measured.iter().filter_map(|b| part(b)).collect();
+        Summary::from_samples(&values)
+    });
+    let report = JoinReport {
+        run_dir: run.dir.display().to_string(),
+        metrics_start_at: run.metrics_start_at,
+        metrics_end_at: run.metrics_end_at,
+        summary_problem: run.summary_problem.clone(),
+        clock,
+        counts,
+        overall,
+        clients,
+        turns: joined_turns,
+    };
+    (collected, report)
+}
+
+/// Server samples of one turn, in log order.
+#[derive(Debug, Clone, Default)]
+struct TurnSamples {
+    values: [Vec<f64>; MetricKind::ALL.len()],
+    truth: Option<AgentTurnTruth>,
+    user_stopped_at: Option<f64>,
+}
+
+impl TurnSamples {
+    fn push(&mut self, kind: MetricKind, value: f64) {
+        self.values[metric_index(kind)].push(value);
+    }
+
+    fn first(&self, kind: MetricKind) -> Option<f64> {
+        self.values[metric_index(kind)].first().copied()
+    }
+
+    fn count(&self) -> usize {
+        self.values.iter().map(Vec::len).sum()
+    }
+}
+
+/// The turn whose file's chunks include the truth line's last speech frame; by the reply's
+/// send time when ids do not fit (e.g. a server numbering frames its own way).
+fn turn_for_truth(turns: &[&TurnRecord], truth: &AgentTurnTruth) -> Option<usize> {
+    let id = truth.last_speech_frame_id;
+    let by_id = (0..turns.len()).find(|&k| {
+        let first = turns[k].first_chunk_id;
+        let next = turns
+            .get(k + 1)
+            .map(|t| t.first_chunk_id)
+            .unwrap_or(u64::MAX);
+        id >= first && id < next
+    });
+    by_id.or_else(|| {
+        turns
+            .iter()
+            .rposition(|t| t.started_at <= truth.first_reply_unix)
+    })
+}
+
+fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples) -> JoinedTurn {
+    let asr = samples.first(MetricKind::AsrLatency);
+    let llm = samples.first(MetricKind::LlmTtfb);
+    let tts = samples.first(MetricKind::TtsTtfb);
+    let latency = turn.latency_s;
+    let components = match (asr, llm, tts) {
+        (Some(a), Some(l), Some(t)) => Some(a + l + t),
+        _ => None,
+    };
+    let mut joined = JoinedTurn {
+        stream_id: client.stream_id.clone(),
+        turn: turn.turn,
+        file: turn.file.clone(),
+        in_window: turn.in_window,
+        speech_end_at: turn.speech_end_at,
+        first_audio_at: turn.first_audio_at,
+        breakdown: Breakdown {
+            latency,
+            asr,
+            llm_ttfb: llm,
+            tts_ttfb: tts,
+            ..Breakdown::default()
+        },
+        vad_source: None,
+        agent: samples.truth,
+        agent_stop_wait_s: None,
+        vad_speech_end_offset_s: None,
+        uplink_s: None,
+        downlink_s: None,
+        llm_first_sentence: samples.first(MetricKind::LlmFirstSentence),
+        server_samples: samples.count(),
+    };
+    let Some(truth) = samples.truth else {
+        // A pipecat log: its VAD's decision, if logged, against bench's speech end.
+        let vad = match (samples.user_stopped_at, turn.speech_end_at) {
+            (Some(stopped), Some(end)) => Some(stopped - end),
+            _ => None,
+        };
+        let known = asr.unwrap_or(0.0) + llm.unwrap_or(0.0) + tts.unwrap_or(0.0);
+        joined.breakdown.vad_wait = vad;
+        joined.vad_source = vad.map(|_| VadSource::UserStoppedSpeaking);
+        joined.breakdown.transport_other = latency.map(|l| l - known - vad.unwrap_or(0.0));
+        return joined;
+    };
+    // The agent's interval: last speech frame arrived → first reply sent.
+    let stop_wait = components.map(|c| truth.latency_s - c);
+    joined.agent_stop_wait_s = stop_wait;
+    joined.downlink_s = turn.first_audio_at.map(|c| c - truth.first_reply_unix);
+    // When that frame was captured on bench's clock: chunk `id` is scheduled to leave at
+    // `audio_origin_at + id·chunk`, the moment its last sample was captured.
+    let captured = client.audio_origin_at.map(|origin| {
+        origin + truth.last_speech_frame_id as f64 * f64::from(client.chunk_ms) / 1000.0
+    });
+    match (captured, turn.speech_end_at) {
+        (Some(captured), Some(end)) => {
+            let offset = captured - end;
+            let uplink = truth.speech_arrived_unix - captured;
+            joined.vad_speech_end_offset_s = Some(offset);
+            joined.uplink_s = Some(uplink);
+            joined.breakdown.vad_wait = stop_wait.map(|w| w + offset);
+            joined.breakdown.transport_other = joined.downlink_s.map(|d| uplink + d);
+        }
+        _ => {
+            joined.breakdown.vad_wait = stop_wait;
+            joined.breakdown.transport_other = latency.map(|l| l - truth.latency_s);
+        }
+    }
+    joined.vad_source = joined.breakdown.vad_wait.map(|_| VadSource::TruthLine);
+    joined
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_offsets() {
+        assert_eq!(parse_utc_offset("+01:00").unwrap(), 3600);
+        assert_eq!(parse_utc_offset("-05:30").unwrap(), -19_800);
+        assert_eq!(parse_utc_offset("+0545").unwrap(), 20_700);
+        assert_eq!(parse_utc_offset("+2").unwrap(), 7200);
+        assert_eq!(parse_utc_offset("Z").unwrap(), 0);
+        assert!(parse_utc_offset("01:00").is_err());
+        assert!(parse_utc_offset("+25:00").is_err());
+        assert!(parse_utc_offset("+1:xx").is_err());
+    }
+
+    #[test]
+    fn offsets_round_to_the_quarter_hour_unless_skewed() {
+        let a = from_measurements(&[3600.004, 3600.002, 3600.003], "truth_lines").unwrap();
+        assert_eq!(a.offset_s, 3600.0);
+        assert!((a.residual_ms.unwrap() - 3.0).abs() < 1e-6);
+        let skewed = from_measurements(&[7.5, 7.6, 7.4], "client_start_lines").unwrap();
+        assert!((skewed.offset_s - 7.5).abs() < 1e-9);
+        assert!(from_measurements(&[], "x").is_none());
+    }
+}

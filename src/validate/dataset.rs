@@ -1,0 +1,321 @@
+//! Finding the files to check: the `.wav` files of each dataset folder (walked recursively,
+//! hidden files passed over), its `manifest.json`, and what is wrong with a folder as a whole.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use super::report::{Finding, Rule, Status};
+use super::rules::{output_flag, shell_word};
+use crate::audio::decode::has_audio_extension;
+use crate::prep::manifest::{MANIFEST_FILE, Manifest};
+
+/// A dataset folder and its manifest.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The folder as shown to the user ('/'-separated).
+    pub display: String,
+    /// Its `manifest.json`, when there is a readable one.
+    pub manifest: Option<Manifest>,
+}
+
+/// A `.wav` file to check.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Index of its dataset in [`Collected::datasets`].
+    pub dataset: usize,
+    /// Its path relative to the dataset folder ('/'-separated): its manifest key.
+    pub name: String,
+}
+
+/// The files and folders found from the paths given.
+#[derive(Debug, Clone, Default)]
+pub struct Collected {
+    /// Dataset folders (a file given on its own belongs to its parent folder).
+    pub datasets: Vec<Dataset>,
+    /// `.wav` files, in the order found (each folder sorted by name).
+    pub files: Vec<Candidate>,
+    /// Folder-level findings.
+    pub findings: Vec<Finding>,
+}
+
+impl Collected {
+    /// The path of `file` as shown to the user: its dataset folder joined with its name.
+    pub fn display(&self, file: &Candidate) -> String {
+        join_display(&self.datasets[file.dataset].display, &file.name)
+    }
+
+    fn dataset_index(&mut self, dir: &Path, display: String) -> usize {
+        let key = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        if let Some(i) = self
+            .datasets
+            .iter()
+            .position(|d| d.dir.canonicalize().unwrap_or_else(|_| d.dir.clone()) == key)
+        {
+            return i;
+        }
+        let manifest = match Manifest::load(dir) {
+            Ok(manifest) => manifest,
+            Err(e) => {
+                self.findings.push(Finding {
+                    path: join_display(&display, MANIFEST_FILE),
+                    rule: Rule::ManifestUnreadable,
+                    status: Status::Fail,
+                    message: format!("{e:#}"),
+                    fix: Some(format!(
+                        "rebuild it: voiceperf prep <recordings>{} --force (or delete it)",
+                        output_flag(&display)
+                    )),
+                });
+                None
+            }
+        };
+        self.datasets.push(Dataset {
+            dir: dir.to_path_buf(),
+            display,
+            manifest,
+        });
+        self.datasets.len() - 1
+    }
+}
+
+/// `dir/name` for messages, '/'-separated, without `./` for the current folder.
+pub fn join_display(dir: &str, name: &str) -> String {
+    let dir = dir.trim_end_matches('/');
+    if dir.is_empty() || dir == "." {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+fn slash(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+fn is_wav(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("wav"))
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.to_string_lossy().starts_with('.')
+}
+
+/// Finds the `.wav` files of `paths` (folders walked recursively; a file is checked whatever
+/// its name) with their datasets and manifests, and reports folder-level problems: a path
+/// that cannot be read, a folder without `.wav` files, files that are not `.wav`, an
+/// unreadable manifest, manifest entries whose file is gone.
+pub fn collect(paths: &[PathBuf]) -> Collected {
+    let mut collected = Collected::default();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
+    for path in paths {
+        let display = slash(path);
+        let metadata = match std::fs::metadata(path) {
+            Ok(metadata) => metadata,
+            Err(e) => {
+                collected.findings.push(Finding {
+                    path: display,
+                    rule: Rule::Unreadable,
+                    status: Status::Fail,
+                    message: format!("cannot read it: {e}"),
+                    fix: Some("give the dataset folder (by default audio_files/)".into()),
+                });
+                continue;
+            }
+        };
+        if metadata.is_dir() {
+            collect_dir(&mut collected, &mut seen, path, display);
+        } else {
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| display.clone());
+            let dataset = collected.dataset_index(parent, slash(parent));
+            if seen.insert(path.canonicalize().unwrap_or_else(|_| path.clone())) {
+                collected.files.push(Candidate {
+                    path: path.clone(),
+                    dataset,
+                    name,
+                });
+            }
+        }
+    }
+    collected
+}
+
+fn collect_dir(
+    collected: &mut Collected,
+    seen: &mut HashSet<PathBuf>,
+    dir: &Path,
+    display: String,
+) {
+    let dataset = collected.dataset_index(dir, display.clone());
+    let mut wav_files = 0usize;
+    let mut other_files = 0usize;
+    let walk = WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.file_name()));
+    for entry in walk {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                let path = e.path().map_or_else(|| display.clone(), slash);
+                collected.findings.push(Finding {
+                    path,
+                    rule: Rule::Unreadable,
+                    status: Status::Fail,
+                    message: format!("cannot read it: {e}"),
+                    fix: Some("check its permissions".into()),
+                });
+                continue;
+            }
+        };
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let path = entry.path();
+        let relative = slash(path.strip_prefix(dir).unwrap_or(path));
+        if is_wav(path) {
+            wav_files += 1;
+            if seen.insert(path.canonicalize().unwrap_or_else(|_| path.to_path_buf())) {
+                collected.files.push(Candidate {
+                    path: path.to_path_buf(),
+                    dataset,
+                    name: relative,
+                });
+            }
+            continue;
+        }
+        if entry.depth() == 1 && entry.file_name() == MANIFEST_FILE {
+            continue;
+        }
+        other_files += 1;
+        let shown = join_display(&display, &relative);
+        collected.findings.push(if has_audio_extension(path) {
+            Finding {
+                message: "not a .wav file: bench only plays .wav queries".into(),
+                fix: Some(format!(
+                    "convert it: voiceperf prep {}{} (then move the original out of the dataset)",
+                    shell_word(&shown),
+                    output_flag(&display)
+                )),
+                path: shown,
+                rule: Rule::NotWav,
+                status: Status::Warning,
+            }
+        } else {
+            Finding {
+                path: shown,
+                rule: Rule::NotWav,
+                status: Status::Note,
+                message: "not audio: ignored".into(),
+                fix: None,
+            }
+        });
+    }
+    if wav_files == 0 {
+        let message = if other_files == 0 {
+            "empty folder: no .wav files".to_string()
+        } else {
+            format!("no .wav files (only {other_files} other file(s))")
+        };
+        collected.findings.push(Finding {
+            path: display.clone(),
+            rule: Rule::NoWavFiles,
+            status: Status::Fail,
+            message,
+            fix: Some(format!(
+                "prepare recordings into it: voiceperf prep <recordings>{}",
+                output_flag(&display)
+            )),
+        });
+    }
+    if let Some(manifest) = &collected.datasets[dataset].manifest {
+        let missing: BTreeMap<&String, &String> = manifest
+            .entries
+            .iter()
+            .filter(|(name, _)| !dir.join(name.as_str()).is_file())
+            .map(|(name, entry)| (name, &entry.source))
+            .collect();
+        for (name, source) in missing {
+            collected.findings.push(Finding {
+                path: join_display(&display, name),
+                rule: Rule::ManifestMissingFile,
+                status: Status::Warning,
+                message: format!("listed in {MANIFEST_FILE} but missing"),
+                fix: Some(format!(
+                    "run: voiceperf prep {}{} to make it again",
+                    shell_word(source),
+                    output_flag(&display)
+                )),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_paths() {
+        assert_eq!(join_display("audio_files/", "q.wav"), "audio_files/q.wav");
+        assert_eq!(join_display(".", "q.wav"), "q.wav");
+        assert_eq!(join_display("", "sub/q.wav"), "sub/q.wav");
+    }
+
+    #[test]
+    fn walks_folders_and_reports_strays() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::create_dir(root.join(".git")).unwrap();
+        for name in ["b.wav", "A.WAV", "sub/c.wav", ".hidden.wav", ".git/x.wav"] {
+            std::fs::write(root.join(name), b"x").unwrap();
+        }
+        std::fs::write(root.join("notes.txt"), b"x").unwrap();
+        std::fs::write(root.join("q.mp3"), b"x").unwrap();
+        std::fs::write(root.join("sub/manifest.json"), b"{}").unwrap();
+        let collected = collect(&[root.to_path_buf(), root.join("b.wav")]);
+        let names: Vec<&str> = collected.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["A.WAV", "b.wav", "sub/c.wav"]);
+        let findings: Vec<(String, Status)> = collected
+            .findings
+            .iter()
+            .map(|f| (f.path.rsplit('/').next().unwrap().to_string(), f.status))
+            .collect();
+        assert!(findings.contains(&("notes.txt".into(), Status::Note)));
+        assert!(findings.contains(&("q.mp3".into(), Status::Warning)));
+        // A manifest.json below the dataset root is not prep's: reported.
+        assert!(findings.contains(&("manifest.json".into(), Status::Note)));
+        assert_eq!(findings.len(), 3, "{findings:?}");
+    }
+
+    #[test]
+    fn empty_and_missing_folders_are_failures() {
+        let dir = tempfile::tempdir().unwrap();
+        let collected = collect(&[dir.path().to_path_buf(), dir.path().join("nope")]);
+        let rules: Vec<Rule> = collected.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, [Rule::NoWavFiles, Rule::Unreadable]);
+        assert!(collected.findings[0].message.contains("empty folder"));
+        assert!(
+            collected
+                .findings
+                .iter()
+                .all(|f| f.status == Status::Fail && f.fix.is_some())
+        );
+    }
+}

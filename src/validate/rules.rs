@@ -1,0 +1,789 @@
+//! The rules: each turns one measured fact into a [`Check`] — pass, warning or failure, with
+//! the measured value, the limit, and for every problem a fix the user can run.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::measure::FileFacts;
+use super::report::{BoundsSource, Check, Measurements, Rule, Status, WavFormat};
+use crate::audio::TARGET_RATE;
+use crate::audio::riff::{
+    FmtChunk, WAVE_FORMAT_EXTENSIBLE, WAVE_FORMAT_IEEE_FLOAT, WAVE_FORMAT_PCM,
+};
+use crate::prep::manifest::{ManifestEntry, PrepSettings};
+
+/// Where `prep` writes by default; its `-o` can be left out for this folder.
+const DEFAULT_DATASET: &str = "audio_files";
+const RATE: f64 = TARGET_RATE as f64;
+
+/// The limits files are checked against (`--min-duration`, `--max-trailing-ms`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Shortest acceptable file, seconds.
+    pub min_duration_s: f64,
+    /// Longest acceptable file, seconds.
+    pub max_duration_s: f64,
+    /// Most non-speech allowed after the end of speech, milliseconds (failure beyond).
+    pub max_trailing_ms: f64,
+    /// Most non-speech allowed before the start of speech, milliseconds (warning beyond).
+    pub max_leading_ms: f64,
+    /// Largest share of samples at full scale, percent (warning beyond).
+    pub max_clipped_percent: f64,
+    /// Quietest acceptable peak, dBFS (warning "too quiet" below).
+    pub min_peak_dbfs: f64,
+    /// Largest mean sample value, percent of full scale (warning beyond).
+    pub max_dc_offset_percent: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            min_duration_s: 0.3,
+            max_duration_s: 30.0,
+            max_trailing_ms: 100.0,
+            max_leading_ms: 500.0,
+            max_clipped_percent: 0.1,
+            min_peak_dbfs: -30.0,
+            max_dc_offset_percent: 1.0,
+        }
+    }
+}
+
+/// What the rules know about a file besides its own bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct FileContext<'a> {
+    /// The dataset folder, as given.
+    pub dataset: &'a str,
+    /// The file's path relative to the dataset ('/'-separated).
+    pub name: &'a str,
+    /// Whether the dataset has a readable `manifest.json`.
+    pub has_manifest: bool,
+    /// The file's entry in it.
+    pub entry: Option<&'a ManifestEntry>,
+    /// Other files holding the same audio.
+    pub duplicates: &'a [String],
+}
+
+impl FileContext<'_> {
+    /// The command that prepares this file again: `voiceperf prep <source> [-o DIR]`, with the
+    /// recording from the manifest when known.
+    pub fn prep_command(&self) -> String {
+        let output = output_flag(self.dataset);
+        let Some(entry) = self.entry else {
+            return format!("voiceperf prep <recording>{output}");
+        };
+        let source = Path::new(&entry.source);
+        let name_dir = Path::new(self.name).parent().unwrap_or(Path::new(""));
+        if name_dir.as_os_str().is_empty() {
+            return format!("voiceperf prep {}{output}", shell_word(&entry.source));
+        }
+        // A query in a sub-folder came from a folder walk: prep that folder again (unchanged
+        // recordings are skipped), so the query keeps its place.
+        match source.parent() {
+            Some(parent) if parent.ends_with(name_dir) => {
+                let mut root = parent;
+                for _ in name_dir.components() {
+                    root = root.parent().unwrap_or(Path::new(""));
+                }
+                let root = root.to_string_lossy();
+                let root = if root.is_empty() { "." } else { &root };
+                format!("voiceperf prep {}{output}", shell_word(root))
+            }
+            _ => format!("voiceperf prep <folder holding {}>{output}", entry.source),
+        }
+    }
+}
+
+/// ` -o DATASET` for a prep command writing into `dataset`; empty for prep's default folder.
+pub(crate) fn output_flag(dataset: &str) -> String {
+    let is_default = Path::new(dataset)
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .eq(Path::new(DEFAULT_DATASET).components());
+    if is_default {
+        String::new()
+    } else {
+        format!(" -o {}", shell_word(dataset))
+    }
+}
+
+/// `word` quoted for a POSIX shell when it needs to be.
+pub(crate) fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Applies every rule to one file's facts; returns what was measured and the checks, one
+/// per file-level [`Rule`] in a fixed order.
+pub fn evaluate(
+    facts: &FileFacts,
+    ctx: &FileContext<'_>,
+    limits: &Limits,
+) -> (Measurements, Vec<Check>) {
+    let mut m = Measurements {
+        bytes: facts.read_error.is_none().then_some(facts.bytes),
+        sha256: facts.sha256.clone(),
+        audio_sha256: facts.audio_sha256.clone(),
+        ..Measurements::default()
+    };
+    let mut checks = Vec::with_capacity(12);
+    let layout = match &facts.layout {
+        Some(Ok(layout)) => Some(layout),
+        _ => None,
+    };
+
+    checks.push(structure_check(facts, ctx));
+    checks.push(match layout {
+        Some(layout) => {
+            m.format = Some(wav_format(&layout.fmt));
+            format_check(&layout.fmt, ctx)
+        }
+        None => skipped(Rule::PcmFormat, "no readable `fmt ` chunk"),
+    });
+
+    let frames = layout.map(|l| l.frames() as u64);
+    m.frames = frames;
+    checks.push(match frames {
+        None => skipped(Rule::Frames, "no readable `data` chunk"),
+        Some(0) => fail(
+            Rule::Frames,
+            "no audio: the data chunk holds 0 frames".into(),
+            format!("run: {} (or remove the file)", ctx.prep_command()),
+        )
+        .measured(0.0, 1.0, "frames"),
+        Some(n) => pass(Rule::Frames, format!("{n} frames")).measured(n as f64, 1.0, "frames"),
+    });
+
+    let duration = match (layout, frames) {
+        (Some(layout), Some(n)) if n > 0 && layout.fmt.sample_rate > 0 => {
+            Some(n as f64 / f64::from(layout.fmt.sample_rate))
+        }
+        _ => None,
+    };
+    m.duration_s = duration;
+    checks.push(match duration {
+        None => skipped(Rule::Duration, "no frames"),
+        Some(d) => duration_check(d, limits),
+    });
+
+    let audio_checks = [
+        Rule::Speech,
+        Rule::TrailingSilence,
+        Rule::LeadingSilence,
+        Rule::Clipping,
+        Rule::Level,
+        Rule::DcOffset,
+    ];
+    match &facts.audio {
+        None => {
+            let why = if layout.is_some_and(|l| !l.fmt.is_16k_mono_s16()) {
+                "not 16 kHz mono 16-bit PCM"
+            } else {
+                "no audio to analyse"
+            };
+            checks.extend(audio_checks.iter().map(|&rule| skipped(rule, why)));
+        }
+        Some(audio) => {
+            let len = audio.samples;
+            if let Some(found) = &audio.speech {
+                m.analysed_speech_start_s = Some(found.start as f64 / RATE);
+                m.analysed_speech_end_s = Some(found.end as f64 / RATE);
+                m.noise_floor_dbfs = Some(found.noise_floor_dbfs);
+                m.speech_level_dbfs = Some(found.speech_level_dbfs);
+            }
+            // A file byte-for-byte as prep wrote it keeps prep's bounds: prep found them with
+            // the same detector on the whole recording, which shows it more background than
+            // the trimmed file does, so they are the better estimate (the file's own analysis
+            // can differ by a few ms). Any other file is judged by its own analysis.
+            let unchanged_entry = ctx
+                .entry
+                .filter(|e| facts.sha256.as_ref() == Some(&e.output_sha256));
+            let bounds = match (unchanged_entry, &audio.speech) {
+                (Some(entry), _) => Some((manifest_bounds(entry, len), BoundsSource::Manifest)),
+                (None, Some(found)) => Some(((found.start, found.end), BoundsSource::Analysis)),
+                (None, None) => None,
+            };
+            let peak_dbfs =
+                (audio.peak > 0).then(|| 20.0 * (f64::from(audio.peak) / 32768.0).log10());
+            m.peak_dbfs = peak_dbfs;
+            match bounds {
+                Some(((start, end), from)) => {
+                    m.speech_start_s = Some(start as f64 / RATE);
+                    m.speech_end_s = Some(end as f64 / RATE);
+                    m.speech_bounds_from = Some(from);
+                    let leading_ms = start as f64 / RATE * 1000.0;
+                    let trailing_ms = (len - end) as f64 / RATE * 1000.0;
+                    m.leading_ms = Some(leading_ms);
+                    m.trailing_ms = Some(trailing_ms);
+                    let by = match from {
+                        BoundsSource::Manifest => " (found by prep)",
+                        BoundsSource::Analysis => "",
+                    };
+                    checks.push(pass(
+                        Rule::Speech,
+                        format!(
+                            "speech {:.2}–{:.2} s{by}",
+                            start as f64 / RATE,
+                            end as f64 / RATE
+                        ),
+                    ));
+                    checks.push(trailing_check(trailing_ms, ctx, limits));
+                    checks.push(leading_check(leading_ms, ctx, limits));
+                }
+                None => {
+                    let level = match peak_dbfs {
+                        Some(p) => format!("peak {p:.0} dBFS"),
+                        None => "digital silence".into(),
+                    };
+                    checks.push(fail(
+                        Rule::Speech,
+                        format!("no speech found ({level})"),
+                        "replace it with a recording of a spoken query, or remove it".into(),
+                    ));
+                    checks.push(skipped(Rule::TrailingSilence, "no speech"));
+                    checks.push(skipped(Rule::LeadingSilence, "no speech"));
+                }
+            }
+            let clipped_percent = audio.clipped as f64 / len as f64 * 100.0;
+            m.clipped_samples = Some(audio.clipped as u64);
+            m.clipped_percent = Some(clipped_percent);
+            checks.push(clipping_check(audio.clipped, clipped_percent, ctx, limits));
+            checks.push(level_check(peak_dbfs, ctx, limits));
+            let dc_percent = audio.mean / 32768.0 * 100.0;
+            m.dc_offset_percent = Some(dc_percent);
+            checks.push(dc_check(dc_percent, ctx, limits));
+        }
+    }
+
+    checks.push(match (&facts.audio_sha256, ctx.duplicates) {
+        (None, _) => skipped(Rule::Duplicate, "no audio"),
+        (Some(_), []) => pass(Rule::Duplicate, "no other file has the same audio".into()),
+        (Some(_), others) => warning(
+            Rule::Duplicate,
+            format!("same audio as {}", others.join(", ")),
+            "remove one of them, or replace it with a different query".into(),
+        ),
+    });
+    checks.push(manifest_check(facts, ctx));
+    (m, checks)
+}
+
+/// Speech bounds recorded by prep, in samples, clamped to the file.
+fn manifest_bounds(entry: &ManifestEntry, len: usize) -> (usize, usize) {
+    // Manifests from before the sample fields existed have only seconds.
+    let (start, end) = if entry.speech_end_sample > 0 {
+        (entry.speech_start_sample, entry.speech_end_sample)
+    } else {
+        (
+            (entry.speech_start_s * RATE).round() as usize,
+            (entry.speech_end_s * RATE).round() as usize,
+        )
+    };
+    let end = end.min(len);
+    (start.min(end), end)
+}
+
+fn structure_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
+    let rewrite = format!("run: {}", ctx.prep_command());
+    if let Some(error) = &facts.read_error {
+        return fail(
+            Rule::RiffStructure,
+            format!("cannot read the file: {error}"),
+            "check that the file is readable, or remove it".into(),
+        );
+    }
+    match &facts.layout {
+        None => skipped(Rule::RiffStructure, "not read"),
+        Some(Err(error)) => fail(
+            Rule::RiffStructure,
+            format!("not a usable WAV: {error}"),
+            rewrite,
+        )
+        .measured(1.0, 0.0, "issues"),
+        Some(Ok(layout)) if layout.issues.is_empty() => pass(
+            Rule::RiffStructure,
+            format!(
+                "RIFF/WAVE structure sound ({} chunks: {})",
+                layout.chunks.len(),
+                layout
+                    .chunks
+                    .iter()
+                    .map(|c| c.id.trim_end())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .measured(0.0, 0.0, "issues"),
+        Some(Ok(layout)) => fail(
+            Rule::RiffStructure,
+            format!(
+                "broken RIFF structure: {}",
+                layout
+                    .issues
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            format!("{rewrite} (the file was probably cut short or written by a crashed tool)"),
+        )
+        .measured(layout.issues.len() as f64, 0.0, "issues"),
+    }
+}
+
+fn wav_format(fmt: &FmtChunk) -> WavFormat {
+    WavFormat {
+        format_tag: fmt.format_tag,
+        sub_format: fmt.sub_format,
+        channels: fmt.channels,
+        sample_rate: fmt.sample_rate,
+        bits_per_sample: fmt.bits_per_sample,
+    }
+}
+
+/// `16-bit PCM, 16000 Hz, mono`, `32-bit float, 44100 Hz, 2 channels`, …
+fn describe_format(fmt: &FmtChunk) -> String {
+    let encoding = match fmt.effective_format() {
+        WAVE_FORMAT_PCM => "PCM".to_string(),
+        WAVE_FORMAT_IEEE_FLOAT => "float".to_string(),
+        WAVE_FORMAT_EXTENSIBLE => "extensible with an unknown sub-format".to_string(),
+        other => format!("format {other:#06x}"),
+    };
+    let extensible = if fmt.format_tag == WAVE_FORMAT_EXTENSIBLE && fmt.sub_format.is_some() {
+        " (extensible)"
+    } else {
+        ""
+    };
+    let channels = match fmt.channels {
+        1 => "mono".to_string(),
+        n => format!("{n} channels"),
+    };
+    format!(
+        "{}-bit {encoding}{extensible}, {} Hz, {channels}",
+        fmt.bits_per_sample, fmt.sample_rate
+    )
+}
+
+fn format_check(fmt: &FmtChunk, ctx: &FileContext<'_>) -> Check {
+    let described = describe_format(fmt);
+    if fmt.is_16k_mono_s16() {
+        pass(Rule::PcmFormat, described)
+    } else {
+        fail(
+            Rule::PcmFormat,
+            format!("{described}; queries must be 16-bit PCM, 16000 Hz, mono"),
+            format!("convert it: {}", ctx.prep_command()),
+        )
+    }
+}
+
+fn duration_check(duration: f64, limits: &Limits) -> Check {
+    if duration < limits.min_duration_s {
+        fail(
+            Rule::Duration,
+            format!(
+                "duration {} s < {} s",
+                seconds(duration, limits.min_duration_s),
+                limits.min_duration_s
+            ),
+            format!(
+                "record a longer query, or remove it (or --min-duration {} to accept)",
+                floor_2_digits(duration)
+            ),
+        )
+        .measured(duration, limits.min_duration_s, "s")
+    } else if duration > limits.max_duration_s {
+        fail(
+            Rule::Duration,
+            format!(
+                "duration {} s > {} s",
+                seconds(duration, limits.max_duration_s),
+                limits.max_duration_s
+            ),
+            format!(
+                "split it into shorter queries (or --max-duration {} to accept)",
+                ceil_2_digits(duration)
+            ),
+        )
+        .measured(duration, limits.max_duration_s, "s")
+    } else {
+        pass(Rule::Duration, format!("duration {duration:.2} s")).measured(
+            duration,
+            limits.max_duration_s,
+            "s",
+        )
+    }
+}
+
+fn trailing_check(trailing_ms: f64, ctx: &FileContext<'_>, limits: &Limits) -> Check {
+    let limit = limits.max_trailing_ms;
+    let shown = millis(trailing_ms, limit);
+    if trailing_ms > limit {
+        let pad = if limit < f64::from(PrepSettings::default().pad_ms) {
+            format!(" --pad-ms {}", limit.floor())
+        } else {
+            String::new()
+        };
+        fail(
+            Rule::TrailingSilence,
+            format!("trailing silence {shown} ms > {limit} ms"),
+            format!(
+                "run: {}{pad} (or --max-trailing-ms {} to accept)",
+                ctx.prep_command(),
+                ceil_2_digits(trailing_ms)
+            ),
+        )
+    } else {
+        pass(
+            Rule::TrailingSilence,
+            format!("trailing silence {shown} ms ≤ {limit} ms"),
+        )
+    }
+    .measured(trailing_ms, limit, "ms")
+}
+
+fn leading_check(leading_ms: f64, ctx: &FileContext<'_>, limits: &Limits) -> Check {
+    let limit = limits.max_leading_ms;
+    let shown = millis(leading_ms, limit);
+    if leading_ms > limit {
+        let keep = if limit < f64::from(PrepSettings::default().keep_leading_ms) {
+            format!(" --keep-leading-ms {}", limit.floor())
+        } else {
+            String::new()
+        };
+        warning(
+            Rule::LeadingSilence,
+            format!("leading silence {shown} ms > {limit} ms"),
+            format!(
+                "run: {}{keep} (or --max-leading-ms {} to accept)",
+                ctx.prep_command(),
+                ceil_2_digits(leading_ms)
+            ),
+        )
+    } else {
+        pass(
+            Rule::LeadingSilence,
+            format!("leading silence {shown} ms ≤ {limit} ms"),
+        )
+    }
+    .measured(leading_ms, limit, "ms")
+}
+
+fn clipping_check(clipped: usize, percent: f64, ctx: &FileContext<'_>, limits: &Limits) -> Check {
+    let limit = limits.max_clipped_percent;
+    if percent > limit {
+        // Clipping made by prep's own conversion (a float source above full scale) can be
+        // undone by scaling; clipping in the recording cannot.
+        let cure = match ctx.entry {
+            Some(entry) if entry.clipped_samples > 0 => {
+                format!("run: {} --normalize-peak -1", ctx.prep_command())
+            }
+            _ => "re-record with a lower input gain".to_string(),
+        };
+        warning(
+            Rule::Clipping,
+            format!(
+                "clipping: {clipped} samples at full scale ({} % > {limit} %)",
+                percent_text(percent)
+            ),
+            format!(
+                "{cure} (or --max-clipped-percent {} to accept)",
+                ceil_2_digits(percent)
+            ),
+        )
+    } else {
+        pass(
+            Rule::Clipping,
+            format!(
+                "{clipped} samples at full scale ({} % ≤ {limit} %)",
+                percent_text(percent)
+            ),
+        )
+    }
+    .measured(percent, limit, "%")
+}
+
+fn level_check(peak_dbfs: Option<f64>, ctx: &FileContext<'_>, limits: &Limits) -> Check {
+    let limit = limits.min_peak_dbfs;
+    let fix = |accept: String| format!("run: {} --normalize-peak -3{accept}", ctx.prep_command());
+    match peak_dbfs {
+        None => warning(
+            Rule::Level,
+            "too quiet: digital silence".into(),
+            "replace it with a recording of a spoken query, or remove it".into(),
+        ),
+        Some(peak) if peak < limit => warning(
+            Rule::Level,
+            format!("too quiet: peak {peak:.1} dBFS < {limit} dBFS"),
+            fix(format!(
+                " (or --min-peak-dbfs {} to accept)",
+                (peak / 5.0).floor() * 5.0
+            )),
+        )
+        .measured(peak, limit, "dBFS"),
+        Some(peak) => pass(Rule::Level, format!("peak {peak:.1} dBFS ≥ {limit} dBFS"))
+            .measured(peak, limit, "dBFS"),
+    }
+}
+
+fn dc_check(dc_percent: f64, ctx: &FileContext<'_>, limits: &Limits) -> Check {
+    let limit = limits.max_dc_offset_percent;
+    if dc_percent.abs() > limit {
+        warning(
+            Rule::DcOffset,
+            format!(
+                "DC offset {} % of full scale > {limit} % (clicks where bench's silence meets it)",
+                percent_text(dc_percent)
+            ),
+            format!(
+                "high-pass the recording (e.g. sox IN.wav OUT.wav highpass 20), then {} \
+                 (or --max-dc-offset-percent {} to accept)",
+                ctx.prep_command(),
+                ceil_2_digits(dc_percent.abs())
+            ),
+        )
+    } else {
+        pass(
+            Rule::DcOffset,
+            format!(
+                "DC offset {} % of full scale ≤ {limit} %",
+                percent_text(dc_percent)
+            ),
+        )
+    }
+    .measured(dc_percent, limit, "%")
+}
+
+fn manifest_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
+    if !ctx.has_manifest {
+        return skipped(Rule::Manifest, "no manifest.json from prep in the folder");
+    }
+    let Some(entry) = ctx.entry else {
+        return warning(
+            Rule::Manifest,
+            "not in manifest.json: not made by voiceperf prep".into(),
+            format!("prepare its recording: {}", ctx.prep_command()),
+        );
+    };
+    match &facts.sha256 {
+        None => skipped(Rule::Manifest, "file not read"),
+        Some(sha) if *sha == entry.output_sha256 => pass(
+            Rule::Manifest,
+            format!("unchanged since prep made it from {}", entry.source),
+        ),
+        Some(sha) => fail(
+            Rule::Manifest,
+            format!(
+                "changed since prep: sha256 {} ≠ {} in manifest.json",
+                short_hash(sha),
+                short_hash(&entry.output_sha256)
+            ),
+            format!(
+                "run: {} to prepare it again (or, to keep the edit, prep the edited file)",
+                ctx.prep_command()
+            ),
+        ),
+    }
+}
+
+fn short_hash(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
+impl Check {
+    /// Records the measured value, the limit and their unit.
+    fn measured(mut self, value: f64, limit: f64, unit: &str) -> Check {
+        self.value = Some(value);
+        self.limit = Some(limit);
+        self.unit = Some(unit.to_string());
+        self
+    }
+}
+
+fn check(rule: Rule, status: Status, message: String, fix: Option<String>) -> Check {
+    Check {
+        rule,
+        status,
+        value: None,
+        limit: None,
+        unit: None,
+        message,
+        fix,
+    }
+}
+
+fn pass(rule: Rule, message: String) -> Check {
+    check(rule, Status::Pass, message, None)
+}
+
+fn warning(rule: Rule, message: String, fix: String) -> Check {
+    check(rule, Status::Warning, message, Some(fix))
+}
+
+fn fail(rule: Rule, message: String, fix: String) -> Check {
+    check(rule, Status::Fail, message, Some(fix))
+}
+
+fn skipped(rule: Rule, why: &str) -> Check {
+    check(rule, Status::Skipped, format!("not checked: {why}"), None)
+}
+
+/// Milliseconds as a whole number, or with a decimal when rounding would make the value look
+/// equal to the limit it is compared with.
+fn millis(value: f64, limit: f64) -> String {
+    if value.round() == limit.round() && value != limit {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// Seconds with two decimals, or three near the limit.
+fn seconds(value: f64, limit: f64) -> String {
+    if (value * 100.0).round() == (limit * 100.0).round() {
+        format!("{value:.3}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// A percentage with about two significant digits.
+fn percent_text(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude == 0.0 || magnitude >= 10.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 1.0 {
+        format!("{value:.1}")
+    } else {
+        let decimals = (1 - magnitude.log10().floor() as i32).clamp(2, 6) as usize;
+        format!("{value:.decimals$}")
+    }
+}
+
+/// The smallest number with two significant digits that is ≥ `value` (for "… to accept").
+fn ceil_2_digits(value: f64) -> f64 {
+    round_2_digits(value, f64::ceil)
+}
+
+/// The largest number with two significant digits that is ≤ `value`.
+fn floor_2_digits(value: f64) -> f64 {
+    round_2_digits(value, f64::floor)
+}
+
+fn round_2_digits(value: f64, round: fn(f64) -> f64) -> f64 {
+    if value <= 0.0 || !value.is_finite() {
+        return value;
+    }
+    let step = 10f64.powi(value.log10().floor() as i32 - 1);
+    // Scale by the inverse when the step is fractional so the result prints exactly.
+    if step < 1.0 {
+        let inverse = (1.0 / step).round();
+        round(value * inverse) / inverse
+    } else {
+        round(value / step) * step
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_values_round_outwards_to_two_digits() {
+        assert_eq!(ceil_2_digits(840.0), 840.0);
+        assert_eq!(ceil_2_digits(841.3), 850.0);
+        assert_eq!(ceil_2_digits(104.2), 110.0);
+        assert_eq!(ceil_2_digits(0.123), 0.13);
+        assert_eq!(ceil_2_digits(31.2), 32.0);
+        assert_eq!(floor_2_digits(0.123), 0.12);
+        assert_eq!(floor_2_digits(0.0625), 0.062);
+        assert_eq!(format!("{}", ceil_2_digits(0.0123)), "0.013");
+    }
+
+    #[test]
+    fn values_near_the_limit_show_a_decimal() {
+        assert_eq!(millis(100.4, 100.0), "100.4");
+        assert_eq!(millis(840.0, 100.0), "840");
+        assert_eq!(millis(100.0, 100.0), "100");
+        assert_eq!(seconds(0.2999, 0.3), "0.300");
+        assert_eq!(seconds(12.345, 30.0), "12.35");
+        assert_eq!(percent_text(0.0312), "0.031");
+        assert_eq!(percent_text(2.34), "2.3");
+        assert_eq!(percent_text(-0.5), "-0.50");
+    }
+
+    fn entry(source: &str) -> ManifestEntry {
+        serde_json::from_value(serde_json::json!({
+            "source": source, "source_sha256": "", "output_sha256": "",
+            "speech_start_s": 0.2, "speech_end_s": 1.0, "duration_s": 1.1,
+            "input": {"container": "wave", "codec": "pcm_s16le", "sample_rate": 16000,
+                      "channels": 1, "duration_s": 2.0},
+            "channel": "mono", "trimmed_leading_ms": 0.0, "trimmed_trailing_ms": 0.0,
+            "clipped_samples": 0, "noise_floor_dbfs": -70.0, "speech_level_dbfs": -20.0,
+            "settings": PrepSettings::default(), "tool_version": "0"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn prep_commands_name_the_recording_and_keep_the_query_in_place() {
+        fn ctx<'a>(
+            dataset: &'a str,
+            name: &'a str,
+            entry: Option<&'a ManifestEntry>,
+        ) -> FileContext<'a> {
+            FileContext {
+                dataset,
+                name,
+                has_manifest: entry.is_some(),
+                entry,
+                duplicates: &[],
+            }
+        }
+        let top = entry("raw_recordings/q1.mp3");
+        let nested = entry("raw_recordings/en/q2.flac");
+        let elsewhere = entry("/tmp/q3.wav");
+        assert_eq!(
+            ctx("audio_files", "q1.wav", Some(&top)).prep_command(),
+            "voiceperf prep raw_recordings/q1.mp3"
+        );
+        assert_eq!(
+            ctx("./audio_files/", "q1.wav", Some(&top)).prep_command(),
+            "voiceperf prep raw_recordings/q1.mp3"
+        );
+        assert_eq!(
+            ctx("my set", "q1.wav", Some(&top)).prep_command(),
+            "voiceperf prep raw_recordings/q1.mp3 -o 'my set'"
+        );
+        // A query in a sub-folder: prep the folder it was walked from, so it stays there.
+        assert_eq!(
+            ctx("audio_files", "en/q2.wav", Some(&nested)).prep_command(),
+            "voiceperf prep raw_recordings"
+        );
+        assert_eq!(
+            ctx("ds", "en/q3.wav", Some(&elsewhere)).prep_command(),
+            "voiceperf prep <folder holding /tmp/q3.wav> -o ds"
+        );
+        assert_eq!(
+            ctx("ds", "q4.wav", None).prep_command(),
+            "voiceperf prep <recording> -o ds"
+        );
+    }
+
+    #[test]
+    fn shell_words_are_quoted_when_needed() {
+        assert_eq!(shell_word("raw_recordings/q1.mp3"), "raw_recordings/q1.mp3");
+        assert_eq!(
+            shell_word("my recordings/it's.wav"),
+            r"'my recordings/it'\''s.wav'"
+        );
+    }
+}
