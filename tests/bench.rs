@@ -170,17 +170,22 @@ async fn dropped_connections_are_counted_and_users_reconnect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rtvi_messages_never_count_as_the_reply() {
+async fn rtvi_messages_never_count_as_the_reply_and_the_greeting_is_heard() {
     let fx = Fixture::new(&[(0.8, 0.0)]);
     let mut agent_options = fx.agent_options();
     agent_options.rtvi = true;
+    agent_options.greeting = true;
     let agent = agent::start(agent_options).await.unwrap();
-    let run = bench(&fx.bench_options(&agent), &Stop::new())
-        .await
-        .unwrap();
+    let mut options = fx.bench_options(&agent);
+    options.greeting_timeout = Duration::from_secs(3);
+    let run = bench(&options, &Stop::new()).await.unwrap();
     agent.shutdown().await.unwrap();
 
     let client = &read_client_results(&run.dir).unwrap()[0];
+    // The built-in greeting is 1.2 s; the first query waited for it to play out.
+    let greeting = client.greeting.as_ref().expect("greeting heard");
+    assert!((greeting.audio_s - 1.2).abs() < 0.1, "{greeting:?}");
+    assert!(client.turns[0].started_at > greeting.first_audio_at + 1.2);
     assert!(client.frames_received.message > 0, "agent sent no RTVI");
     let replied: Vec<_> = client
         .turns
@@ -377,12 +382,24 @@ async fn stopping_early_writes_what_was_measured() {
     options.test_duration = Duration::from_secs(60);
     let stop = Stop::new();
     let trigger = stop.clone();
-    tokio::spawn(async move {
+    let out = fx.out.clone();
+    let watcher = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(3)).await;
+        // Results are on disk while the run goes on.
+        let client = read_client_results(&out)
+            .unwrap()
+            .pop()
+            .expect("client file mid-run");
         trigger.stop();
+        client
     });
     let started = std::time::Instant::now();
     let run = bench(&options, &stop).await.unwrap();
+    let mid_run = watcher.await.unwrap();
+    assert_eq!(
+        mid_run.status,
+        voiceperf::bench::results::ConnectionStatus::Running
+    );
     agent.shutdown().await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(run.outcome, Outcome::Failed);
@@ -418,7 +435,85 @@ async fn unreachable_agent_is_an_error_count_not_a_crash() {
     let run = bench(&options, &Stop::new()).await.unwrap();
     assert_eq!(run.outcome, Outcome::GateFailed, "{:?}", run.problems);
     let summary = &run.levels[0].summary;
-    assert!(summary.errors.by_kind.get(&ErrorKind::Connect).copied() >= Some(1));
     assert_eq!(summary.errors.error_rate, 1.0);
     assert!(summary.results.latency.is_none());
+    // Failed attempts are retried under the same stream id: one file, every attempt counted.
+    let clients = read_client_results(&run.dir).unwrap();
+    assert_eq!(clients.len(), 1);
+    let connects = clients[0].error_counts.get(&ErrorKind::Connect).copied();
+    assert!(connects >= Some(2), "{:?}", clients[0].errors);
+    assert_eq!(
+        summary.errors.by_kind.get(&ErrorKind::Connect).copied(),
+        connects
+    );
+    assert!(clients[0].connected_at.is_none());
+    assert!(clients[0].errors[0].message.contains(&port.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_frames_are_counted_and_the_turn_still_measured() {
+    let fx = Fixture::new(&[(0.8, 0.0)]);
+    let mut agent_options = fx.agent_options();
+    agent_options.faults = Faults {
+        garbage_prob: 1.0,
+        ..Faults::default()
+    };
+    let agent = agent::start(agent_options).await.unwrap();
+    let run = bench(&fx.bench_options(&agent), &Stop::new())
+        .await
+        .unwrap();
+    agent.shutdown().await.unwrap();
+
+    let client = &read_client_results(&run.dir).unwrap()[0];
+    assert!(client.frames_received.undecodable >= 1);
+    let undecodable = client.error_counts.get(&ErrorKind::Undecodable).copied();
+    assert_eq!(
+        undecodable,
+        Some(client.frames_received.undecodable as usize)
+    );
+    let error = client
+        .errors
+        .iter()
+        .find(|e| e.kind == ErrorKind::Undecodable)
+        .unwrap();
+    assert!(error.message.contains("undecodable frame"), "{error:?}");
+    assert!(error.turn.is_some());
+    // The connection went on and the turns were measured.
+    assert!(!client.individual_latencies.is_empty());
+    assert_eq!(client.connection, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrimmed_file_is_measured_from_its_speech_end() {
+    // 0.8 s of speech followed by 0.9 s of silence left in the file.
+    let fx = Fixture::new(&[(0.8, 0.9)]);
+    let agent = agent::start(fx.agent_options()).await.unwrap();
+    let mut options = fx.bench_options(&agent);
+    options.test_duration = Duration::from_secs(2);
+    let run = bench(&options, &Stop::new()).await.unwrap();
+    agent.shutdown().await.unwrap();
+
+    let summary = &run.levels[0].summary;
+    let file = &summary.dataset.files[0];
+    assert!((file.trailing_ms - 900.0).abs() < 40.0, "{file:?}");
+    let client = &read_client_results(&run.dir).unwrap()[0];
+    let turn = client
+        .turns
+        .iter()
+        .find(|t| t.outcome == TurnOutcome::Replied)
+        .expect("a replied turn");
+    let latency = turn.latency_s.unwrap();
+    assert!(
+        expected_latency_range().contains(&latency),
+        "latency {latency}: {turn:?}"
+    );
+    // The agent's VAD ended the turn during the file's silence; counted from the file end
+    // (as the seed did) the reply seems to come ~0.9 s sooner, even before the file ended.
+    let from_file_end = turn.last_chunk_latency_s.unwrap();
+    assert!(
+        (latency - from_file_end - 0.9).abs() < 0.1,
+        "{latency} vs {from_file_end}"
+    );
+    assert!(turn.speech_end_chunk_id < turn.last_chunk_id.unwrap());
+    assert!(turn.agent.as_ref().unwrap().difference_ms.abs() < 20.0);
 }

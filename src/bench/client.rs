@@ -28,8 +28,10 @@ use crate::bench::writer::{ClientUpdate, WriterHandle};
 use crate::bench::{BenchOptions, summary};
 use crate::protocol::{self, FrameKind};
 
-/// Wait before a user reconnects after a connection error.
+/// Wait before a user reconnects after a connection error (doubling, for repeated failed
+/// connection attempts, up to `MAX_CONNECT_BACKOFF`).
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(4);
 /// How often the receive loop checks its own wake-up lag.
 const LAG_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 /// How long a clean close waits for the server's close reply.
@@ -201,40 +203,9 @@ async fn run_connection(
     let mut rec = Recorder::new(ctx, &stream_id, user, connection, url.clone());
     rec.publish(ctx, None);
 
-    let config = WebSocketConfig::default()
-        .read_buffer_size(16 * 1024)
-        .write_buffer_size(0);
-    // Nagle off: every chunk must leave when it is sent, not when the kernel feels like it.
-    let connect = tokio::time::timeout(
-        ctx.options.connect_timeout,
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true),
-    );
-    let connected = tokio::select! {
-        result = connect => result,
-        () = ctx.stop.stopped() => {
-            return finish_without_connection(ctx, &mut rec, ConnectionStatus::Stopped);
-        }
-    };
-    let ws = match connected {
-        Ok(Ok((ws, _response))) => ws,
-        Ok(Err(e)) => {
-            rec.error(
-                ctx,
-                Instant::now(),
-                ErrorKind::Connect,
-                format!("{url}: {e}"),
-                None,
-            );
-            return finish_without_connection(ctx, &mut rec, ConnectionStatus::Failed);
-        }
-        Err(_) => {
-            let message = format!(
-                "{url}: no WebSocket handshake within {:.1} s",
-                ctx.options.connect_timeout.as_secs_f64()
-            );
-            rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
-            return finish_without_connection(ctx, &mut rec, ConnectionStatus::Failed);
-        }
+    let ws = match connect(ctx, &mut rec, &url).await {
+        Ok(ws) => ws,
+        Err(status) => return finish_without_connection(ctx, &mut rec, status),
     };
     let connected_at = Instant::now();
     rec.results.connected_at = Some(ctx.clock.unix(connected_at));
@@ -364,6 +335,51 @@ async fn run_connection(
     end
 }
 
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects, retrying failed attempts under the same stream id (the server never saw it) with
+/// a growing pause, until connected, stopped, past the metrics window, or — with
+/// `--on-error stop` — after the first failure. Each failed attempt is a `connect` error.
+async fn connect(ctx: &RunContext, rec: &mut Recorder, url: &str) -> Result<Ws, ConnectionStatus> {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
+        .write_buffer_size(0);
+    let mut backoff = RECONNECT_BACKOFF;
+    loop {
+        // Nagle off: every chunk must leave when it is sent, not when the kernel likes.
+        let attempt = tokio::time::timeout(
+            ctx.options.connect_timeout,
+            tokio_tungstenite::connect_async_with_config(url, Some(config), true),
+        );
+        let result = tokio::select! {
+            result = attempt => result,
+            () = ctx.stop.stopped() => return Err(ConnectionStatus::Stopped),
+        };
+        let message = match result {
+            Ok(Ok((ws, _response))) => return Ok(ws),
+            Ok(Err(e)) => format!("{url}: {e}"),
+            Err(_) => format!(
+                "{url}: no WebSocket handshake within {:.1} s",
+                ctx.options.connect_timeout.as_secs_f64()
+            ),
+        };
+        rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
+        rec.publish(ctx, None);
+        if ctx.options.on_error == OnError::Stop {
+            return Err(ConnectionStatus::Failed);
+        }
+        let retry_at = Instant::now() + backoff;
+        if retry_at >= ctx.turn_config.window.end {
+            return Err(ConnectionStatus::Failed);
+        }
+        if !ctx.stop.sleep_until(retry_at).await {
+            return Err(ConnectionStatus::Stopped);
+        }
+        backoff = (backoff * 2).min(MAX_CONNECT_BACKOFF);
+    }
+}
+
 fn finish_without_connection(
     ctx: &RunContext,
     rec: &mut Recorder,
@@ -479,9 +495,7 @@ struct SavedAudio {
     skipped_frames: usize,
 }
 
-type WsStream = futures_util::stream::SplitStream<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
->;
+type WsStream = futures_util::stream::SplitStream<Ws>;
 
 /// Receives frames, timestamps each the moment the socket yields it, and decodes it.
 async fn receive_loop(
@@ -570,14 +584,15 @@ fn decode_frame(
     match frame.frame {
         Some(FrameKind::Audio(audio)) => match audio.pcm() {
             Ok(pcm) => {
-                let samples = riff::pcm16_from_bytes(pcm.bytes);
                 let channels = usize::from(pcm.channels);
                 if let Some(saved) = saved_audio
                     && let Ok(mut saved) = saved.lock()
                 {
                     let format = (pcm.sample_rate, pcm.channels);
                     if *saved.format.get_or_insert(format) == format {
-                        saved.samples.extend_from_slice(&samples);
+                        saved
+                            .samples
+                            .extend_from_slice(&riff::pcm16_from_bytes(pcm.bytes));
                     } else {
                         saved.skipped_frames += 1;
                     }
@@ -590,7 +605,7 @@ fn decode_frame(
                         channels: pcm.channels,
                         wav_wrapped: pcm.wav_wrapped,
                     },
-                    audible_frame: first_audible_frame(&samples, channels, audible_amplitude),
+                    audible_frame: first_audible_frame(pcm.bytes, channels, audible_amplitude),
                 })
             }
             Err(e) => ReceiverEvent::Bad {

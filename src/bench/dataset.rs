@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use crate::audio::{TARGET_RATE, riff};
+use crate::audio::speech::{self, SpeechConfig};
+use crate::audio::{TARGET_RATE, wav};
 use crate::bench::results::{DatasetFile, DatasetInfo, SkippedFile, SpeechEndSource};
 use crate::fsutil;
+use crate::prep::manifest::Manifest;
 
 /// One query file, loaded.
 #[derive(Debug, Clone)]
@@ -67,6 +69,8 @@ pub struct Dataset {
     pub skipped: Vec<SkippedFile>,
     /// Whether prep's manifest was present.
     pub manifest_found: bool,
+    /// Things the user should know (stale manifest entries, unreadable manifest).
+    pub warnings: Vec<String>,
 }
 
 impl Dataset {
@@ -79,7 +83,8 @@ impl Dataset {
                 dir.display()
             );
         }
-        let bounds_from_manifest = ManifestBounds::load(dir)?;
+        let bounds_from_manifest = ManifestBounds::load(dir);
+        let mut warnings = bounds_from_manifest.warnings.clone();
         let mut names = Vec::new();
         for entry in walkdir::WalkDir::new(dir).follow_links(true) {
             let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
@@ -98,7 +103,10 @@ impl Dataset {
         let mut skipped = Vec::new();
         for name in names {
             match load_file(dir, &name, &bounds_from_manifest) {
-                Ok(file) => files.push(Arc::new(file)),
+                Ok((file, warning)) => {
+                    warnings.extend(warning);
+                    files.push(Arc::new(file));
+                }
                 Err(e) => skipped.push(SkippedFile {
                     file: name,
                     reason: format!("{e:#}"),
@@ -121,7 +129,8 @@ impl Dataset {
             dir: dir.to_path_buf(),
             files,
             skipped,
-            manifest_found: bounds_from_manifest.found,
+            manifest_found: bounds_from_manifest.found(),
+            warnings,
         })
     }
 
@@ -132,6 +141,7 @@ impl Dataset {
             manifest_found: self.manifest_found,
             files: self.files.iter().map(|f| f.info()).collect(),
             skipped: self.skipped.clone(),
+            warnings: self.warnings.clone(),
         }
     }
 }
@@ -144,7 +154,12 @@ fn relative_name(dir: &Path, path: &Path) -> String {
         .join("/")
 }
 
-fn load_file(dir: &Path, name: &str, manifest: &ManifestBounds) -> anyhow::Result<QueryFile> {
+/// Loads one query; also returns a warning about its manifest entry, if any.
+fn load_file(
+    dir: &Path,
+    name: &str,
+    manifest: &ManifestBounds,
+) -> anyhow::Result<(QueryFile, Option<String>)> {
     let path = dir.join(name);
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let samples = read_16k_mono(&bytes)?;
@@ -152,7 +167,9 @@ fn load_file(dir: &Path, name: &str, manifest: &ManifestBounds) -> anyhow::Resul
         bail!("no audio samples");
     }
     let sha256 = fsutil::sha256_hex(&bytes);
-    let (speech_start, speech_end, source) = match manifest.bounds(name, &sha256, samples.len()) {
+    let len = samples.len();
+    let (from_manifest, warning) = manifest.bounds(name, &sha256, len);
+    let (speech_start, speech_end, source) = match from_manifest {
         Some((start, end)) => (start, end, SpeechEndSource::Manifest),
         None => {
             let (start, end) = detect_speech_bounds(&samples).ok_or_else(|| {
@@ -161,52 +178,74 @@ fn load_file(dir: &Path, name: &str, manifest: &ManifestBounds) -> anyhow::Resul
             (start, end, SpeechEndSource::Detected)
         }
     };
-    Ok(QueryFile {
+    let file = QueryFile {
         name: name.to_string(),
         samples,
         sha256,
         speech_start,
-        speech_end: speech_end.clamp(1, usize::MAX),
+        speech_end: speech_end.clamp(1, len),
         source,
-    })
+    };
+    Ok((file, warning))
 }
 
 /// Reads a 16 kHz mono int16 WAV (the dataset format), or says why the file is not one.
 fn read_16k_mono(bytes: &[u8]) -> anyhow::Result<Vec<i16>> {
-    // INTEGRATION(prep): switch to `voiceperf::audio::wav` once prep's branch is merged.
-    let layout = riff::parse(bytes).context("not a readable WAV file")?;
-    if !layout.fmt.is_16k_mono_s16() {
-        bail!(
-            "{} Hz, {} channel(s), {}-bit: queries must be 16 kHz mono 16-bit PCM (run `voiceperf prep`)",
-            layout.fmt.sample_rate,
-            layout.fmt.channels,
-            layout.fmt.bits_per_sample
-        );
-    }
-    Ok(riff::pcm16_from_bytes(&bytes[layout.data]))
+    Ok(wav::parse_pcm16_mono(bytes)?.samples)
 }
 
 /// Speech bounds `[start, end)` in samples, by prep's logic (VAD refined by energy).
 fn detect_speech_bounds(samples: &[i16]) -> Option<(usize, usize)> {
-    // INTEGRATION(prep): call `voiceperf::audio::speech` once prep's branch is merged. Until
-    // then the whole file is taken as speech (correct for trimmed files only).
-    (!samples.is_empty()).then_some((0, samples.len()))
+    speech::find_speech(samples, &SpeechConfig::default()).map(|b| (b.start, b.end))
 }
 
-/// Speech bounds recorded by prep, used only for files whose hash matches.
+/// Speech bounds recorded by prep's manifest, used only for files whose bytes are the ones
+/// prep wrote (same SHA-256).
 #[derive(Debug, Default)]
 struct ManifestBounds {
-    found: bool,
+    manifest: Option<Manifest>,
+    warnings: Vec<String>,
 }
 
 impl ManifestBounds {
-    fn load(_dir: &Path) -> anyhow::Result<Self> {
-        // INTEGRATION(prep): read `voiceperf::prep::manifest::Manifest::load(dir)`.
-        Ok(ManifestBounds { found: false })
+    fn load(dir: &Path) -> Self {
+        match Manifest::load(dir) {
+            Ok(manifest) => ManifestBounds {
+                manifest,
+                warnings: Vec::new(),
+            },
+            Err(e) => ManifestBounds {
+                manifest: None,
+                warnings: vec![format!(
+                    "{e:#}; speech ends are detected from the audio instead"
+                )],
+            },
+        }
     }
 
-    fn bounds(&self, _name: &str, _sha256: &str, _len: usize) -> Option<(usize, usize)> {
-        None
+    fn found(&self) -> bool {
+        self.manifest.is_some()
+    }
+
+    /// The manifest's `[start, end)` for `name`, when its hash matches; otherwise `None`
+    /// (with a warning when the entry exists but describes other bytes).
+    fn bounds(
+        &self,
+        name: &str,
+        sha256: &str,
+        len: usize,
+    ) -> (Option<(usize, usize)>, Option<String>) {
+        let Some(entry) = self.manifest.as_ref().and_then(|m| m.get(name)) else {
+            return (None, None);
+        };
+        if entry.output_sha256 != sha256 {
+            let warning = format!(
+                "{name} changed since `voiceperf prep` wrote it (SHA-256 differs from manifest.json); its speech end was detected from the audio"
+            );
+            return (None, Some(warning));
+        }
+        let end = entry.speech_end_sample.min(len);
+        (Some((entry.speech_start_sample.min(end), end)), None)
     }
 }
 
@@ -248,6 +287,7 @@ fn leading_run(s: &str) -> (&str, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio::riff;
 
     #[test]
     fn natural_order_puts_2_before_10() {
@@ -271,26 +311,113 @@ mod tests {
         );
     }
 
+    fn speech(seconds: f64, trailing_silence: f64) -> (Vec<i16>, usize) {
+        let mut samples = crate::agent::voice::synthesize_speech(
+            16_000,
+            crate::agent::voice::VoiceParams {
+                seconds,
+                seed: 5,
+                ..Default::default()
+            },
+        );
+        let voiced = samples.len();
+        samples.extend(vec![0; (trailing_silence * 16_000.0) as usize]);
+        (samples, voiced)
+    }
+
+    fn wav(samples: &[i16], channels: u16) -> Vec<u8> {
+        riff::wrap_pcm16(&riff::pcm16_to_bytes(samples), 16_000, channels)
+    }
+
     #[test]
     fn loads_wavs_in_natural_order_and_skips_bad_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let tone: Vec<i16> = (0..1600).map(|i| ((i % 40) as i16 - 20) * 500).collect();
-        let wav = riff::wrap_pcm16(&riff::pcm16_to_bytes(&tone), 16_000, 1);
-        std::fs::write(dir.path().join("query_10.wav"), &wav).unwrap();
-        std::fs::write(dir.path().join("query_2.wav"), &wav).unwrap();
-        let stereo = riff::wrap_pcm16(&riff::pcm16_to_bytes(&tone), 16_000, 2);
-        std::fs::write(dir.path().join("query_3.wav"), &stereo).unwrap();
+        let (samples, _) = speech(0.8, 0.0);
+        let good = wav(&samples, 1);
+        std::fs::write(dir.path().join("query_10.wav"), &good).unwrap();
+        std::fs::write(dir.path().join("query_2.wav"), &good).unwrap();
+        std::fs::write(dir.path().join("query_3.wav"), wav(&samples, 2)).unwrap();
+        std::fs::write(dir.path().join("query_4.wav"), wav(&vec![0; 16_000], 1)).unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"hi").unwrap();
         let dataset = Dataset::load(dir.path()).unwrap();
         let names: Vec<_> = dataset.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["query_2.wav", "query_10.wav"]);
-        assert_eq!(dataset.skipped.len(), 1);
+        assert_eq!(dataset.skipped.len(), 2);
         assert!(
             dataset.skipped[0].reason.contains("16 kHz mono"),
             "{:?}",
             dataset.skipped
         );
-        assert_eq!(dataset.files[0].sha256, fsutil::sha256_hex(&wav));
+        assert!(
+            dataset.skipped[1].reason.contains("no speech"),
+            "{:?}",
+            dataset.skipped
+        );
+        assert_eq!(dataset.files[0].sha256, fsutil::sha256_hex(&good));
+    }
+
+    #[test]
+    fn speech_end_excludes_trailing_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let (samples, voiced) = speech(1.0, 0.7);
+        std::fs::write(dir.path().join("q.wav"), wav(&samples, 1)).unwrap();
+        let dataset = Dataset::load(dir.path()).unwrap();
+        let file = &dataset.files[0];
+        assert_eq!(file.source, SpeechEndSource::Detected);
+        // Within 30 ms of the last voiced sample, 0.7 s before the file end.
+        let error_ms = (file.speech_end as f64 - voiced as f64) / 16.0;
+        assert!(error_ms.abs() < 30.0, "speech end off by {error_ms} ms");
+        assert!((file.info().trailing_ms - 700.0).abs() < 30.0);
+    }
+
+    #[test]
+    fn manifest_speech_end_is_used_only_for_the_bytes_prep_wrote() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio_files");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(repo.join("query_1.wav"), dir.path().join("query_1.wav")).unwrap();
+        std::fs::copy(repo.join("query_2.wav"), dir.path().join("query_2.wav")).unwrap();
+        let mut manifest = Manifest::load(&repo).unwrap().unwrap();
+        // A speech end no detector would find proves the manifest's value is the one used.
+        for entry in manifest.entries.values_mut() {
+            entry.speech_end_sample = 12_345;
+        }
+        manifest.save(dir.path()).unwrap();
+        // query_2 changes after prep: its manifest entry no longer describes it.
+        let mut bytes = std::fs::read(dir.path().join("query_2.wav")).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        std::fs::write(dir.path().join("query_2.wav"), bytes).unwrap();
+
+        let dataset = Dataset::load(dir.path()).unwrap();
+        assert!(dataset.manifest_found);
+        let (q1, q2) = (&dataset.files[0], &dataset.files[1]);
+        assert_eq!(
+            (q1.source, q1.speech_end),
+            (SpeechEndSource::Manifest, 12_345)
+        );
+        assert_eq!(q2.source, SpeechEndSource::Detected);
+        assert_ne!(q2.speech_end, 12_345);
+        assert_eq!(dataset.warnings.len(), 1);
+        assert!(
+            dataset.warnings[0].contains("query_2.wav changed"),
+            "{:?}",
+            dataset.warnings
+        );
+    }
+
+    #[test]
+    fn a_broken_manifest_falls_back_to_detection_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let (samples, _) = speech(0.8, 0.0);
+        std::fs::write(dir.path().join("q.wav"), wav(&samples, 1)).unwrap();
+        std::fs::write(dir.path().join("manifest.json"), b"{ not json").unwrap();
+        let dataset = Dataset::load(dir.path()).unwrap();
+        assert_eq!(dataset.files[0].source, SpeechEndSource::Detected);
+        assert!(
+            dataset.warnings[0].contains("manifest"),
+            "{:?}",
+            dataset.warnings
+        );
     }
 
     #[test]

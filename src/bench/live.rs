@@ -40,11 +40,10 @@ impl LiveStats {
             }
             Err(_) => (None, None),
         };
-        let secs = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3} s"));
+        let secs = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3}"));
         format!(
-            "{:.0}/{:.0} s ({:.0} s left) · users {}/{} · turns {} · p50 {} · p95 {} · reverse barge-ins {} · glitches {} · errors {}",
+            "{:.0} s, {:.0} s left · users {}/{} · turns {} · p50 {} p95 {} · reverse barge-ins {} · glitches {} · errors {}",
             elapsed.as_secs_f64(),
-            total.as_secs_f64(),
             total.saturating_sub(elapsed).as_secs_f64(),
             self.active_users.load(Ordering::Relaxed),
             users,
@@ -75,7 +74,7 @@ impl LiveLine {
         quiet: bool,
     ) -> Self {
         let bar = crate::term::progress_bar(total.as_secs().max(1), quiet);
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {wide_msg}") {
             bar.set_style(style);
         }
         let drawn = bar.clone();
@@ -115,9 +114,9 @@ mod tests {
         stats.turns.store(2, Ordering::Relaxed);
         stats.latencies.lock().unwrap().extend([0.5, 1.5]);
         let line = stats.line(4, Duration::from_secs(10), Duration::from_secs(30));
-        assert!(line.starts_with("10/30 s (20 s left)"), "{line}");
+        assert!(line.starts_with("10 s, 20 s left"), "{line}");
         assert!(line.contains("users 3/4"), "{line}");
-        assert!(line.contains("p50 1.000 s"), "{line}");
+        assert!(line.contains("p50 1.000 p95 1.450"), "{line}");
         assert!(line.contains("errors 0"), "{line}");
     }
 }

@@ -284,6 +284,9 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
     let dataset = tokio::task::spawn_blocking(move || Dataset::load(&audio_dir))
         .await
         .context("loading the dataset")??;
+    for warning in &dataset.warnings {
+        eprintln!("warning: {warning}");
+    }
     for skipped in &dataset.skipped {
         eprintln!(
             "warning: skipping {}: {}",

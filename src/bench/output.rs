@@ -253,9 +253,6 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
             paint.red(&check)
         }
     );
-    if let Some(warning) = &sc.warning {
-        let _ = writeln!(out, "{}", paint.red(&paint.bold(warning)));
-    }
     if let Some(a) = &summary.agent_agreement {
         match &a.difference_ms {
             Some(d) => {

@@ -481,7 +481,8 @@ pub struct SummaryConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum OnError {
-    /// Reconnect under a new stream id (after 1 s) and keep going.
+    /// Reconnect under a new stream id (after 0.5 s) and keep going; a connection attempt
+    /// that fails is retried under the same stream id, with a pause doubling up to 4 s.
     Reconnect,
     /// Stop this user.
     Stop,
@@ -645,10 +646,9 @@ pub struct ErrorSummary {
     pub total: usize,
     /// By kind.
     pub by_kind: BTreeMap<ErrorKind, usize>,
-    /// In-window turns that failed (no reply, disconnected) plus failed in-window connection
-    /// attempts.
+    /// In-window turns that failed (no reply, disconnected) plus failed connection attempts.
     pub failed: usize,
-    /// In-window turns plus failed in-window connection attempts.
+    /// In-window turns (not stopped ones) plus failed connection attempts.
     pub attempted: usize,
     /// `failed / attempted` (0 when nothing was attempted): what `--max-error-rate` checks.
     pub error_rate: f64,
@@ -692,6 +692,8 @@ pub struct DatasetInfo {
     pub files: Vec<DatasetFile>,
     /// Files that could not be used, with the reason.
     pub skipped: Vec<SkippedFile>,
+    /// Warnings about the dataset (e.g. a file changed since prep described it).
+    pub warnings: Vec<String>,
 }
 
 /// One dataset file.

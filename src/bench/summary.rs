@@ -270,10 +270,8 @@ fn error_summary(clients: &[&ClientResults], turns: &TurnCounts) -> ErrorSummary
             *by_kind.entry(*kind).or_default() += n;
         }
     }
-    let failed_connects = clients
-        .iter()
-        .filter(|c| c.connected_at.is_none() && c.error_counts.contains_key(&ErrorKind::Connect))
-        .count();
+    // Every failed connection attempt is one `connect` error.
+    let failed_connects = by_kind.get(&ErrorKind::Connect).copied().unwrap_or(0);
     let attempted = turns.in_window - turns.stopped + failed_connects;
     let failed = turns.no_reply + turns.disconnected + failed_connects;
     let mut all: Vec<StreamError> = clients
@@ -359,4 +357,236 @@ pub fn write_run_files(
     let csv = crate::bench::output::turns_csv(store.clients.values().map(|c| &c.results));
     fsutil::write_atomic(&dir.join(TURNS_CSV_FILE), csv.as_bytes())?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::results::{
+        ConnectionStatus, ErrorRecord, FrameCounts, OnError, SpeechEndSource,
+    };
+    use crate::bench::writer::StoredClient;
+
+    fn turn(latency: Option<f64>, in_window: bool, outcome: TurnOutcome) -> TurnRecord {
+        let reverse_barge_in = latency.and_then(|l| {
+            (l < 0.0)
+                .then_some(ReverseBargeIn::DuringSpeech)
+                .or((l < 0.5).then_some(ReverseBargeIn::BelowThreshold))
+        });
+        TurnRecord {
+            turn: 1,
+            file: "q.wav".into(),
+            in_window,
+            outcome,
+            scheduled_start_at: 0.0,
+            started_at: 0.0,
+            first_chunk_id: 1,
+            last_chunk_id: Some(10),
+            speech_end_chunk_id: 10,
+            speech_end_s: 0.3,
+            speech_end_source: SpeechEndSource::Detected,
+            speech_end_at: Some(1.0),
+            last_chunk_sent_at: Some(1.0),
+            first_frame_at: latency.map(|l| 1.0 + l),
+            first_audio_at: latency.map(|l| 1.0 + l),
+            first_audible_at: None,
+            latency_s: latency,
+            audible_latency_s: None,
+            last_chunk_latency_s: None,
+            seed_latency_s: None,
+            reverse_barge_in,
+            reply_end_at: None,
+            ended_at: 5.0,
+            reply_audio_s: 1.0,
+            reply_frames: 25,
+            reply_format: None,
+            glitches: 0,
+            starved_ms: 0.0,
+            glitch_gaps_ms: Vec::new(),
+            interruptions: 0,
+            late_audio_frames: 0,
+            received: Vec::new(),
+            max_send_lateness_ms: 0.0,
+            agent: None,
+        }
+    }
+
+    fn client(user: usize, turns: Vec<TurnRecord>, connect_errors: usize) -> StoredClient {
+        let mut results = ClientResults {
+            stream_id: format!("client_{user}_1"),
+            individual_latencies: Vec::new(),
+            average_latency: None,
+            valid_latencies: Vec::new(),
+            valid_average_latency: None,
+            filtered_average_latency: None,
+            threshold: 0.5,
+            num_turns: 0,
+            num_valid_turns: 0,
+            num_filtered_turns: 0,
+            reverse_barge_ins_count: 0,
+            glitch_detected: false,
+            timestamp: String::new(),
+            metrics_start_time: 0.0,
+            test_duration: 10.0,
+            tool_version: String::new(),
+            user,
+            connection: 1,
+            url: String::new(),
+            status: ConnectionStatus::Finished,
+            connect_started_at: 0.0,
+            connected_at: Some(0.0),
+            closed_at: Some(9.0),
+            audio_origin_at: Some(0.0),
+            chunk_ms: 32,
+            chunks_sent: 10,
+            greeting: None,
+            glitch_count: 0,
+            starved_ms: 0.0,
+            turns,
+            frames_received: FrameCounts::default(),
+            errors: Vec::new(),
+            error_counts: BTreeMap::new(),
+            send_lateness_ms: None,
+            receive_lag_ms: None,
+        };
+        for _ in 0..connect_errors {
+            results.errors.push(ErrorRecord {
+                at: 0.5,
+                kind: ErrorKind::Connect,
+                message: "refused".into(),
+                turn: None,
+            });
+            *results.error_counts.entry(ErrorKind::Connect).or_default() += 1;
+        }
+        let lateness = vec![0.001_f32; 100];
+        results.refresh_derived(&lateness, &[]);
+        StoredClient {
+            results,
+            lateness_s: lateness,
+            lag_s: Vec::new(),
+        }
+    }
+
+    fn context() -> SummaryContext {
+        SummaryContext {
+            config: SummaryConfig {
+                host: "127.0.0.1".into(),
+                port: 8100,
+                num_clients: 2,
+                client_start_delay: 1.0,
+                test_duration: 10.0,
+                threshold: 0.5,
+                metrics_start_time: 0.0,
+                url: String::new(),
+                chunk_ms: 32,
+                reply_gap: 1.0,
+                turn_gap: 0.0,
+                reply_timeout: 15.0,
+                greeting_timeout: 5.0,
+                connect_timeout: 10.0,
+                on_error: OnError::Reconnect,
+                audible_dbfs: -40.0,
+                audio_dir: String::new(),
+                save_audio: false,
+                agent_log: None,
+                sweep_levels: vec![2],
+                slo_p95: None,
+                fail_p95: None,
+                max_error_rate: None,
+            },
+            dataset: DatasetInfo {
+                audio_dir: String::new(),
+                manifest_found: false,
+                files: Vec::new(),
+                skipped: Vec::new(),
+                warnings: Vec::new(),
+            },
+            run: RunInfo {
+                started_at: 0.0,
+                metrics_start_at: 0.0,
+                metrics_end_at: 10.0,
+                finished_at: None,
+                complete: false,
+                stopped_early: false,
+                users: 2,
+            },
+        }
+    }
+
+    #[test]
+    fn seed_aggregates_and_percentiles_over_turns() {
+        use TurnOutcome::*;
+        let mut store = Store::default();
+        store.clients.insert(
+            (1, 1),
+            client(
+                1,
+                vec![
+                    turn(Some(1.0), true, Replied),
+                    turn(Some(2.0), true, Replied),
+                    turn(Some(-0.2), true, Replied),
+                    turn(Some(9.0), false, Replied), // warm-up: in no statistic
+                ],
+                0,
+            ),
+        );
+        store.clients.insert(
+            (2, 1),
+            client(
+                2,
+                vec![
+                    turn(Some(0.4), true, Replied),
+                    turn(None, true, NoReply),
+                    turn(Some(1.5), true, Disconnected),
+                ],
+                2,
+            ),
+        );
+        let s = summarize(&context(), &store, None);
+        let r = &s.results;
+        // Per-connection seed fields.
+        let c1 = &store.clients[&(1, 1)].results;
+        assert_eq!(c1.individual_latencies, vec![1.0, 2.0, -0.2]);
+        assert_eq!(c1.valid_latencies, vec![1.0, 2.0]);
+        assert_eq!(c1.reverse_barge_ins_count, 1);
+        assert!((c1.average_latency.unwrap() - 0.933333).abs() < 1e-6);
+        // Seed aggregates over client averages: (0.933333 + 0.95) / 2.
+        assert!((r.aggregate_average_latency.unwrap() - 0.941667).abs() < 1e-6);
+        assert_eq!(r.p95_client_latency, Some(0.933333));
+        assert_eq!(r.total_turns, 5);
+        // voiceperf's percentiles over every in-window turn with reply audio.
+        let latency = r.latency.as_ref().unwrap();
+        assert_eq!(latency.count, 5);
+        assert_eq!(latency.p50, 1.0);
+        assert_eq!(latency.max, 2.0);
+        assert_eq!(r.valid_latency.as_ref().unwrap().count, 3);
+        let rbi = &r.reverse_barge_in_detection;
+        assert_eq!((rbi.during_speech, rbi.below_threshold), (1, 1));
+        assert_eq!(rbi.clients_with_reverse_barge_ins, 2);
+        assert_eq!(r.turns.in_window, 6);
+        assert_eq!(r.turns.outside_window, 1);
+        // Error rate: (1 no reply + 1 disconnected + 2 failed connects) / (6 turns + 2).
+        assert_eq!(s.errors.failed, 4);
+        assert_eq!(s.errors.attempted, 8);
+        assert_eq!(s.errors.error_rate, 0.5);
+        assert_eq!(r.error_detection.client_error_counts["client_2_1"], 2);
+        assert!(s.self_check.trustworthy);
+        assert_eq!(s.self_check.send_lateness_ms.as_ref().unwrap().count, 200);
+        assert!(!s.run.complete);
+    }
+
+    #[test]
+    fn overload_is_flagged() {
+        let mut store = Store::default();
+        let mut c = client(1, Vec::new(), 0);
+        c.lateness_s = vec![0.010; 100];
+        store.clients.insert((1, 1), c);
+        let s = summarize(&context(), &store, None);
+        assert!(!s.self_check.trustworthy);
+        let warning = s.self_check.warning.unwrap();
+        assert!(
+            warning.contains("OVERLOADED") && warning.contains("p99 10.0 ms"),
+            "{warning}"
+        );
+    }
 }

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::audio::TARGET_RATE;
 use crate::bench::dataset::QueryFile;
 use crate::bench::playback::Playback;
 use crate::bench::results::{
@@ -508,18 +507,14 @@ pub fn audible_amplitude(dbfs: f64) -> i32 {
         .clamp(1.0, 32768.0) as i32
 }
 
-/// Index of the first sample frame of interleaved `samples` with any channel at or above
-/// `amplitude`.
-pub fn first_audible_frame(samples: &[i16], channels: usize, amplitude: i32) -> Option<usize> {
+/// Index of the first sample frame of interleaved little-endian int16 `pcm` with any channel
+/// at or above `amplitude`.
+pub fn first_audible_frame(pcm: &[u8], channels: usize, amplitude: i32) -> Option<usize> {
     let channels = channels.max(1);
-    samples
-        .iter()
-        .position(|&s| i32::from(s).abs() >= amplitude)
+    pcm.chunks_exact(2)
+        .position(|s| i32::from(i16::from_le_bytes([s[0], s[1]])).abs() >= amplitude)
         .map(|i| i / channels)
 }
-
-/// Sample rate every query is sent at.
-pub const SEND_RATE: u32 = TARGET_RATE;
 
 #[cfg(test)]
 mod tests {
@@ -763,7 +758,7 @@ mod tests {
     fn audible_level_and_first_audible_frame() {
         assert_eq!(audible_amplitude(-40.0), 328);
         assert_eq!(audible_amplitude(0.0), 32768);
-        let samples = [0, 5, -400, 0, 10, 1000];
+        let samples = crate::audio::riff::pcm16_to_bytes(&[0, 5, -400, 0, 10, 1000]);
         assert_eq!(first_audible_frame(&samples, 1, 328), Some(2));
         assert_eq!(first_audible_frame(&samples, 2, 328), Some(1));
         assert_eq!(first_audible_frame(&samples, 1, 2000), None);
