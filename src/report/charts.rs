@@ -270,8 +270,10 @@ pub fn latency_timeline(summary: &RunSummary, turns: &[TurnRef]) -> Option<Strin
             .chain([0.0, window_end]),
     )?;
     let (l_lo, l_hi) = range(turns.iter().filter_map(|t| t.turn.latency_s)).unwrap_or((0.0, 1.0));
-    let any_failed = turns.iter().any(|t| t.failed());
-    // Failed turns sit on a line above the highest latency.
+    // Failed turns without a latency sit on a line above the highest latency.
+    let any_failed = turns
+        .iter()
+        .any(|t| t.failed() && t.turn.latency_s.is_none());
     let failed_y = l_hi + (l_hi - l_lo).max(0.1) * 0.12;
     let y = Scale::nice(l_lo.min(0.0), if any_failed { failed_y } else { l_hi }, 6);
     let mut chart = Chart::new(
@@ -333,6 +335,11 @@ pub fn latency_timeline(summary: &RunSummary, turns: &[TurnRef]) -> Option<Strin
         if t.turn.glitches > 0 {
             chart.point(x, latency, Swatch::Ring, "mark-glitch", Some(&tip));
             marked[2] = true;
+        }
+        if t.failed() {
+            // The reply started, then the connection broke.
+            chart.point(x, latency, Swatch::Cross, "mark-failed", Some(&tip));
+            marked[0] = true;
         }
         marked[3] |= !t.turn.in_window;
     }

@@ -144,6 +144,7 @@ impl StepTimer {
         let mark = match status {
             "ok" => paint.green("✓"),
             "failed" => paint.red("✗"),
+            "skipped" => paint.dim("–"),
             _ => paint.yellow("!"),
         };
         eprintln!(
@@ -171,6 +172,8 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
     let mut bench_options = options.bench.clone();
     bench_options.validate()?;
     let dir = bench::prepare_output_dir(&bench_options)?;
+    // `-o out` in the current folder comes back as `./out-2` when `out` holds files.
+    let dir = dir.strip_prefix(".").map_or(dir.clone(), Path::to_path_buf);
     bench_options.output_dir = Some(dir.clone());
     bench_options.output_dir_exact = true;
     let paint = Painter::for_stream(Stream::Stderr);
@@ -246,8 +249,19 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
                 quiet: true,
                 report: None,
             };
-            let report = prep::prepare_all(&prep_options)
-                .with_context(|| format!("preparing {}", raw_dir.display()))?;
+            let report = match prep::prepare_all(&prep_options) {
+                Ok(report) => report,
+                Err(e) => {
+                    record
+                        .steps
+                        .push(timer.finish("failed", format!("{}: {e:#}", slash(&raw_dir))));
+                    record.problems.push(format!("prep: {e:#}"));
+                    record.outcome = "failed".into();
+                    record.finished_at = Some(local_now());
+                    fsutil::write_json_atomic(&record_path, &record)?;
+                    return Err(e.context(format!("preparing {}", raw_dir.display())));
+                }
+            };
             let failed: Vec<String> = report
                 .files
                 .iter()
@@ -439,13 +453,19 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
         Some(log) => {
             let mut details = Vec::new();
             let mut failed = false;
+            let sweeping = bench_run.levels.len() > 1;
             for level in &bench_run.levels {
+                let name = if sweeping {
+                    format!("{} user(s): ", level.clients)
+                } else {
+                    String::new()
+                };
                 match analyze_level(log, &level.dir) {
-                    Ok(detail) => details.push(detail),
+                    Ok(detail) => details.push(format!("{name}{detail}")),
                     Err(e) => {
                         failed = true;
-                        details.push(format!("{e:#}"));
-                        problems.push(format!("analyze {}: {e:#}", log.display()));
+                        details.push(format!("{name}failed"));
+                        problems.push(format!("analyze {}: {name}{e:#}", log.display()));
                     }
                 }
             }

@@ -1,0 +1,293 @@
+//! `voiceperf report` on a saved run folder (tests/fixtures/report_run: the JSON of a real
+//! `voiceperf run` against `voiceperf agent` with stalls, early replies and dropped
+//! connections, made by scripts/make_report_fixture.sh), and the page checked in a real
+//! browser (headless Chromium).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+use voiceperf::bench::results::{RunSummary, read_json};
+
+const FIXTURE: &str = "tests/fixtures/report_run";
+
+/// A copy of the saved run folder in a temp dir (the fixture itself is never written).
+fn saved_run() -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("20261127_122641");
+    std::fs::create_dir(&dir).unwrap();
+    for entry in std::fs::read_dir(FIXTURE).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    (root, dir)
+}
+
+fn file_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn render(dir: &Path) -> String {
+    Command::cargo_bin("voiceperf")
+        .unwrap()
+        .args(["report"])
+        .arg(dir)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("report.html"));
+    std::fs::read_to_string(dir.join("report.html")).unwrap()
+}
+
+#[test]
+fn report_renders_a_saved_run_folder_without_touching_its_json() {
+    let (_root, dir) = saved_run();
+    let before = file_bytes(&dir);
+    let html = render(&dir);
+    assert_eq!(file_bytes(&dir), before, "the JSON must never be modified");
+    assert!(dir.join("summary.md").is_file());
+
+    // Every chart, by id and title.
+    for (id, title) in [
+        ("latency-cdf", "Latency distribution (CDF)"),
+        ("latency-histogram", "Latency histogram"),
+        ("latency-timeline", "Latency over time, per user"),
+        ("breakdown-mean", "Where the latency goes, on average"),
+        ("latency-breakdown", "Where the latency goes, per turn"),
+        ("self-check", "Load generator self-check"),
+    ] {
+        assert!(html.contains(&format!("<svg id=\"{id}\"")), "chart {id}");
+        assert!(html.contains(title), "title {title}");
+    }
+    // Axes are labelled with units.
+    assert!(html.contains("latency (s)") && html.contains("milliseconds"));
+
+    // The headline numbers are summary.json's.
+    let summary: RunSummary = read_json(&dir.join("summary.json")).unwrap();
+    let latency = summary.results.latency.as_ref().unwrap();
+    for value in [latency.p50, latency.p95, latency.p99] {
+        assert!(html.contains(&format!("{value:.3} s")), "{value}");
+    }
+    assert!(html.contains(&format!("{:.1} %", summary.errors.error_rate * 100.0)));
+
+    // The saved run has glitches, a reverse barge-in and dropped connections: all marked.
+    let r = &summary.results;
+    assert!(r.glitch_detection.total_glitches > 0);
+    assert!(r.reverse_barge_in_detection.total_reverse_barge_ins > 0);
+    assert!(summary.errors.total > 0);
+    assert!(html.contains("class=\"mark-glitch\""));
+    assert!(html.contains("class=\"mark-rbi"));
+    assert!(html.contains("class=\"mark-failed\""));
+    assert!(html.contains("bar-glitch") && html.contains("bar-rbi"));
+    assert!(
+        html.contains("Connection reset"),
+        "the first errors are listed"
+    );
+    // The breakdown parts of analysis.json.
+    for part in [
+        "VAD wait",
+        "ASR",
+        "LLM TTFB",
+        "TTS TTFB",
+        "transport / other",
+    ] {
+        assert!(html.contains(part), "{part}");
+    }
+    // The seed's definition and aggregates are shown for comparison.
+    assert!(html.contains("seed definition") && html.contains("“P95”"));
+
+    // Self-contained: no script, no external asset, and a policy that forbids loading any.
+    assert!(html.contains("default-src 'none'"));
+    for forbidden in ["<script", "<link", "<img", "src=", "@import", "url(http"] {
+        assert!(!html.contains(forbidden), "found {forbidden}");
+    }
+    assert!(!html.contains("href=\"http"));
+
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(markdown.contains(&format!("{:.3}", latency.p95)));
+    assert!(markdown.contains("| VAD wait |"));
+}
+
+#[test]
+fn report_renders_again_atomically_and_to_another_file() {
+    let (root, dir) = saved_run();
+    let first = render(&dir);
+    let second = render(&dir);
+    assert_eq!(first, second, "rendering is deterministic");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".voiceperf-tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let elsewhere = root.path().join("copy.html");
+    Command::cargo_bin("voiceperf")
+        .unwrap()
+        .args(["report"])
+        .arg(&dir)
+        .arg("-o")
+        .arg(&elsewhere)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), first);
+}
+
+#[test]
+fn report_refuses_a_folder_that_is_not_a_run() {
+    let root = tempfile::tempdir().unwrap();
+    Command::cargo_bin("voiceperf")
+        .unwrap()
+        .args(["report"])
+        .arg(root.path())
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("not a run folder"));
+    Command::cargo_bin("voiceperf")
+        .unwrap()
+        .args(["report"])
+        .arg(root.path().join("missing"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("not a folder"));
+}
+
+#[test]
+fn report_notes_an_unreadable_analysis_and_still_renders() {
+    let (_root, dir) = saved_run();
+    std::fs::write(dir.join("analysis.json"), b"{ not json").unwrap();
+    Command::cargo_bin("voiceperf")
+        .unwrap()
+        .args(["report"])
+        .arg(&dir)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("analysis.json"));
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("latency-cdf"));
+    assert!(html.contains("could not be read"));
+}
+
+/// The Chromium binary, if this machine has one.
+fn chromium() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("VOICEPERF_CHROMIUM") {
+        return Some(PathBuf::from(path));
+    }
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+}
+
+/// Renders `page` headless; returns the screenshot's RGB pixels and width, and the browser's
+/// console messages.
+fn screenshot(browser: &Path, page: &Path, shot: &Path) -> (Vec<[u8; 3]>, usize, Vec<String>) {
+    let profile = tempfile::tempdir().unwrap();
+    let output = StdCommand::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--window-size=1200,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("running chromium");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.status.success() && shot.is_file(),
+        "chromium failed: {stderr}"
+    );
+    let console: Vec<String> = stderr
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught"))
+        .map(str::to_string)
+        .collect();
+    let decoder = png::Decoder::new(std::fs::File::open(shot).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    let pixels = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|p| match channels {
+            1 | 2 => [p[0], p[0], p[0]],
+            _ => [p[0], p[1], p[2]],
+        })
+        .collect();
+    (pixels, info.width as usize, console)
+}
+
+#[test]
+fn report_renders_in_a_real_browser() {
+    let Some(browser) = chromium() else {
+        let required = std::env::var("VOICEPERF_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "VOICEPERF_REQUIRE_CHROMIUM=1 but no chromium found (set VOICEPERF_CHROMIUM)"
+        );
+        eprintln!(
+            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+             !! NOTICE: chromium not found: report.html was NOT checked in a browser.\n\
+             !! Install it (apt-get install chromium) or set VOICEPERF_CHROMIUM=PATH;\n\
+             !! VOICEPERF_REQUIRE_CHROMIUM=1 makes this test fail instead.\n\
+             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        );
+        return;
+    };
+    let (root, dir) = saved_run();
+    render(&dir);
+    let page = dir.join("report.html").canonicalize().unwrap();
+    let (pixels, width, console) = screenshot(&browser, &page, &root.path().join("shot.png"));
+    assert!(
+        console.is_empty(),
+        "the page logged to the console (script error, blocked load…): {console:#?}"
+    );
+
+    // Not blank: the background is not everything, and the charts' ink is there.
+    let mut counts: BTreeMap<[u8; 3], usize> = BTreeMap::new();
+    for p in &pixels {
+        *counts.entry(*p).or_default() += 1;
+    }
+    let (_, background) = counts.iter().max_by_key(|(_, n)| **n).unwrap();
+    let inked = pixels.len() - background;
+    assert!(
+        inked * 50 > pixels.len(),
+        "page nearly uniform: {inked} of {} pixels differ from the background",
+        pixels.len()
+    );
+    assert!(counts.len() > 50, "only {} colours", counts.len());
+    // The CDF's latency line (#2563a8) and the breakdown's VAD wait (#8c6bb1) are drawn.
+    let near = |p: &[u8; 3], c: [u8; 3]| (0..3).all(|i| p[i].abs_diff(c[i]) <= 12);
+    let blue = pixels
+        .iter()
+        .filter(|p| near(p, [0x25, 0x63, 0xa8]))
+        .count();
+    assert!(blue > 500, "latency line/bars missing: {blue} blue pixels");
+    // The top rows hold the title (dark text on white).
+    let dark_top = pixels[..width * 120]
+        .iter()
+        .filter(|p| p.iter().all(|&c| c < 80))
+        .count();
+    assert!(dark_top > 200, "no heading text at the top: {dark_top}");
+}
