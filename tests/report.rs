@@ -4,6 +4,7 @@
 //! browser (headless Chromium).
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
@@ -182,9 +183,9 @@ fn chromium() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("VOICEPERF_CHROMIUM") {
         return Some(PathBuf::from(path));
     }
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .iter()
-        .map(PathBuf::from)
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
         .find(|p| p.is_file())
 }
 
@@ -246,7 +247,9 @@ fn report_renders_in_a_real_browser() {
             !required,
             "VOICEPERF_REQUIRE_CHROMIUM=1 but no chromium found (set VOICEPERF_CHROMIUM)"
         );
-        eprintln!(
+        // Straight to the process's stderr, past the test harness's capture, so it shows.
+        let _ = writeln!(
+            std::io::stderr(),
             "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
              !! NOTICE: chromium not found: report.html was NOT checked in a browser.\n\
              !! Install it (apt-get install chromium) or set VOICEPERF_CHROMIUM=PATH;\n\

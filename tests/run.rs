@@ -200,17 +200,20 @@ impl Drop for AgentProcess {
 }
 
 #[test]
-fn run_against_an_external_agent_joins_its_server_log() {
+fn run_against_an_external_agent_joins_its_server_log_and_applies_gates() {
     let root = workspace();
     let log = root.path().join("bot_logs.txt");
     let agent = AgentProcess::start(&log);
+    // The agent needs ~1 s per reply, so a 0.2 s p95 gate fails: exit 3, everything written.
     voiceperf(root.path())
         .args(["run", "--url", &agent.url, "--server-log"])
         .arg(&log)
         .args(["--raw-dir", "raw", "--audio-dir", "audio", "-o", "ext"])
+        .args(["--fail-p95", "0.2"])
         .args(SHORT)
         .assert()
-        .success()
+        .code(3)
+        .stderr(contains("--fail-p95 0.2"))
         .stdout(contains("report: ext/report.html"));
     let dir = root.path().join("ext");
     assert!(
@@ -232,6 +235,9 @@ fn run_against_an_external_agent_joins_its_server_log() {
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(record.outcome, "gate_failed");
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.contains("--fail-p95 0.2"), "the failed gate is shown");
     let analysis: Analysis = read_json(&dir.join("analysis.json")).unwrap();
     let join = analysis.join.unwrap();
     assert!(join.counts.with_truth_line >= 1, "{:?}", join.counts);
