@@ -453,6 +453,15 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         },
     ));
     out.push_str("</section>");
+    // Where the time goes, on average, belongs with the headline numbers.
+    if let Some(svg) = level
+        .analysis
+        .as_ref()
+        .and_then(|a| a.join.as_ref())
+        .and_then(charts::breakdown_mean)
+    {
+        out.push_str(&svg);
+    }
 
     let turns = charts::all_turns(&level.clients);
     render_latency(out, summary, &turns);
@@ -550,10 +559,7 @@ fn render_breakdown(out: &mut String, level: &LevelData, record: Option<&RunReco
         let _ = write!(out, r#"<p class="note-box">{}</p></section>"#, escape(&why));
         return;
     };
-    out.push_str("<p>Each turn's measured latency split with the agent's server log: <b>VAD wait</b> (from the real end of speech to the agent's end-of-turn decision), <b>ASR</b>, <b>LLM TTFB</b> and <b>TTS TTFB</b> as the services logged them, and <b>transport / other</b> (network both ways and scheduling; the remainder).</p>");
-    if let Some(svg) = charts::breakdown_mean(join) {
-        out.push_str(&svg);
-    }
+    out.push_str("<p>Each turn's measured latency split with the agent's server log: <b>VAD wait</b> (from the real end of speech to the agent's end-of-turn decision), <b>ASR</b>, <b>LLM TTFB</b> and <b>TTS TTFB</b> as the services logged them, and <b>transport / other</b> (network both ways and scheduling; the remainder). The average split is at the top of the page.</p>");
     if let Some(svg) = charts::breakdown_per_turn(join) {
         out.push_str(&svg);
     }
