@@ -178,6 +178,18 @@ fn report_notes_an_unreadable_analysis_and_still_renders() {
     assert!(html.contains("could not be read"));
 }
 
+#[test]
+fn report_renders_a_plain_bench_folder_without_breakdown() {
+    let (_root, dir) = saved_run();
+    std::fs::remove_file(dir.join("run.json")).unwrap();
+    std::fs::remove_file(dir.join("analysis.json")).unwrap();
+    let html = render(&dir);
+    assert!(html.contains("id=\"latency-cdf\""));
+    assert!(!html.contains("id=\"latency-breakdown\""));
+    assert!(html.contains("No server log was analysed"));
+    assert!(html.contains("voiceperf analyze FILE --run DIR"));
+}
+
 /// The Chromium binary, if this machine has one.
 fn chromium() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("VOICEPERF_CHROMIUM") {

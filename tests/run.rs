@@ -222,6 +222,9 @@ fn run_against_an_external_agent_joins_its_server_log_and_applies_gates() {
     );
     check_level(&dir, 2);
     let record: RunRecord = read_json(&dir.join("run.json")).unwrap();
+    let agent_step = record.steps.iter().find(|s| s.name == "agent").unwrap();
+    assert_eq!(agent_step.status, "skipped");
+    assert!(agent_step.detail.contains(&agent.url));
     match &record.agent {
         AgentRecord::External(agent_record) => {
             assert_eq!(agent_record.url, agent.url);

@@ -327,6 +327,9 @@ pub fn alerts(summary: &RunSummary, record: Option<&RunRecord>) -> Vec<(&'static
                 .into(),
         ));
     }
+    for warning in &summary.dataset.warnings {
+        alerts.push(("warn", format!("Dataset: {warning}")));
+    }
     for skipped in &summary.dataset.skipped {
         alerts.push((
             "warn",
@@ -343,7 +346,7 @@ pub fn alerts(summary: &RunSummary, record: Option<&RunRecord>) -> Vec<(&'static
             alerts.push(("bad", w.clone()));
         }
         for problem in &record.problems {
-            alerts.push(("warn", problem.clone()));
+            alerts.push(("bad", problem.clone()));
         }
     }
     alerts

@@ -372,7 +372,22 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
             ));
             (Some(handle), Some(path))
         }
-        AgentChoice::External { server_log } => (None, server_log.clone()),
+        AgentChoice::External { server_log } => {
+            let timer = StepTimer::start("agent");
+            let log = server_log
+                .as_ref()
+                .map_or("no server log".to_string(), |l| {
+                    format!("server log {}", slash(l))
+                });
+            record.steps.push(timer.finish(
+                "skipped",
+                format!(
+                    "not started: benchmarking your agent at {} ({log})",
+                    bench_options.url
+                ),
+            ));
+            (None, server_log.clone())
+        }
     };
     fsutil::write_json_atomic(&record_path, &record)?;
 
