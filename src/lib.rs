@@ -10,6 +10,7 @@ pub mod analyze;
 pub mod audio;
 pub mod bench;
 pub mod cli;
+pub mod clock;
 pub mod fsutil;
 pub mod prep;
 pub mod protocol;

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use super::clock::UnixClock;
+use crate::clock::UnixClock;
 
 /// Where the agent writes its log.
 #[derive(Debug, Clone, Default)]

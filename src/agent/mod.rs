@@ -9,7 +9,6 @@
 //!
 //! Use [`run`] from the command line, or [`start`] inside an existing tokio runtime.
 
-pub mod clock;
 pub mod delay;
 pub mod log;
 pub mod rtvi;
@@ -28,12 +27,12 @@ use anyhow::Context as _;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use self::clock::UnixClock;
 pub use self::delay::Delay;
 use self::log::Level;
 pub use self::log::{LogTarget, MemoryLog, SharedWriter};
 use self::voice::ReplyAudio;
 use crate::audio::vad::VadMode;
+use crate::clock::UnixClock;
 use crate::stats::Summary;
 use crate::{CliError, Outcome};
 

@@ -23,6 +23,7 @@ use super::log::{Level, escape_stream_id};
 use super::turns::{SpeechFrame, TurnDetector, TurnEvent};
 use super::voice::ReplyAudio;
 use super::{Shared, TurnTruth, bump, rtvi};
+use crate::analyze::parse::AgentTurnTruth;
 use crate::audio::TARGET_RATE;
 use crate::audio::riff;
 use crate::protocol::{self, AudioRawFrame, Frame, FrameKind, InterruptionFrame};
@@ -887,8 +888,14 @@ impl Session {
             Level::Info,
             origin::TRUTH,
             format_args!(
-                "VoiceperfAgent turn {}: last speech frame id {} arrived at {arrived:.6}, first reply frame sent at {sent:.6}, latency: {latency:.6}",
-                turn.n, turn.last.id
+                "{}",
+                AgentTurnTruth {
+                    turn: turn.n,
+                    last_speech_frame_id: turn.last.id,
+                    speech_arrived_unix: arrived,
+                    first_reply_unix: sent,
+                    latency_s: latency,
+                }
             ),
         );
         let truth = TurnTruth {

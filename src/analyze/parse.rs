@@ -199,6 +199,23 @@ pub struct AgentTurnTruth {
     pub latency_s: f64,
 }
 
+/// The truth line's message, exactly as `voiceperf agent` logs it and [`LineParser`] reads it
+/// back: `VoiceperfAgent turn N: last speech frame id I arrived at A, first reply frame sent
+/// at B, latency: L`.
+impl std::fmt::Display for AgentTurnTruth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{AGENT_TURN_PREFIX}{}: last speech frame id {} arrived at {:.6}, first reply frame sent at {:.6}, latency: {:.6}",
+            self.turn,
+            self.last_speech_frame_id,
+            self.speech_arrived_unix,
+            self.first_reply_unix,
+            self.latency_s
+        )
+    }
+}
+
 /// What a line says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event<'a> {
@@ -843,5 +860,27 @@ mod tests {
         assert_eq!(find_log_time(b"no time here at all, none"), None);
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn agent_truth_line_round_trips_through_display() {
+        let truth = AgentTurnTruth {
+            turn: 7,
+            last_speech_frame_id: 412,
+            speech_arrived_unix: 1_732_700_000.123_456,
+            first_reply_unix: 1_732_700_001.234_567,
+            latency_s: 1.111_111,
+        };
+        let line = format!(
+            "2026-11-27 10:04:52.167 | INFO     | voiceperf.agent:reply:1 | streamId=client_1_1 - {truth}"
+        );
+        let parser = LineParser::new(ServiceNames::default());
+        assert_eq!(
+            parser.parse(line.as_bytes()),
+            Some(Event::AgentTurn {
+                stream: b"client_1_1",
+                truth
+            })
+        );
     }
 }

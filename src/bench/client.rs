@@ -21,11 +21,12 @@ use crate::bench::results::{
     AudioFormat, ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, OnError,
     ReceivedKind, TurnOutcome,
 };
-use crate::bench::schedule::{ChunkSchedule, RunClock};
+use crate::bench::schedule::ChunkSchedule;
 use crate::bench::stop::Stop;
 use crate::bench::turn::{Conversation, Heard, TurnConfig, first_audible_frame};
 use crate::bench::writer::{ClientUpdate, WriterHandle};
 use crate::bench::{BenchOptions, summary};
+use crate::clock::UnixClock;
 use crate::protocol::{self, FrameKind};
 
 /// Wait before a user reconnects after a connection error (doubling, for repeated failed
@@ -44,7 +45,7 @@ pub(crate) struct RunContext {
     /// The options.
     pub options: BenchOptions,
     /// The run's clock.
-    pub clock: RunClock,
+    pub clock: UnixClock,
     /// Queries in speaking order.
     pub files: Arc<[Arc<QueryFile>]>,
     /// Turn timing rules, including the metrics window.

@@ -35,9 +35,10 @@ use crate::bench::live::{LiveLine, LiveStats};
 use crate::bench::results::{
     OnError, RunInfo, RunSummary, SWEEP_FILE, SummaryConfig, SweepSummary, client_file_name,
 };
-use crate::bench::schedule::{MetricsWindow, RunClock};
+use crate::bench::schedule::MetricsWindow;
 use crate::bench::summary::{Finish, SummaryContext};
 use crate::bench::turn::TurnConfig;
+use crate::clock::UnixClock;
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome, fsutil};
 
@@ -449,7 +450,7 @@ async fn run_level(
     dir: &Path,
     stop: &Stop,
 ) -> anyhow::Result<RunSummary> {
-    let clock = RunClock::start();
+    let clock = UnixClock::new();
     let run_start = Instant::now() + Duration::from_millis(20);
     let ramp = options.client_start_delay.mul_f64((clients - 1) as f64);
     let metrics_start = run_start + ramp;

@@ -10,68 +10,12 @@
 //! measured at the socket it is `sent(j) − (j·N − E)/16000` where `j` is the chunk holding
 //! sample `E−1`, which equals `o + E/16000` whenever chunk `j` left on time.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crate::audio::TARGET_RATE;
 
 /// Nanoseconds per sample at 16 kHz (exact).
 pub const SAMPLE_NANOS: u64 = 1_000_000_000 / TARGET_RATE as u64;
-
-/// A monotonic clock anchored once to the wall clock: converts [`Instant`]s to unix
-/// seconds without ever jumping mid-run.
-#[derive(Debug, Clone, Copy)]
-pub struct RunClock {
-    anchor: Instant,
-    anchor_unix: f64,
-}
-
-impl RunClock {
-    /// Anchors a clock to the wall clock now.
-    pub fn start() -> Self {
-        let anchor = Instant::now();
-        let anchor_unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
-        RunClock {
-            anchor,
-            anchor_unix,
-        }
-    }
-
-    /// The instant the clock was anchored.
-    pub fn anchor(&self) -> Instant {
-        self.anchor
-    }
-
-    /// Unix seconds of `t`, rounded to the microsecond.
-    pub fn unix(&self, t: Instant) -> f64 {
-        round_us(self.anchor_unix + signed_secs(t, self.anchor))
-    }
-
-    /// Unix seconds now.
-    pub fn now_unix(&self) -> f64 {
-        self.unix(Instant::now())
-    }
-
-    /// Unix milliseconds now (for stream ids).
-    pub fn now_unix_ms(&self) -> u64 {
-        (self.now_unix() * 1000.0) as u64
-    }
-}
-
-/// `later − earlier` in seconds, negative when `later` is before `earlier`.
-pub fn signed_secs(later: Instant, earlier: Instant) -> f64 {
-    match later.checked_duration_since(earlier) {
-        Some(d) => d.as_secs_f64(),
-        None => -(earlier - later).as_secs_f64(),
-    }
-}
-
-/// Rounds seconds to the microsecond.
-pub fn round_us(secs: f64) -> f64 {
-    (secs * 1e6).round() / 1e6
-}
 
 /// Duration of `samples` samples at 16 kHz.
 pub fn samples_duration(samples: u64) -> Duration {
@@ -189,16 +133,6 @@ mod tests {
             schedule.boundary_at_socket(1024, id, schedule.due(id)),
             schedule.due(2)
         );
-    }
-
-    #[test]
-    fn clock_converts_monotonic_instants_to_unix_seconds() {
-        let clock = RunClock::start();
-        let t = clock.anchor() + Duration::from_micros(1_500_250);
-        let dt = clock.unix(t) - clock.unix(clock.anchor());
-        assert!((dt - 1.500250).abs() < 1e-6, "{dt}");
-        assert!(clock.unix(clock.anchor()) > 1.6e9);
-        assert!((signed_secs(clock.anchor(), t) + 1.50025).abs() < 1e-9);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::bench::results::{
     AudioFormat, GreetingRecord, ReceivedFrame, ReceivedKind, ReverseBargeIn, TurnOutcome,
     TurnRecord,
 };
-use crate::bench::schedule::{ChunkSchedule, MetricsWindow, RunClock, round_us, signed_secs};
+use crate::bench::schedule::{ChunkSchedule, MetricsWindow};
+use crate::clock::{UnixClock, round_us, signed_secs};
 
 /// A playback underrun longer than this inside a reply is a glitch.
 pub const GLITCH_GAP: Duration = Duration::from_millis(20);
@@ -119,7 +120,7 @@ impl ActiveTurn {
 pub struct Conversation {
     config: Arc<TurnConfig>,
     files: Arc<[Arc<QueryFile>]>,
-    clock: RunClock,
+    clock: UnixClock,
     schedule: ChunkSchedule,
     playback: Playback,
     phase: Phase,
@@ -135,7 +136,7 @@ impl Conversation {
     pub fn new(
         config: Arc<TurnConfig>,
         files: Arc<[Arc<QueryFile>]>,
-        clock: RunClock,
+        clock: UnixClock,
         schedule: ChunkSchedule,
         connected_at: Instant,
         next_file: usize,
@@ -569,7 +570,7 @@ mod tests {
             let conv = Conversation::new(
                 Arc::new(config),
                 files.into(),
-                RunClock::start(),
+                UnixClock::new(),
                 schedule,
                 t0,
                 0,

@@ -1,5 +1,6 @@
-//! One clock for every timestamp the agent writes: a monotonic [`Instant`] anchored once to
-//! the wall clock, so unix times never jump mid-run and intervals are exact.
+//! One clock for every timestamp voiceperf writes (agent log lines, bench results): a
+//! monotonic [`Instant`] anchored once to the wall clock, so unix times never jump mid-run
+//! and intervals between them are exact.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,29 +17,34 @@ impl UnixClock {
     /// Anchors a new clock to the wall clock now.
     pub fn new() -> Self {
         let anchor = Instant::now();
-        let wall = SystemTime::now()
+        let anchor_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
         UnixClock {
             anchor,
-            anchor_unix: wall,
+            anchor_unix,
         }
     }
 
-    /// Unix seconds of a monotonic instant.
+    /// The instant the clock was anchored.
+    pub fn anchor(&self) -> Instant {
+        self.anchor
+    }
+
+    /// Unix seconds of a monotonic instant, rounded to the microsecond.
     pub fn unix(&self, at: Instant) -> f64 {
-        let secs = if at >= self.anchor {
-            (at - self.anchor).as_secs_f64()
-        } else {
-            -(self.anchor - at).as_secs_f64()
-        };
-        self.anchor_unix + secs
+        round_us(self.anchor_unix + signed_secs(at, self.anchor))
     }
 
     /// Unix seconds now.
     pub fn now_unix(&self) -> f64 {
         self.unix(Instant::now())
+    }
+
+    /// Unix milliseconds now (for stream ids).
+    pub fn now_unix_ms(&self) -> u64 {
+        (self.now_unix() * 1000.0) as u64
     }
 
     /// Local time of an instant as loguru prints it: `2026-11-27 10:04:52.167`.
@@ -62,23 +68,39 @@ impl Default for UnixClock {
     }
 }
 
+/// `later − earlier` in seconds, negative when `later` is before `earlier`.
+pub fn signed_secs(later: Instant, earlier: Instant) -> f64 {
+    match later.checked_duration_since(earlier) {
+        Some(d) => d.as_secs_f64(),
+        None => -(earlier - later).as_secs_f64(),
+    }
+}
+
+/// Rounds seconds to the microsecond.
+pub fn round_us(secs: f64) -> f64 {
+    (secs * 1e6).round() / 1e6
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
 
     #[test]
-    fn intervals_are_exact_and_anchor_is_wall_time() {
+    fn intervals_are_exact_to_the_microsecond_and_anchor_is_wall_time() {
         let clock = UnixClock::new();
-        let t0 = Instant::now();
-        let t1 = t0 + Duration::from_micros(1_234_567);
-        assert!((clock.unix(t1) - clock.unix(t0) - 1.234567).abs() < 1e-6);
+        let t = clock.anchor() + Duration::from_micros(1_500_250);
+        // Each unix time is rounded to 1 µs, so a difference can be off by up to 1 µs (plus
+        // the f64 spacing of ~0.24 µs at today's unix times).
+        let dt = clock.unix(t) - clock.unix(clock.anchor());
+        assert!((dt - 1.500_250).abs() < 1.5e-6, "{dt}");
+        assert!((signed_secs(clock.anchor(), t) + 1.500_25).abs() < 1e-9);
         let wall = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs_f64();
         assert!((clock.now_unix() - wall).abs() < 0.5);
-        let text = clock.local_string(t0);
+        let text = clock.local_string(clock.anchor());
         assert_eq!(text.len(), "2026-11-27 10:04:52.167".len(), "{text}");
     }
 }
