@@ -190,6 +190,26 @@ fn report_renders_a_plain_bench_folder_without_breakdown() {
     assert!(html.contains("voiceperf analyze FILE --run DIR"));
 }
 
+#[test]
+fn report_warns_loudly_when_the_load_generator_was_overloaded() {
+    let (_root, dir) = saved_run();
+    // The same run as if bench had fallen behind its schedule.
+    let path = dir.join("summary.json");
+    let mut summary: RunSummary = read_json(&path).unwrap();
+    summary.self_check.trustworthy = false;
+    summary.self_check.warning =
+        Some("LOAD GENERATOR OVERLOADED: chunk send lateness p99 12.0 ms > 5 ms".into());
+    std::fs::write(&path, serde_json::to_vec(&summary).unwrap()).unwrap();
+    let html = render(&dir);
+    assert!(html.contains("NOT trusted"));
+    assert!(html.contains(
+        "<div class=\"alert bad\">LOAD GENERATOR OVERLOADED: chunk send lateness p99 12.0 ms"
+    ));
+    assert!(html.contains("do not trust these numbers"));
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(markdown.contains("**NOT trusted**") && markdown.contains("OVERLOADED"));
+}
+
 /// The Chromium binary, if this machine has one.
 fn chromium() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("VOICEPERF_CHROMIUM") {

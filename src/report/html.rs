@@ -594,7 +594,12 @@ fn render_breakdown(out: &mut String, level: &LevelData, record: Option<&RunReco
             "from pipecat's “User stopped speaking” lines, when logged; otherwise it stays inside transport / other"
         },
         escape(&join.clock.source),
-        join.clock.offset_s,
+        // Avoid "-0 s" for a log in UTC measured a hair below zero.
+        if join.clock.offset_s.abs() < 0.5 {
+            0.0
+        } else {
+            join.clock.offset_s
+        },
         join.clock
             .residual_ms
             .map(|r| format!(", residual {r:.1} ms"))
