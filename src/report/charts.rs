@@ -571,7 +571,11 @@ pub fn sweep_curve(sweep: &SweepSummary) -> Option<String> {
         let points: Vec<(f64, f64)> = rows.iter().map(|(u, s)| (*u, value(s))).collect();
         chart.line(&points, class);
         for (u, s) in &rows {
-            let tip = format!("{u} users: {name} {:.3} s over {} turns", value(s), s.count);
+            let tip = format!(
+                "{u} user(s): {name} {:.3} s over {} turns",
+                value(s),
+                s.count
+            );
             chart.point(*u, value(s), Swatch::Dot, class, Some(&tip));
         }
         chart.legend(class, name, Swatch::Line);
@@ -610,9 +614,14 @@ pub fn sweep_cdf(levels: &[(usize, Vec<f64>)]) -> Option<String> {
         "turns answered within (%)",
     );
     for (i, (users, values)) in levels.iter().enumerate() {
-        let class = format!("user-line u{}", i % 10);
+        let class = format!("level-line u{}", i % 10);
         chart.step_line(&cdf_points(values), &class);
-        chart.legend(&class, &format!("{users} users"), Swatch::Line);
+        let label = if *users == 1 {
+            "1 user".to_string()
+        } else {
+            format!("{users} users")
+        };
+        chart.legend(&class, &label, Swatch::Line);
     }
     Some(chart.render())
 }

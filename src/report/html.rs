@@ -72,6 +72,7 @@ svg .bar-normal{fill:#2563a8}svg .bar-glitch{fill:#e15759}svg .bar-rbi{fill:#f28
 svg .c-vad{fill:#8c6bb1}svg .c-asr{fill:#4e79a7}svg .c-llm{fill:#f28e2b}svg .c-tts{fill:#59a14f}svg .c-other{fill:#9aa3ab}
 svg .mark-total{fill:#1d2329}
 svg .user-line{fill:none;stroke-width:1.3;opacity:.55}
+svg .level-line{fill:none;stroke-width:2.2}
 svg .dot{stroke:#fff;stroke-width:.8}
 svg .dot.outside{fill:#fff !important;stroke:#8a949e;stroke-width:1.2}
 svg .mark-rbi{fill:#f28e2b;stroke:#8a4a00;stroke-width:.8}
@@ -79,7 +80,7 @@ svg .mark-glitch{fill:none;stroke:#e15759;stroke-width:2}
 svg .mark-failed{stroke:var(--bad);stroke-width:2.2;fill:none}
 svg .u0{fill:#4e79a7;stroke:#4e79a7}svg .u1{fill:#f28e2b;stroke:#f28e2b}svg .u2{fill:#59a14f;stroke:#59a14f}svg .u3{fill:#b07aa1;stroke:#b07aa1}svg .u4{fill:#76b7b2;stroke:#76b7b2}
 svg .u5{fill:#edc948;stroke:#edc948}svg .u6{fill:#ff9da7;stroke:#ff9da7}svg .u7{fill:#9c755f;stroke:#9c755f}svg .u8{fill:#e15759;stroke:#e15759}svg .u9{fill:#bab0ac;stroke:#bab0ac}
-svg path.user-line{fill:none}
+svg path.user-line,svg path.level-line{fill:none}
 svg .dot.u0,svg .dot.u1,svg .dot.u2,svg .dot.u3,svg .dot.u4,svg .dot.u5,svg .dot.u6,svg .dot.u7,svg .dot.u8,svg .dot.u9{stroke:#fff}
 footer{margin-top:40px;color:var(--muted);font-size:13px;border-top:1px solid var(--line);padding-top:10px}
 "#;
@@ -1205,9 +1206,10 @@ fn render_sweep(
             let s = l.latency.as_ref();
             vec![
                 format!(
-                    r#"<a href="{}/{REPORT_FILE}">{} users</a>"#,
+                    r#"<a href="{}/{REPORT_FILE}">{} user{}</a>"#,
                     escape(&l.dir),
-                    l.clients
+                    l.clients,
+                    if l.clients == 1 { "" } else { "s" }
                 ),
                 l.turns.to_string(),
                 secs(s.map(|s| s.p50)),
