@@ -7,9 +7,20 @@
 //! signal's energy. Both look at the signal through a 4th-order 100 Hz high-pass, so a DC
 //! offset, rumble or mains hum is neither speech nor "loud".
 //!
-//! 1. The background level is the 10th percentile of frame energies, the speech level the
-//!    95th percentile of the energies of VAD-speech frames; speech must be 12 dB above the
-//!    background.
+//! The answer must not depend on how much background the recording holds: `validate` and
+//! `bench` re-analyse prep's trimmed output (≤ 200 ms before the speech, a short pad after)
+//! and must find the bounds prep found on the whole recording. So every level is estimated
+//! in a way that a short background measures like a long one, and the final edges are found
+//! at the sample level, independently of where the 10 ms frame grid falls.
+//!
+//! 1. The background level comes from minimum statistics: the mean power of the frames within
+//!    2 dB of the quietest 100 ms (not a percentile of all frames, which rises when there is
+//!    little background). The VAD hears the signal raised so its loudest 100 ms sit at
+//!    −20 dBFS (it does not hear speech peaking near −40 dBFS at all), after first hearing 1 s
+//!    of the recording's own background frames (a fresh VAD needs about a second of
+//!    background before it hears quiet speech). The speech level is the 95th percentile of
+//!    the energies of VAD-speech frames at least 6 dB above the background; speech must be
+//!    12 dB above the background.
 //! 2. *Active* frames are VAD-speech frames clearly above the background (and within 35 dB of
 //!    the speech level). Active frames less than 300 ms apart form one segment.
 //! 3. A segment is stretched over loud frames that follow (or precede) it within 300 ms even
@@ -21,9 +32,10 @@
 //!    they are very short (< 60 ms: a click) or short and unvoiced (< 400 ms without 40 ms of
 //!    70–400 Hz periodicity: a cough, a knock, a breath). A short voiced word is kept, and a
 //!    long pause inside the utterance keeps both phrases.
-//! 5. The outer edges are refined to the sample with a 2 ms envelope: the start on the
-//!    high-passed signal, the end on the same filter run backwards in time, whose ringing
-//!    cannot extend past the end of a sound.
+//! 5. The outer edges of the utterance are found again at the sample level with the rules of
+//!    step 3, from its first and last active frames, in 10 ms windows at every sample, then
+//!    refined with a 2 ms envelope: the start on the high-passed signal, the end on the same
+//!    filter run backwards in time, whose ringing cannot extend past the end of a sound.
 //!
 //! Cost: roughly 0.2 s per 10 minutes of audio on one core, most of it the filter and the VAD.
 
@@ -41,10 +53,29 @@ pub const FRAME_MS: u32 = 10;
 const FRAME: usize = frame_samples(FRAME_MS);
 /// Half-length of the sample-accurate envelope window (1 ms).
 const ENVELOPE_HALF: usize = 16;
-/// How far back from a segment's last frame the sample-accurate end is looked for.
-const REFINE_BACK_FRAMES: usize = 5;
+/// Window of the sample-level edge search (10 ms), how long a dip below the edge level it
+/// crosses (20 ms), how far from the speech it looks for loud sound (300 ms), and how much
+/// further for the fading edge (200 ms), in samples.
+const WINDOW: usize = FRAME;
+const GAP: usize = 2 * FRAME;
+const BRIDGE: usize = 30 * FRAME;
+const REACH: usize = 20 * FRAME;
 /// Energy given to digital silence, in dBFS.
 const FLOOR_DB: f64 = -100.0;
+/// Frames quieter than this (dBFS) are digital silence, which the VAD does not learn from.
+const SILENCE_DB: f64 = -90.0;
+/// Background frames the VAD hears before the recording (1 s).
+const PRIME_FRAMES: usize = 100;
+/// Level (dBFS) the VAD hears the loudest frames of quieter speech at, and the most gain used
+/// to get there: the WebRTC VAD does not hear speech peaking near -40 dBFS at all.
+const VAD_LEVEL_DB: f64 = -20.0;
+const MAX_VAD_GAIN_DB: f64 = 40.0;
+/// Loud frames that set the VAD gain (100 ms: more than a click).
+const LOUD_FRAMES: usize = 10;
+/// Samples the high-pass filter settles on before the first one (50 ms).
+const SETTLE_LEAD: usize = 800;
+/// Frames averaged for the background level (100 ms).
+const NOISE_WINDOW_FRAMES: usize = 10;
 
 /// Settings of the speech-bounds detector; [`Default`] suits prepared queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,9 +106,9 @@ pub struct SpeechBounds {
     pub start: usize,
     /// One past the index of the last sample of speech.
     pub end: usize,
-    /// Background level (10th percentile of 10 ms frame energies), dBFS.
+    /// Background level (mean power of the frames near the quietest 100 ms), dBFS.
     pub noise_floor_dbfs: f64,
-    /// Speech level (95th percentile of speech-frame energies), dBFS.
+    /// Speech level (95th percentile of the energies of speech frames), dBFS.
     pub speech_level_dbfs: f64,
     /// Short isolated sounds that were not taken for speech (sample ranges).
     pub ignored: Vec<Range<usize>>,
@@ -112,6 +143,8 @@ struct Analysis<'a> {
     samples: &'a [i16],
     /// Energy of each 10 ms frame of `filtered`, dBFS.
     energy: Vec<f64>,
+    /// Background level, dBFS (see [`noise_floor`]).
+    noise: f64,
     /// The VAD's decision for each frame.
     vad: Vec<bool>,
 }
@@ -129,13 +162,16 @@ struct Levels {
 /// A run of frames taken for one phrase (frame indices, end exclusive).
 #[derive(Debug, Clone)]
 struct Segment {
+    /// From the first to the last active frame.
+    core: Range<usize>,
+    /// The core stretched over the sound around it.
     frames: Range<usize>,
 }
 
 impl<'a> Analysis<'a> {
     fn new(samples: &'a [i16], mode: VadMode) -> Self {
         let filtered = high_pass(samples);
-        let energy = filtered
+        let energy: Vec<f64> = filtered
             .chunks(FRAME)
             .map(|frame| {
                 let power =
@@ -143,37 +179,49 @@ impl<'a> Analysis<'a> {
                 power_db(power)
             })
             .collect();
-        // The VAD hears the filtered signal too, so a DC offset or hum cannot pass for voice.
-        let filtered_pcm: Vec<i16> = filtered.iter().map(|&x| sample_to_i16(x)).collect();
+        let noise = noise_floor(&energy);
+        // The VAD hears the filtered signal too, so a DC offset or hum cannot pass for voice,
+        // and raised to a normal speaking level: it misses quiet speech at its true level.
+        let gain = 10f64.powf(vad_gain_db(&energy) / 20.0) as f32;
+        let filtered_pcm: Vec<i16> = filtered.iter().map(|&x| sample_to_i16(x * gain)).collect();
         let mut vad = Vad::new(mode);
         let mut padded = [0i16; FRAME];
-        let decisions = filtered_pcm
-            .chunks(FRAME)
-            .map(|frame| {
-                padded.fill(0);
-                padded[..frame.len()].copy_from_slice(frame);
-                // The frame length is always valid; a failure would mean "not speech".
-                vad.is_speech(&padded).unwrap_or(false)
-            })
+        let mut classify = |vad: &mut Vad, k: usize| {
+            let frame = &filtered_pcm[k * FRAME..((k + 1) * FRAME).min(filtered_pcm.len())];
+            padded.fill(0);
+            padded[..frame.len()].copy_from_slice(frame);
+            // The frame length is always valid; a failure would mean "not speech".
+            vad.is_speech(&padded).unwrap_or(false)
+        };
+        // Prime the VAD on the recording's own background, so it has learned the noise before
+        // the first frame: a fresh VAD needs up to a second of background before it hears
+        // quiet speech, which a recording with a short lead-in does not give it.
+        let background: Vec<usize> = (0..energy.len())
+            .filter(|&k| energy[k] > SILENCE_DB && energy[k] <= noise + 3.0)
             .collect();
+        if !background.is_empty() {
+            for i in 0..PRIME_FRAMES {
+                classify(&mut vad, background[i % background.len()]);
+            }
+        }
+        let decisions = (0..energy.len()).map(|k| classify(&mut vad, k)).collect();
         Analysis {
             samples,
             filtered,
             energy,
+            noise,
             vad: decisions,
         }
     }
 
     fn bounds(&self, config: &SpeechConfig) -> Option<SpeechBounds> {
         let frames = self.energy.len();
+        let noise = self.noise;
+        // VAD frames in the background (the VAD errs there in loud noise) do not count.
         let speech_energy: Vec<f64> = (0..frames)
-            .filter(|&k| self.vad[k])
+            .filter(|&k| self.vad[k] && self.energy[k] >= noise + 6.0)
             .map(|k| self.energy[k])
             .collect();
-        if speech_energy.is_empty() {
-            return None;
-        }
-        let noise = percentile(&self.energy, 10.0)?.max(FLOOR_DB);
         let speech = percentile(&speech_energy, 95.0)?;
         // Speech must stand clearly above the background.
         if speech < noise + 12.0 {
@@ -190,11 +238,10 @@ impl<'a> Analysis<'a> {
 
         let segments = self.segments(&active, &levels);
         let (kept, ignored) = self.choose_segments(&segments, config, &levels);
-        let edge = levels.edge;
         let first = kept.first()?;
         let last = kept.last()?;
-        let start = self.refine_start(first.frames.start, edge);
-        let end = self.refine_end(last.frames.end, edge);
+        let start = self.refine_start(first, &levels);
+        let end = self.refine_end(last, &levels);
         if end <= start {
             return None;
         }
@@ -218,8 +265,14 @@ impl<'a> Analysis<'a> {
         let mut segments: Vec<Segment> = Vec::new();
         for k in (0..active.len()).filter(|&k| active[k]) {
             match segments.last_mut() {
-                Some(last) if k - last.frames.end < MERGE_FRAMES => last.frames.end = k + 1,
-                _ => segments.push(Segment { frames: k..k + 1 }),
+                Some(last) if k - last.frames.end < MERGE_FRAMES => {
+                    last.frames.end = k + 1;
+                    last.core.end = k + 1;
+                }
+                _ => segments.push(Segment {
+                    core: k..k + 1,
+                    frames: k..k + 1,
+                }),
             }
         }
         let frames = self.energy.len();
@@ -261,6 +314,7 @@ impl<'a> Analysis<'a> {
             match merged.last_mut() {
                 Some(last) if segment.frames.start <= last.frames.end => {
                     last.frames.end = last.frames.end.max(segment.frames.end);
+                    last.core.end = last.core.end.max(segment.core.end);
                 }
                 _ => merged.push(segment),
             }
@@ -268,45 +322,92 @@ impl<'a> Analysis<'a> {
         merged
     }
 
-    /// First sample of speech near the start of frame `frame`: the first sample whose 2 ms
-    /// envelope reaches `edge`, moved forward to the first sample within that window loud
-    /// enough on its own (so the window's width does not lengthen the speech).
-    fn refine_start(&self, frame: usize, edge: f64) -> usize {
+    /// First sample of `segment`'s speech. Found again at the sample level, independently
+    /// of where the 10 ms frame grid falls (so the same sound gets the same start however the
+    /// recording was trimmed): from the segment's first active frame back over loud sound
+    /// within 300 ms, then over the fading-in sound down to the edge level (dips of up to
+    /// 20 ms), all in 10 ms windows at every sample; then to the first sample whose 2 ms
+    /// envelope reaches the edge level, moved forward to the first sample loud enough on its
+    /// own (so the envelope's width does not lengthen the speech).
+    fn refine_start(&self, segment: &Segment, levels: &Levels) -> usize {
         let signal = &self.filtered;
-        let from = frame.saturating_sub(1) * FRAME;
-        let to = ((frame + 1) * FRAME).min(signal.len());
-        let Some(first) = (from..to).find(|&i| envelope_db(signal, i) >= edge) else {
-            return frame * FRAME;
+        let core = (segment.core.start * FRAME).min(signal.len());
+        let from = (segment.frames.start * FRAME)
+            .min(core.saturating_sub(BRIDGE))
+            .saturating_sub(REACH);
+        let to = (core + 2 * WINDOW + GAP).min(signal.len());
+        // power[j]: the window starting at from + j.
+        let power = sliding_power(&signal[from..to], WINDOW);
+        if power.is_empty() {
+            return core.min(from);
+        }
+        let (bridge, edge) = (db_to_power(levels.bridge), db_to_power(levels.edge));
+        // The sound may begin anywhere in the first active frame: start from its end.
+        let anchor = (0..power.len())
+            .map(|j| from + j)
+            .take_while(|&p| p <= core + WINDOW)
+            .find(|&p| p + BRIDGE >= core && power[p - from] >= bridge)
+            .unwrap_or(core + WINDOW)
+            .min(from + power.len() - 1);
+        let mut first = anchor;
+        for p in (from..=anchor).rev() {
+            if power[p - from] >= edge {
+                first = p;
+            } else if first - p > GAP {
+                break;
+            }
+        }
+        let Some(onset) = (first..(first + WINDOW).min(signal.len()))
+            .find(|&i| envelope_db(signal, i) >= levels.edge)
+        else {
+            return first;
         };
-        let amplitude = 10f64.powf(edge / 20.0) as f32;
-        (first..(first + ENVELOPE_HALF).min(signal.len()))
+        let amplitude = 10f64.powf(levels.edge / 20.0) as f32;
+        (onset..(onset + ENVELOPE_HALF).min(signal.len()))
             .find(|&i| signal[i].abs() >= amplitude)
-            .unwrap_or(first)
+            .unwrap_or(onset)
     }
 
-    /// One past the last sample of speech near the end of frame `frame_end - 1`, found like
-    /// [`Self::refine_start`] but on the backwards-filtered signal, whose ringing cannot
-    /// extend past the end of a sound.
-    fn refine_end(&self, frame_end: usize, edge: f64) -> usize {
+    /// One past the last sample of `segment`'s speech, found like [`Self::refine_start`]
+    /// forward from the last active frame, on the signal high-passed backwards in time, whose
+    /// ringing cannot extend past the end of a sound.
+    fn refine_end(&self, segment: &Segment, levels: &Levels) -> usize {
         let len = self.samples.len();
-        // The frame energies come from the forward filter, whose ringing can add a frame or
-        // two after an abrupt end: look back far enough to cover it.
-        let from = frame_end.saturating_sub(REFINE_BACK_FRAMES) * FRAME;
-        let to = ((frame_end + 1) * FRAME).min(len);
+        let core = (segment.core.end * FRAME).min(len);
+        let from = core.saturating_sub(2 * WINDOW + GAP);
+        let to = ((segment.frames.end * FRAME).max(core + BRIDGE) + REACH).min(len);
         // Only this stretch (and the envelope's reach around it) is filtered backwards.
         let offset = from.saturating_sub(ENVELOPE_HALF);
         let signal = high_pass_backwards(self.samples, offset..(to + ENVELOPE_HALF).min(len));
-        let Some(last) = (from..to)
+        // power[j]: the window ending at from + WINDOW + j.
+        let power = sliding_power(&signal[from - offset..to - offset], WINDOW);
+        let (bridge, edge) = (db_to_power(levels.bridge), db_to_power(levels.edge));
+        let window_end = |j: usize| from + WINDOW + j;
+        // The sound may end anywhere in the last active frame: start from its beginning.
+        let anchor = (0..power.len())
             .rev()
-            .find(|&i| envelope_db(&signal, i - offset) >= edge)
+            .take_while(|&j| window_end(j) + WINDOW >= core)
+            .find(|&j| window_end(j) <= core + BRIDGE && power[j] >= bridge)
+            .map_or(core.saturating_sub(WINDOW), window_end);
+        let mut last = anchor;
+        for j in (0..power.len()).filter(|&j| window_end(j) >= anchor) {
+            if power[j] >= edge {
+                last = window_end(j);
+            } else if window_end(j) - last > GAP {
+                break;
+            }
+        }
+        let Some(release) = (last.saturating_sub(WINDOW)..last)
+            .rev()
+            .find(|&i| envelope_db(&signal, i - offset) >= levels.edge)
         else {
-            return (frame_end * FRAME).min(len);
+            return last;
         };
-        let amplitude = 10f64.powf(edge / 20.0) as f32;
-        (last.saturating_sub(ENVELOPE_HALF)..=last)
+        let amplitude = 10f64.powf(levels.edge / 20.0) as f32;
+        (release.saturating_sub(ENVELOPE_HALF).max(offset)..=release)
             .rev()
             .find(|&i| signal[i - offset].abs() >= amplitude)
-            .map_or(last + 1, |i| i + 1)
+            .map_or(release + 1, |i| i + 1)
     }
 
     /// Splits segments into the utterance and the isolated clicks and coughs before or after
@@ -391,6 +492,42 @@ impl<'a> Analysis<'a> {
     }
 }
 
+/// Gain (dB) that brings the loudest 100 ms of the recording (its 10th loudest frame) up to
+/// a normal speaking level for the VAD; never a cut.
+fn vad_gain_db(energy: &[f64]) -> f64 {
+    let mut sorted = energy.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let Some(&reference) = sorted.get(LOUD_FRAMES.min(sorted.len()).saturating_sub(1)) else {
+        return 0.0;
+    };
+    (VAD_LEVEL_DB - reference).clamp(0.0, MAX_VAD_GAIN_DB)
+}
+
+/// The background level from frame energies (dBFS): the mean power of the frames within
+/// 2 dB of the quietest 100 ms (minimum statistics). Unlike a percentile of all frames it
+/// does not depend on how much of the recording is background, so a trimmed query measures
+/// like its source recording.
+fn noise_floor(energy: &[f64]) -> f64 {
+    let power: Vec<f64> = energy.iter().map(|&db| db_to_power(db)).collect();
+    let window = NOISE_WINDOW_FRAMES.min(power.len());
+    if window == 0 {
+        return FLOOR_DB;
+    }
+    let quietest = power
+        .windows(window)
+        .map(|w| w.iter().sum::<f64>() / window as f64)
+        .fold(f64::INFINITY, f64::min);
+    let limit = quietest * db_to_power(2.0);
+    let (sum, count) = power
+        .iter()
+        .filter(|&&p| p <= limit)
+        .fold((0.0, 0usize), |(sum, count), &p| (sum + p, count + 1));
+    if count == 0 {
+        return power_db(quietest);
+    }
+    power_db(sum / count as f64)
+}
+
 /// Energy of the 2 ms of `signal` around sample `i`, dBFS.
 fn envelope_db(signal: &[f32], i: usize) -> f64 {
     let from = i.saturating_sub(ENVELOPE_HALF);
@@ -399,6 +536,27 @@ fn envelope_db(signal: &[f32], i: usize) -> f64 {
     let power =
         window.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / window.len().max(1) as f64;
     power_db(power)
+}
+
+/// Mean power of `signal` in every window of `window` samples, by the window's first sample
+/// (empty when the signal is shorter).
+fn sliding_power(signal: &[f32], window: usize) -> Vec<f64> {
+    if window == 0 || signal.len() < window {
+        return Vec::new();
+    }
+    let mut sum: f64 = signal[..window].iter().map(|&x| f64::from(x).powi(2)).sum();
+    let mut power = Vec::with_capacity(signal.len() - window + 1);
+    power.push(sum / window as f64);
+    for i in window..signal.len() {
+        sum += f64::from(signal[i]).powi(2) - f64::from(signal[i - window]).powi(2);
+        power.push(sum.max(0.0) / window as f64);
+    }
+    power
+}
+
+/// Power of a level in dBFS.
+fn db_to_power(db: f64) -> f64 {
+    10f64.powf(db / 10.0)
 }
 
 /// `x` in dB relative to full-scale power, floored at [`FLOOR_DB`].
@@ -430,10 +588,20 @@ fn high_pass(samples: &[i16]) -> Vec<f32> {
             state: [0.0; 4],
         }
     });
-    // Start as if the first sample had always been there, so a DC offset causes no step.
+    // Settle the filter on the first 50 ms mirrored (point-symmetric about the first sample,
+    // which continues a hum or a DC offset without a step), so the recording's first frames
+    // carry no start-up transient and measure like the same sound later in a longer file.
     if let Some(&first) = samples.first() {
-        let x = f64::from(first) / 32768.0;
+        let x0 = f64::from(first) / 32768.0;
+        let lead = SETTLE_LEAD.min(samples.len() - 1);
+        let mirrored = |i: usize| 2.0 * x0 - f64::from(samples[i]) / 32768.0;
+        let x = mirrored(lead);
         sections[0].state = [x, x, 0.0, 0.0];
+        for i in (1..=lead).rev() {
+            sections
+                .iter_mut()
+                .fold(mirrored(i), |x, section| section.process(x));
+        }
     }
     samples
         .iter()
