@@ -7,6 +7,12 @@ use std::fs;
 
 use prep_support::*;
 use voiceperf::audio::mix::ChannelUse;
+use voiceperf::prep::manifest::PrepSettings;
+
+/// Non-speech prep keeps after the end of speech by default, seconds.
+fn pad() -> f64 {
+    f64::from(PrepSettings::default().pad_ms) / 1000.0
+}
 
 /// Real voice (speech ends at its last sample) with 0.5 s before and 1.0 s after, over
 /// -60 dBFS noise.
@@ -15,7 +21,7 @@ fn rear_left_scene() -> (Vec<f32>, f64) {
 }
 
 #[test]
-fn wav_variants_end_100_ms_after_speech() {
+fn wav_variants_end_one_pad_after_speech() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     fs::create_dir(&raw).unwrap();
@@ -83,8 +89,8 @@ fn wav_variants_end_100_ms_after_speech() {
         assert_eq!(entry.input.sample_rate, rate, "{name}");
         assert_eq!(entry.input.channels, count, "{name}");
         assert_eq!(entry.source, format!("raw/{query}"));
-        // Lossless input: the end of speech is found to within a few ms, then 100 ms kept.
-        check_query(&out, &query, speech_end, 0.080..=0.101);
+        // Lossless input: the end of speech is found to within a few ms, then the pad kept.
+        check_query(&out, &query, speech_end, pad() - 0.020..=pad() + 0.001);
         let expected_lead = 300.0; // 0.5 s of silence minus the 200 ms kept
         assert!(
             (entry.trimmed_leading_ms - expected_lead).abs() < 25.0,
@@ -105,7 +111,7 @@ fn wav_variants_end_100_ms_after_speech() {
 }
 
 #[test]
-fn compressed_and_other_containers_end_100_ms_after_speech() {
+fn compressed_and_other_containers_end_one_pad_after_speech() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     fs::create_dir(&raw).unwrap();
@@ -152,7 +158,7 @@ fn compressed_and_other_containers_end_100_ms_after_speech() {
                 0.0
             };
         // Lossy codecs smear the end of a sound by a few ms.
-        check_query(&out, &query, speech_end, 0.080..=0.110);
+        check_query(&out, &query, speech_end, pad() - 0.020..=pad() + 0.010);
         assert!(stdout.contains(&format.describe()), "{stdout}");
     }
 }
@@ -191,7 +197,7 @@ fn phase_inverted_stereo_falls_back_to_one_channel() {
         &dir.path().join("mix"),
         "inverted.wav",
         speech_end,
-        0.080..=0.101,
+        pad() - 0.020..=pad() + 0.001,
     );
 
     // --channel picks one explicitly; a channel the file lacks fails that file.
@@ -318,7 +324,7 @@ fn committed_dataset_is_what_prep_makes() {
             "{name}: differs by {worst}"
         );
         assert!(
-            old.speech_end_s <= old.duration_s - 0.099,
+            old.speech_end_s <= old.duration_s - pad() + 0.001,
             "{name}: ends in speech"
         );
     }
