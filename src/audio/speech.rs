@@ -8,10 +8,11 @@
 //! offset, rumble or mains hum is neither speech nor "loud".
 //!
 //! The answer must not depend on how much background the recording holds: `validate` and
-//! `bench` re-analyse prep's trimmed output (≤ 200 ms before the speech, a short pad after)
-//! and must find the bounds prep found on the whole recording. So every level is estimated
-//! in a way that a short background measures like a long one, and the final edges are found
-//! at the sample level, independently of where the 10 ms frame grid falls.
+//! `bench` re-analyse prep's trimmed output (≤ 200 ms before the speech, an 80 ms pad after)
+//! and must find the bounds prep found on the whole recording. So the levels are estimated
+//! in a way that a short background measures like a long one, the final background level
+//! is measured on the background prep keeps, and the edges are found at the sample level,
+//! independently of where the 10 ms frame grid falls.
 //!
 //! 1. The background level comes from minimum statistics: the mean power of the frames within
 //!    2 dB of the quietest 100 ms (not a percentile of all frames, which rises when there is
@@ -36,6 +37,11 @@
 //!    step 3, from its first and last active frames, in 10 ms windows at every sample, then
 //!    refined with a 2 ms envelope: the start on the high-passed signal, the end on the same
 //!    filter run backwards in time, whose ringing cannot extend past the end of a sound.
+//! 6. Steps 2–5 are done again against the background measured next to the speech found:
+//!    the median power of 10 ms windows in the 180 ms up to 20 ms before it and the 50 ms
+//!    from 30 ms after it — background that prep's defaults keep, so its output, analysed
+//!    again, sees the same level to a few hundredths of a dB (a fading tail that hovers near
+//!    the edge level makes the edge move with tenths of a dB).
 //!
 //! Cost: roughly 0.2 s per 10 minutes of audio on one core, most of it the filter and the VAD.
 
@@ -74,6 +80,13 @@ const MAX_VAD_GAIN_DB: f64 = 40.0;
 const LOUD_FRAMES: usize = 10;
 /// Samples the high-pass filter settles on before the first one (50 ms).
 const SETTLE_LEAD: usize = 800;
+/// Where the background next to the speech is measured, relative to its start (before) and
+/// end (after), in samples: within what prep keeps by default (200 ms before, 80 ms after),
+/// away from the faint onset and fading tail.
+const LOCAL_BEFORE: Range<usize> = 20 * FRAME / 10..200 * FRAME / 10;
+const LOCAL_AFTER: Range<usize> = 30 * FRAME / 10..80 * FRAME / 10;
+/// Fewest 10 ms windows (one per ms) the local background level is taken from (30 ms).
+const MIN_LOCAL_WINDOWS: usize = 30;
 /// Frames averaged for the background level (100 ms).
 const NOISE_WINDOW_FRAMES: usize = 10;
 
@@ -106,7 +119,7 @@ pub struct SpeechBounds {
     pub start: usize,
     /// One past the index of the last sample of speech.
     pub end: usize,
-    /// Background level (mean power of the frames near the quietest 100 ms), dBFS.
+    /// Background level next to the speech (median power of its 10 ms windows), dBFS.
     pub noise_floor_dbfs: f64,
     /// Speech level (95th percentile of the energies of speech frames), dBFS.
     pub speech_level_dbfs: f64,
@@ -215,8 +228,44 @@ impl<'a> Analysis<'a> {
     }
 
     fn bounds(&self, config: &SpeechConfig) -> Option<SpeechBounds> {
+        let found = self.bounds_over(self.noise, config)?;
+        // Measure the background again next to the speech, where a trimmed copy of the
+        // recording has the same background, and find the bounds again against it.
+        match self.local_noise(found.start, found.end) {
+            Some(local) => self.bounds_over(local, config).or(Some(found)),
+            None => Some(found),
+        }
+    }
+
+    /// The background level next to the speech at `start..end`: the median power of the
+    /// 10 ms windows (at every millisecond) in the 180 ms up to 20 ms before the start and
+    /// the 50 ms from 30 ms after the end — background that prep's defaults keep around the
+    /// speech, so prep's output measures the same. `None` when there is too little of it.
+    fn local_noise(&self, start: usize, end: usize) -> Option<f64> {
+        let signal = &self.filtered;
+        let before =
+            start.saturating_sub(LOCAL_BEFORE.end)..start.saturating_sub(LOCAL_BEFORE.start);
+        let after =
+            (end + LOCAL_AFTER.start).min(signal.len())..(end + LOCAL_AFTER.end).min(signal.len());
+        let mut powers: Vec<f64> = [before, after]
+            .into_iter()
+            .flat_map(|range| {
+                sliding_power(&signal[range], FRAME)
+                    .into_iter()
+                    .step_by(FRAME / 10)
+            })
+            .collect();
+        if powers.len() < MIN_LOCAL_WINDOWS {
+            return None;
+        }
+        let middle = powers.len() / 2;
+        let (_, median, _) = powers.select_nth_unstable_by(middle, f64::total_cmp);
+        Some(power_db(*median))
+    }
+
+    /// The speech bounds against a background level of `noise` dBFS.
+    fn bounds_over(&self, noise: f64, config: &SpeechConfig) -> Option<SpeechBounds> {
         let frames = self.energy.len();
-        let noise = self.noise;
         // VAD frames in the background (the VAD errs there in loud noise) do not count.
         let speech_energy: Vec<f64> = (0..frames)
             .filter(|&k| self.vad[k] && self.energy[k] >= noise + 6.0)
@@ -322,13 +371,8 @@ impl<'a> Analysis<'a> {
         merged
     }
 
-    /// First sample of `segment`'s speech. Found again at the sample level, independently
-    /// of where the 10 ms frame grid falls (so the same sound gets the same start however the
-    /// recording was trimmed): from the segment's first active frame back over loud sound
-    /// within 300 ms, then over the fading-in sound down to the edge level (dips of up to
-    /// 20 ms), all in 10 ms windows at every sample; then to the first sample whose 2 ms
-    /// envelope reaches the edge level, moved forward to the first sample loud enough on its
-    /// own (so the envelope's width does not lengthen the speech).
+    /// First sample of `segment`'s speech, found again at the sample level (see [`onset`])
+    /// from the segment's first active frame on the high-passed signal.
     fn refine_start(&self, segment: &Segment, levels: &Levels) -> usize {
         let signal = &self.filtered;
         let core = (segment.core.start * FRAME).min(signal.len());
@@ -336,78 +380,20 @@ impl<'a> Analysis<'a> {
             .min(core.saturating_sub(BRIDGE))
             .saturating_sub(REACH);
         let to = (core + 2 * WINDOW + GAP).min(signal.len());
-        // power[j]: the window starting at from + j.
-        let power = sliding_power(&signal[from..to], WINDOW);
-        if power.is_empty() {
-            return core.min(from);
-        }
-        let (bridge, edge) = (db_to_power(levels.bridge), db_to_power(levels.edge));
-        // The sound may begin anywhere in the first active frame: start from its end.
-        let anchor = (0..power.len())
-            .map(|j| from + j)
-            .take_while(|&p| p <= core + WINDOW)
-            .find(|&p| p + BRIDGE >= core && power[p - from] >= bridge)
-            .unwrap_or(core + WINDOW)
-            .min(from + power.len() - 1);
-        let mut first = anchor;
-        for p in (from..=anchor).rev() {
-            if power[p - from] >= edge {
-                first = p;
-            } else if first - p > GAP {
-                break;
-            }
-        }
-        let Some(onset) = (first..(first + WINDOW).min(signal.len()))
-            .find(|&i| envelope_db(signal, i) >= levels.edge)
-        else {
-            return first;
-        };
-        let amplitude = 10f64.powf(levels.edge / 20.0) as f32;
-        (onset..(onset + ENVELOPE_HALF).min(signal.len()))
-            .find(|&i| signal[i].abs() >= amplitude)
-            .unwrap_or(onset)
+        from + onset(&signal[from..to], core - from, levels)
     }
 
-    /// One past the last sample of `segment`'s speech, found like [`Self::refine_start`]
-    /// forward from the last active frame, on the signal high-passed backwards in time, whose
-    /// ringing cannot extend past the end of a sound.
+    /// One past the last sample of `segment`'s speech: the [`onset`] of the time-reversed
+    /// sound, from the segment's last active frame, on the signal high-passed backwards in
+    /// time, whose ringing cannot extend past the end of a sound.
     fn refine_end(&self, segment: &Segment, levels: &Levels) -> usize {
         let len = self.samples.len();
         let core = (segment.core.end * FRAME).min(len);
         let from = core.saturating_sub(2 * WINDOW + GAP);
         let to = ((segment.frames.end * FRAME).max(core + BRIDGE) + REACH).min(len);
-        // Only this stretch (and the envelope's reach around it) is filtered backwards.
-        let offset = from.saturating_sub(ENVELOPE_HALF);
-        let signal = high_pass_backwards(self.samples, offset..(to + ENVELOPE_HALF).min(len));
-        // power[j]: the window ending at from + WINDOW + j.
-        let power = sliding_power(&signal[from - offset..to - offset], WINDOW);
-        let (bridge, edge) = (db_to_power(levels.bridge), db_to_power(levels.edge));
-        let window_end = |j: usize| from + WINDOW + j;
-        // The sound may end anywhere in the last active frame: start from its beginning.
-        let anchor = (0..power.len())
-            .rev()
-            .take_while(|&j| window_end(j) + WINDOW >= core)
-            .find(|&j| window_end(j) <= core + BRIDGE && power[j] >= bridge)
-            .map_or(core.saturating_sub(WINDOW), window_end);
-        let mut last = anchor;
-        for j in (0..power.len()).filter(|&j| window_end(j) >= anchor) {
-            if power[j] >= edge {
-                last = window_end(j);
-            } else if window_end(j) - last > GAP {
-                break;
-            }
-        }
-        let Some(release) = (last.saturating_sub(WINDOW)..last)
-            .rev()
-            .find(|&i| envelope_db(&signal, i - offset) >= levels.edge)
-        else {
-            return last;
-        };
-        let amplitude = 10f64.powf(levels.edge / 20.0) as f32;
-        (release.saturating_sub(ENVELOPE_HALF).max(offset)..=release)
-            .rev()
-            .find(|&i| signal[i - offset].abs() >= amplitude)
-            .map_or(release + 1, |i| i + 1)
+        let mut reversed = high_pass_backwards(self.samples, from..to);
+        reversed.reverse();
+        to - onset(&reversed, to - core, levels)
     }
 
     /// Splits segments into the utterance and the isolated clicks and coughs before or after
@@ -536,6 +522,46 @@ fn envelope_db(signal: &[f32], i: usize) -> f64 {
     let power =
         window.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / window.len().max(1) as f64;
     power_db(power)
+}
+
+/// Where a sound under way at sample `core` of `signal` (high-passed) begins, to the sample
+/// — the same rules as the frame-level stretching, redone independently of where the 10 ms
+/// frame grid falls, so the same sound gets the same edge however the recording was
+/// trimmed: back from `core` over loud sound (10 ms windows at the bridge level) within
+/// 300 ms, then over the fading-in sound (20 ms windows at the edge level) across dips of up
+/// to 20 ms; then to the first sample whose 2 ms envelope reaches the edge level, and on to
+/// the first sample that loud on its own (so the envelope's width does not lengthen the
+/// speech).
+fn onset(signal: &[f32], core: usize, levels: &Levels) -> usize {
+    // power[p]: mean power of the window starting at p.
+    let power = sliding_power(signal, WINDOW);
+    if power.is_empty() {
+        return core.min(signal.len());
+    }
+    let (bridge, edge) = (db_to_power(levels.bridge), db_to_power(levels.edge));
+    // The sound may begin anywhere in the first active frame: start from its end.
+    let anchor = (core.saturating_sub(BRIDGE)..=core + FRAME)
+        .take_while(|&p| p < power.len())
+        .find(|&p| power[p] >= bridge)
+        .unwrap_or(core + FRAME)
+        .min(power.len() - 1);
+    let mut first = anchor;
+    for p in (0..=anchor).rev() {
+        if power[p] >= edge {
+            first = p;
+        } else if first - p > GAP {
+            break;
+        }
+    }
+    let Some(onset) = (first..(first + WINDOW).min(signal.len()))
+        .find(|&i| envelope_db(signal, i) >= levels.edge)
+    else {
+        return first;
+    };
+    let amplitude = 10f64.powf(levels.edge / 20.0) as f32;
+    (onset..(onset + ENVELOPE_HALF).min(signal.len()))
+        .find(|&i| signal[i].abs() >= amplitude)
+        .unwrap_or(onset)
 }
 
 /// Mean power of `signal` in every window of `window` samples, by the window's first sample
@@ -993,5 +1019,261 @@ mod tests {
         assert!(bounds.start < 160, "{}", bounds.start);
         assert!(bounds.end + 160 >= voice.len() && bounds.end <= voice.len());
         assert!((bounds.end_s() - bounds.end as f64 / 16_000.0).abs() < 1e-12);
+    }
+
+    // ---- The hard cases: quiet speech, little background; and the same answer on prep's
+    // ---- trimmed output as on the whole recording.
+
+    /// What surrounds the voice in a hard case.
+    #[derive(Debug, Clone, Copy)]
+    enum Background {
+        /// Digital silence.
+        Silence,
+        /// White noise of this RMS level, dBFS.
+        Noise(f64),
+        /// 50 Hz mains hum (with its 3rd and 5th harmonics) of this RMS level, dBFS.
+        Hum(f64),
+    }
+
+    impl Background {
+        fn samples(self, len: usize) -> Vec<f64> {
+            let mut noise = Noise(0x2545_F491_4F6C_DD1D);
+            (0..len)
+                .map(|i| match self {
+                    Background::Silence => 0.0,
+                    Background::Noise(level) => 10f64.powf(level / 20.0) * noise.gaussian(),
+                    Background::Hum(level) => {
+                        let w = 2.0 * std::f64::consts::PI * 50.0 * i as f64 / RATE as f64;
+                        10f64.powf(level / 20.0) / 0.648
+                            * (0.8 * w.sin() + 0.4 * (3.0 * w).sin() + 0.2 * (5.0 * w).sin())
+                    }
+                })
+                .collect()
+        }
+    }
+
+    /// Energies (dBFS) of the 10 ms frames of `signal` above 100 Hz — speech as heard over
+    /// a hum, which is mostly below.
+    fn energies_above_100_hz(signal: &[f64]) -> Vec<f64> {
+        high_pass(&pcm(signal))
+            .chunks(FRAME)
+            .map(|frame| db(&frame.iter().map(|&x| f64::from(x)).collect::<Vec<_>>()))
+            .collect()
+    }
+
+    /// `voice` scaled to peak at `peak_dbfs` (its own level when `None`), with `lead_ms`
+    /// before and `tail_ms` after, over `background`. It is audible where its frames above
+    /// 100 Hz are 6 dB over the background's (and within 40 dB of its speech level).
+    fn hard_case(
+        voice: &[f64],
+        peak_dbfs: Option<f64>,
+        lead_ms: usize,
+        tail_ms: usize,
+        background: Background,
+    ) -> Scene {
+        let peak = voice.iter().fold(0.0f64, |m, &x| m.max(x.abs()));
+        let gain = peak_dbfs.map_or(1.0, |level| 10f64.powf(level / 20.0) / peak);
+        let voice: Vec<f64> = voice.iter().map(|x| x * gain).collect();
+        let lead = lead_ms * RATE / 1000;
+        let mut signal = vec![0.0; lead];
+        signal.extend_from_slice(&voice);
+        signal.resize(signal.len() + tail_ms * RATE / 1000, 0.0);
+        let around = background.samples(signal.len());
+        for (x, b) in signal.iter_mut().zip(around) {
+            *x += b;
+        }
+        let background_db = {
+            let energies = energies_above_100_hz(&background.samples(RATE));
+            let power = energies[5..]
+                .iter()
+                .map(|&e| 10f64.powf(e / 10.0))
+                .sum::<f64>();
+            10.0 * (power / (energies.len() - 5) as f64).max(1e-10).log10()
+        };
+        let energies = energies_above_100_hz(&voice);
+        let level = (background_db + 6.0).max(percentile(&energies, 95.0).unwrap() - 40.0);
+        let audible: Vec<usize> = (0..energies.len())
+            .filter(|&k| energies[k] >= level)
+            .collect();
+        Scene {
+            voice_start: lead,
+            voice_end: lead + voice.len(),
+            audible_start: lead + audible[0] * FRAME,
+            audible_end: lead + ((audible[audible.len() - 1] + 1) * FRAME).min(voice.len()),
+            signal,
+        }
+    }
+
+    /// prep's defaults: background kept before and after the speech, samples.
+    const KEEP: usize = RATE / 5;
+    fn prep_pad() -> usize {
+        crate::prep::manifest::PrepSettings::default().pad_ms as usize * RATE / 1000
+    }
+
+    /// Finds the speech as prep does and checks the query prep would cut: nothing audible
+    /// cut at either end, edges within a frame or so of the audible voice, at most 100 ms of
+    /// non-speech after it; then re-analyses that query, which must give the same bounds
+    /// (within 10 ms) and pass validate's 100 ms trailing limit. Returns the bounds.
+    fn check_trimmed(scene: &Scene, what: &str) -> SpeechBounds {
+        let config = SpeechConfig::default();
+        let samples = pcm(&scene.signal);
+        let b = find_speech(&samples, &config).unwrap_or_else(|| panic!("{what}: no speech"));
+        let ms = |n: usize| n as f64 / 16.0;
+        let out_start = b.start.saturating_sub(KEEP);
+        let out_end = (b.end + prep_pad()).min(samples.len());
+        assert!(
+            out_start <= scene.audible_start && b.start <= scene.audible_start + FRAME,
+            "{what}: start {} ms after the audible voice",
+            ms(b.start) - ms(scene.audible_start)
+        );
+        assert!(
+            b.start + RATE / 50 >= scene.voice_start,
+            "{what}: start {} ms before the voice",
+            ms(scene.voice_start) - ms(b.start)
+        );
+        assert!(
+            // (The audible end is that of a 10 ms frame.)
+            out_end >= scene.audible_end && b.end + FRAME * 3 / 2 >= scene.audible_end,
+            "{what}: end {} ms before the audible voice ends",
+            ms(scene.audible_end) - ms(b.end)
+        );
+        assert!(
+            out_end <= scene.voice_end + RATE / 10,
+            "{what}: {} ms of non-speech kept after the voice",
+            ms(out_end) - ms(scene.voice_end)
+        );
+        let query = &samples[out_start..out_end];
+        let again = find_speech(query, &config)
+            .unwrap_or_else(|| panic!("{what}: no speech in the trimmed query"));
+        let start_moved = ms(again.start + out_start) - ms(b.start);
+        let end_moved = ms(again.end + out_start) - ms(b.end);
+        assert!(
+            start_moved.abs() <= 10.0 && end_moved.abs() <= 10.0,
+            "{what}: the trimmed query's bounds move by {start_moved} ms (start) and \
+             {end_moved} ms (end)"
+        );
+        assert!(ms(query.len() - again.end) <= 100.0, "{what}");
+        b
+    }
+
+    #[test]
+    fn prep_keeps_the_background_the_level_is_measured_on() {
+        let prep = crate::prep::manifest::PrepSettings::default();
+        assert!(prep.keep_leading_ms as usize * RATE / 1000 >= LOCAL_BEFORE.end);
+        assert!(prep.pad_ms as usize * RATE / 1000 >= LOCAL_AFTER.end);
+    }
+
+    #[test]
+    fn quiet_speech_with_little_background_is_kept_whole() {
+        for name in VOICES {
+            let voice = voice(name);
+            for peak in [-45.0, -40.0, -35.0] {
+                for (lead, tail) in [(100, 100), (200, 150), (300, 300)] {
+                    for background in [
+                        Background::Silence,
+                        Background::Noise(peak - 30.0),
+                        Background::Hum(peak - 25.0),
+                    ] {
+                        let scene = hard_case(&voice, Some(peak), lead, tail, background);
+                        let what =
+                            format!("{name} at {peak} dBFS, {lead}/{tail} ms, {background:?}");
+                        let bounds = check_trimmed(&scene, &what);
+                        assert!(bounds.ignored.is_empty(), "{what}: {:?}", bounds.ignored);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn speech_in_noise_and_hum_with_little_background_is_kept_whole() {
+        for name in VOICES {
+            let voice = voice(name);
+            for (lead, tail) in [(100, 100), (300, 300)] {
+                for background in [
+                    Background::Noise(-60.0),
+                    Background::Noise(-45.0),
+                    Background::Noise(-35.0),
+                    Background::Hum(-60.0),
+                    Background::Hum(-45.0),
+                    Background::Hum(-35.0),
+                ] {
+                    let scene = hard_case(&voice, None, lead, tail, background);
+                    check_trimmed(&scene, &format!("{name}, {lead}/{tail} ms, {background:?}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hard_cases_fading_word_pause_click_and_cough() {
+        let fade = |mut voice: Vec<f64>| {
+            // The last 400 ms trail off to -25 dB.
+            let n = voice.len();
+            let len = RATE * 2 / 5;
+            for i in 0..len {
+                voice[n - len + i] *= 10f64.powf(-25.0 * i as f64 / len as f64 / 20.0);
+            }
+            voice
+        };
+        for name in VOICES {
+            for (peak, background) in [
+                (Some(-40.0), Background::Silence),
+                (Some(-40.0), Background::Noise(-70.0)),
+                (None, Background::Noise(-50.0)),
+            ] {
+                let scene = hard_case(&fade(voice(name)), peak, 200, 150, background);
+                check_trimmed(&scene, &format!("faded {name} at {peak:?}, {background:?}"));
+            }
+        }
+
+        // A 1.5 s pause inside the utterance: both phrases kept.
+        let first = voice("front_center");
+        let mut both = first.clone();
+        both.resize(first.len() + RATE * 3 / 2, 0.0);
+        both.extend_from_slice(&voice("side_right"));
+        for (peak, background) in [
+            (Some(-40.0), Background::Noise(-70.0)),
+            (Some(-35.0), Background::Hum(-60.0)),
+            (None, Background::Noise(-45.0)),
+        ] {
+            let scene = hard_case(&both, peak, 150, 150, background);
+            let what = format!("pause at {peak:?}, {background:?}");
+            let bounds = check_trimmed(&scene, &what);
+            assert!(bounds.start < scene.voice_start + first.len() / 4, "{what}");
+        }
+
+        // A click or a cough 700 ms after the speech: ignored.
+        let click: Vec<f64> = (0..48)
+            .map(|i| 0.9 * (-(i as f64) / 8.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let mut noise = Noise(42);
+        let mut low = 0.0;
+        let cough: Vec<f64> = (0..RATE / 4)
+            .map(|i| {
+                let t = i as f64 / (RATE / 4) as f64;
+                low = 0.7 * low + 0.3 * noise.gaussian();
+                0.5 * (std::f64::consts::PI * t).sin().powi(2) * (-3.0 * t).exp() * low
+            })
+            .collect();
+        for name in VOICES {
+            for (sound, kind) in [(&click, "click"), (&cough, "cough")] {
+                for (peak, background) in [
+                    (Some(-35.0), Background::Noise(-65.0)),
+                    (None, Background::Noise(-50.0)),
+                ] {
+                    let mut scene = hard_case(&voice(name), peak, 200, 1200, background);
+                    let at = with_sound_after(&mut scene, RATE * 7 / 10, sound);
+                    let what = format!("{name} at {peak:?} + {kind}, {background:?}");
+                    let bounds = check_trimmed(&scene, &what);
+                    assert_eq!(bounds.ignored.len(), 1, "{what}");
+                    let ignored = &bounds.ignored[0];
+                    assert!(
+                        ignored.start < at.end && ignored.end > at.start,
+                        "{what}: {ignored:?} vs {at:?}"
+                    );
+                }
+            }
+        }
     }
 }
