@@ -271,6 +271,58 @@ fn pad_lead_and_normalisation_are_applied() {
     assert_eq!(entry.settings.normalize_peak_dbfs, Some(-3.0));
 }
 
+/// Quiet speech (peaking at -42 dBFS) with only 200 ms of background before it: the start is
+/// found where the voice becomes audible, so nothing of the first word is cut (it once came out
+/// ~800 ms late, and prep cut ~600 ms of speech); and the query, analysed again, has the
+/// bounds prep recorded.
+#[test]
+fn quiet_speech_with_little_lead_in_keeps_its_first_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    fs::create_dir(&raw).unwrap();
+    let names = ["front_center", "rear_left", "side_right", "front_left"];
+    let mut voice_ends = Vec::new();
+    for name in names {
+        let clean = voice(name);
+        let peak = clean.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let quiet: Vec<f32> = clean.iter().map(|x| x / peak * 0.00794).collect();
+        let (mono, speech_end) = scene(&quiet, 0.2, 0.15, -75.0);
+        voice_ends.push(speech_end);
+        let bytes = wav_bytes(&[mono], 16_000, Encoding::Int(16), false, &[]);
+        fs::write(raw.join(format!("{name}.wav")), bytes).unwrap();
+    }
+    let output = prep(dir.path(), &["raw", "-o", "out"]);
+    assert!(output.status.success(), "{:?}", texts(&output));
+    let out = dir.path().join("out");
+    let manifest = manifest(&out);
+    for (name, voice_end) in names.iter().zip(voice_ends) {
+        let query = format!("{name}.wav");
+        let entry = manifest.get(&query).unwrap();
+        // The voice starts at 200 ms (its first few ms are below the noise): the start is
+        // found where it becomes audible, and prep, keeping 200 ms before that, cuts none of
+        // the voice.
+        let start_in_recording = entry.trimmed_leading_ms / 1000.0 + entry.speech_start_s;
+        assert!(
+            (0.18..=0.26).contains(&start_in_recording),
+            "{name}: speech starts at {start_in_recording} s"
+        );
+        assert!(
+            entry.trimmed_leading_ms <= 200.0,
+            "{name}: {} ms cut before the speech",
+            entry.trimmed_leading_ms
+        );
+        assert!(trailing_residual(entry, voice_end) <= 0.100, "{name}");
+        let samples = query_samples(&out.join(&query));
+        let again = voiceperf::audio::speech::find_speech(&samples, &Default::default())
+            .unwrap_or_else(|| panic!("{name}: no speech in the query"));
+        assert!(
+            again.start.abs_diff(entry.speech_start_sample) <= 160
+                && again.end.abs_diff(entry.speech_end_sample) <= 160,
+            "{name}: {again:?} vs {entry:?}"
+        );
+    }
+}
+
 /// `cargo run --release -- prep` turns the committed raw_recordings/ into the committed
 /// audio_files/: same queries, same speech bounds, samples equal to within rounding.
 #[test]
