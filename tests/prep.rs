@@ -7,6 +7,12 @@ use std::fs;
 
 use prep_support::*;
 use voiceperf::audio::mix::ChannelUse;
+use voiceperf::prep::manifest::PrepSettings;
+
+/// Non-speech prep keeps after the end of speech by default, seconds.
+fn pad() -> f64 {
+    f64::from(PrepSettings::default().pad_ms) / 1000.0
+}
 
 /// Real voice (speech ends at its last sample) with 0.5 s before and 1.0 s after, over
 /// -60 dBFS noise.
@@ -15,7 +21,7 @@ fn rear_left_scene() -> (Vec<f32>, f64) {
 }
 
 #[test]
-fn wav_variants_end_100_ms_after_speech() {
+fn wav_variants_end_one_pad_after_speech() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     fs::create_dir(&raw).unwrap();
@@ -83,8 +89,8 @@ fn wav_variants_end_100_ms_after_speech() {
         assert_eq!(entry.input.sample_rate, rate, "{name}");
         assert_eq!(entry.input.channels, count, "{name}");
         assert_eq!(entry.source, format!("raw/{query}"));
-        // Lossless input: the end of speech is found to within a few ms, then 100 ms kept.
-        check_query(&out, &query, speech_end, 0.080..=0.101);
+        // Lossless input: the end of speech is found to within a few ms, then the pad kept.
+        check_query(&out, &query, speech_end, pad() - 0.020..=pad() + 0.001);
         let expected_lead = 300.0; // 0.5 s of silence minus the 200 ms kept
         assert!(
             (entry.trimmed_leading_ms - expected_lead).abs() < 25.0,
@@ -105,7 +111,7 @@ fn wav_variants_end_100_ms_after_speech() {
 }
 
 #[test]
-fn compressed_and_other_containers_end_100_ms_after_speech() {
+fn compressed_and_other_containers_end_one_pad_after_speech() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
     fs::create_dir(&raw).unwrap();
@@ -152,7 +158,7 @@ fn compressed_and_other_containers_end_100_ms_after_speech() {
                 0.0
             };
         // Lossy codecs smear the end of a sound by a few ms.
-        check_query(&out, &query, speech_end, 0.080..=0.110);
+        check_query(&out, &query, speech_end, pad() - 0.020..=pad() + 0.010);
         assert!(stdout.contains(&format.describe()), "{stdout}");
     }
 }
@@ -191,7 +197,7 @@ fn phase_inverted_stereo_falls_back_to_one_channel() {
         &dir.path().join("mix"),
         "inverted.wav",
         speech_end,
-        0.080..=0.101,
+        pad() - 0.020..=pad() + 0.001,
     );
 
     // --channel picks one explicitly; a channel the file lacks fails that file.
@@ -265,6 +271,58 @@ fn pad_lead_and_normalisation_are_applied() {
     assert_eq!(entry.settings.normalize_peak_dbfs, Some(-3.0));
 }
 
+/// Quiet speech (peaking at -42 dBFS) with only 200 ms of background before it: the start is
+/// found where the voice becomes audible, so nothing of the first word is cut (it once came out
+/// ~800 ms late, and prep cut ~600 ms of speech); and the query, analysed again, has the
+/// bounds prep recorded.
+#[test]
+fn quiet_speech_with_little_lead_in_keeps_its_first_word() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    fs::create_dir(&raw).unwrap();
+    let names = ["front_center", "rear_left", "side_right", "front_left"];
+    let mut voice_ends = Vec::new();
+    for name in names {
+        let clean = voice(name);
+        let peak = clean.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        let quiet: Vec<f32> = clean.iter().map(|x| x / peak * 0.00794).collect();
+        let (mono, speech_end) = scene(&quiet, 0.2, 0.15, -75.0);
+        voice_ends.push(speech_end);
+        let bytes = wav_bytes(&[mono], 16_000, Encoding::Int(16), false, &[]);
+        fs::write(raw.join(format!("{name}.wav")), bytes).unwrap();
+    }
+    let output = prep(dir.path(), &["raw", "-o", "out"]);
+    assert!(output.status.success(), "{:?}", texts(&output));
+    let out = dir.path().join("out");
+    let manifest = manifest(&out);
+    for (name, voice_end) in names.iter().zip(voice_ends) {
+        let query = format!("{name}.wav");
+        let entry = manifest.get(&query).unwrap();
+        // The voice starts at 200 ms (its first few ms are below the noise): the start is
+        // found where it becomes audible, and prep, keeping 200 ms before that, cuts none of
+        // the voice.
+        let start_in_recording = entry.trimmed_leading_ms / 1000.0 + entry.speech_start_s;
+        assert!(
+            (0.18..=0.26).contains(&start_in_recording),
+            "{name}: speech starts at {start_in_recording} s"
+        );
+        assert!(
+            entry.trimmed_leading_ms <= 200.0,
+            "{name}: {} ms cut before the speech",
+            entry.trimmed_leading_ms
+        );
+        assert!(trailing_residual(entry, voice_end) <= 0.100, "{name}");
+        let samples = query_samples(&out.join(&query));
+        let again = voiceperf::audio::speech::find_speech(&samples, &Default::default())
+            .unwrap_or_else(|| panic!("{name}: no speech in the query"));
+        assert!(
+            again.start.abs_diff(entry.speech_start_sample) <= 160
+                && again.end.abs_diff(entry.speech_end_sample) <= 160,
+            "{name}: {again:?} vs {entry:?}"
+        );
+    }
+}
+
 /// `cargo run --release -- prep` turns the committed raw_recordings/ into the committed
 /// audio_files/: same queries, same speech bounds, samples equal to within rounding.
 #[test]
@@ -318,7 +376,7 @@ fn committed_dataset_is_what_prep_makes() {
             "{name}: differs by {worst}"
         );
         assert!(
-            old.speech_end_s <= old.duration_s - 0.099,
+            old.speech_end_s <= old.duration_s - pad() + 0.001,
             "{name}: ends in speech"
         );
     }

@@ -90,7 +90,8 @@ fn bad_recordings_fail_one_line_each_and_the_rest_is_prepared() {
     assert_eq!(written, ["good.wav", "manifest.json", "more/good2.wav"]);
     let manifest = manifest(&out);
     assert_eq!(manifest.entries.len(), 2);
-    check_query(&out, "more/good2.wav", 1.663, 0.080..=0.110);
+    let pad = f64::from(voiceperf::prep::manifest::PrepSettings::default().pad_ms) / 1000.0;
+    check_query(&out, "more/good2.wav", 1.663, pad - 0.020..=pad + 0.010);
 }
 
 /// Files under `dir`, relative, '/'-separated.
@@ -230,7 +231,10 @@ fn report_json_lists_every_file() {
     assert_eq!(report["prepared"], 1);
     assert_eq!(report["failed"], 2);
     assert_eq!(report["dry_run"], false);
-    assert_eq!(report["settings"]["pad_ms"], 100);
+    assert_eq!(
+        report["settings"]["pad_ms"],
+        voiceperf::prep::manifest::PrepSettings::default().pad_ms
+    );
     let files = report["files"].as_array().unwrap();
     assert_eq!(files.len(), 3);
     let good = files.iter().find(|f| f["input"] == "a.wav").unwrap();

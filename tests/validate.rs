@@ -1062,14 +1062,70 @@ fn recording(pick: &mut Pick, path: &Path) {
     writer.finalize().unwrap();
 }
 
-#[test]
-fn prep_output_always_passes_validate() {
-    let dir = tempfile::tempdir().unwrap();
-    let raw = dir.path().join("raw");
+/// A hard case for the speech detector, as a 16 kHz mono WAV: `name`'s voice scaled to peak at
+/// `peak_dbfs`, only `lead_ms` of background before it and `tail_ms` after, over white noise
+/// of `noise_dbfs` (RMS) and, with `hum_dbfs`, 50 Hz mains hum with harmonics.
+fn hard_recording(
+    path: &Path,
+    name: &str,
+    peak_dbfs: f64,
+    (lead_ms, tail_ms): (usize, usize),
+    noise_dbfs: f64,
+    hum_dbfs: Option<f64>,
+) {
+    let voice = voice(name);
+    let peak = voice
+        .iter()
+        .map(|s| f64::from(s.unsigned_abs()))
+        .fold(0.0, f64::max);
+    let gain = 10f64.powf(peak_dbfs / 20.0) * 32768.0 / peak;
+    let lead = lead_ms * RATE / 1000;
+    let total = lead + voice.len() + tail_ms * RATE / 1000;
+    let background = noise(total, noise_dbfs, voice.len() as u64);
+    let samples: Vec<i16> = background
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let t = i as f64 / RATE as f64;
+            let w = 2.0 * std::f64::consts::PI * 50.0 * t;
+            let hum = hum_dbfs.map_or(0.0, |level| {
+                10f64.powf(level / 20.0) * 32768.0 / 0.648
+                    * (0.8 * w.sin() + 0.4 * (3.0 * w).sin() + 0.2 * (5.0 * w).sin())
+            });
+            let v = if i >= lead && i < lead + voice.len() {
+                f64::from(voice[i - lead]) * gain
+            } else {
+                0.0
+            };
+            (v + n + hum).round().clamp(-32768.0, 32767.0) as i16
+        })
+        .collect();
+    std::fs::write(path, wav(&samples)).unwrap();
+}
+
+/// Recordings of every kind prep accepts (generated WAVs in varied formats with noise or hum,
+/// hard cases with quiet speech and little background, every committed compressed fixture)
+/// prepared by the binary into `dir/dataset`, which it returns.
+fn prepared_dataset(dir: &Path) -> PathBuf {
+    let raw = dir.join("raw");
     std::fs::create_dir(&raw).unwrap();
     let mut pick = Pick(0x5EED);
     for i in 0..12 {
         recording(&mut pick, &raw.join(format!("generated_{i:02}.wav")));
+    }
+    for (i, (name, peak, lead_tail, noise, hum)) in [
+        ("front_center", -42.0, (200, 150), -72.0, None),
+        ("rear_left", -42.0, (100, 100), -75.0, None),
+        ("side_right", -38.0, (300, 300), -75.0, Some(-65.0)),
+        ("front_left", -35.0, (150, 150), -65.0, None),
+        ("rear_left", -6.0, (100, 100), -40.0, None),
+        ("side_right", -6.0, (200, 150), -60.0, Some(-40.0)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = raw.join(format!("hard_{i:02}.wav"));
+        hard_recording(&path, name, peak, lead_tail, noise, hum);
     }
     // Every committed compressed fixture (each decodes to the same voice, so prepared copies
     // of lossless ones may be identical: that is a warning, not a failure).
@@ -1087,7 +1143,7 @@ fn prep_output_always_passes_validate() {
         let renamed = name.replace('.', "_") + "." + name.rsplit('.').next().unwrap();
         std::fs::copy(fixture(name), raw.join(renamed)).unwrap();
     }
-    let out = dir.path().join("dataset");
+    let out = dir.join("dataset");
     let prep = voiceperf()
         .args([
             "prep",
@@ -1104,7 +1160,16 @@ fn prep_output_always_passes_validate() {
         "prep: {}",
         String::from_utf8_lossy(&prep.stderr)
     );
-    let run = run_validate(&[out.to_str().unwrap(), "--json"]);
+    out
+}
+
+/// Files in a prepared dataset: 12 generated, 6 hard cases, 9 compressed fixtures.
+const PREPARED_FILES: usize = 27;
+
+/// Runs `voiceperf validate DIR --json`, asserts exit status 0 (listing the failures
+/// otherwise) and that every file passed but for harmless warnings, and returns the report.
+fn validate_passes(dir: &Path) -> ValidationReport {
+    let run = run_validate(&[dir.to_str().unwrap(), "--json"]);
     let report: ValidationReport = serde_json::from_str(&run.stdout).unwrap();
     let failures: Vec<String> = report
         .files
@@ -1117,22 +1182,15 @@ fn prep_output_always_passes_validate() {
         })
         .collect();
     assert_eq!(run.code, 0, "{failures:#?}\n{:#?}", report.folder_findings);
-    assert_eq!(report.files.len(), 21);
     assert!(
         report.folder_findings.is_empty(),
         "{:#?}",
         report.folder_findings
     );
     for f in &report.files {
-        assert_eq!(
-            f.measurements.speech_bounds_from,
-            Some(BoundsSource::Manifest),
-            "{}",
-            f.name
-        );
         let trailing = f.measurements.trailing_ms.unwrap();
         assert!(trailing <= 100.0, "{}: {trailing}", f.name);
-        // Nothing but harmless warnings: identical lossless copies, a loud generated one.
+        // Nothing but harmless warnings: identical lossless copies, loud or quiet queries.
         for c in f.problems() {
             assert!(
                 matches!(c.rule, Rule::Duplicate | Rule::Clipping | Rule::Level),
@@ -1141,12 +1199,77 @@ fn prep_output_always_passes_validate() {
             );
         }
     }
-    // The file's own analysis agrees with prep's bounds to within a few frames.
+    report
+}
+
+/// Asserts that each file's own analysis (`analysed_speech_*_s`) finds the speech bounds prep
+/// recorded in `manifest` within 10 ms.
+fn analysis_agrees_with_prep(
+    report: &ValidationReport,
+    manifest: &voiceperf::prep::manifest::Manifest,
+) {
     for f in &report.files {
+        let entry = manifest.get(&f.name).unwrap();
         let m = &f.measurements;
-        let diff = (m.analysed_speech_end_s.unwrap() - m.speech_end_s.unwrap()).abs();
-        assert!(diff < 0.03, "{}: analysis differs by {diff} s", f.name);
+        let start = m.analysed_speech_start_s.unwrap() - entry.speech_start_s;
+        let end = m.analysed_speech_end_s.unwrap() - entry.speech_end_s;
+        assert!(
+            start.abs() <= 0.010 && end.abs() <= 0.010,
+            "{}: analysis moves the start by {:.1} ms and the end by {:.1} ms",
+            f.name,
+            start * 1000.0,
+            end * 1000.0
+        );
     }
+}
+
+#[test]
+fn prep_output_always_passes_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = prepared_dataset(dir.path());
+    let report = validate_passes(&out);
+    assert_eq!(report.files.len(), PREPARED_FILES);
+    for f in &report.files {
+        assert_eq!(
+            f.measurements.speech_bounds_from,
+            Some(BoundsSource::Manifest),
+            "{}",
+            f.name
+        );
+    }
+    let manifest = voiceperf::prep::manifest::Manifest::load(&out)
+        .unwrap()
+        .unwrap();
+    analysis_agrees_with_prep(&report, &manifest);
+}
+
+/// The same property when only the WAV files are kept (copied without `manifest.json`, or a
+/// folder bench reads without one): each file's own analysis must pass, and find prep's
+/// bounds.
+#[test]
+fn prep_output_passes_validate_without_its_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = prepared_dataset(dir.path());
+    let manifest = voiceperf::prep::manifest::Manifest::load(&out)
+        .unwrap()
+        .unwrap();
+    let copy = dir.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for name in manifest.entries.keys() {
+        std::fs::copy(out.join(name), copy.join(name)).unwrap();
+    }
+    let report = validate_passes(&copy);
+    assert_eq!(report.files.len(), PREPARED_FILES);
+    for f in &report.files {
+        assert_eq!(
+            f.measurements.speech_bounds_from,
+            Some(BoundsSource::Analysis),
+            "{}",
+            f.name
+        );
+        assert_rule(&report, &f.name, Rule::Manifest, Status::Skipped);
+    }
+    analysis_agrees_with_prep(&report, &manifest);
 }
 
 #[test]
@@ -1173,4 +1296,22 @@ fn the_committed_dataset_passes() {
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(stdout.contains("10 files: 10 passed"), "{stdout}");
+}
+
+#[test]
+fn the_committed_dataset_passes_without_its_manifest() {
+    let dataset = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio_files");
+    let manifest = voiceperf::prep::manifest::Manifest::load(&dataset)
+        .unwrap()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for name in manifest.entries.keys() {
+        std::fs::copy(dataset.join(name), dir.path().join(name)).unwrap();
+    }
+    let report = validate_passes(dir.path());
+    assert_eq!(report.files.len(), 10);
+    for f in &report.files {
+        assert_eq!(f.status, Status::Pass, "{}: {:#?}", f.name, f.problems());
+    }
+    analysis_agrees_with_prep(&report, &manifest);
 }

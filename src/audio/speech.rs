@@ -7,9 +7,22 @@
 //! signal's energy. Both look at the signal through a 4th-order 100 Hz high-pass, so a DC
 //! offset, rumble or mains hum is neither speech nor "loud".
 //!
-//! 1. The background level is the 10th percentile of frame energies, the speech level the
-//!    95th percentile of the energies of VAD-speech frames; speech must be 12 dB above the
-//!    background.
+//! The answer must not depend on how much background the recording holds: `validate` and
+//! `bench` re-analyse prep's trimmed output (≤ 200 ms before the speech, an 80 ms pad after)
+//! and must find the bounds prep found on the whole recording. So the levels are estimated
+//! in a way that a short background measures like a long one, the final background level
+//! is measured on the background prep keeps, and the edges are found at the sample level,
+//! independently of where the 10 ms frame grid falls.
+//!
+//! 1. The background level comes from minimum statistics: the mean power of the frames within
+//!    2 dB of the quietest 100 ms (not a percentile of all frames, which rises when there is
+//!    little background). The VAD hears the signal raised (by up to 40 dB, never lowered) so
+//!    its 10th loudest frame sits at −20 dBFS — it does not hear speech peaking near −40 dBFS
+//!    at all — after first hearing 1 s
+//!    of the recording's own background frames (a fresh VAD needs about a second of
+//!    background before it hears quiet speech). The speech level is the 95th percentile of
+//!    the energies of VAD-speech frames at least 6 dB above the background; speech must be
+//!    12 dB above the background.
 //! 2. *Active* frames are VAD-speech frames clearly above the background (and within 35 dB of
 //!    the speech level). Active frames less than 300 ms apart form one segment.
 //! 3. A segment is stretched over loud frames that follow (or precede) it within 300 ms even
@@ -21,11 +34,22 @@
 //!    they are very short (< 60 ms: a click) or short and unvoiced (< 400 ms without 40 ms of
 //!    70–400 Hz periodicity: a cough, a knock, a breath). A short voiced word is kept, and a
 //!    long pause inside the utterance keeps both phrases.
-//! 5. The outer edges are refined to the sample with a 2 ms envelope: the start on the
-//!    high-passed signal, the end on the same filter run backwards in time, whose ringing
-//!    cannot extend past the end of a sound.
+//! 5. The outer edges of the utterance are found again at the sample level with the rules of
+//!    step 3, from its first and last active frames, in 10 ms windows at every sample, then
+//!    refined with a 2 ms envelope: the start on the high-passed signal, the end on the same
+//!    filter run backwards in time, whose ringing cannot extend past the end of a sound.
+//! 6. Steps 2–5 are done again with the levels measured where a copy of the recording
+//!    trimmed to the speech has the same sound: the background as the median power of
+//!    10 ms windows in the 180 ms up to 20 ms before the speech and the 50 ms from 30 ms
+//!    after it (background that prep's defaults keep), the speech level on the speech found
+//!    (not on the clicks and coughs around it). So prep's output, analysed again, sees the
+//!    same levels to a few hundredths of a dB — which matters: a fading tail that hovers
+//!    near the edge level moves the edge by 10–30 ms for a tenth of a dB. When the speech is
+//!    more than 3 dB quieter than the loudest sounds the VAD gain came from (a loud cough
+//!    after quiet speech), the VAD listens again raised by the speech's own level.
 //!
-//! Cost: roughly 0.2 s per 10 minutes of audio on one core, most of it the filter and the VAD.
+//! Cost: roughly 0.15 s per 10 minutes of audio on one core, most of it the filter and the VAD
+//! (the second pass only redoes the cheap frame logic and the local edge search).
 
 use std::ops::Range;
 
@@ -41,10 +65,36 @@ pub const FRAME_MS: u32 = 10;
 const FRAME: usize = frame_samples(FRAME_MS);
 /// Half-length of the sample-accurate envelope window (1 ms).
 const ENVELOPE_HALF: usize = 16;
-/// How far back from a segment's last frame the sample-accurate end is looked for.
-const REFINE_BACK_FRAMES: usize = 5;
+/// Window of the sample-level edge search (10 ms), how long a dip below the edge level it
+/// crosses (20 ms), how far from the speech it looks for loud sound (300 ms), and how much
+/// further for the fading edge (200 ms), in samples.
+const WINDOW: usize = FRAME;
+const GAP: usize = 2 * FRAME;
+const BRIDGE: usize = 30 * FRAME;
+const REACH: usize = 20 * FRAME;
 /// Energy given to digital silence, in dBFS.
 const FLOOR_DB: f64 = -100.0;
+/// Frames quieter than this (dBFS) are digital silence, which the VAD does not learn from.
+const SILENCE_DB: f64 = -90.0;
+/// Background frames the VAD hears before the recording (1 s).
+const PRIME_FRAMES: usize = 100;
+/// Level (dBFS) the VAD hears the loudest frames of quieter speech at, and the most gain used
+/// to get there: the WebRTC VAD does not hear speech peaking near -40 dBFS at all.
+const VAD_LEVEL_DB: f64 = -20.0;
+const MAX_VAD_GAIN_DB: f64 = 40.0;
+/// Loud frames that set the VAD gain (100 ms: more than a click).
+const LOUD_FRAMES: usize = 10;
+/// Samples the high-pass filter settles on before the first one (50 ms).
+const SETTLE_LEAD: usize = 800;
+/// Where the background next to the speech is measured, relative to its start (before) and
+/// end (after), in samples: within what prep keeps by default (200 ms before, 80 ms after),
+/// away from the faint onset and fading tail.
+const LOCAL_BEFORE: Range<usize> = 20 * FRAME / 10..200 * FRAME / 10;
+const LOCAL_AFTER: Range<usize> = 30 * FRAME / 10..80 * FRAME / 10;
+/// Fewest 10 ms windows (one per ms) the local background level is taken from (30 ms).
+const MIN_LOCAL_WINDOWS: usize = 30;
+/// Frames averaged for the background level (100 ms).
+const NOISE_WINDOW_FRAMES: usize = 10;
 
 /// Settings of the speech-bounds detector; [`Default`] suits prepared queries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,9 +125,9 @@ pub struct SpeechBounds {
     pub start: usize,
     /// One past the index of the last sample of speech.
     pub end: usize,
-    /// Background level (10th percentile of 10 ms frame energies), dBFS.
+    /// Background level next to the speech (median power of its 10 ms windows), dBFS.
     pub noise_floor_dbfs: f64,
-    /// Speech level (95th percentile of speech-frame energies), dBFS.
+    /// Speech level (95th percentile of the energies of speech frames), dBFS.
     pub speech_level_dbfs: f64,
     /// Short isolated sounds that were not taken for speech (sample ranges).
     pub ignored: Vec<Range<usize>>,
@@ -100,8 +150,18 @@ impl SpeechBounds {
 /// the signal's energy (see the module documentation). `None` when there is no speech at all
 /// (silence, steady noise, or only clicks).
 pub fn find_speech(samples: &[i16], config: &SpeechConfig) -> Option<SpeechBounds> {
-    let analysis = Analysis::new(samples, config.vad_mode);
-    analysis.bounds(config)
+    let mut analysis = Analysis::new(samples, config.vad_mode);
+    let found = analysis.bounds(config)?;
+    // The VAD heard the recording raised by its loudest sounds. When those are not the
+    // speech (a cough or a knock far louder than quiet speech), it hears it again raised by
+    // the speech's own level — as it hears a copy trimmed to the speech.
+    let speech_frames = found.start / FRAME..found.end.div_ceil(FRAME);
+    let gain_db = vad_gain_db(&analysis.energy[speech_frames]);
+    if gain_db > analysis.vad_gain_db + 3.0 {
+        analysis.listen(gain_db, config.vad_mode);
+        return analysis.bounds(config).or(Some(found));
+    }
+    Some(found)
 }
 
 /// Per-frame measurements of one recording.
@@ -112,6 +172,10 @@ struct Analysis<'a> {
     samples: &'a [i16],
     /// Energy of each 10 ms frame of `filtered`, dBFS.
     energy: Vec<f64>,
+    /// Background level, dBFS (see [`noise_floor`]).
+    noise: f64,
+    /// Gain the VAD heard the filtered signal with, dB.
+    vad_gain_db: f64,
     /// The VAD's decision for each frame.
     vad: Vec<bool>,
 }
@@ -129,13 +193,16 @@ struct Levels {
 /// A run of frames taken for one phrase (frame indices, end exclusive).
 #[derive(Debug, Clone)]
 struct Segment {
+    /// From the first to the last active frame.
+    core: Range<usize>,
+    /// The core stretched over the sound around it.
     frames: Range<usize>,
 }
 
 impl<'a> Analysis<'a> {
     fn new(samples: &'a [i16], mode: VadMode) -> Self {
         let filtered = high_pass(samples);
-        let energy = filtered
+        let energy: Vec<f64> = filtered
             .chunks(FRAME)
             .map(|frame| {
                 let power =
@@ -143,38 +210,108 @@ impl<'a> Analysis<'a> {
                 power_db(power)
             })
             .collect();
-        // The VAD hears the filtered signal too, so a DC offset or hum cannot pass for voice.
-        let filtered_pcm: Vec<i16> = filtered.iter().map(|&x| sample_to_i16(x)).collect();
-        let mut vad = Vad::new(mode);
-        let mut padded = [0i16; FRAME];
-        let decisions = filtered_pcm
-            .chunks(FRAME)
-            .map(|frame| {
-                padded.fill(0);
-                padded[..frame.len()].copy_from_slice(frame);
-                // The frame length is always valid; a failure would mean "not speech".
-                vad.is_speech(&padded).unwrap_or(false)
-            })
-            .collect();
-        Analysis {
+        let noise = noise_floor(&energy);
+        let mut analysis = Analysis {
             samples,
             filtered,
             energy,
-            vad: decisions,
+            noise,
+            vad_gain_db: 0.0,
+            vad: Vec::new(),
+        };
+        analysis.listen(vad_gain_db(&analysis.energy), mode);
+        analysis
+    }
+
+    /// Runs the VAD over the recording raised by `gain_db`, after 1 s of the recording's own
+    /// background.
+    fn listen(&mut self, gain_db: f64, mode: VadMode) {
+        // The VAD hears the filtered signal too, so a DC offset or hum cannot pass for voice,
+        // and raised to a normal speaking level: it misses quiet speech at its true level.
+        let gain = 10f64.powf(gain_db / 20.0) as f32;
+        let mut vad = Vad::new(mode);
+        let mut frame = [0i16; FRAME];
+        let mut classify = |vad: &mut Vad, k: usize| {
+            let samples = &self.filtered[k * FRAME..((k + 1) * FRAME).min(self.filtered.len())];
+            frame.fill(0);
+            for (to, &x) in frame.iter_mut().zip(samples) {
+                *to = sample_to_i16(x * gain);
+            }
+            // The frame length is always valid; a failure would mean "not speech".
+            vad.is_speech(&frame).unwrap_or(false)
+        };
+        // Prime the VAD on the recording's own background, so it has learned the noise before
+        // the first frame: a fresh VAD needs up to a second of background before it hears
+        // quiet speech, which a recording with a short lead-in does not give it.
+        let energy = &self.energy;
+        let background: Vec<usize> = (0..energy.len())
+            .filter(|&k| energy[k] > SILENCE_DB && energy[k] <= self.noise + 3.0)
+            .collect();
+        if !background.is_empty() {
+            for i in 0..PRIME_FRAMES {
+                classify(&mut vad, background[i % background.len()]);
+            }
         }
+        self.vad = (0..energy.len()).map(|k| classify(&mut vad, k)).collect();
+        self.vad_gain_db = gain_db;
     }
 
     fn bounds(&self, config: &SpeechConfig) -> Option<SpeechBounds> {
-        let frames = self.energy.len();
-        let speech_energy: Vec<f64> = (0..frames)
-            .filter(|&k| self.vad[k])
+        let all = 0..self.energy.len();
+        let found = self.bounds_over(self.noise, self.speech_level(self.noise, all)?, config)?;
+        // Measure both levels again where a copy of the recording trimmed to the speech has
+        // the same sound — the background next to the speech, the speech itself (without the
+        // clicks and coughs around it) — and find the bounds again against them.
+        let noise = self
+            .local_noise(found.start, found.end)
+            .unwrap_or(self.noise);
+        let utterance = found.start / FRAME..found.end.div_ceil(FRAME);
+        match self.speech_level(noise, utterance) {
+            Some(speech) => self.bounds_over(noise, speech, config).or(Some(found)),
+            None => Some(found),
+        }
+    }
+
+    /// The speech level among `frames`: the 95th percentile of the energies of VAD-speech
+    /// frames at least 6 dB above the background (the VAD errs there in loud noise), dBFS.
+    fn speech_level(&self, noise: f64, frames: Range<usize>) -> Option<f64> {
+        let energies: Vec<f64> = frames
+            .filter(|&k| self.vad[k] && self.energy[k] >= noise + 6.0)
             .map(|k| self.energy[k])
             .collect();
-        if speech_energy.is_empty() {
+        percentile(&energies, 95.0)
+    }
+
+    /// The background level next to the speech at `start..end`: the median power of the
+    /// 10 ms windows (at every millisecond) in the 180 ms up to 20 ms before the start and
+    /// the 50 ms from 30 ms after the end — background that prep's defaults keep around the
+    /// speech, so prep's output measures the same. `None` when there is too little of it.
+    fn local_noise(&self, start: usize, end: usize) -> Option<f64> {
+        let signal = &self.filtered;
+        let before =
+            start.saturating_sub(LOCAL_BEFORE.end)..start.saturating_sub(LOCAL_BEFORE.start);
+        let after =
+            (end + LOCAL_AFTER.start).min(signal.len())..(end + LOCAL_AFTER.end).min(signal.len());
+        let mut powers: Vec<f64> = [before, after]
+            .into_iter()
+            .flat_map(|range| {
+                sliding_power(&signal[range], FRAME)
+                    .into_iter()
+                    .step_by(FRAME / 10)
+            })
+            .collect();
+        if powers.len() < MIN_LOCAL_WINDOWS {
             return None;
         }
-        let noise = percentile(&self.energy, 10.0)?.max(FLOOR_DB);
-        let speech = percentile(&speech_energy, 95.0)?;
+        let middle = powers.len() / 2;
+        let (_, median, _) = powers.select_nth_unstable_by(middle, f64::total_cmp);
+        Some(power_db(*median))
+    }
+
+    /// The speech bounds against a background level of `noise` and a speech level of `speech`
+    /// (dBFS).
+    fn bounds_over(&self, noise: f64, speech: f64, config: &SpeechConfig) -> Option<SpeechBounds> {
+        let frames = self.energy.len();
         // Speech must stand clearly above the background.
         if speech < noise + 12.0 {
             return None;
@@ -190,11 +327,10 @@ impl<'a> Analysis<'a> {
 
         let segments = self.segments(&active, &levels);
         let (kept, ignored) = self.choose_segments(&segments, config, &levels);
-        let edge = levels.edge;
         let first = kept.first()?;
         let last = kept.last()?;
-        let start = self.refine_start(first.frames.start, edge);
-        let end = self.refine_end(last.frames.end, edge);
+        let start = self.refine_start(first, &levels);
+        let end = self.refine_end(last, &levels);
         if end <= start {
             return None;
         }
@@ -218,8 +354,14 @@ impl<'a> Analysis<'a> {
         let mut segments: Vec<Segment> = Vec::new();
         for k in (0..active.len()).filter(|&k| active[k]) {
             match segments.last_mut() {
-                Some(last) if k - last.frames.end < MERGE_FRAMES => last.frames.end = k + 1,
-                _ => segments.push(Segment { frames: k..k + 1 }),
+                Some(last) if k - last.frames.end < MERGE_FRAMES => {
+                    last.frames.end = k + 1;
+                    last.core.end = k + 1;
+                }
+                _ => segments.push(Segment {
+                    core: k..k + 1,
+                    frames: k..k + 1,
+                }),
             }
         }
         let frames = self.energy.len();
@@ -261,6 +403,7 @@ impl<'a> Analysis<'a> {
             match merged.last_mut() {
                 Some(last) if segment.frames.start <= last.frames.end => {
                     last.frames.end = last.frames.end.max(segment.frames.end);
+                    last.core.end = last.core.end.max(segment.core.end);
                 }
                 _ => merged.push(segment),
             }
@@ -268,45 +411,29 @@ impl<'a> Analysis<'a> {
         merged
     }
 
-    /// First sample of speech near the start of frame `frame`: the first sample whose 2 ms
-    /// envelope reaches `edge`, moved forward to the first sample within that window loud
-    /// enough on its own (so the window's width does not lengthen the speech).
-    fn refine_start(&self, frame: usize, edge: f64) -> usize {
+    /// First sample of `segment`'s speech, found again at the sample level (see [`onset`])
+    /// from the segment's first active frame on the high-passed signal.
+    fn refine_start(&self, segment: &Segment, levels: &Levels) -> usize {
         let signal = &self.filtered;
-        let from = frame.saturating_sub(1) * FRAME;
-        let to = ((frame + 1) * FRAME).min(signal.len());
-        let Some(first) = (from..to).find(|&i| envelope_db(signal, i) >= edge) else {
-            return frame * FRAME;
-        };
-        let amplitude = 10f64.powf(edge / 20.0) as f32;
-        (first..(first + ENVELOPE_HALF).min(signal.len()))
-            .find(|&i| signal[i].abs() >= amplitude)
-            .unwrap_or(first)
+        let core = (segment.core.start * FRAME).min(signal.len());
+        let from = (segment.frames.start * FRAME)
+            .min(core.saturating_sub(BRIDGE))
+            .saturating_sub(REACH);
+        let to = (core + 2 * WINDOW + GAP).min(signal.len());
+        from + onset(&signal[from..to], core - from, levels)
     }
 
-    /// One past the last sample of speech near the end of frame `frame_end - 1`, found like
-    /// [`Self::refine_start`] but on the backwards-filtered signal, whose ringing cannot
-    /// extend past the end of a sound.
-    fn refine_end(&self, frame_end: usize, edge: f64) -> usize {
+    /// One past the last sample of `segment`'s speech: the [`onset`] of the time-reversed
+    /// sound, from the segment's last active frame, on the signal high-passed backwards in
+    /// time, whose ringing cannot extend past the end of a sound.
+    fn refine_end(&self, segment: &Segment, levels: &Levels) -> usize {
         let len = self.samples.len();
-        // The frame energies come from the forward filter, whose ringing can add a frame or
-        // two after an abrupt end: look back far enough to cover it.
-        let from = frame_end.saturating_sub(REFINE_BACK_FRAMES) * FRAME;
-        let to = ((frame_end + 1) * FRAME).min(len);
-        // Only this stretch (and the envelope's reach around it) is filtered backwards.
-        let offset = from.saturating_sub(ENVELOPE_HALF);
-        let signal = high_pass_backwards(self.samples, offset..(to + ENVELOPE_HALF).min(len));
-        let Some(last) = (from..to)
-            .rev()
-            .find(|&i| envelope_db(&signal, i - offset) >= edge)
-        else {
-            return (frame_end * FRAME).min(len);
-        };
-        let amplitude = 10f64.powf(edge / 20.0) as f32;
-        (last.saturating_sub(ENVELOPE_HALF)..=last)
-            .rev()
-            .find(|&i| signal[i - offset].abs() >= amplitude)
-            .map_or(last + 1, |i| i + 1)
+        let core = (segment.core.end * FRAME).min(len);
+        let from = core.saturating_sub(2 * WINDOW + GAP);
+        let to = ((segment.frames.end * FRAME).max(core + BRIDGE) + REACH).min(len);
+        let mut reversed = high_pass_backwards(self.samples, from..to);
+        reversed.reverse();
+        to - onset(&reversed, to - core, levels)
     }
 
     /// Splits segments into the utterance and the isolated clicks and coughs before or after
@@ -391,6 +518,42 @@ impl<'a> Analysis<'a> {
     }
 }
 
+/// Gain (dB) that brings the loudest 100 ms of the recording (its 10th loudest frame) up to
+/// a normal speaking level for the VAD; never a cut.
+fn vad_gain_db(energy: &[f64]) -> f64 {
+    let mut sorted = energy.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let Some(&reference) = sorted.get(LOUD_FRAMES.min(sorted.len()).saturating_sub(1)) else {
+        return 0.0;
+    };
+    (VAD_LEVEL_DB - reference).clamp(0.0, MAX_VAD_GAIN_DB)
+}
+
+/// The background level from frame energies (dBFS): the mean power of the frames within
+/// 2 dB of the quietest 100 ms (minimum statistics). Unlike a percentile of all frames it
+/// does not depend on how much of the recording is background, so a trimmed query measures
+/// like its source recording.
+fn noise_floor(energy: &[f64]) -> f64 {
+    let power: Vec<f64> = energy.iter().map(|&db| db_to_power(db)).collect();
+    let window = NOISE_WINDOW_FRAMES.min(power.len());
+    if window == 0 {
+        return FLOOR_DB;
+    }
+    let quietest = power
+        .windows(window)
+        .map(|w| w.iter().sum::<f64>() / window as f64)
+        .fold(f64::INFINITY, f64::min);
+    let limit = quietest * db_to_power(2.0);
+    let (sum, count) = power
+        .iter()
+        .filter(|&&p| p <= limit)
+        .fold((0.0, 0usize), |(sum, count), &p| (sum + p, count + 1));
+    if count == 0 {
+        return power_db(quietest);
+    }
+    power_db(sum / count as f64)
+}
+
 /// Energy of the 2 ms of `signal` around sample `i`, dBFS.
 fn envelope_db(signal: &[f32], i: usize) -> f64 {
     let from = i.saturating_sub(ENVELOPE_HALF);
@@ -399,6 +562,67 @@ fn envelope_db(signal: &[f32], i: usize) -> f64 {
     let power =
         window.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / window.len().max(1) as f64;
     power_db(power)
+}
+
+/// Where a sound under way at sample `core` of `signal` (high-passed) begins, to the sample
+/// — the same rules as the frame-level stretching, redone independently of where the 10 ms
+/// frame grid falls, so the same sound gets the same edge however the recording was
+/// trimmed: back from `core` over loud sound (10 ms windows at the bridge level) within
+/// 300 ms, then over the fading-in sound (20 ms windows at the edge level) across dips of up
+/// to 20 ms; then to the first sample whose 2 ms envelope reaches the edge level, and on to
+/// the first sample that loud on its own (so the envelope's width does not lengthen the
+/// speech).
+fn onset(signal: &[f32], core: usize, levels: &Levels) -> usize {
+    // power[p]: mean power of the window starting at p.
+    let power = sliding_power(signal, WINDOW);
+    if power.is_empty() {
+        return core.min(signal.len());
+    }
+    let (bridge, edge) = (db_to_power(levels.bridge), db_to_power(levels.edge));
+    // The sound may begin anywhere in the first active frame: start from its end.
+    let anchor = (core.saturating_sub(BRIDGE)..=core + FRAME)
+        .take_while(|&p| p < power.len())
+        .find(|&p| power[p] >= bridge)
+        .unwrap_or(core + FRAME)
+        .min(power.len() - 1);
+    let mut first = anchor;
+    for p in (0..=anchor).rev() {
+        if power[p] >= edge {
+            first = p;
+        } else if first - p > GAP {
+            break;
+        }
+    }
+    let Some(onset) = (first..(first + WINDOW).min(signal.len()))
+        .find(|&i| envelope_db(signal, i) >= levels.edge)
+    else {
+        return first;
+    };
+    let amplitude = 10f64.powf(levels.edge / 20.0) as f32;
+    (onset..(onset + ENVELOPE_HALF).min(signal.len()))
+        .find(|&i| signal[i].abs() >= amplitude)
+        .unwrap_or(onset)
+}
+
+/// Mean power of `signal` in every window of `window` samples, by the window's first sample
+/// (empty when the signal is shorter).
+fn sliding_power(signal: &[f32], window: usize) -> Vec<f64> {
+    if window == 0 || signal.len() < window {
+        return Vec::new();
+    }
+    let mut sum: f64 = signal[..window].iter().map(|&x| f64::from(x).powi(2)).sum();
+    let mut power = Vec::with_capacity(signal.len() - window + 1);
+    power.push(sum / window as f64);
+    for i in window..signal.len() {
+        sum += f64::from(signal[i]).powi(2) - f64::from(signal[i - window]).powi(2);
+        power.push(sum.max(0.0) / window as f64);
+    }
+    power
+}
+
+/// Power of a level in dBFS.
+fn db_to_power(db: f64) -> f64 {
+    10f64.powf(db / 10.0)
 }
 
 /// `x` in dB relative to full-scale power, floored at [`FLOOR_DB`].
@@ -430,10 +654,20 @@ fn high_pass(samples: &[i16]) -> Vec<f32> {
             state: [0.0; 4],
         }
     });
-    // Start as if the first sample had always been there, so a DC offset causes no step.
+    // Settle the filter on the first 50 ms mirrored (point-symmetric about the first sample,
+    // which continues a hum or a DC offset without a step), so the recording's first frames
+    // carry no start-up transient and measure like the same sound later in a longer file.
     if let Some(&first) = samples.first() {
-        let x = f64::from(first) / 32768.0;
+        let x0 = f64::from(first) / 32768.0;
+        let lead = SETTLE_LEAD.min(samples.len() - 1);
+        let mirrored = |i: usize| 2.0 * x0 - f64::from(samples[i]) / 32768.0;
+        let x = mirrored(lead);
         sections[0].state = [x, x, 0.0, 0.0];
+        for i in (1..=lead).rev() {
+            sections
+                .iter_mut()
+                .fold(mirrored(i), |x, section| section.process(x));
+        }
     }
     samples
         .iter()
@@ -825,5 +1059,264 @@ mod tests {
         assert!(bounds.start < 160, "{}", bounds.start);
         assert!(bounds.end + 160 >= voice.len() && bounds.end <= voice.len());
         assert!((bounds.end_s() - bounds.end as f64 / 16_000.0).abs() < 1e-12);
+    }
+
+    // ---- The hard cases: quiet speech, little background; and the same answer on prep's
+    // ---- trimmed output as on the whole recording.
+
+    /// What surrounds the voice in a hard case.
+    #[derive(Debug, Clone, Copy)]
+    enum Background {
+        /// Digital silence.
+        Silence,
+        /// White noise of this RMS level, dBFS.
+        Noise(f64),
+        /// 50 Hz mains hum (with its 3rd and 5th harmonics) of this RMS level, dBFS.
+        Hum(f64),
+    }
+
+    impl Background {
+        fn samples(self, len: usize) -> Vec<f64> {
+            let mut noise = Noise(0x2545_F491_4F6C_DD1D);
+            (0..len)
+                .map(|i| match self {
+                    Background::Silence => 0.0,
+                    Background::Noise(level) => 10f64.powf(level / 20.0) * noise.gaussian(),
+                    Background::Hum(level) => {
+                        let w = 2.0 * std::f64::consts::PI * 50.0 * i as f64 / RATE as f64;
+                        10f64.powf(level / 20.0) / 0.648
+                            * (0.8 * w.sin() + 0.4 * (3.0 * w).sin() + 0.2 * (5.0 * w).sin())
+                    }
+                })
+                .collect()
+        }
+    }
+
+    /// Energies (dBFS) of the 10 ms frames of `signal` above 100 Hz — speech as heard over
+    /// a hum, which is mostly below.
+    fn energies_above_100_hz(signal: &[f64]) -> Vec<f64> {
+        high_pass(&pcm(signal))
+            .chunks(FRAME)
+            .map(|frame| db(&frame.iter().map(|&x| f64::from(x)).collect::<Vec<_>>()))
+            .collect()
+    }
+
+    /// `voice` scaled to peak at `peak_dbfs` (its own level when `None`), with `lead_ms`
+    /// before and `tail_ms` after, over `background`. It is audible where its frames above
+    /// 100 Hz are 6 dB over the background's (and within 40 dB of its speech level).
+    fn hard_case(
+        voice: &[f64],
+        peak_dbfs: Option<f64>,
+        lead_ms: usize,
+        tail_ms: usize,
+        background: Background,
+    ) -> Scene {
+        let peak = voice.iter().fold(0.0f64, |m, &x| m.max(x.abs()));
+        let gain = peak_dbfs.map_or(1.0, |level| 10f64.powf(level / 20.0) / peak);
+        let voice: Vec<f64> = voice.iter().map(|x| x * gain).collect();
+        let lead = lead_ms * RATE / 1000;
+        let mut signal = vec![0.0; lead];
+        signal.extend_from_slice(&voice);
+        signal.resize(signal.len() + tail_ms * RATE / 1000, 0.0);
+        let around = background.samples(signal.len());
+        for (x, b) in signal.iter_mut().zip(around) {
+            *x += b;
+        }
+        let background_db = {
+            let energies = energies_above_100_hz(&background.samples(RATE));
+            let power = energies[5..]
+                .iter()
+                .map(|&e| 10f64.powf(e / 10.0))
+                .sum::<f64>();
+            10.0 * (power / (energies.len() - 5) as f64).max(1e-10).log10()
+        };
+        let energies = energies_above_100_hz(&voice);
+        let level = (background_db + 6.0).max(percentile(&energies, 95.0).unwrap() - 40.0);
+        let audible: Vec<usize> = (0..energies.len())
+            .filter(|&k| energies[k] >= level)
+            .collect();
+        Scene {
+            voice_start: lead,
+            voice_end: lead + voice.len(),
+            audible_start: lead + audible[0] * FRAME,
+            audible_end: lead + ((audible[audible.len() - 1] + 1) * FRAME).min(voice.len()),
+            signal,
+        }
+    }
+
+    /// prep's defaults: background kept before and after the speech, samples.
+    const KEEP: usize = RATE / 5;
+    fn prep_pad() -> usize {
+        crate::prep::manifest::PrepSettings::default().pad_ms as usize * RATE / 1000
+    }
+
+    /// Finds the speech as prep does and checks the query prep would cut: nothing audible
+    /// cut at either end, edges within a frame or so of the audible voice, at most 100 ms of
+    /// non-speech after it; then re-analyses that query, which must give the same bounds
+    /// (within 10 ms) and pass validate's 100 ms trailing limit. Returns the bounds.
+    fn check_trimmed(scene: &Scene, what: &str) -> SpeechBounds {
+        let config = SpeechConfig::default();
+        let samples = pcm(&scene.signal);
+        let b = find_speech(&samples, &config).unwrap_or_else(|| panic!("{what}: no speech"));
+        let ms = |n: usize| n as f64 / 16.0;
+        let out_start = b.start.saturating_sub(KEEP);
+        let out_end = (b.end + prep_pad()).min(samples.len());
+        assert!(
+            out_start <= scene.audible_start && b.start <= scene.audible_start + FRAME,
+            "{what}: start {} ms after the audible voice",
+            ms(b.start) - ms(scene.audible_start)
+        );
+        assert!(
+            b.start + RATE / 50 >= scene.voice_start,
+            "{what}: start {} ms before the voice",
+            ms(scene.voice_start) - ms(b.start)
+        );
+        assert!(
+            // (The audible end is that of a 10 ms frame.)
+            out_end >= scene.audible_end && b.end + FRAME * 3 / 2 >= scene.audible_end,
+            "{what}: end {} ms before the audible voice ends",
+            ms(scene.audible_end) - ms(b.end)
+        );
+        assert!(
+            out_end <= scene.voice_end + RATE / 10,
+            "{what}: {} ms of non-speech kept after the voice",
+            ms(out_end) - ms(scene.voice_end)
+        );
+        let query = &samples[out_start..out_end];
+        let again = find_speech(query, &config)
+            .unwrap_or_else(|| panic!("{what}: no speech in the trimmed query"));
+        let start_moved = ms(again.start + out_start) - ms(b.start);
+        let end_moved = ms(again.end + out_start) - ms(b.end);
+        assert!(
+            start_moved.abs() <= 10.0 && end_moved.abs() <= 10.0,
+            "{what}: the trimmed query's bounds move by {start_moved} ms (start) and \
+             {end_moved} ms (end)"
+        );
+        assert!(ms(query.len() - again.end) <= 100.0, "{what}");
+        b
+    }
+
+    #[test]
+    fn prep_keeps_the_background_the_level_is_measured_on() {
+        let prep = crate::prep::manifest::PrepSettings::default();
+        assert!(prep.keep_leading_ms as usize * RATE / 1000 >= LOCAL_BEFORE.end);
+        assert!(prep.pad_ms as usize * RATE / 1000 >= LOCAL_AFTER.end);
+    }
+
+    #[test]
+    fn quiet_speech_with_little_background_is_kept_whole() {
+        for name in VOICES {
+            let voice = voice(name);
+            for peak in [-45.0, -40.0, -35.0] {
+                for (lead, tail) in [(100, 100), (200, 150), (300, 300)] {
+                    for background in [
+                        Background::Silence,
+                        Background::Noise(peak - 30.0),
+                        Background::Hum(peak - 25.0),
+                    ] {
+                        let scene = hard_case(&voice, Some(peak), lead, tail, background);
+                        let what =
+                            format!("{name} at {peak} dBFS, {lead}/{tail} ms, {background:?}");
+                        let bounds = check_trimmed(&scene, &what);
+                        assert!(bounds.ignored.is_empty(), "{what}: {:?}", bounds.ignored);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn speech_in_noise_and_hum_with_little_background_is_kept_whole() {
+        for name in VOICES {
+            let voice = voice(name);
+            for (lead, tail) in [(100, 100), (300, 300)] {
+                for background in [
+                    Background::Noise(-60.0),
+                    Background::Noise(-45.0),
+                    Background::Noise(-35.0),
+                    Background::Hum(-60.0),
+                    Background::Hum(-45.0),
+                    Background::Hum(-35.0),
+                ] {
+                    let scene = hard_case(&voice, None, lead, tail, background);
+                    check_trimmed(&scene, &format!("{name}, {lead}/{tail} ms, {background:?}"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hard_cases_fading_word_pause_click_and_cough() {
+        let fade = |mut voice: Vec<f64>| {
+            // The last 400 ms trail off to -25 dB.
+            let n = voice.len();
+            let len = RATE * 2 / 5;
+            for i in 0..len {
+                voice[n - len + i] *= 10f64.powf(-25.0 * i as f64 / len as f64 / 20.0);
+            }
+            voice
+        };
+        for name in VOICES {
+            for (peak, background) in [
+                (Some(-40.0), Background::Silence),
+                (Some(-40.0), Background::Noise(-70.0)),
+                (None, Background::Noise(-50.0)),
+            ] {
+                let scene = hard_case(&fade(voice(name)), peak, 200, 150, background);
+                check_trimmed(&scene, &format!("faded {name} at {peak:?}, {background:?}"));
+            }
+        }
+
+        // A 1.5 s pause inside the utterance: both phrases kept.
+        let first = voice("front_center");
+        let mut both = first.clone();
+        both.resize(first.len() + RATE * 3 / 2, 0.0);
+        both.extend_from_slice(&voice("side_right"));
+        for (peak, background) in [
+            (Some(-40.0), Background::Noise(-70.0)),
+            (Some(-35.0), Background::Hum(-60.0)),
+            (None, Background::Noise(-45.0)),
+        ] {
+            let scene = hard_case(&both, peak, 150, 150, background);
+            let what = format!("pause at {peak:?}, {background:?}");
+            let bounds = check_trimmed(&scene, &what);
+            assert!(bounds.start < scene.voice_start + first.len() / 4, "{what}");
+        }
+
+        // A click or a cough 700 ms after the speech: ignored.
+        let click: Vec<f64> = (0..48)
+            .map(|i| 0.9 * (-(i as f64) / 8.0).exp() * if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        let mut noise = Noise(42);
+        let mut low = 0.0;
+        let cough: Vec<f64> = (0..RATE / 4)
+            .map(|i| {
+                let t = i as f64 / (RATE / 4) as f64;
+                low = 0.7 * low + 0.3 * noise.gaussian();
+                0.5 * (std::f64::consts::PI * t).sin().powi(2) * (-3.0 * t).exp() * low
+            })
+            .collect();
+        for name in VOICES {
+            for (sound, kind) in [(&click, "click"), (&cough, "cough")] {
+                for (peak, background) in [
+                    (Some(-45.0), Background::Noise(-75.0)),
+                    (Some(-42.0), Background::Noise(-72.0)),
+                    (Some(-40.0), Background::Silence),
+                    (Some(-35.0), Background::Noise(-65.0)),
+                    (None, Background::Noise(-50.0)),
+                ] {
+                    let mut scene = hard_case(&voice(name), peak, 200, 1200, background);
+                    let at = with_sound_after(&mut scene, RATE * 7 / 10, sound);
+                    let what = format!("{name} at {peak:?} + {kind}, {background:?}");
+                    let bounds = check_trimmed(&scene, &what);
+                    assert_eq!(bounds.ignored.len(), 1, "{what}");
+                    let ignored = &bounds.ignored[0];
+                    assert!(
+                        ignored.start < at.end && ignored.end > at.start,
+                        "{what}: {ignored:?} vs {at:?}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -33,7 +33,9 @@ pub struct PrepSettings {
 impl Default for PrepSettings {
     fn default() -> Self {
         PrepSettings {
-            pad_ms: 100,
+            // Below validate's 100 ms limit on trailing non-speech, so the few ms by which a
+            // re-analysis of the trimmed file may differ cannot fail it.
+            pad_ms: 80,
             keep_leading_ms: 200,
             channel: None,
             normalize_peak_dbfs: None,

@@ -423,12 +423,18 @@ fn duration_check(duration: f64, limits: &Limits) -> Check {
     }
 }
 
+/// How far below `--max-trailing-ms` a suggested `prep --pad-ms` stays.
+const PAD_MARGIN_MS: f64 = 20.0;
+
 fn trailing_check(trailing_ms: f64, ctx: &FileContext<'_>, limits: &Limits) -> Check {
     let limit = limits.max_trailing_ms;
     let shown = millis(trailing_ms, limit);
     if trailing_ms > limit {
-        let pad = if limit < f64::from(PrepSettings::default().pad_ms) {
-            format!(" --pad-ms {}", limit.floor())
+        // Leave prep the same margin under the limit its defaults leave (80 ms pad under a
+        // 100 ms limit), so a few ms of measurement jitter cannot fail the check again.
+        let suggested_pad = (limit - PAD_MARGIN_MS).max(0.0).floor();
+        let pad = if suggested_pad < f64::from(PrepSettings::default().pad_ms) {
+            format!(" --pad-ms {suggested_pad}")
         } else {
             String::new()
         };
@@ -785,5 +791,29 @@ mod tests {
             shell_word("my recordings/it's.wav"),
             r"'my recordings/it'\''s.wav'"
         );
+    }
+
+    #[test]
+    fn trailing_fix_suggests_a_pad_with_margin_under_a_tight_limit() {
+        let ctx = FileContext {
+            dataset: "audio_files",
+            name: "q.wav",
+            has_manifest: false,
+            entry: None,
+            duplicates: &[],
+        };
+        let fix_for = |limit: f64| {
+            let limits = Limits {
+                max_trailing_ms: limit,
+                ..Limits::default()
+            };
+            trailing_check(limit + 50.0, &ctx, &limits).fix.unwrap()
+        };
+        // Default limit: prep's default pad (80 ms) already leaves the margin.
+        assert!(!fix_for(100.0).contains("--pad-ms"), "{}", fix_for(100.0));
+        // Tighter limits: a pad 20 ms under the limit, never negative.
+        assert!(fix_for(90.0).contains(" --pad-ms 70 "), "{}", fix_for(90.0));
+        assert!(fix_for(50.0).contains(" --pad-ms 30 "), "{}", fix_for(50.0));
+        assert!(fix_for(10.0).contains(" --pad-ms 0 "), "{}", fix_for(10.0));
     }
 }
