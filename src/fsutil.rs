@@ -23,8 +23,12 @@ where
         _ => Path::new("."),
     };
     fs::create_dir_all(dir).with_context(|| format!("creating folder {}", dir.display()))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TEMP_PREFIX);
+    // Temp files are created owner-only; the output is an ordinary file (0644 less umask).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut temp = builder
         .tempfile_in(dir)
         .with_context(|| format!("creating a temp file in {}", dir.display()))?;
     {
@@ -132,6 +136,26 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.txt")]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_world_readable_like_ordinary_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.html");
+        write_atomic(&path, b"<html>").unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        // The process umask still applies, as for any file it creates.
+        let umask = fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+            })
+            .unwrap_or(0o022);
+        assert_eq!(mode, 0o644 & !umask, "{mode:o}");
     }
 
     #[test]

@@ -692,7 +692,9 @@ pub struct DatasetInfo {
     pub files: Vec<DatasetFile>,
     /// Files that could not be used, with the reason.
     pub skipped: Vec<SkippedFile>,
-    /// Warnings about the dataset (e.g. a file changed since prep described it).
+    /// Warnings about the dataset (e.g. a file changed since prep described it); absent in
+    /// run folders written before the field existed.
+    #[serde(default)]
     pub warnings: Vec<String>,
 }
 
