@@ -197,12 +197,15 @@ impl<R: BufRead> LineReader<R> {
 }
 
 fn fill_buf_retrying<R: BufRead>(reader: &mut R) -> io::Result<&[u8]> {
-    // `fill_buf` may report `Interrupted` (a signal); retrying is the documented answer. The
-    // loop re-borrows, so it is written with an explicit check first.
+    // `fill_buf` may report `Interrupted` (a signal); retrying is the documented answer. Any
+    // other error is returned as it is: calling `fill_buf` again after it would read past it
+    // (a gzip decoder reports a bad checksum once, then end of stream). The buffer is borrowed
+    // again once it is filled, which costs nothing.
     loop {
         match reader.fill_buf() {
+            Ok(_) => break,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            _ => break,
+            Err(e) => return Err(e),
         }
     }
     reader.fill_buf()
@@ -329,6 +332,32 @@ mod tests {
         assert_eq!(out, b"python-app-1  | 2026 INFO xy");
         strip_ansi(b"trailing escape \x1b", &mut out);
         assert_eq!(out, b"trailing escape ");
+    }
+
+    #[test]
+    fn a_gzip_checksum_error_is_reported_not_taken_for_the_end() {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+        encoder.write_all(b"one\ntwo\n").unwrap();
+        let mut gz = encoder.finish().unwrap();
+        // The trailer is CRC-32 then length; damage the CRC.
+        let crc = gz.len() - 8;
+        gz[crc] ^= 0xff;
+        let opened = open_reader(Box::new(Cursor::new(gz))).unwrap();
+        let mut lines = LineReader::new(opened.reader);
+        let mut result = Ok(());
+        loop {
+            match lines.next_line() {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        assert!(result.is_err(), "a corrupt gzip must not read as complete");
     }
 
     #[test]
