@@ -326,3 +326,69 @@ fn report_renders_in_a_real_browser() {
         .count();
     assert!(dark_top > 200, "no heading text at the top: {dark_top}");
 }
+
+/// Rewrites a JSON file of the saved run through `edit`.
+fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    edit(&mut value);
+    std::fs::write(path, serde_json::to_vec(&value).unwrap()).unwrap();
+}
+
+/// Every string that comes from the files (stream ids, file names, error messages, problems,
+/// the command line) is HTML-escaped, and odd values a hand-edited or damaged folder can hold
+/// (user 0, a hash that is not hex) do not stop the report.
+#[test]
+fn report_escapes_strings_from_the_files_and_survives_odd_values() {
+    let (_root, dir) = saved_run();
+    const TAG: &str = "<img src=x onerror=alert(1)>";
+    let tagged = |v: &mut serde_json::Value| {
+        let text = v.as_str().unwrap_or_default().to_string();
+        *v = serde_json::Value::String(format!("{TAG}{text}"));
+    };
+    edit_json(&dir.join("summary.json"), |s| {
+        let file = &mut s["dataset"]["files"][0];
+        tagged(&mut file["file"]);
+        file["sha256"] = "aééééééééééééééééé".into();
+        for client in s["clients"].as_array_mut().unwrap() {
+            tagged(&mut client["stream_id"]);
+        }
+    });
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("latency_results_") {
+            continue;
+        }
+        edit_json(&path, |c| {
+            c["user"] = 0.into();
+            tagged(&mut c["stream_id"]);
+            for turn in c["turns"].as_array_mut().unwrap() {
+                tagged(&mut turn["file"]);
+            }
+        });
+    }
+    edit_json(&dir.join("analysis.json"), |a| {
+        for client in a["join"]["clients"].as_array_mut().unwrap() {
+            tagged(&mut client["stream_id"]);
+        }
+        for turn in a["join"]["turns"].as_array_mut().unwrap() {
+            tagged(&mut turn["stream_id"]);
+            tagged(&mut turn["file"]);
+        }
+    });
+    edit_json(&dir.join("run.json"), |r| {
+        r["problems"] = serde_json::json!([format!("{TAG} a problem")]);
+        r["command"] = serde_json::json!(["voiceperf", TAG]);
+    });
+    let html = render(&dir);
+    assert!(
+        !html.contains("<img"),
+        "a string from the files was not escaped"
+    );
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(
+        html.contains("<code>aééééééééééé</code>"),
+        "hash cut by characters"
+    );
+}

@@ -17,6 +17,12 @@ const MAX_USER_LINES: usize = 12;
 /// Per-turn breakdown bars drawn at most (the most recent turns beyond this are left out).
 const MAX_BREAKDOWN_BARS: usize = 400;
 
+/// The CSS colour class of a user (1-based, as bench numbers them; 0 from a hand-edited file
+/// gets the first colour rather than an arithmetic overflow).
+fn user_colour(user: usize) -> String {
+    format!("u{}", user.saturating_sub(1) % 10)
+}
+
 /// One turn with the connection it belongs to.
 #[derive(Debug, Clone, Copy)]
 pub struct TurnRef<'a> {
@@ -298,14 +304,14 @@ pub fn latency_timeline(summary: &RunSummary, turns: &[TurnRef]) -> Option<Strin
                 .filter(|t| t.client.user == user)
                 .filter_map(|t| Some((t.at() - origin, t.turn.latency_s?)))
                 .collect();
-            chart.line(&points, &format!("user-line u{}", (user - 1) % 10));
+            chart.line(&points, &format!("user-line {}", user_colour(user)));
         }
     }
     let mut marked = [false; 4];
     for t in turns {
         let x = t.at() - origin;
         let tip = t.describe();
-        let color = format!("u{}", (t.client.user - 1) % 10);
+        let color = user_colour(t.client.user);
         let Some(latency) = t.turn.latency_s else {
             if t.failed() {
                 chart.point(x, failed_y, Swatch::Cross, "mark-failed", Some(&tip));
@@ -349,7 +355,7 @@ pub fn latency_timeline(summary: &RunSummary, turns: &[TurnRef]) -> Option<Strin
     if users.len() <= MAX_USER_LINES {
         for &user in users.iter().take(6) {
             chart.legend(
-                &format!("dot u{}", (user - 1) % 10),
+                &format!("dot {}", user_colour(user)),
                 &format!("user {user}"),
                 Swatch::Dot,
             );

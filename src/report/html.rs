@@ -953,7 +953,7 @@ fn render_dataset(out: &mut String, summary: &RunSummary) {
                 format!("{:?}", f.speech_end_source).to_lowercase(),
                 format!(
                     "<code>{}</code>",
-                    escape(&f.sha256[..f.sha256.len().min(12)])
+                    escape(&f.sha256.chars().take(12).collect::<String>())
                 ),
             ]
         })
