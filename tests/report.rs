@@ -392,3 +392,25 @@ fn report_escapes_strings_from_the_files_and_survives_odd_values() {
         "hash cut by characters"
     );
 }
+
+/// One user and no glitch read naturally: "1 user", "0 ms starved" (bench's sum over no
+/// glitch is -0.0 in the JSON, which must not show as "-0 ms").
+#[test]
+fn report_of_one_user_without_glitches_reads_naturally() {
+    let (_root, dir) = saved_run();
+    edit_json(&dir.join("summary.json"), |s| {
+        s["run"]["users"] = 1.into();
+        s["results"]["total_clients"] = 1.into();
+        let g = &mut s["results"]["glitch_detection"];
+        g["total_glitches"] = 0.into();
+        g["total_starved_ms"] = serde_json::json!(-0.0);
+    });
+    let html = render(&dir);
+    assert!(html.contains("<title>voiceperf report — 1 user, p95"), "title");
+    assert!(html.contains(" · 1 user · "), "subtitle");
+    assert!(html.contains("1 user, 1 connection<"), "card note");
+    assert!(html.contains("0 ms starved") && !html.contains("-0 ms"));
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(markdown.starts_with("# voiceperf: 1 user, "), "{markdown}");
+    assert!(markdown.contains("(0 ms starved)") && !markdown.contains("-0 ms"));
+}

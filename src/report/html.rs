@@ -95,6 +95,21 @@ pub fn ms(v: Option<f64>) -> String {
     v.map_or("–".into(), |v| format!("{:.0} ms", v * 1000.0))
 }
 
+/// `1 user`, `2 users`: a count with its noun (plural with an `s`).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Starved playback time in whole ms; bench's sum over no glitch is `-0.0`, shown as `0`.
+pub fn starved_ms(ms: f64) -> String {
+    let ms = if ms > 0.0 { ms } else { 0.0 };
+    format!("{ms:.0} ms starved")
+}
+
 fn num(v: f64) -> String {
     format!("{v:.3}")
 }
@@ -169,8 +184,8 @@ pub fn render(folder: &RunFolder) -> String {
     }
     let title = match &folder.contents {
         Contents::Single(level) => format!(
-            "voiceperf report — {} users, p95 {}",
-            level.summary.run.users,
+            "voiceperf report — {}, p95 {}",
+            count(level.summary.run.users, "user"),
             secs(level.summary.results.latency.as_ref().map(|l| l.p95))
         ),
         Contents::Sweep { .. } => "voiceperf report — concurrency sweep".to_string(),
@@ -261,8 +276,12 @@ pub fn verdict(summary: &RunSummary) -> String {
     };
     let mut parts = Vec::new();
     parts.push(format!(
-        "Median latency {:.3} s, p95 {:.3} s, p99 {:.3} s over {} turns from {} users.",
-        l.p50, l.p95, l.p99, l.count, summary.run.users
+        "Median latency {:.3} s, p95 {:.3} s, p99 {:.3} s over {} from {}.",
+        l.p50,
+        l.p95,
+        l.p99,
+        count(l.count, "turn"),
+        count(summary.run.users, "user")
     ));
     let mut issues = Vec::new();
     let e = &summary.errors;
@@ -365,9 +384,9 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     let config = &summary.config;
     let record = folder.record.as_ref();
     let subtitle = format!(
-        "{} · {} users · {:.0} s metrics window · {}",
+        "{} · {} · {:.0} s metrics window · {}",
         summary.timestamp,
-        summary.run.users,
+        count(summary.run.users, "user"),
         config.test_duration,
         agent_description(record, config)
     );
@@ -405,8 +424,9 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         "turns measured",
         &n.to_string(),
         &format!(
-            "{} users, {} connections",
-            summary.run.users, r.total_clients
+            "{}, {}",
+            count(summary.run.users, "user"),
+            count(r.total_clients, "connection")
         ),
         if n == 0 { "bad" } else { "" },
     ));
@@ -435,7 +455,7 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     out.push_str(&card(
         "glitches",
         &g.total_glitches.to_string(),
-        &format!("{:.0} ms starved", g.total_starved_ms),
+        &starved_ms(g.total_starved_ms),
         if g.total_glitches > 0 { "warn" } else { "ok" },
     ));
     let lateness = summary.self_check.send_lateness_ms.as_ref();
@@ -687,11 +707,11 @@ fn render_events(out: &mut String, summary: &RunSummary, turns: &[TurnRef]) {
     let rbi = &r.reverse_barge_in_detection;
     let _ = write!(
         out,
-        "<p><b>Glitch</b>: inside a reply, the simulated playback buffer ran dry for more than 20 ms before the next audio arrived. <b>Reverse barge-in</b>: the reply's first audio arrived while the user was still speaking, or sooner than the {} s threshold after the speech ended. Both are marked on the charts above.</p><p>{} glitches in {} turns ({:.0} ms starved, {} of {} connections); {} reverse barge-ins ({} during speech, {} below the threshold).</p>",
+        "<p><b>Glitch</b>: inside a reply, the simulated playback buffer ran dry for more than 20 ms before the next audio arrived. <b>Reverse barge-in</b>: the reply's first audio arrived while the user was still speaking, or sooner than the {} s threshold after the speech ended. Both are marked on the charts above.</p><p>{} glitches in {} turns ({}, {} of {} connections); {} reverse barge-ins ({} during speech, {} below the threshold).</p>",
         summary.config.threshold,
         g.total_glitches,
         g.turns_with_glitches,
-        g.total_starved_ms,
+        starved_ms(g.total_starved_ms),
         g.clients_with_glitches,
         g.total_clients,
         rbi.total_reverse_barge_ins,
@@ -1138,7 +1158,12 @@ fn render_sweep(
     );
     header(out, folder, &subtitle);
     let mut verdict = match (sweep.slo_p95, sweep.max_clients_meeting_slo) {
-        (Some(slo), Some(n)) => format!("The highest level meeting p95 ≤ {slo} s: {n} users."),
+        (Some(slo), Some(n)) => {
+            format!(
+                "The highest level meeting p95 ≤ {slo} s: {}.",
+                count(n, "user")
+            )
+        }
         (Some(slo), None) => format!("No level met p95 ≤ {slo} s."),
         _ => String::new(),
     };
@@ -1149,8 +1174,9 @@ fn render_sweep(
         .max_by_key(|(c, _)| *c)
     {
         verdict.push_str(&format!(
-            " At {} users, p95 latency is {:.3} s.",
-            worst.0, worst.1
+            " At {}, p95 latency is {:.3} s.",
+            count(worst.0, "user"),
+            worst.1
         ));
     }
     let _ = write!(out, r#"<p class="verdict">{}</p>"#, escape(verdict.trim()));
@@ -1164,8 +1190,8 @@ fn render_sweep(
             all_alerts.push((
                 "bad",
                 format!(
-                    "{} users: the load generator fell behind its schedule; numbers at this level are not trustworthy.",
-                    level.clients
+                    "{}: the load generator fell behind its schedule; numbers at this level are not trustworthy.",
+                    count(level.clients, "user")
                 ),
             ));
         }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use crate::report::charts;
 use crate::report::data::{Contents, LevelData, RunFolder};
-use crate::report::html::{alerts, ms, secs, verdict};
+use crate::report::html::{alerts, count, ms, secs, starved_ms, verdict};
 use crate::run::record::REPORT_FILE;
 use crate::stats::Summary;
 
@@ -66,7 +66,11 @@ pub fn render(folder: &RunFolder) -> String {
             if let (Some(slo), n) = (sweep.slo_p95, sweep.max_clients_meeting_slo) {
                 let _ = match n {
                     Some(n) => {
-                        writeln!(out, "\nHighest level meeting p95 ≤ {slo} s: **{n} users**.")
+                        writeln!(
+                            out,
+                            "\nHighest level meeting p95 ≤ {slo} s: **{}**.",
+                            count(n, "user")
+                        )
                     }
                     None => writeln!(out, "\nNo level met p95 ≤ {slo} s."),
                 };
@@ -84,8 +88,9 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     let s = &level.summary;
     let _ = writeln!(
         out,
-        "# voiceperf: {} users, {:.0} s metrics window\n",
-        s.run.users, s.config.test_duration
+        "# voiceperf: {}, {:.0} s metrics window\n",
+        count(s.run.users, "user"),
+        s.config.test_duration
     );
     let _ = writeln!(out, "{}\n", verdict(s));
     for (_, alert) in alerts(s, folder.record.as_ref()) {
@@ -130,8 +135,10 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     );
     let _ = writeln!(
         out,
-        "- glitches: {} in {} turns ({:.0} ms starved)",
-        g.total_glitches, g.turns_with_glitches, g.total_starved_ms
+        "- glitches: {} in {} turns ({})",
+        g.total_glitches,
+        g.turns_with_glitches,
+        starved_ms(g.total_starved_ms)
     );
     let _ = writeln!(
         out,
