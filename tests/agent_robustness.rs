@@ -235,3 +235,51 @@ async fn wav_wrapped_input_is_understood() {
     assert_eq!(agent.counters().malformed_frames, 0);
     agent.shutdown().await.unwrap();
 }
+
+/// A client that went silent is pinged; one that keeps reading answers the pings (its library
+/// does) and stays; one that answers nothing — a peer gone without closing its socket — is
+/// closed after twice the keepalive interval instead of holding its connection forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_are_pinged_and_vanished_ones_closed() {
+    let log = MemoryLog::new();
+    let agent = agent::start(AgentOptions {
+        keepalive: Some(Duration::from_millis(300)),
+        ..fast_options(&log)
+    })
+    .await
+    .unwrap();
+    // Reads (so its WebSocket library answers pings) but never sends.
+    let (_listening_sink, mut listening) = connect(&agent, "listening").await;
+    let pings = tokio::spawn(async move {
+        let mut pings = 0;
+        let deadline = Instant::now() + Duration::from_millis(1500);
+        while let Ok(Some(Ok(message))) =
+            tokio::time::timeout_at(deadline.into(), listening.next()).await
+        {
+            if matches!(message, Message::Ping(_)) {
+                pings += 1;
+            }
+        }
+        pings
+    });
+    // Never polled: no pong, ever.
+    let (_gone, _) = tokio_tungstenite::connect_async(agent.url("gone"))
+        .await
+        .unwrap();
+    let pings = pings.await.unwrap();
+    assert!(pings >= 2, "{pings} pings");
+    assert_eq!(agent.counters().connections_accepted, 2);
+    assert_eq!(agent.counters().connections_active, 1, "{}", log.contents());
+    agent.flush_log().await;
+    let text = log.contents();
+    let closed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("no message or pong from the client"))
+        .collect();
+    assert_eq!(closed.len(), 2, "{text}");
+    assert!(
+        closed.iter().all(|l| l.contains("streamId=gone ")),
+        "{text}"
+    );
+    agent.shutdown().await.unwrap();
+}

@@ -406,7 +406,10 @@ fn report_of_one_user_without_glitches_reads_naturally() {
         g["total_starved_ms"] = serde_json::json!(-0.0);
     });
     let html = render(&dir);
-    assert!(html.contains("<title>voiceperf report — 1 user, p95"), "title");
+    assert!(
+        html.contains("<title>voiceperf report — 1 user, p95"),
+        "title"
+    );
     assert!(html.contains(" · 1 user · "), "subtitle");
     assert!(html.contains("1 user, 1 connection<"), "card note");
     assert!(html.contains("0 ms starved") && !html.contains("-0 ms"));

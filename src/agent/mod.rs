@@ -116,6 +116,10 @@ pub struct AgentOptions {
     pub max_message_bytes: usize,
     /// Connections beyond this are refused with HTTP 503.
     pub max_connections: usize,
+    /// Ping a connection after this long without a message, and close it when nothing (not even
+    /// a pong) arrived for twice as long — a peer that vanished without closing its socket must
+    /// not hold a connection forever (uvicorn's default: 20 s). `None`: never.
+    pub keepalive: Option<Duration>,
     /// Where the log goes.
     pub log: LogTarget,
 }
@@ -143,6 +147,7 @@ impl Default for AgentOptions {
             seed: 0,
             max_message_bytes: 1 << 20,
             max_connections: 4096,
+            keepalive: Some(Duration::from_secs(20)),
             log: LogTarget::Stderr,
         }
     }
@@ -189,6 +194,9 @@ impl AgentOptions {
         }
         if self.max_connections == 0 {
             return usage("--max-connections must be at least 1".into());
+        }
+        if self.keepalive.is_some_and(|k| k.is_zero()) {
+            return usage("the keepalive interval must be positive (or off)".into());
         }
         Ok(())
     }

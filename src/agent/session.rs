@@ -174,6 +174,10 @@ struct Session {
     problems: u32,
     warned_format: bool,
     connected: Instant,
+    /// When the last message of any kind (pongs included) came from the client.
+    last_heard: Instant,
+    /// When to check that the client is still there (with `--keepalive`).
+    next_keepalive: Option<Instant>,
 }
 
 /// Serves one accepted WebSocket until it closes, fails, is dropped by a fault or the agent
@@ -210,6 +214,8 @@ pub(super) async fn run(
         problems: 0,
         warned_format: false,
         connected,
+        last_heard: connected,
+        next_keepalive: options.keepalive.map(|k| connected + k),
     };
     session.log(
         connected,
@@ -255,6 +261,9 @@ impl Session {
                 }
                 message = self.ws.next() => {
                     let arrived = Instant::now();
+                    if let Some(Ok(_)) = message {
+                        self.last_heard = arrived;
+                    }
                     match message {
                         None => Flow::Closed("closed by the client".into()),
                         Some(Ok(message)) => self.on_message(message, arrived).await,
@@ -274,6 +283,7 @@ impl Session {
                     }
                 }
                 _ = sleep_until(deadline) => self.fire_due().await,
+                _ = sleep_until(self.next_keepalive) => self.keepalive().await,
             };
             match flow {
                 Flow::Continue => {}
@@ -281,6 +291,46 @@ impl Session {
                 Flow::Dropped => return "dropped by fault injection".into(),
             }
         }
+    }
+
+    /// Pings a client that has been silent for a keepalive interval; closes the connection of
+    /// one silent for two (it answered no ping: gone without closing its socket, or stuck).
+    async fn keepalive(&mut self) -> Flow {
+        let Some(interval) = self.shared.options.keepalive else {
+            self.next_keepalive = None;
+            return Flow::Continue;
+        };
+        let now = Instant::now();
+        let silent = now.saturating_duration_since(self.last_heard);
+        if silent >= interval * 2 {
+            let reason = format!(
+                "no message or pong from the client for {:.1} s",
+                silent.as_secs_f64()
+            );
+            self.log(
+                now,
+                Level::Warning,
+                origin::CLOSE,
+                format_args!("closing the connection: {reason}"),
+            );
+            let close = CloseFrame {
+                code: CloseCode::Error,
+                reason: "keepalive ping timeout".into(),
+            };
+            let _ = tokio::time::timeout(
+                Duration::from_secs(1),
+                self.ws.send(Message::Close(Some(close))),
+            )
+            .await;
+            return Flow::Closed(reason);
+        }
+        if silent < interval {
+            // Heard from recently: nothing to ask yet.
+            self.next_keepalive = Some(self.last_heard + interval);
+            return Flow::Continue;
+        }
+        self.next_keepalive = Some(now + interval);
+        self.send(Message::Ping(Vec::new().into())).await
     }
 
     fn log(&self, at: Instant, level: Level, origin: &str, message: std::fmt::Arguments<'_>) {
@@ -926,7 +976,12 @@ impl Session {
     }
 
     async fn send_bytes(&mut self, bytes: Vec<u8>) -> Flow {
-        match tokio::time::timeout(SEND_TIMEOUT, self.ws.send(Message::binary(bytes))).await {
+        self.send(Message::binary(bytes)).await
+    }
+
+    /// Sends one message; a client that lets it block for [`SEND_TIMEOUT`] is disconnected.
+    async fn send(&mut self, message: Message) -> Flow {
+        match tokio::time::timeout(SEND_TIMEOUT, self.ws.send(message)).await {
             Ok(Ok(())) => Flow::Continue,
             Ok(Err(err)) => Flow::Closed(format!("sending failed: {err}")),
             Err(_) => Flow::Closed(format!(

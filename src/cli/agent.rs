@@ -96,6 +96,10 @@ pub struct AgentFlags {
     /// Connections beyond this are refused with HTTP 503.
     #[arg(long, default_value_t = 4096, value_name = "N")]
     pub max_connections: usize,
+    /// Ping a connection silent for this many seconds; close it after twice as long without
+    /// any message or pong (0: never).
+    #[arg(long, default_value_t = 20, value_name = "SECS")]
+    pub keepalive_secs: u32,
     /// Append the log to this file instead of stderr.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -144,6 +148,8 @@ impl AgentFlags {
             seed,
             max_message_bytes: self.max_message_bytes,
             max_connections: self.max_connections,
+            keepalive: (self.keepalive_secs > 0)
+                .then(|| std::time::Duration::from_secs(self.keepalive_secs.into())),
             log: self.log.map_or(LogTarget::Stderr, LogTarget::File),
         };
         options.validate()?;
