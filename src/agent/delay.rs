@@ -35,6 +35,11 @@ pub enum Delay {
     },
 }
 
+/// Largest delay parameter accepted (10 minutes).
+const MAX_MS: f64 = 600_000.0;
+const VALUES_FINITE: &str = "values must be finite and not negative";
+const VALUES_BOUNDED: &str = "values above 600000 ms (10 minutes) make no sense here";
+
 /// A delay specification that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
@@ -49,6 +54,23 @@ impl Delay {
     /// A fixed delay of `ms` milliseconds.
     pub const fn fixed(ms: f64) -> Self {
         Delay::Fixed { ms }
+    }
+
+    /// Whether every parameter is a usable number of milliseconds (the rule the parser applies;
+    /// a delay built in code may break it).
+    pub fn check(&self) -> Result<(), &'static str> {
+        let values = match *self {
+            Delay::Fixed { ms } => [ms, 0.0],
+            Delay::Normal { mean_ms, sd_ms } => [mean_ms, sd_ms],
+            Delay::Uniform { low_ms, high_ms } => [low_ms, high_ms],
+        };
+        if values.iter().any(|v| !v.is_finite() || *v < 0.0) {
+            return Err(VALUES_FINITE);
+        }
+        if values.iter().any(|&v| v > MAX_MS) {
+            return Err(VALUES_BOUNDED);
+        }
+        Ok(())
     }
 
     /// Draws one delay.
@@ -104,12 +126,10 @@ impl FromStr for Delay {
                 .parse()
                 .map_err(|_| err("not a number"))?;
             if !value.is_finite() || value < 0.0 {
-                return Err(err("values must be finite and not negative"));
+                return Err(err(VALUES_FINITE));
             }
-            if value > 600_000.0 {
-                return Err(err(
-                    "values above 600000 ms (10 minutes) make no sense here",
-                ));
+            if value > MAX_MS {
+                return Err(err(VALUES_BOUNDED));
             }
             Ok(value)
         };

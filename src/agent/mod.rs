@@ -186,8 +186,21 @@ impl AgentOptions {
         if self.capacity == Some(0) {
             return usage("--capacity must be at least 1".into());
         }
-        if !(self.llm_tokens_per_sec.is_finite() && self.llm_tokens_per_sec > 0.0) {
-            return usage("--llm-tokens-per-sec must be positive".into());
+        // Below 0.1 token/s the simulated generation would last longer than any timer holds.
+        if !(0.1..=1e9).contains(&self.llm_tokens_per_sec) {
+            return usage(format!(
+                "--llm-tokens-per-sec {} must be between 0.1 and 1e9",
+                self.llm_tokens_per_sec
+            ));
+        }
+        for (name, delay) in [
+            ("--asr-ms", &self.asr),
+            ("--llm-ttfb-ms", &self.llm_ttfb),
+            ("--tts-ttfb-ms", &self.tts_ttfb),
+        ] {
+            if let Err(reason) = delay.check() {
+                return usage(format!("{name} {delay}: {reason}"));
+            }
         }
         if self.max_message_bytes < 1024 {
             return usage("--max-message-bytes must be at least 1024".into());
@@ -759,6 +772,21 @@ mod tests {
             },
             AgentOptions {
                 max_connections: 0,
+                ..Default::default()
+            },
+            AgentOptions {
+                llm_tokens_per_sec: 1e-30,
+                ..Default::default()
+            },
+            AgentOptions {
+                llm_ttfb: Delay::fixed(f64::INFINITY),
+                ..Default::default()
+            },
+            AgentOptions {
+                tts_ttfb: Delay::Normal {
+                    mean_ms: 100.0,
+                    sd_ms: f64::NAN,
+                },
                 ..Default::default()
             },
         ];
