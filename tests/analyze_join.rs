@@ -468,3 +468,48 @@ fn run_errors() {
             .code(2);
     }
 }
+
+/// A pause inside the query that the agent took for the end of the turn: it started a pipeline
+/// run (ASR 0.200, LLM TTFB 0.500 logged at +11.2/+11.7 s), the user went on speaking, and the
+/// run was cut short; the reply comes from the second run (the fixture's turn 2 lines). The
+/// breakdown takes the run that produced the reply, not the first lines of the turn — with and
+/// without a truth line.
+#[test]
+fn a_pipeline_run_cut_short_inside_the_turn_is_not_the_replys() {
+    let aborted = [
+        "2026-11-27 11:00:11.200 | DEBUG    | pipecat.processors.metrics.frame_processor_metrics:log:88 | streamId=client_1_1795773600000 - RivaASRService#0 ASR compute latency: 0.200",
+        "2026-11-27 11:00:11.700 | DEBUG    | pipecat.processors.metrics.frame_processor_metrics:log:88 | streamId=client_1_1795773600000 - NvidiaLLMService#0 TTFB: 0.500",
+    ];
+    for (fixture_log, truth) in [("join_agent.log", true), ("join_pipecat.log", false)] {
+        let original = std::fs::read_to_string(fixture(fixture_log)).unwrap();
+        let mut lines: Vec<&str> = original.lines().collect();
+        // Before turn 2's own lines (at 11:00:12.x).
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with("2026-11-27 11:00:12"))
+            .unwrap();
+        lines.splice(at..at, aborted);
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("agent.log");
+        std::fs::write(&log, lines.join("\n")).unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        write_run(&run);
+        let mut options = AnalyzeOptions::new(vec![Input::File(log)]);
+        options.run = Some(RunJoin {
+            dir: run,
+            log_utc_offset_s: None,
+        });
+        let a = analyze(&options).unwrap();
+        let t2 = &a.join.as_ref().unwrap().turns[1];
+        assert_eq!(t2.agent.is_some(), truth, "{fixture_log}");
+        close(t2.breakdown.asr, 0.1);
+        close(t2.breakdown.llm_ttfb, 0.3);
+        close(t2.breakdown.tts_ttfb, 0.15);
+        if truth {
+            close(t2.breakdown.vad_wait, 0.578);
+        }
+        // The cut-short run's samples still count as server samples of the run.
+        assert_eq!(a.clients[0].samples.asr_latency.len(), 3, "{fixture_log}");
+    }
+}

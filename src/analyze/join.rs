@@ -6,8 +6,11 @@
 //! run). Each server sample is attributed to a bench turn of its stream by time: turn *k* owns
 //! `[started_at(k), started_at(k+1))` — every server event of a reply happens after the user
 //! began speaking the query and before the next query starts (a reply is waited for before the
-//! next one), early replies included. Only samples of turns inside the run's metrics window
-//! count, so the statistics cover exactly the turns bench measured. Agent truth lines are
+//! next one), early replies included. Within a turn, the parts of the split are those of the
+//! pipeline run that produced the reply: the last of each logged before its first audio (a
+//! pause in the query can start a run that the user's next words cut short). Only samples of
+//! turns inside the run's metrics window count, so the statistics cover exactly the turns
+//! bench measured. Agent truth lines are
 //! matched by frame id (the chunk ids of the turn's file), which needs no clock at all.
 //!
 //! Log lines carry local wall-clock times without a zone; bench records unix seconds. The
@@ -434,11 +437,12 @@ pub fn join(
                     counts.untimed_samples += 1;
                     continue;
                 };
-                match turn_of(to_unix(time)) {
+                let unix = to_unix(time);
+                match turn_of(unix) {
                     Err(true) => counts.samples_before_first_turn += 1,
                     Err(false) => counts.samples_after_last_turn += 1,
                     Ok(k) if turns[k].in_window => {
-                        per_turn[k].push(kind, sample.value);
+                        per_turn[k].push(kind, sample.value, unix);
                         kept.samples[metric_index(kind)].push(*sample);
                     }
                     Ok(_) => counts.samples_outside_window += 1,
@@ -522,21 +526,38 @@ pub fn join(
     (collected, report)
 }
 
-/// Server samples of one turn, in log order.
+/// Server samples of one turn, in log order, each with its time (unix s, log clock aligned).
 #[derive(Debug, Clone, Default)]
 struct TurnSamples {
-    values: [Vec<f64>; MetricKind::ALL.len()],
+    values: [Vec<(f64, f64)>; MetricKind::ALL.len()],
     truth: Option<AgentTurnTruth>,
     user_stopped_at: Option<f64>,
 }
 
+/// A service sample logged up to this long after the reply's first audio is still its own
+/// (log times are cut to the millisecond; the two clocks may differ by a little).
+const REPLY_SLACK_S: f64 = 0.05;
+
 impl TurnSamples {
-    fn push(&mut self, kind: MetricKind, value: f64) {
-        self.values[metric_index(kind)].push(value);
+    fn push(&mut self, kind: MetricKind, value: f64, unix: f64) {
+        self.values[metric_index(kind)].push((value, unix));
     }
 
-    fn first(&self, kind: MetricKind) -> Option<f64> {
-        self.values[metric_index(kind)].first().copied()
+    /// The value of the pipeline run that produced the reply: the last sample of `kind`
+    /// logged before the reply's first audio left (`reply_at`). Earlier ones belong to runs cut
+    /// short when the user went on speaking after a pause the VAD took for the end of the
+    /// turn. Without a reply time (or with none logged before it), the first sample.
+    fn for_reply(&self, kind: MetricKind, reply_at: Option<f64>) -> Option<f64> {
+        let samples = &self.values[metric_index(kind)];
+        reply_at
+            .and_then(|at| {
+                samples
+                    .iter()
+                    .rev()
+                    .find(|(_, logged)| *logged <= at + REPLY_SLACK_S)
+            })
+            .or(samples.first())
+            .map(|(value, _)| *value)
     }
 
     fn count(&self) -> usize {
@@ -564,9 +585,15 @@ fn turn_for_truth(turns: &[&TurnRecord], truth: &AgentTurnTruth) -> Option<usize
 }
 
 fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples) -> JoinedTurn {
-    let asr = samples.first(MetricKind::AsrLatency);
-    let llm = samples.first(MetricKind::LlmTtfb);
-    let tts = samples.first(MetricKind::TtsTtfb);
+    // The reply left the agent when its truth line says, else about when bench got it.
+    let reply_at = samples
+        .truth
+        .map(|t| t.first_reply_unix)
+        .or(turn.first_audio_at);
+    let component = |kind| samples.for_reply(kind, reply_at);
+    let asr = component(MetricKind::AsrLatency);
+    let llm = component(MetricKind::LlmTtfb);
+    let tts = component(MetricKind::TtsTtfb);
     let latency = turn.latency_s;
     let components = match (asr, llm, tts) {
         (Some(a), Some(l), Some(t)) => Some(a + l + t),
@@ -592,7 +619,7 @@ fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples)
         vad_speech_end_offset_s: None,
         uplink_s: None,
         downlink_s: None,
-        llm_first_sentence: samples.first(MetricKind::LlmFirstSentence),
+        llm_first_sentence: component(MetricKind::LlmFirstSentence),
         server_samples: samples.count(),
     };
     let Some(truth) = samples.truth else {
