@@ -12,6 +12,7 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use voiceperf::agent::voice::{VoiceParams, synthesize_speech};
+use voiceperf::analyze::parse::{Event, LineParser, ServiceNames};
 use voiceperf::audio::riff;
 use voiceperf::protocol::{self, Frame, FrameKind};
 use voiceperf::stats::Summary;
@@ -108,23 +109,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
 /// the frame id the agent names → arrival of that turn's first audio) minus the agent's.
 fn compare_with_truth(log: &std::path::Path, results: &[ConnResult]) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(log)?;
-    let re = regex::Regex::new(
-        r"streamId=conn_(\d+) - VoiceperfAgent turn (\d+): last speech frame id (\d+) arrived at [\d.]+, first reply frame sent at [\d.]+, latency: ([\d.]+)",
-    )?;
+    let parser = LineParser::new(ServiceNames::default());
     let mut diffs_ms = Vec::new();
     let mut unmatched = 0;
-    for caps in re.captures_iter(&text) {
-        let conn: usize = caps[1].parse()?;
-        let turn: usize = caps[2].parse()?;
-        let id: usize = caps[3].parse()?;
-        let agent: f64 = caps[4].parse()?;
-        let client = results.get(conn).and_then(|r| {
+    for line in text.lines() {
+        let Some(Event::AgentTurn { stream, truth }) = parser.parse(line.as_bytes()) else {
+            continue;
+        };
+        let conn = std::str::from_utf8(stream)
+            .ok()
+            .and_then(|s| s.strip_prefix("conn_"))
+            .and_then(|n| n.parse::<usize>().ok());
+        let client = conn.and_then(|conn| {
+            let r = results.get(conn)?;
+            let id = usize::try_from(truth.last_speech_frame_id).ok()?;
+            let turn = usize::try_from(truth.turn).ok()?;
             let sent = *r.sent_times.get(id.checked_sub(1)?)?;
             let first = (*r.first_audio.get(turn.checked_sub(1)?)?)?;
             Some((first - sent).as_secs_f64())
         });
         match client {
-            Some(client) => diffs_ms.push((client - agent) * 1000.0),
+            Some(client) => diffs_ms.push((client - truth.latency_s) * 1000.0),
             None => unmatched += 1,
         }
     }
