@@ -655,3 +655,62 @@ fn uvicorn_accept_lines_do_not_move_the_window_twice() {
     let result = analyze(&AnalyzeOptions::new(vec![Input::File(log)])).unwrap();
     values(&result.clients[0].samples.llm_ttfb, &[0.2]);
 }
+
+/// A malformed value outside the window (an earlier run in the same log, before the last
+/// client start; or a stream outside `--since`) is not read, so it is no warning and does not
+/// fail the analysis; inside the window it is.
+#[test]
+fn malformed_values_outside_the_window_are_not_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("two_runs.log");
+    let line = |time: &str, stream: &str, message: &str| {
+        format!("2026-11-27 {time} | DEBUG    | m:f:1 | streamId={stream} - {message}\n")
+    };
+    let text = [
+        line(
+            "09:00:00.000",
+            "client_1_1",
+            "Accepting WebSocket connection for stream ID client_1_1",
+        ),
+        line(
+            "09:00:01.000",
+            "client_1_1",
+            "NvidiaLLMService#0 TTFB: garbage",
+        ),
+        line(
+            "10:00:00.000",
+            "client_1_2",
+            "Accepting WebSocket connection for stream ID client_1_2",
+        ),
+        line(
+            "10:00:01.000",
+            "client_1_2",
+            "NvidiaLLMService#0 TTFB: 0.300",
+        ),
+    ]
+    .concat();
+    std::fs::write(&log, &text).unwrap();
+    let analyze_with = |window: WindowSpec| {
+        let mut options = AnalyzeOptions::new(vec![Input::File(log.clone())]);
+        options.window = window;
+        analyze(&options).unwrap()
+    };
+    let seed_window = analyze_with(WindowSpec::LastClientStart);
+    assert_eq!(seed_window.warnings_total, 0, "{:?}", seed_window.warnings);
+    assert!(!seed_window.had_problems());
+    values(&seed_window.clients[0].samples.llm_ttfb, &[0.3]);
+    let since = analyze_with(WindowSpec::Range {
+        since: Some(parse_user_time("2026-11-27 09:30").unwrap()),
+        until: None,
+    });
+    assert_eq!(since.warnings_total, 0);
+    // Every line: the bad value is read, and warned about.
+    let every = analyze_with(all());
+    assert_eq!(every.warnings_total, 1);
+    assert_eq!(every.warnings[0].line, 2);
+    voiceperf()
+        .args(["analyze", log.to_str().unwrap()])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("malformed").not());
+}

@@ -150,9 +150,12 @@ impl Collector {
             });
             if matches!(self.window, WindowSpec::LastClientStart) {
                 // A later run (or a later client of this run) starts: what came before is not
-                // in the window. See the module documentation of `window`.
+                // in the window, its malformed values included. See the module documentation
+                // of `window`.
                 self.streams.clear();
                 self.counts.metric_lines_in_window = 0;
+                self.warnings.clear();
+                self.warnings_total = 0;
             }
             return;
         }
@@ -166,6 +169,15 @@ impl Collector {
             return;
         }
         self.counts.metric_lines += 1;
+        let time = find_log_time(text);
+        if time.is_none() && self.window.needs_time() {
+            self.counts.untimed_metric_lines += 1;
+        }
+        // Outside the window (another run, another stream) a value is not read, so a bad one
+        // is no problem of this analysis.
+        if !self.inside(event.stream(), time) {
+            return;
+        }
         if let Event::Malformed { what, text, .. } = event {
             self.warn(
                 file,
@@ -175,13 +187,6 @@ impl Collector {
                     String::from_utf8_lossy(text).trim()
                 ),
             );
-            return;
-        }
-        let time = find_log_time(text);
-        if time.is_none() && self.window.needs_time() {
-            self.counts.untimed_metric_lines += 1;
-        }
-        if !self.inside(event.stream(), time) {
             return;
         }
         self.counts.metric_lines_in_window += 1;
