@@ -50,9 +50,9 @@ impl UnixClock {
     /// Local time of an instant as loguru prints it: `2026-11-27 10:04:52.167`.
     pub fn local_string(&self, at: Instant) -> String {
         let unix = self.unix(at);
-        let secs = unix.floor();
-        let nanos = ((unix - secs) * 1e9) as u32;
-        match DateTime::from_timestamp(secs as i64, nanos.min(999_999_999)) {
+        // Whole microseconds: splitting the f64 into seconds and a fraction would sometimes
+        // print the millisecond before the one `unix` is in.
+        match DateTime::from_timestamp_micros((unix * 1e6).round() as i64) {
             Some(utc) => utc
                 .with_timezone(&Local)
                 .format("%Y-%m-%d %H:%M:%S%.3f")
@@ -102,5 +102,23 @@ mod tests {
         assert!((clock.now_unix() - wall).abs() < 0.5);
         let text = clock.local_string(clock.anchor());
         assert_eq!(text.len(), "2026-11-27 10:04:52.167".len(), "{text}");
+    }
+
+    /// The millisecond printed is the one the unix time (as logged in truth lines) is in:
+    /// loguru cuts, it does not round, and a log line's time must not precede its event.
+    #[test]
+    fn local_time_milliseconds_match_the_unix_time() {
+        let clock = UnixClock::new();
+        for i in 0..20_000u64 {
+            let at = clock.anchor() + Duration::from_micros(i * 997);
+            let micros = (clock.unix(at) * 1e6).round() as i64;
+            let text = clock.local_string(at);
+            let millis: i64 = text[20..].parse().unwrap();
+            assert_eq!(
+                millis,
+                micros.rem_euclid(1_000_000) / 1000,
+                "{text} at {micros} µs"
+            );
+        }
     }
 }
