@@ -417,3 +417,61 @@ fn report_of_one_user_without_glitches_reads_naturally() {
     assert!(markdown.starts_with("# voiceperf: 1 user, "), "{markdown}");
     assert!(markdown.contains("(0 ms starved)") && !markdown.contains("-0 ms"));
 }
+
+/// A sweep folder renders its own report and each level's; a level folder that sweep.json
+/// places outside the sweep's folder is left out (its report would be written there).
+#[test]
+fn sweep_report_renders_levels_and_stays_inside_its_folder() {
+    use voiceperf::bench::results::{SWEEP_FILE, SweepLevel, SweepSummary};
+    let (root, level_dir) = saved_run();
+    let sweep_dir = root.path().join("sweep");
+    std::fs::create_dir(&sweep_dir).unwrap();
+    std::fs::rename(&level_dir, sweep_dir.join("clients_3")).unwrap();
+    // A complete run folder next to the sweep's, not inside it.
+    let outside = root.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    for entry in std::fs::read_dir(FIXTURE).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, outside.join(path.file_name().unwrap())).unwrap();
+    }
+    let summary: RunSummary = read_json(&sweep_dir.join("clients_3/summary.json")).unwrap();
+    let level = |clients: usize, dir: &str| SweepLevel {
+        clients,
+        dir: dir.into(),
+        latency: summary.results.latency.clone(),
+        turns: 10,
+        error_rate: 0.0,
+        reverse_barge_ins: 0,
+        glitches: 0,
+        trustworthy: true,
+        meets_slo: Some(true),
+    };
+    let sweep = SweepSummary {
+        timestamp: "2026-11-27T10:00:00+00:00".into(),
+        tool_version: voiceperf::VERSION.into(),
+        levels: vec![level(1, "../outside"), level(3, "clients_3")],
+        slo_p95: Some(2.0),
+        max_clients_meeting_slo: Some(3),
+        fail_p95: None,
+        max_error_rate: None,
+        gate_failures: Vec::new(),
+    };
+    voiceperf::fsutil::write_json_atomic(&sweep_dir.join(SWEEP_FILE), &sweep).unwrap();
+    Command::cargo_bin("voiceperf")
+        .unwrap()
+        .args(["report"])
+        .arg(&sweep_dir)
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("not a folder inside the sweep"));
+    let html = std::fs::read_to_string(sweep_dir.join("report.html")).unwrap();
+    assert!(html.contains("id=\"sweep-curve\"") && html.contains("id=\"sweep-cdf\""));
+    assert!(html.contains("The highest level meeting p95 ≤ 2 s: 3 users."));
+    assert!(sweep_dir.join("clients_3/report.html").is_file());
+    let level_html = std::fs::read_to_string(sweep_dir.join("clients_3/report.html")).unwrap();
+    assert!(
+        level_html.contains("href=\"../report.html\""),
+        "links back to the sweep"
+    );
+    assert!(!outside.join("report.html").exists());
+}

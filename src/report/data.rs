@@ -96,6 +96,19 @@ impl RunFolder {
             let mut unreadable = Vec::new();
             for level in &sweep.levels {
                 let level_dir = dir.join(&level.dir);
+                // The report of each level is written into its folder: only folders inside
+                // the sweep's, whatever a damaged or hand-made sweep.json says.
+                let inside = Path::new(&level.dir)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                if !inside || level.dir.is_empty() {
+                    unreadable.push(format!(
+                        "{}: level folder {:?} is not a folder inside the sweep's",
+                        sweep_path.display(),
+                        level.dir
+                    ));
+                    continue;
+                }
                 match LevelData::load(&level_dir) {
                     Ok(data) => levels.push(data),
                     Err(e) => unreadable.push(format!("{}: {e:#}", level_dir.display())),
@@ -122,11 +135,12 @@ impl RunFolder {
         let level = LevelData::load(dir)
             .with_context(|| format!("reading the run folder {}", dir.display()))?;
         let parent = dir.parent().filter(|p| p.join(SWEEP_FILE).exists());
-        let (record, parent_sweep) = match (record, parent) {
-            (Some(record), _) => (Some(record), false),
-            (None, Some(parent)) => (read_record(&parent.join(RUN_FILE), &mut problems), true),
-            (None, None) => (None, false),
+        let record = match (record, parent) {
+            (Some(record), _) => Some(record),
+            (None, Some(parent)) => read_record(&parent.join(RUN_FILE), &mut problems),
+            (None, None) => None,
         };
+        let parent_sweep = parent.is_some();
         Ok(RunFolder {
             dir: dir.to_path_buf(),
             contents: Contents::Single(Box::new(level)),
