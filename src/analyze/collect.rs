@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::parse::{AgentTurnTruth, Event, LogTime, MetricKind, find_log_time};
 use super::window::{ClientStartLine, WindowSpec};
+use crate::bench::dataset::natural_cmp;
 
 /// One metric value with the time of its log line.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -282,42 +283,6 @@ pub struct Collected {
     pub warnings: Vec<Warning>,
     /// All warnings, including those not kept.
     pub warnings_total: u64,
-}
-
-/// Orders strings with embedded numbers by value: `client_2_9` < `client_10_1`.
-pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
-    loop {
-        match (a.first(), b.first()) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
-                let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
-                let (da, db) = (digits(a), digits(b));
-                let (na, nb) = (&a[..da], &b[..db]);
-                let strip = |n: &[u8]| {
-                    let zeros = n.iter().take_while(|&&c| c == b'0').count();
-                    n[zeros..].to_vec()
-                };
-                let (sa, sb) = (strip(na), strip(nb));
-                let order = sa.len().cmp(&sb.len()).then_with(|| sa.cmp(&sb));
-                if order != Ordering::Equal {
-                    return order;
-                }
-                a = &a[da..];
-                b = &b[db..];
-            }
-            (Some(x), Some(y)) => {
-                if x != y {
-                    return x.cmp(y);
-                }
-                a = &a[1..];
-                b = &b[1..];
-            }
-        }
-    }
 }
 
 #[cfg(test)]
