@@ -49,6 +49,12 @@ static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
 /// Share of packets that may fail to decode before the whole file is rejected as corrupt.
 const MAX_BAD_PACKET_SHARE: f64 = 0.05;
 
+/// Most silence (seconds) filled in for lost audio regardless of how much audio decoded; beyond
+/// it (and beyond the length of the audio decoded so far) the container's timestamps are taken
+/// for broken rather than the audio for lost — a damaged timestamp must not make a small file
+/// allocate terabytes.
+const MAX_LOST_S: usize = 30;
+
 /// What a recording was, as found while decoding it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceFormat {
@@ -464,12 +470,29 @@ impl DecodeState {
         }
     }
 
-    /// Keeps the timeline intact where audio was lost: appends `frames` of silence.
-    fn fill_gap(&mut self, frames: usize) {
+    /// Keeps the timeline intact where audio was lost: appends `frames` of silence. Refuses
+    /// (as malformed) more silence in all than [`MAX_LOST_S`] or the audio decoded so far,
+    /// whichever is longer.
+    fn fill_gap(&mut self, frames: usize) -> Result<(), StreamEnd> {
         if frames == 0 {
-            return;
+            return Ok(());
         }
-        let at = self.frames() as f64 / f64::from(self.sample_rate.max(1));
+        let rate = f64::from(self.sample_rate.max(1));
+        let at = self.frames() as f64 / rate;
+        let lost: usize = self.gaps.iter().map(|&(_, n)| n).sum();
+        // Silence owed before the first packet decoded is in `lost` but not yet in a channel.
+        let decoded = if self.channels.is_empty() {
+            0
+        } else {
+            self.frames() - lost
+        };
+        let allowed = decoded.max(MAX_LOST_S * self.sample_rate as usize);
+        if lost.saturating_add(frames) > allowed {
+            return Err(StreamEnd::Malformed(format!(
+                "the timestamps jump {:.1} s ahead, more audio than could have been lost",
+                frames as f64 / rate
+            )));
+        }
         self.gaps.push((at, frames));
         if self.channels.is_empty() {
             self.pending_silence += frames;
@@ -478,6 +501,7 @@ impl DecodeState {
                 channel.resize(channel.len() + frames, 0.0);
             }
         }
+        Ok(())
     }
 
     fn frames(&self) -> usize {
@@ -521,7 +545,7 @@ impl DecodeState {
                 // The demuxer skipped damaged data and resynchronised further on.
                 let lost = self.ticks_to_frames((pts - expected) as u64);
                 if lost > 1 {
-                    self.fill_gap(lost);
+                    self.fill_gap(lost)?;
                 }
             }
             // Only a packet that states its duration predicts where the next one starts
@@ -561,7 +585,7 @@ impl DecodeState {
                     self.bad_packets += 1;
                     self.first_error.get_or_insert_with(|| e.to_string());
                     let lost = self.ticks_to_frames(packet.dur.get());
-                    self.fill_gap(lost);
+                    self.fill_gap(lost)?;
                 }
                 Err(e) => return Err(StreamEnd::Malformed(e.to_string())),
             }
@@ -731,6 +755,71 @@ mod tests {
         );
         assert!(
             audio.warnings.iter().any(|w| w.starts_with("damaged data")),
+            "{:?}",
+            audio.warnings
+        );
+    }
+
+    /// `ogg` with the granule position (timestamp) of page `page` moved `jump` frames ahead
+    /// and its CRC made right again, as a damaged or hostile muxer could write it.
+    fn ogg_with_granule_jump(ogg: &[u8], page: usize, jump: i64) -> Vec<u8> {
+        fn crc(bytes: &[u8]) -> u32 {
+            bytes.iter().fold(0u32, |crc, &b| {
+                (0..8).fold(crc ^ (u32::from(b) << 24), |c, _| {
+                    if c & 0x8000_0000 != 0 {
+                        (c << 1) ^ 0x04c1_1db7
+                    } else {
+                        c << 1
+                    }
+                })
+            })
+        }
+        let mut out = ogg.to_vec();
+        let mut at = 0;
+        for _ in 0..page {
+            let segments = usize::from(out[at + 26]);
+            let body: usize = out[at + 27..at + 27 + segments]
+                .iter()
+                .map(|&n| usize::from(n))
+                .sum();
+            at += 27 + segments + body;
+        }
+        let segments = usize::from(out[at + 26]);
+        let body: usize = out[at + 27..at + 27 + segments]
+            .iter()
+            .map(|&n| usize::from(n))
+            .sum();
+        let end = at + 27 + segments + body;
+        let granule = i64::from_le_bytes(out[at + 6..at + 14].try_into().unwrap());
+        out[at + 6..at + 14].copy_from_slice(&(granule + jump).to_le_bytes());
+        out[at + 22..at + 26].fill(0);
+        let sum = crc(&out[at..end]);
+        out[at + 22..at + 26].copy_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn a_timestamp_jump_is_an_error_not_terabytes_of_silence() {
+        let opus = fixture("speech.opus");
+        // 2^40 frames at 48 kHz: 23 million seconds; filling it used to abort the process.
+        for jump in [1i64 << 40, 48_000 * 600] {
+            let damaged = ogg_with_granule_jump(&opus, 3, jump);
+            let err = decode_bytes(&damaged, Some("opus"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("malformed ogg data after") && err.contains("timestamps jump"),
+                "{err}"
+            );
+        }
+        // A small jump is lost audio: filled with silence, with a warning.
+        let damaged = ogg_with_granule_jump(&opus, 3, 48_000 / 2);
+        let audio = decode_bytes(&damaged, Some("opus")).unwrap();
+        assert!(
+            audio
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("damaged data: 510 ms of audio replaced by silence")),
             "{:?}",
             audio.warnings
         );
