@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
+use symphonia::core::audio::Channels;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -54,6 +55,9 @@ const MAX_BAD_PACKET_SHARE: f64 = 0.05;
 /// for broken rather than the audio for lost — a damaged timestamp must not make a small file
 /// allocate terabytes.
 const MAX_LOST_S: usize = 30;
+
+/// Sample frames one byte of a recording can plausibly decode to, for reserving memory.
+const MAX_FRAMES_PER_BYTE: u64 = 64;
 
 /// What a recording was, as found while decoding it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -287,10 +291,11 @@ fn decode_container(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
         .map_err(|e| DecodeError::UnsupportedCodec(format!("{}: {e}", params.codec)))?;
     let codec = decoder.codec_info().short_name.to_string();
 
+    let channel_count = params.channels.as_ref().map_or(1, Channels::count);
     let mut state = DecodeState::new(
         params.sample_rate.unwrap_or(0),
         track.time_base,
-        track.num_frames,
+        frames_to_reserve(track.num_frames, bytes.len(), channel_count),
     );
     let outcome = state.run(reader.as_mut(), decoder.as_mut(), track.id, &container);
     let frames = state.frames();
@@ -399,6 +404,15 @@ fn decode_container(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
     })
 }
 
+/// Frames per channel worth reserving for a recording of `file_bytes` bytes whose container
+/// declares `declared` frames: what it declares, but never more than the file could hold
+/// (even Opus at its lowest bitrate makes ~64 frames of a byte), so a lying header cannot make
+/// a small file reserve gigabytes (which aborts the process under a memory limit).
+fn frames_to_reserve(declared: Option<u64>, file_bytes: usize, channels: usize) -> usize {
+    let plausible = file_bytes as u64 * MAX_FRAMES_PER_BYTE / channels.max(1) as u64;
+    declared.map_or(0, |n| n.min(plausible).min(1 << 28) as usize + 8192)
+}
+
 /// Frames of Opus pre-skip (from the `OpusHead` in the codec's extra data) at `rate`; 0 for
 /// other codecs.
 fn opus_pre_skip(params: &AudioCodecParameters, rate: u32) -> u64 {
@@ -438,11 +452,10 @@ struct DecodeState {
 }
 
 impl DecodeState {
-    fn new(sample_rate: u32, time_base: Option<TimeBase>, expected_frames: Option<u64>) -> Self {
+    fn new(sample_rate: u32, time_base: Option<TimeBase>, expected_frames: usize) -> Self {
         DecodeState {
-            // Reserving avoids re-copying long recordings as they grow; capped in case the
-            // header lies.
-            expected_frames: expected_frames.map_or(0, |n| n.min(1 << 28) as usize + 8192),
+            // Reserving avoids re-copying long recordings as they grow.
+            expected_frames,
             channels: Vec::new(),
             sample_rate,
             time_base,
@@ -847,6 +860,21 @@ mod tests {
         cut.truncate(wav.len() - 1000);
         let err = decode_bytes(&cut, Some("wav")).unwrap_err().to_string();
         assert!(err.starts_with("truncated"), "{err}");
+    }
+
+    #[test]
+    fn memory_reserved_follows_the_header_only_as_far_as_the_file_size_allows() {
+        // A true header: 10 minutes of 44.1 kHz stereo MP3 (128 kb/s, 9.6 MB).
+        assert_eq!(
+            frames_to_reserve(Some(26_460_000), 9_600_000, 2),
+            26_460_000 + 8192
+        );
+        // A 64 KB WAV whose data chunk claims 4 GB in 16 channels: ~1 MB per channel, not
+        // 1 GiB (16 GiB in all, which aborted prep under `ulimit -v 4000000`).
+        let reserved = frames_to_reserve(Some(u64::from(u32::MAX) / 16), 64_044, 16);
+        assert!(reserved <= 300_000, "{reserved} frames");
+        assert_eq!(frames_to_reserve(None, 1_000, 1), 0);
+        assert_eq!(frames_to_reserve(Some(100), 1_000, 0), 100 + 8192);
     }
 
     #[test]
