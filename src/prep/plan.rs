@@ -1,6 +1,6 @@
 //! Which recordings `prep` will read and which query file each one becomes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
@@ -94,6 +94,16 @@ pub fn plan(inputs: &[PathBuf], output_dir: &Path) -> anyhow::Result<Plan> {
             });
         }
     }
+    // The same recording reached twice (a folder and a file in it, a folder given twice)
+    // makes the same query once, not a collision with itself.
+    let mut seen = HashSet::new();
+    plan.jobs.retain(|job| {
+        let input = job
+            .input
+            .canonicalize()
+            .unwrap_or_else(|_| job.input.clone());
+        seen.insert((input, job.output.clone()))
+    });
     check_collisions(&plan.jobs, output_dir)?;
     plan.jobs.sort_by(|a, b| a.output.cmp(&b.output));
     Ok(plan)
@@ -192,6 +202,22 @@ mod tests {
             message.contains("q1.flac") && message.contains("q1.mp3"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_recording_reached_twice_is_one_job_not_a_collision() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw");
+        touch(&raw.join("q1.mp3"));
+        touch(&raw.join("q2.flac"));
+        let out = dir.path().join("out");
+        let twice = plan(&[raw.clone(), raw.join("q1.mp3"), raw.clone()], &out).unwrap();
+        let outputs: Vec<&str> = twice.jobs.iter().map(|j| j.output.as_str()).collect();
+        assert_eq!(outputs, ["q1.wav", "q2.wav"]);
+        // Two different recordings still collide.
+        touch(&dir.path().join("elsewhere/q1.mp3"));
+        let err = plan(&[raw, dir.path().join("elsewhere")], &out).unwrap_err();
+        assert!(err.to_string().contains("more than one input"), "{err}");
     }
 
     #[test]
