@@ -32,8 +32,8 @@ pub struct Plan {
 /// Finds the recordings among `inputs` (files, or folders walked recursively; hidden files
 /// and the output folder itself are passed over) and maps each to a query path: a file given
 /// directly keeps its name, a file in a folder its path below that folder, with `.wav`.
-/// Fails when two recordings would become the same query, or a query would overwrite a
-/// recording.
+/// Fails when two recordings would become the same query, a query would overwrite a
+/// recording, or the output folder is one of the input folders.
 pub fn plan(inputs: &[PathBuf], output_dir: &Path) -> anyhow::Result<Plan> {
     let mut plan = Plan::default();
     let output_canonical = output_dir.canonicalize().ok();
@@ -51,6 +51,15 @@ pub fn plan(inputs: &[PathBuf], output_dir: &Path) -> anyhow::Result<Plan> {
                 output: query_name(Path::new(input.file_name().unwrap_or(input.as_os_str()))),
             });
             continue;
+        }
+        if output_canonical.is_some() && input.canonicalize().ok() == output_canonical {
+            bail!(
+                "the output folder {} is the input folder {} (the queries would land among \
+                 the recordings, and overwrite the .wav ones): choose another folder with -o; \
+                 nothing was written",
+                output_dir.display(),
+                input.display()
+            );
         }
         let walk = WalkDir::new(input)
             .follow_links(true)
@@ -218,6 +227,15 @@ mod tests {
         touch(&dir.path().join("elsewhere/q1.mp3"));
         let err = plan(&[raw, dir.path().join("elsewhere")], &out).unwrap_err();
         assert!(err.to_string().contains("more than one input"), "{err}");
+    }
+
+    #[test]
+    fn the_output_folder_cannot_be_an_input_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(&dir.path().join("raw/q1.mp3"));
+        let raw = dir.path().join("raw");
+        let err = plan(&[raw.clone()], &raw.join(".")).unwrap_err();
+        assert!(err.to_string().contains("is the input folder"), "{err}");
     }
 
     #[test]
