@@ -214,7 +214,11 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
         let body_start = at + 8;
         let available = bytes.len() - body_start;
         let is_data = &bytes[at..at + 4] == b"data";
-        let body_len = if is_data && (declared == 0 || declared == u32::MAX) && available > 0 {
+        // A size of 0 followed by another chunk (LIST, id3 written after the samples) is an
+        // empty data chunk, not a streamed one whose samples fill the rest of the file.
+        let streamed =
+            declared == u32::MAX || (declared == 0 && !starts_with_chunk(&bytes[body_start..]));
+        let body_len = if is_data && streamed && available > 0 {
             issues.push(StructureIssue::UnsizedData { declared });
             available
         } else if declared as usize > available {
@@ -262,6 +266,14 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
         chunks,
         issues,
     })
+}
+
+/// Whether `bytes` begin with a plausible chunk header: a four-character id of printable ASCII
+/// and a size that fits in what follows.
+fn starts_with_chunk(bytes: &[u8]) -> bool {
+    bytes.len() >= 8
+        && bytes[..4].iter().all(|b| (0x20..0x7f).contains(b))
+        && u32_at(bytes, 4) as usize <= bytes.len() - 8
 }
 
 fn parse_fmt(body: &[u8], declared: u32) -> Result<FmtChunk, RiffError> {
@@ -425,5 +437,25 @@ mod tests {
             layout.issues[..],
             [StructureIssue::UnsizedData { .. }]
         ));
+        for size in [0u32, u32::MAX] {
+            let mut streamed = wrap_pcm16(&pcm16_to_bytes(&[0, 0, 0, 0, 9, -9]), 16_000, 1);
+            streamed[40..44].copy_from_slice(&size.to_le_bytes());
+            assert_eq!(parse(&streamed).unwrap().frames(), 6, "{size}");
+        }
+    }
+
+    #[test]
+    fn an_empty_data_chunk_before_metadata_holds_no_frames() {
+        let mut wav = wrap_pcm16(&[], 16_000, 1);
+        wav.extend_from_slice(b"LIST");
+        wav.extend_from_slice(&12u32.to_le_bytes());
+        wav.extend_from_slice(b"INFOISFT\0\0\0\0");
+        let riff_len = (wav.len() - 8) as u32;
+        wav[4..8].copy_from_slice(&riff_len.to_le_bytes());
+        let layout = parse(&wav).unwrap();
+        assert_eq!(layout.frames(), 0);
+        assert!(layout.issues.is_empty(), "{:?}", layout.issues);
+        let ids: Vec<_> = layout.chunks.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["fmt ", "data", "LIST"]);
     }
 }
