@@ -275,10 +275,24 @@ fn pcm_format_rule() {
         "eight_bit.wav",
         &wav_with_format(1, None, 1, 16_000, 8, &eight_bit),
     );
+    // 16 kHz mono 16-bit, but 4-byte frames: its frame count would be half its samples.
+    let mut wide_frames = riff::wrap_pcm16(&riff::pcm16_to_bytes(&stereo), 16_000, 1);
+    wide_frames[32..34].copy_from_slice(&4u16.to_le_bytes());
+    write(dir.path(), "block_align_4.wav", &wide_frames);
     let report = check(dir.path());
     assert_rule(&report, "extensible_pcm.wav", Rule::PcmFormat, Status::Pass);
     assert_eq!(file(&report, "extensible_pcm.wav").status, Status::Pass);
+    let wide = file(&report, "block_align_4.wav")
+        .check(Rule::PcmFormat)
+        .unwrap();
+    assert!(
+        wide.message
+            .starts_with("16-bit PCM, 16000 Hz, mono, block align 4 bytes (not 2)"),
+        "{}",
+        wide.message
+    );
     for bad in [
+        "block_align_4.wav",
         "stereo.wav",
         "rate_44k.wav",
         "float.wav",

@@ -133,12 +133,15 @@ impl FmtChunk {
         self.effective_format() == WAVE_FORMAT_PCM
     }
 
-    /// Whether this is voiceperf's query format: 16 kHz mono 16-bit integer PCM.
+    /// Whether this is voiceperf's query format: 16 kHz mono 16-bit integer PCM (with the
+    /// 2-byte frames that implies: another block align would make the frame count disagree
+    /// with the samples read).
     pub fn is_16k_mono_s16(&self) -> bool {
         self.is_integer_pcm()
             && self.channels == 1
             && self.sample_rate == 16_000
             && self.bits_per_sample == 16
+            && self.block_align == 2
     }
 }
 

@@ -366,8 +366,17 @@ fn describe_format(fmt: &FmtChunk) -> String {
         1 => "mono".to_string(),
         n => format!("{n} channels"),
     };
+    let frame_bytes = u32::from(fmt.channels) * u32::from(fmt.bits_per_sample).div_ceil(8);
+    let block_align = if u32::from(fmt.block_align) == frame_bytes {
+        String::new()
+    } else {
+        format!(
+            ", block align {} bytes (not {frame_bytes})",
+            fmt.block_align
+        )
+    };
     format!(
-        "{}-bit {encoding}{extensible}, {} Hz, {channels}",
+        "{}-bit {encoding}{extensible}, {} Hz, {channels}{block_align}",
         fmt.bits_per_sample, fmt.sample_rate
     )
 }
