@@ -207,7 +207,8 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, DecodeError> {
 ///
 /// A WAV file whose header sizes are wrong but whose audio is all there — a streaming writer
 /// that left the sizes at 0 or 0xFFFFFFFF, a stale RIFF size — is read through a corrected
-/// header (parsed with [`riff`]) with a warning; one cut short stays an error.
+/// header (parsed with [`riff`]) with a warning; one cut short stays an error. An RF64/BW64
+/// file (which symphonia does not read) is read through a plain RIFF header.
 pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudio, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
@@ -216,10 +217,12 @@ pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
         Err(error) if sniff_container(bytes) == Some("WAV") => match repaired_wav(bytes) {
             Some((fixed, what)) => {
                 let mut audio = decode_container(&fixed, Some("wav")).map_err(|_| error)?;
-                audio.warnings.insert(
-                    0,
-                    format!("inconsistent WAV header ({what}): read the audio present"),
-                );
+                if let Some(what) = what {
+                    audio.warnings.insert(
+                        0,
+                        format!("inconsistent WAV header ({what}): read the audio present"),
+                    );
+                }
                 Ok(audio)
             }
             None => Err(error),
@@ -228,15 +231,16 @@ pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
     }
 }
 
-/// A consistent copy of a WAV file whose header sizes disagree with its contents, and what was
-/// wrong; `None` when nothing can be fixed or the data chunk is genuinely cut short.
-fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
+/// A plain RIFF copy of a WAV file whose header sizes disagree with its contents (with what was
+/// wrong) or that is RF64 (nothing wrong); `None` when nothing can be fixed or the data chunk is
+/// genuinely cut short.
+fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, Option<String>)> {
     let layout = riff::parse(bytes).ok()?;
     let cut_short = layout
         .issues
         .iter()
         .any(|issue| matches!(issue, StructureIssue::ChunkTruncated { id, .. } if id == "data"));
-    if layout.issues.is_empty() || cut_short {
+    if (layout.issues.is_empty() && !layout.rf64) || cut_short {
         return None;
     }
     let fmt = layout.chunks.iter().find(|c| c.id == "fmt ")?;
@@ -256,7 +260,7 @@ fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
     fixed.extend_from_slice(data);
     fixed.resize(8 + riff_len, 0);
     let what: Vec<String> = layout.issues.iter().map(ToString::to_string).collect();
-    Some((fixed, what.join("; ")))
+    Some((fixed, (!what.is_empty()).then(|| what.join("; "))))
 }
 
 /// Probes and decodes `bytes` with symphonia.
@@ -875,6 +879,39 @@ mod tests {
         assert!(reserved <= 300_000, "{reserved} frames");
         assert_eq!(frames_to_reserve(None, 1_000, 1), 0);
         assert_eq!(frames_to_reserve(Some(100), 1_000, 0), 100 + 8192);
+    }
+
+    #[test]
+    fn rf64_is_read_like_the_plain_wav_it_holds() {
+        // RF64 as ffmpeg -rf64 always writes it: sizes 0xFFFFFFFF, the real ones in `ds64`.
+        let wav = fixture("voice_rear_left.wav");
+        let data_len = (wav.len() - 44) as u64;
+        let mut rf64 = b"RF64\xff\xff\xff\xffWAVEds64".to_vec();
+        rf64.extend_from_slice(&28u32.to_le_bytes());
+        let riff_len = (wav.len() - 8 + 36) as u64;
+        for field in [riff_len, data_len, data_len / 2] {
+            rf64.extend_from_slice(&field.to_le_bytes());
+        }
+        rf64.extend_from_slice(&0u32.to_le_bytes());
+        rf64.extend_from_slice(&wav[12..40]);
+        rf64.extend_from_slice(&u32::MAX.to_le_bytes());
+        rf64.extend_from_slice(&wav[44..]);
+        let layout = riff::parse(&rf64).unwrap();
+        assert!(
+            layout.rf64 && layout.issues.is_empty(),
+            "{:?}",
+            layout.issues
+        );
+        assert_eq!(layout.frames() as u64, data_len / 2);
+        let audio = decode_bytes(&rf64, Some("wav")).unwrap();
+        let plain = decode_bytes(&wav, Some("wav")).unwrap();
+        assert_eq!(audio.channels, plain.channels);
+        assert!(audio.warnings.is_empty(), "{:?}", audio.warnings);
+        // Cut short, it is truncated like a plain WAV.
+        let err = decode_bytes(&rf64[..rf64.len() - 1000], Some("wav"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("damaged or truncated WAV file"), "{err}");
     }
 
     #[test]

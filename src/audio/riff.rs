@@ -1,5 +1,6 @@
 //! RIFF/WAVE parsing by chunks (never by assuming a 44-byte header) and canonical header
-//! writing. Used for WAV-wrapped protocol payloads and for dataset validation.
+//! writing. Used for WAV-wrapped protocol payloads and for dataset validation. RF64/BW64 files
+//! (64-bit sizes in a `ds64` chunk, as broadcast recorders write) are read too.
 
 use std::ops::Range;
 
@@ -23,7 +24,7 @@ pub enum RiffError {
     /// Shorter than the 12-byte RIFF/WAVE preamble.
     #[error("only {0} bytes, too short for a RIFF/WAVE header")]
     TooShort(usize),
-    /// The file does not start with `RIFF….WAVE`.
+    /// The file does not start with `RIFF….WAVE` (or `RF64`/`BW64`).
     #[error("not a RIFF/WAVE file")]
     NotWave,
     /// No `fmt ` chunk before the end of the file.
@@ -40,10 +41,11 @@ pub enum RiffError {
 /// Something inconsistent in a WAVE file that still allows its samples to be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StructureIssue {
-    /// The RIFF size field disagrees with the number of bytes present.
+    /// The RIFF size field (an RF64 file's `ds64` one) disagrees with the number of bytes
+    /// present.
     RiffSizeMismatch {
         /// Bytes the RIFF header announces after its first 8 bytes.
-        declared: u32,
+        declared: u64,
         /// Bytes actually present after the first 8 bytes.
         actual: u64,
     },
@@ -51,8 +53,8 @@ pub enum StructureIssue {
     ChunkTruncated {
         /// Four-character chunk id.
         id: String,
-        /// Size the chunk header announces.
-        declared: u32,
+        /// Size the chunk header (for an RF64 data chunk, the `ds64` chunk) announces.
+        declared: u64,
         /// Bytes actually available.
         available: u64,
     },
@@ -167,6 +169,8 @@ pub struct WavLayout {
     pub data: Range<usize>,
     /// Every chunk in file order.
     pub chunks: Vec<ChunkInfo>,
+    /// Whether the file is RF64/BW64 (sizes in a `ds64` chunk) rather than plain RIFF.
+    pub rf64: bool,
     /// Inconsistencies that did not stop parsing.
     pub issues: Vec<StructureIssue>,
 }
@@ -189,18 +193,39 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
 
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from(u32_at(bytes, at)) | (u64::from(u32_at(bytes, at + 4)) << 32)
+}
+
 /// Parses a WAVE file held in memory by walking its chunks.
 pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
     if bytes.len() < 12 {
         return Err(RiffError::TooShort(bytes.len()));
     }
-    if &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+    let rf64 = match &bytes[0..4] {
+        b"RIFF" => false,
+        b"RF64" | b"BW64" => true,
+        _ => return Err(RiffError::NotWave),
+    };
+    if &bytes[8..12] != b"WAVE" {
         return Err(RiffError::NotWave);
     }
+    // RF64 keeps the real RIFF and data sizes in a `ds64` chunk right after `WAVE`; the 32-bit
+    // fields that overflowed say 0xFFFFFFFF.
+    let ds64 = if rf64 && bytes.get(12..16) == Some(b"ds64") {
+        bytes
+            .get(20..36)
+            .map(|body| (u64_at(body, 0), u64_at(body, 8)))
+    } else {
+        None
+    };
     let mut issues = Vec::new();
-    let riff_declared = u32_at(bytes, 4);
+    let riff_declared = match ds64 {
+        Some((riff_size, _)) if u32_at(bytes, 4) == u32::MAX => riff_size,
+        _ => u64::from(u32_at(bytes, 4)),
+    };
     let riff_actual = (bytes.len() - 8) as u64;
-    if u64::from(riff_declared) != riff_actual {
+    if riff_declared != riff_actual {
         issues.push(StructureIssue::RiffSizeMismatch {
             declared: riff_declared,
             actual: riff_actual,
@@ -217,22 +242,26 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
         let body_start = at + 8;
         let available = bytes.len() - body_start;
         let is_data = &bytes[at..at + 4] == b"data";
+        let declared_len = match ds64 {
+            Some((_, data_size)) if is_data && declared == u32::MAX => data_size,
+            _ => u64::from(declared),
+        };
         // A size of 0 followed by another chunk (LIST, id3 written after the samples) is an
         // empty data chunk, not a streamed one whose samples fill the rest of the file.
-        let streamed =
-            declared == u32::MAX || (declared == 0 && !starts_with_chunk(&bytes[body_start..]));
+        let streamed = declared_len == u64::from(u32::MAX)
+            || (declared_len == 0 && !starts_with_chunk(&bytes[body_start..]));
         let body_len = if is_data && streamed && available > 0 {
             issues.push(StructureIssue::UnsizedData { declared });
             available
-        } else if declared as usize > available {
+        } else if declared_len > available as u64 {
             issues.push(StructureIssue::ChunkTruncated {
                 id: id.clone(),
-                declared,
+                declared: declared_len,
                 available: available as u64,
             });
             available
         } else {
-            declared as usize
+            declared_len as usize
         };
         let body = body_start..body_start + body_len;
         match &bytes[at..at + 4] {
@@ -268,6 +297,7 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
         data,
         chunks,
         issues,
+        rf64,
     })
 }
 
