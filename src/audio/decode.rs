@@ -205,10 +205,10 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, DecodeError> {
 
 /// Decodes a whole recording held in memory; `extension` (without the dot) helps the probe.
 ///
-/// A WAV file whose header sizes are wrong but whose audio is all there — a streaming writer
-/// that left the sizes at 0 or 0xFFFFFFFF, a stale RIFF size — is read through a corrected
-/// header (parsed with [`riff`]) with a warning; one cut short stays an error. An RF64/BW64
-/// file (which symphonia does not read) is read through a plain RIFF header.
+/// A WAV file symphonia cannot open but whose audio is all there is read through a canonical
+/// copy (chunks found with [`riff`]): with a warning when its header sizes are wrong (a
+/// streaming writer that left them at 0 or 0xFFFFFFFF, a stale RIFF size), silently when it is
+/// RF64/BW64 or has its `data` chunk before `fmt `. One cut short stays an error.
 pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudio, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
@@ -231,16 +231,15 @@ pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
     }
 }
 
-/// A plain RIFF copy of a WAV file whose header sizes disagree with its contents (with what was
-/// wrong) or that is RF64 (nothing wrong); `None` when nothing can be fixed or the data chunk is
-/// genuinely cut short.
+/// A canonical RIFF copy (`fmt ` then `data`) of a WAV file, and what was wrong with its
+/// header sizes if anything; `None` when it cannot be parsed or its data chunk is cut short.
 fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, Option<String>)> {
     let layout = riff::parse(bytes).ok()?;
     let cut_short = layout
         .issues
         .iter()
         .any(|issue| matches!(issue, StructureIssue::ChunkTruncated { id, .. } if id == "data"));
-    if (layout.issues.is_empty() && !layout.rf64) || cut_short {
+    if cut_short {
         return None;
     }
     let fmt = layout.chunks.iter().find(|c| c.id == "fmt ")?;
@@ -903,11 +902,7 @@ mod tests {
         rf64.extend_from_slice(&u32::MAX.to_le_bytes());
         rf64.extend_from_slice(&wav[44..]);
         let layout = riff::parse(&rf64).unwrap();
-        assert!(
-            layout.rf64 && layout.issues.is_empty(),
-            "{:?}",
-            layout.issues
-        );
+        assert!(layout.issues.is_empty(), "{:?}", layout.issues);
         assert_eq!(layout.frames() as u64, data_len / 2);
         let audio = decode_bytes(&rf64, Some("wav")).unwrap();
         let plain = decode_bytes(&wav, Some("wav")).unwrap();
@@ -918,6 +913,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("damaged or truncated WAV file"), "{err}");
+    }
+
+    #[test]
+    fn data_before_fmt_is_read() {
+        let wav = fixture("voice_rear_left.wav");
+        let mut reordered = wav[..12].to_vec();
+        reordered.extend_from_slice(&wav[36..]);
+        reordered.extend_from_slice(&wav[12..36]);
+        let audio = decode_bytes(&reordered, Some("wav")).unwrap();
+        let plain = decode_bytes(&wav, Some("wav")).unwrap();
+        assert_eq!(audio.channels, plain.channels);
+        assert!(audio.warnings.is_empty(), "{:?}", audio.warnings);
     }
 
     #[test]

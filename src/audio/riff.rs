@@ -169,8 +169,6 @@ pub struct WavLayout {
     pub data: Range<usize>,
     /// Every chunk in file order.
     pub chunks: Vec<ChunkInfo>,
-    /// Whether the file is RF64/BW64 (sizes in a `ds64` chunk) rather than plain RIFF.
-    pub rf64: bool,
     /// Inconsistencies that did not stop parsing.
     pub issues: Vec<StructureIssue>,
 }
@@ -297,7 +295,6 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
         data,
         chunks,
         issues,
-        rf64,
     })
 }
 
