@@ -554,6 +554,17 @@ fn duplicate_rule_names_both_files() {
         let message = &file(&report, name).check(Rule::Duplicate).unwrap().message;
         assert!(message.ends_with(&format!("/{other}")), "{message}");
     }
+    // A dataset of copies: each warning names a few of the others, not all of them.
+    for k in 0..8 {
+        write(dir.path(), &format!("copies/c{k}.wav"), &good);
+    }
+    let report = check(dir.path());
+    let message = &file(&report, "copies/c0.wav")
+        .check(Rule::Duplicate)
+        .unwrap()
+        .message;
+    assert_eq!(message.matches(".wav").count(), 5, "{message}");
+    assert!(message.ends_with(" and 4 more"), "{message}");
 }
 
 /// Prepares `inputs` with prep (the library, as the command does) into `out`.
