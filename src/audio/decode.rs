@@ -194,6 +194,9 @@ pub enum DecodeError {
         /// Format after.
         to: String,
     },
+    /// The demuxer or decoder panicked on the data (caught: the other files go on).
+    #[error("malformed data made the {0} decoder fail")]
+    DecoderPanicked(&'static str),
 }
 
 /// Reads and decodes the recording at `path`.
@@ -262,8 +265,24 @@ fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, Option<String>)> {
     Some((fixed, (!what.is_empty()).then(|| what.join("; "))))
 }
 
-/// Probes and decodes `bytes` with symphonia.
+/// Probes and decodes `bytes` with symphonia. A panic in symphonia (its integer arithmetic on
+/// header fields overflows in builds with overflow checks, e.g. `fmt ` chunk channels × bytes)
+/// becomes this file's error instead of ending the whole run.
 fn decode_container(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudio, DecodeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_container_unguarded(bytes, extension)
+    }))
+    .unwrap_or_else(|_| {
+        Err(DecodeError::DecoderPanicked(
+            sniff_container(bytes).unwrap_or("audio"),
+        ))
+    })
+}
+
+fn decode_container_unguarded(
+    bytes: &[u8],
+    extension: Option<&str>,
+) -> Result<DecodedAudio, DecodeError> {
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = extension {
@@ -925,6 +944,22 @@ mod tests {
         let plain = decode_bytes(&wav, Some("wav")).unwrap();
         assert_eq!(audio.channels, plain.channels);
         assert!(audio.warnings.is_empty(), "{:?}", audio.warnings);
+    }
+
+    #[test]
+    fn header_arithmetic_that_overflows_is_a_one_line_error() {
+        // 32768 channels of 32 bits: symphonia's block-align check multiplies them in u16,
+        // which panicked (and ended the whole prep run) wherever overflow checks are on.
+        let mut wav = fixture("voice_rear_left.wav");
+        wav[22..24].copy_from_slice(&0x8000u16.to_le_bytes());
+        wav[34..36].copy_from_slice(&32u16.to_le_bytes());
+        let err = decode_bytes(&wav, Some("wav")).unwrap_err().to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(
+            err.starts_with("malformed data made the WAV decoder fail")
+                || err.contains("invalid channel count"),
+            "{err}"
+        );
     }
 
     #[test]
