@@ -234,7 +234,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         touch(&dir.path().join("raw/q1.mp3"));
         let raw = dir.path().join("raw");
-        let err = plan(&[raw.clone()], &raw.join(".")).unwrap_err();
+        let err = plan(std::slice::from_ref(&raw), &raw.join(".")).unwrap_err();
         assert!(err.to_string().contains("is the input folder"), "{err}");
     }
 
