@@ -158,6 +158,16 @@ fn rerun_skips_unchanged_recordings() {
         summary(&["raw", "-o", "out", "--pad-ms", "50"]).starts_with("prepared 1, unchanged 1")
     );
     assert_eq!(manifest(&out).get("a.wav").unwrap().settings.pad_ms, 50);
+    // Recordings moved elsewhere, bytes unchanged: not redone, but the manifest says where
+    // they are now (validate's fixes name them).
+    fs::rename(&raw, dir.path().join("recordings")).unwrap();
+    assert!(
+        summary(&["recordings", "-o", "out", "--pad-ms", "50"])
+            .starts_with("prepared 0, unchanged 2")
+    );
+    let moved = manifest(&out);
+    assert_eq!(moved.get("a.wav").unwrap().source, "recordings/a.wav");
+    assert_eq!(moved.get("b.wav").unwrap().source, "recordings/b.mp3");
 }
 
 #[test]

@@ -275,10 +275,24 @@ fn pcm_format_rule() {
         "eight_bit.wav",
         &wav_with_format(1, None, 1, 16_000, 8, &eight_bit),
     );
+    // 16 kHz mono 16-bit, but 4-byte frames: its frame count would be half its samples.
+    let mut wide_frames = riff::wrap_pcm16(&riff::pcm16_to_bytes(&stereo), 16_000, 1);
+    wide_frames[32..34].copy_from_slice(&4u16.to_le_bytes());
+    write(dir.path(), "block_align_4.wav", &wide_frames);
     let report = check(dir.path());
     assert_rule(&report, "extensible_pcm.wav", Rule::PcmFormat, Status::Pass);
     assert_eq!(file(&report, "extensible_pcm.wav").status, Status::Pass);
+    let wide = file(&report, "block_align_4.wav")
+        .check(Rule::PcmFormat)
+        .unwrap();
+    assert!(
+        wide.message
+            .starts_with("16-bit PCM, 16000 Hz, mono, block align 4 bytes (not 2)"),
+        "{}",
+        wide.message
+    );
     for bad in [
+        "block_align_4.wav",
         "stereo.wav",
         "rate_44k.wav",
         "float.wav",
@@ -540,6 +554,17 @@ fn duplicate_rule_names_both_files() {
         let message = &file(&report, name).check(Rule::Duplicate).unwrap().message;
         assert!(message.ends_with(&format!("/{other}")), "{message}");
     }
+    // A dataset of copies: each warning names a few of the others, not all of them.
+    for k in 0..8 {
+        write(dir.path(), &format!("copies/c{k}.wav"), &good);
+    }
+    let report = check(dir.path());
+    let message = &file(&report, "copies/c0.wav")
+        .check(Rule::Duplicate)
+        .unwrap()
+        .message;
+    assert_eq!(message.matches(".wav").count(), 5, "{message}");
+    assert!(message.ends_with(" and 4 more"), "{message}");
 }
 
 /// Prepares `inputs` with prep (the library, as the command does) into `out`.

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
+use symphonia::core::audio::Channels;
 use symphonia::core::codecs::audio::{AudioCodecParameters, AudioDecoder, AudioDecoderOptions};
 use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymphoniaError;
@@ -48,6 +49,15 @@ static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
 
 /// Share of packets that may fail to decode before the whole file is rejected as corrupt.
 const MAX_BAD_PACKET_SHARE: f64 = 0.05;
+
+/// Most silence (seconds) filled in for lost audio regardless of how much audio decoded; beyond
+/// it (and beyond the length of the audio decoded so far) the container's timestamps are taken
+/// for broken rather than the audio for lost — a damaged timestamp must not make a small file
+/// allocate terabytes.
+const MAX_LOST_S: usize = 30;
+
+/// Sample frames one byte of a recording can plausibly decode to, for reserving memory.
+const MAX_FRAMES_PER_BYTE: u64 = 64;
 
 /// What a recording was, as found while decoding it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +194,9 @@ pub enum DecodeError {
         /// Format after.
         to: String,
     },
+    /// The demuxer or decoder panicked on the data (caught: the other files go on).
+    #[error("malformed data made the {0} decoder fail")]
+    DecoderPanicked(&'static str),
 }
 
 /// Reads and decodes the recording at `path`.
@@ -195,9 +208,10 @@ pub fn decode_file(path: &Path) -> Result<DecodedAudio, DecodeError> {
 
 /// Decodes a whole recording held in memory; `extension` (without the dot) helps the probe.
 ///
-/// A WAV file whose header sizes are wrong but whose audio is all there — a streaming writer
-/// that left the sizes at 0 or 0xFFFFFFFF, a stale RIFF size — is read through a corrected
-/// header (parsed with [`riff`]) with a warning; one cut short stays an error.
+/// A WAV file symphonia cannot open but whose audio is all there is read through a canonical
+/// copy (chunks found with [`riff`]): with a warning when its header sizes are wrong (a
+/// streaming writer that left them at 0 or 0xFFFFFFFF, a stale RIFF size), silently when it is
+/// RF64/BW64 or has its `data` chunk before `fmt `. One cut short stays an error.
 pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudio, DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
@@ -206,10 +220,12 @@ pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
         Err(error) if sniff_container(bytes) == Some("WAV") => match repaired_wav(bytes) {
             Some((fixed, what)) => {
                 let mut audio = decode_container(&fixed, Some("wav")).map_err(|_| error)?;
-                audio.warnings.insert(
-                    0,
-                    format!("inconsistent WAV header ({what}): read the audio present"),
-                );
+                if let Some(what) = what {
+                    audio.warnings.insert(
+                        0,
+                        format!("inconsistent WAV header ({what}): read the audio present"),
+                    );
+                }
                 Ok(audio)
             }
             None => Err(error),
@@ -218,15 +234,15 @@ pub fn decode_bytes(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
     }
 }
 
-/// A consistent copy of a WAV file whose header sizes disagree with its contents, and what was
-/// wrong; `None` when nothing can be fixed or the data chunk is genuinely cut short.
-fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
+/// A canonical RIFF copy (`fmt ` then `data`) of a WAV file, and what was wrong with its
+/// header sizes if anything; `None` when it cannot be parsed or its data chunk is cut short.
+fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, Option<String>)> {
     let layout = riff::parse(bytes).ok()?;
     let cut_short = layout
         .issues
         .iter()
         .any(|issue| matches!(issue, StructureIssue::ChunkTruncated { id, .. } if id == "data"));
-    if layout.issues.is_empty() || cut_short {
+    if cut_short {
         return None;
     }
     let fmt = layout.chunks.iter().find(|c| c.id == "fmt ")?;
@@ -246,11 +262,27 @@ fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, String)> {
     fixed.extend_from_slice(data);
     fixed.resize(8 + riff_len, 0);
     let what: Vec<String> = layout.issues.iter().map(ToString::to_string).collect();
-    Some((fixed, what.join("; ")))
+    Some((fixed, (!what.is_empty()).then(|| what.join("; "))))
 }
 
-/// Probes and decodes `bytes` with symphonia.
+/// Probes and decodes `bytes` with symphonia. A panic in symphonia (its integer arithmetic on
+/// header fields overflows in builds with overflow checks, e.g. `fmt ` chunk channels × bytes)
+/// becomes this file's error instead of ending the whole run.
 fn decode_container(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudio, DecodeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_container_unguarded(bytes, extension)
+    }))
+    .unwrap_or_else(|_| {
+        Err(DecodeError::DecoderPanicked(
+            sniff_container(bytes).unwrap_or("audio"),
+        ))
+    })
+}
+
+fn decode_container_unguarded(
+    bytes: &[u8],
+    extension: Option<&str>,
+) -> Result<DecodedAudio, DecodeError> {
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = extension {
@@ -281,10 +313,11 @@ fn decode_container(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
         .map_err(|e| DecodeError::UnsupportedCodec(format!("{}: {e}", params.codec)))?;
     let codec = decoder.codec_info().short_name.to_string();
 
+    let channel_count = params.channels.as_ref().map_or(1, Channels::count);
     let mut state = DecodeState::new(
         params.sample_rate.unwrap_or(0),
         track.time_base,
-        track.num_frames,
+        frames_to_reserve(track.num_frames, bytes.len(), channel_count),
     );
     let outcome = state.run(reader.as_mut(), decoder.as_mut(), track.id, &container);
     let frames = state.frames();
@@ -367,8 +400,13 @@ fn decode_container(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
             });
         }
         // Less than the tolerance but more than a few ms: a damaged frame was dropped
-        // silently somewhere (MP3 resynchronises without a timestamp gap).
-        if declared > decoded + u64::from(rate) / 200 {
+        // silently somewhere (MP3 resynchronises without a timestamp gap). A dropped packet
+        // takes all its frames; less than one packet missing is a container that counted
+        // whole packets where the last one is short (ffmpeg's ALAC in CAF declares 4096 per
+        // packet), not damage.
+        let missing = declared.saturating_sub(decoded);
+        let packet = params.max_frames_per_packet.unwrap_or(0);
+        if missing > u64::from(rate) / 200 && missing >= packet {
             state.warnings.push(format!(
                 "damaged data: decoded {:.0} ms less audio than the header declares",
                 seconds(declared - decoded) * 1000.0
@@ -391,6 +429,15 @@ fn decode_container(bytes: &[u8], extension: Option<&str>) -> Result<DecodedAudi
         packets: state.packets,
         warnings: state.warnings,
     })
+}
+
+/// Frames per channel worth reserving for a recording of `file_bytes` bytes whose container
+/// declares `declared` frames: what it declares, but never more than the file could hold
+/// (even Opus at its lowest bitrate makes ~64 frames of a byte), so a lying header cannot make
+/// a small file reserve gigabytes (which aborts the process under a memory limit).
+fn frames_to_reserve(declared: Option<u64>, file_bytes: usize, channels: usize) -> usize {
+    let plausible = file_bytes as u64 * MAX_FRAMES_PER_BYTE / channels.max(1) as u64;
+    declared.map_or(0, |n| n.min(plausible).min(1 << 28) as usize + 8192)
 }
 
 /// Frames of Opus pre-skip (from the `OpusHead` in the codec's extra data) at `rate`; 0 for
@@ -432,11 +479,10 @@ struct DecodeState {
 }
 
 impl DecodeState {
-    fn new(sample_rate: u32, time_base: Option<TimeBase>, expected_frames: Option<u64>) -> Self {
+    fn new(sample_rate: u32, time_base: Option<TimeBase>, expected_frames: usize) -> Self {
         DecodeState {
-            // Reserving avoids re-copying long recordings as they grow; capped in case the
-            // header lies.
-            expected_frames: expected_frames.map_or(0, |n| n.min(1 << 28) as usize + 8192),
+            // Reserving avoids re-copying long recordings as they grow.
+            expected_frames,
             channels: Vec::new(),
             sample_rate,
             time_base,
@@ -464,12 +510,29 @@ impl DecodeState {
         }
     }
 
-    /// Keeps the timeline intact where audio was lost: appends `frames` of silence.
-    fn fill_gap(&mut self, frames: usize) {
+    /// Keeps the timeline intact where audio was lost: appends `frames` of silence. Refuses
+    /// (as malformed) more silence in all than [`MAX_LOST_S`] or the audio decoded so far,
+    /// whichever is longer.
+    fn fill_gap(&mut self, frames: usize) -> Result<(), StreamEnd> {
         if frames == 0 {
-            return;
+            return Ok(());
         }
-        let at = self.frames() as f64 / f64::from(self.sample_rate.max(1));
+        let rate = f64::from(self.sample_rate.max(1));
+        let at = self.frames() as f64 / rate;
+        let lost: usize = self.gaps.iter().map(|&(_, n)| n).sum();
+        // Silence owed before the first packet decoded is in `lost` but not yet in a channel.
+        let decoded = if self.channels.is_empty() {
+            0
+        } else {
+            self.frames() - lost
+        };
+        let allowed = decoded.max(MAX_LOST_S * self.sample_rate as usize);
+        if lost.saturating_add(frames) > allowed {
+            return Err(StreamEnd::Malformed(format!(
+                "the timestamps jump {:.1} s ahead, more audio than could have been lost",
+                frames as f64 / rate
+            )));
+        }
         self.gaps.push((at, frames));
         if self.channels.is_empty() {
             self.pending_silence += frames;
@@ -478,6 +541,7 @@ impl DecodeState {
                 channel.resize(channel.len() + frames, 0.0);
             }
         }
+        Ok(())
     }
 
     fn frames(&self) -> usize {
@@ -521,7 +585,7 @@ impl DecodeState {
                 // The demuxer skipped damaged data and resynchronised further on.
                 let lost = self.ticks_to_frames((pts - expected) as u64);
                 if lost > 1 {
-                    self.fill_gap(lost);
+                    self.fill_gap(lost)?;
                 }
             }
             // Only a packet that states its duration predicts where the next one starts
@@ -561,7 +625,7 @@ impl DecodeState {
                     self.bad_packets += 1;
                     self.first_error.get_or_insert_with(|| e.to_string());
                     let lost = self.ticks_to_frames(packet.dur.get());
-                    self.fill_gap(lost);
+                    self.fill_gap(lost)?;
                 }
                 Err(e) => return Err(StreamEnd::Malformed(e.to_string())),
             }
@@ -633,6 +697,7 @@ mod tests {
             ("speech.ogg", "ogg", "vorbis", 48_000, 1),
             ("speech.m4a", "isomp4", "aac", 48_000, 1),
             ("speech_alac.m4a", "isomp4", "alac", 22_050, 1),
+            ("speech_alac.caf", "caf", "alac", 22_050, 1),
             ("speech.opus", "ogg", "opus", 48_000, 1),
             ("speech.webm", "matroska", "opus", 48_000, 2),
             ("speech.aiff", "aiff", "pcm_s16be", 11_025, 1),
@@ -736,6 +801,71 @@ mod tests {
         );
     }
 
+    /// `ogg` with the granule position (timestamp) of page `page` moved `jump` frames ahead
+    /// and its CRC made right again, as a damaged or hostile muxer could write it.
+    fn ogg_with_granule_jump(ogg: &[u8], page: usize, jump: i64) -> Vec<u8> {
+        fn crc(bytes: &[u8]) -> u32 {
+            bytes.iter().fold(0u32, |crc, &b| {
+                (0..8).fold(crc ^ (u32::from(b) << 24), |c, _| {
+                    if c & 0x8000_0000 != 0 {
+                        (c << 1) ^ 0x04c1_1db7
+                    } else {
+                        c << 1
+                    }
+                })
+            })
+        }
+        let mut out = ogg.to_vec();
+        let mut at = 0;
+        for _ in 0..page {
+            let segments = usize::from(out[at + 26]);
+            let body: usize = out[at + 27..at + 27 + segments]
+                .iter()
+                .map(|&n| usize::from(n))
+                .sum();
+            at += 27 + segments + body;
+        }
+        let segments = usize::from(out[at + 26]);
+        let body: usize = out[at + 27..at + 27 + segments]
+            .iter()
+            .map(|&n| usize::from(n))
+            .sum();
+        let end = at + 27 + segments + body;
+        let granule = i64::from_le_bytes(out[at + 6..at + 14].try_into().unwrap());
+        out[at + 6..at + 14].copy_from_slice(&(granule + jump).to_le_bytes());
+        out[at + 22..at + 26].fill(0);
+        let sum = crc(&out[at..end]);
+        out[at + 22..at + 26].copy_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn a_timestamp_jump_is_an_error_not_terabytes_of_silence() {
+        let opus = fixture("speech.opus");
+        // 2^40 frames at 48 kHz: 23 million seconds; filling it used to abort the process.
+        for jump in [1i64 << 40, 48_000 * 600] {
+            let damaged = ogg_with_granule_jump(&opus, 3, jump);
+            let err = decode_bytes(&damaged, Some("opus"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("malformed ogg data after") && err.contains("timestamps jump"),
+                "{err}"
+            );
+        }
+        // A small jump is lost audio: filled with silence, with a warning.
+        let damaged = ogg_with_granule_jump(&opus, 3, 48_000 / 2);
+        let audio = decode_bytes(&damaged, Some("opus")).unwrap();
+        assert!(
+            audio
+                .warnings
+                .iter()
+                .any(|w| w.starts_with("damaged data: 510 ms of audio replaced by silence")),
+            "{:?}",
+            audio.warnings
+        );
+    }
+
     #[test]
     fn streamed_wav_without_sizes_is_read_with_a_warning() {
         let wav = fixture("voice_rear_left.wav");
@@ -758,6 +888,78 @@ mod tests {
         cut.truncate(wav.len() - 1000);
         let err = decode_bytes(&cut, Some("wav")).unwrap_err().to_string();
         assert!(err.starts_with("truncated"), "{err}");
+    }
+
+    #[test]
+    fn memory_reserved_follows_the_header_only_as_far_as_the_file_size_allows() {
+        // A true header: 10 minutes of 44.1 kHz stereo MP3 (128 kb/s, 9.6 MB).
+        assert_eq!(
+            frames_to_reserve(Some(26_460_000), 9_600_000, 2),
+            26_460_000 + 8192
+        );
+        // A 64 KB WAV whose data chunk claims 4 GB in 16 channels: ~1 MB per channel, not
+        // 1 GiB (16 GiB in all, which aborted prep under `ulimit -v 4000000`).
+        let reserved = frames_to_reserve(Some(u64::from(u32::MAX) / 16), 64_044, 16);
+        assert!(reserved <= 300_000, "{reserved} frames");
+        assert_eq!(frames_to_reserve(None, 1_000, 1), 0);
+        assert_eq!(frames_to_reserve(Some(100), 1_000, 0), 100 + 8192);
+    }
+
+    #[test]
+    fn rf64_is_read_like_the_plain_wav_it_holds() {
+        // RF64 as ffmpeg -rf64 always writes it: sizes 0xFFFFFFFF, the real ones in `ds64`.
+        let wav = fixture("voice_rear_left.wav");
+        let data_len = (wav.len() - 44) as u64;
+        let mut rf64 = b"RF64\xff\xff\xff\xffWAVEds64".to_vec();
+        rf64.extend_from_slice(&28u32.to_le_bytes());
+        let riff_len = (wav.len() - 8 + 36) as u64;
+        for field in [riff_len, data_len, data_len / 2] {
+            rf64.extend_from_slice(&field.to_le_bytes());
+        }
+        rf64.extend_from_slice(&0u32.to_le_bytes());
+        rf64.extend_from_slice(&wav[12..40]);
+        rf64.extend_from_slice(&u32::MAX.to_le_bytes());
+        rf64.extend_from_slice(&wav[44..]);
+        let layout = riff::parse(&rf64).unwrap();
+        assert!(layout.issues.is_empty(), "{:?}", layout.issues);
+        assert_eq!(layout.frames() as u64, data_len / 2);
+        let audio = decode_bytes(&rf64, Some("wav")).unwrap();
+        let plain = decode_bytes(&wav, Some("wav")).unwrap();
+        assert_eq!(audio.channels, plain.channels);
+        assert!(audio.warnings.is_empty(), "{:?}", audio.warnings);
+        // Cut short, it is truncated like a plain WAV.
+        let err = decode_bytes(&rf64[..rf64.len() - 1000], Some("wav"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("damaged or truncated WAV file"), "{err}");
+    }
+
+    #[test]
+    fn data_before_fmt_is_read() {
+        let wav = fixture("voice_rear_left.wav");
+        let mut reordered = wav[..12].to_vec();
+        reordered.extend_from_slice(&wav[36..]);
+        reordered.extend_from_slice(&wav[12..36]);
+        let audio = decode_bytes(&reordered, Some("wav")).unwrap();
+        let plain = decode_bytes(&wav, Some("wav")).unwrap();
+        assert_eq!(audio.channels, plain.channels);
+        assert!(audio.warnings.is_empty(), "{:?}", audio.warnings);
+    }
+
+    #[test]
+    fn header_arithmetic_that_overflows_is_a_one_line_error() {
+        // 32768 channels of 32 bits: symphonia's block-align check multiplies them in u16,
+        // which panicked (and ended the whole prep run) wherever overflow checks are on.
+        let mut wav = fixture("voice_rear_left.wav");
+        wav[22..24].copy_from_slice(&0x8000u16.to_le_bytes());
+        wav[34..36].copy_from_slice(&32u16.to_le_bytes());
+        let err = decode_bytes(&wav, Some("wav")).unwrap_err().to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(
+            err.starts_with("malformed data made the WAV decoder fail")
+                || err.contains("invalid channel count"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -96,13 +96,26 @@ pub fn to_mono(mut channels: Vec<Vec<f32>>, only: Option<u16>) -> Result<Mono, N
             "completely".to_string()
         };
         let number = loudest + 1;
+        // Channels that do not cancel mix to the power of unrelated signals, Σp/n², or more;
+        // a mix well below that is cancellation. Otherwise the mix is quiet because the
+        // sound is in one channel of many (a voice in the centre of a 5.1 recording).
+        let n = available as f64;
+        let unrelated_power = levels.iter().map(|l| l * l).sum::<f64>() / (n * n);
+        let why = if mix_rms * mix_rms < unrelated_power / 2.0 {
+            format!(
+                "the channels cancel out when mixed (mix {drop_db} below channel {number}; \
+                 one is phase-inverted?)"
+            )
+        } else {
+            format!(
+                "the sound is in channel {number} and the others are nearly silent (mix \
+                 {drop_db} below it)"
+            )
+        };
         return Ok(Mono {
             samples: channels.swap_remove(loudest),
             channel: ChannelUse::Channel(number as u16),
-            warning: Some(format!(
-                "the channels cancel out when mixed (mix {drop_db} below channel {number}; \
-                 one is phase-inverted?): used channel {number} alone"
-            )),
+            warning: Some(format!("{why}: used channel {number} alone")),
         });
     }
     // Average into the first channel's buffer: no new allocation for long recordings.
@@ -200,6 +213,24 @@ mod tests {
         let warning = mono.warning.unwrap();
         assert!(warning.contains("cancel"), "{warning}");
         assert!(warning.contains("channel 2"), "{warning}");
+    }
+
+    #[test]
+    fn a_voice_in_one_channel_of_six_is_not_called_phase_inverted() {
+        let mut channels = vec![vec![0.0; 1000]; 6];
+        channels[2] = wave(1000, 0.5);
+        let mono = to_mono(channels, None).unwrap();
+        assert_eq!(mono.channel, ChannelUse::Channel(3));
+        assert_eq!(
+            mono.warning.unwrap(),
+            "the sound is in channel 3 and the others are nearly silent (mix 16 dB below it): \
+             used channel 3 alone"
+        );
+        // Half-inverted stereo is still cancellation.
+        let left = wave(1000, 0.5);
+        let right: Vec<f32> = left.iter().map(|x| -0.6 * x).collect();
+        let warning = to_mono(vec![left, right], None).unwrap().warning.unwrap();
+        assert!(warning.contains("phase-inverted"), "{warning}");
     }
 
     #[test]

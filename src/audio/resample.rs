@@ -34,11 +34,16 @@ fn gcd(mut a: usize, mut b: usize) -> usize {
     a
 }
 
+/// Sample rates resampled (Hz): every rate recorders use, from 4 kHz to 768 kHz. The FFT
+/// block (and so the memory) grows with a rate's share of 16 kHz (see [`block_frames`]), so a
+/// header's nonsense rate (1 Hz, 4 GHz) would take gigabytes and minutes.
+pub const SUPPORTED_RATES: std::ops::RangeInclusive<u32> = 4_000..=768_000;
+
 /// Why audio could not be resampled.
 #[derive(Debug, Error)]
 pub enum ResampleError {
-    /// A sample rate of 0 Hz.
-    #[error("invalid sample rate {0} Hz")]
+    /// A sample rate outside [`SUPPORTED_RATES`].
+    #[error("unsupported sample rate {0} Hz (supported: 4000 to 768000 Hz)")]
     InvalidRate(u32),
     /// rubato refused the configuration or the buffers.
     #[error("resampler: {0}")]
@@ -49,11 +54,10 @@ pub enum ResampleError {
 /// the input (the filter delay is removed) and has `ceil(len × rate_out / rate_in)` samples.
 /// Returns the input unchanged when the rates are equal.
 pub fn resample(samples: &[f32], rate_in: u32, rate_out: u32) -> Result<Vec<f32>, ResampleError> {
-    if rate_in == 0 {
-        return Err(ResampleError::InvalidRate(rate_in));
-    }
-    if rate_out == 0 {
-        return Err(ResampleError::InvalidRate(rate_out));
+    for rate in [rate_in, rate_out] {
+        if !SUPPORTED_RATES.contains(&rate) {
+            return Err(ResampleError::InvalidRate(rate));
+        }
     }
     if rate_in == rate_out || samples.is_empty() {
         return Ok(samples.to_vec());
@@ -160,5 +164,21 @@ mod tests {
             to_target_rate(&input, 0),
             Err(ResampleError::InvalidRate(0))
         ));
+    }
+
+    #[test]
+    fn nonsense_rates_are_refused_before_any_allocation() {
+        // A 32 KB WAV claiming 4294967295 Hz took over a minute and 5 GB before this; 1 Hz
+        // took 6 s and 2.5 GB.
+        for rate in [1, 7, 3_999, 768_001, u32::MAX] {
+            let err = to_target_rate(&[0.1; 16_000], rate).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!("unsupported sample rate {rate} Hz (supported: 4000 to 768000 Hz)")
+            );
+        }
+        for rate in [4_000, 768_000] {
+            assert!(to_target_rate(&[0.1; 1000], rate).is_ok(), "{rate}");
+        }
     }
 }

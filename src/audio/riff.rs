@@ -1,5 +1,6 @@
 //! RIFF/WAVE parsing by chunks (never by assuming a 44-byte header) and canonical header
-//! writing. Used for WAV-wrapped protocol payloads and for dataset validation.
+//! writing. Used for WAV-wrapped protocol payloads and for dataset validation. RF64/BW64 files
+//! (64-bit sizes in a `ds64` chunk, as broadcast recorders write) are read too.
 
 use std::ops::Range;
 
@@ -23,7 +24,7 @@ pub enum RiffError {
     /// Shorter than the 12-byte RIFF/WAVE preamble.
     #[error("only {0} bytes, too short for a RIFF/WAVE header")]
     TooShort(usize),
-    /// The file does not start with `RIFF….WAVE`.
+    /// The file does not start with `RIFF….WAVE` (or `RF64`/`BW64`).
     #[error("not a RIFF/WAVE file")]
     NotWave,
     /// No `fmt ` chunk before the end of the file.
@@ -40,10 +41,11 @@ pub enum RiffError {
 /// Something inconsistent in a WAVE file that still allows its samples to be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StructureIssue {
-    /// The RIFF size field disagrees with the number of bytes present.
+    /// The RIFF size field (an RF64 file's `ds64` one) disagrees with the number of bytes
+    /// present.
     RiffSizeMismatch {
         /// Bytes the RIFF header announces after its first 8 bytes.
-        declared: u32,
+        declared: u64,
         /// Bytes actually present after the first 8 bytes.
         actual: u64,
     },
@@ -51,8 +53,8 @@ pub enum StructureIssue {
     ChunkTruncated {
         /// Four-character chunk id.
         id: String,
-        /// Size the chunk header announces.
-        declared: u32,
+        /// Size the chunk header (for an RF64 data chunk, the `ds64` chunk) announces.
+        declared: u64,
         /// Bytes actually available.
         available: u64,
     },
@@ -133,12 +135,15 @@ impl FmtChunk {
         self.effective_format() == WAVE_FORMAT_PCM
     }
 
-    /// Whether this is voiceperf's query format: 16 kHz mono 16-bit integer PCM.
+    /// Whether this is voiceperf's query format: 16 kHz mono 16-bit integer PCM (with the
+    /// 2-byte frames that implies: another block align would make the frame count disagree
+    /// with the samples read).
     pub fn is_16k_mono_s16(&self) -> bool {
         self.is_integer_pcm()
             && self.channels == 1
             && self.sample_rate == 16_000
             && self.bits_per_sample == 16
+            && self.block_align == 2
     }
 }
 
@@ -186,18 +191,39 @@ fn u32_at(bytes: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
 }
 
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from(u32_at(bytes, at)) | (u64::from(u32_at(bytes, at + 4)) << 32)
+}
+
 /// Parses a WAVE file held in memory by walking its chunks.
 pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
     if bytes.len() < 12 {
         return Err(RiffError::TooShort(bytes.len()));
     }
-    if &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
+    let rf64 = match &bytes[0..4] {
+        b"RIFF" => false,
+        b"RF64" | b"BW64" => true,
+        _ => return Err(RiffError::NotWave),
+    };
+    if &bytes[8..12] != b"WAVE" {
         return Err(RiffError::NotWave);
     }
+    // RF64 keeps the real RIFF and data sizes in a `ds64` chunk right after `WAVE`; the 32-bit
+    // fields that overflowed say 0xFFFFFFFF.
+    let ds64 = if rf64 && bytes.get(12..16) == Some(b"ds64") {
+        bytes
+            .get(20..36)
+            .map(|body| (u64_at(body, 0), u64_at(body, 8)))
+    } else {
+        None
+    };
     let mut issues = Vec::new();
-    let riff_declared = u32_at(bytes, 4);
+    let riff_declared = match ds64 {
+        Some((riff_size, _)) if u32_at(bytes, 4) == u32::MAX => riff_size,
+        _ => u64::from(u32_at(bytes, 4)),
+    };
     let riff_actual = (bytes.len() - 8) as u64;
-    if u64::from(riff_declared) != riff_actual {
+    if riff_declared != riff_actual {
         issues.push(StructureIssue::RiffSizeMismatch {
             declared: riff_declared,
             actual: riff_actual,
@@ -214,18 +240,26 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
         let body_start = at + 8;
         let available = bytes.len() - body_start;
         let is_data = &bytes[at..at + 4] == b"data";
-        let body_len = if is_data && (declared == 0 || declared == u32::MAX) && available > 0 {
+        let declared_len = match ds64 {
+            Some((_, data_size)) if is_data && declared == u32::MAX => data_size,
+            _ => u64::from(declared),
+        };
+        // A size of 0 followed by another chunk (LIST, id3 written after the samples) is an
+        // empty data chunk, not a streamed one whose samples fill the rest of the file.
+        let streamed = declared_len == u64::from(u32::MAX)
+            || (declared_len == 0 && !starts_with_chunk(&bytes[body_start..]));
+        let body_len = if is_data && streamed && available > 0 {
             issues.push(StructureIssue::UnsizedData { declared });
             available
-        } else if declared as usize > available {
+        } else if declared_len > available as u64 {
             issues.push(StructureIssue::ChunkTruncated {
                 id: id.clone(),
-                declared,
+                declared: declared_len,
                 available: available as u64,
             });
             available
         } else {
-            declared as usize
+            declared_len as usize
         };
         let body = body_start..body_start + body_len;
         match &bytes[at..at + 4] {
@@ -262,6 +296,14 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
         chunks,
         issues,
     })
+}
+
+/// Whether `bytes` begin with a plausible chunk header: a four-character id of printable ASCII
+/// and a size that fits in what follows.
+fn starts_with_chunk(bytes: &[u8]) -> bool {
+    bytes.len() >= 8
+        && bytes[..4].iter().all(|b| (0x20..0x7f).contains(b))
+        && u32_at(bytes, 4) as usize <= bytes.len() - 8
 }
 
 fn parse_fmt(body: &[u8], declared: u32) -> Result<FmtChunk, RiffError> {
@@ -425,5 +467,25 @@ mod tests {
             layout.issues[..],
             [StructureIssue::UnsizedData { .. }]
         ));
+        for size in [0u32, u32::MAX] {
+            let mut streamed = wrap_pcm16(&pcm16_to_bytes(&[0, 0, 0, 0, 9, -9]), 16_000, 1);
+            streamed[40..44].copy_from_slice(&size.to_le_bytes());
+            assert_eq!(parse(&streamed).unwrap().frames(), 6, "{size}");
+        }
+    }
+
+    #[test]
+    fn an_empty_data_chunk_before_metadata_holds_no_frames() {
+        let mut wav = wrap_pcm16(&[], 16_000, 1);
+        wav.extend_from_slice(b"LIST");
+        wav.extend_from_slice(&12u32.to_le_bytes());
+        wav.extend_from_slice(b"INFOISFT\0\0\0\0");
+        let riff_len = (wav.len() - 8) as u32;
+        wav[4..8].copy_from_slice(&riff_len.to_le_bytes());
+        let layout = parse(&wav).unwrap();
+        assert_eq!(layout.frames(), 0);
+        assert!(layout.issues.is_empty(), "{:?}", layout.issues);
+        let ids: Vec<_> = layout.chunks.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["fmt ", "data", "LIST"]);
     }
 }

@@ -53,8 +53,8 @@ pub enum QueryWavError {
     Riff(#[from] RiffError),
     /// A valid WAV in another sample format.
     #[error(
-        "{channels} channel(s) at {sample_rate} Hz, {bits} bits (format tag {tag:#06x}); \
-         queries must be 16 kHz mono 16-bit PCM (run `voiceperf prep`)"
+        "{channels} channel(s) at {sample_rate} Hz, {bits} bits, {block_align}-byte frames \
+         (format tag {tag:#06x}); queries must be 16 kHz mono 16-bit PCM (run `voiceperf prep`)"
     )]
     WrongFormat {
         /// Channels in the file.
@@ -63,6 +63,8 @@ pub enum QueryWavError {
         sample_rate: u32,
         /// Bits per sample.
         bits: u16,
+        /// Bytes per sample frame.
+        block_align: u16,
         /// Effective format tag.
         tag: u16,
     },
@@ -85,6 +87,7 @@ pub fn parse_pcm16_mono(bytes: &[u8]) -> Result<QueryWav, QueryWavError> {
             channels: layout.fmt.channels,
             sample_rate: layout.fmt.sample_rate,
             bits: layout.fmt.bits_per_sample,
+            block_align: layout.fmt.block_align,
             tag: layout.fmt.effective_format(),
         });
     }

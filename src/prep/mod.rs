@@ -195,12 +195,18 @@ fn prepare_one(job: &Job, manifest: &Manifest, options: &PrepOptions) -> FileRes
         && entry.tool_version == crate::VERSION
         && fsutil::sha256_file(&output_path).is_ok_and(|sha| sha == entry.output_sha256)
     {
+        // The same bytes may have moved (another folder, another name): the manifest names
+        // where the recording is now, so validate's fixes point at it.
+        let entry = ManifestEntry {
+            source: input.clone(),
+            ..entry.clone()
+        };
         return FileResult {
             input,
             output: job.output.clone(),
             status: FileStatus::Unchanged,
             error: None,
-            entry: Some(entry.clone()),
+            entry: Some(entry),
         };
     }
     let extension = job.input.extension().and_then(|e| e.to_str());
@@ -232,8 +238,8 @@ fn prepare_one(job: &Job, manifest: &Manifest, options: &PrepOptions) -> FileRes
     }
 }
 
-/// Records the prepared queries, forgets queries whose file is gone, and writes the manifest
-/// when anything changed.
+/// Records the prepared queries (and where unchanged ones' recordings are now), forgets queries
+/// whose file is gone, and writes the manifest when anything changed.
 fn update_manifest(
     mut manifest: Manifest,
     files: &[FileResult],
@@ -242,7 +248,9 @@ fn update_manifest(
     let before = manifest.clone();
     let existed = Manifest::path(output_dir).exists();
     for file in files {
-        if let (FileStatus::Prepared, Some(entry)) = (file.status, &file.entry) {
+        if let (FileStatus::Prepared | FileStatus::Unchanged, Some(entry)) =
+            (file.status, &file.entry)
+        {
             manifest.entries.insert(file.output.clone(), entry.clone());
         }
     }

@@ -1,6 +1,6 @@
 //! Which recordings `prep` will read and which query file each one becomes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
@@ -32,8 +32,8 @@ pub struct Plan {
 /// Finds the recordings among `inputs` (files, or folders walked recursively; hidden files
 /// and the output folder itself are passed over) and maps each to a query path: a file given
 /// directly keeps its name, a file in a folder its path below that folder, with `.wav`.
-/// Fails when two recordings would become the same query, or a query would overwrite a
-/// recording.
+/// Fails when two recordings would become the same query, a query would overwrite a
+/// recording, or the output folder is one of the input folders.
 pub fn plan(inputs: &[PathBuf], output_dir: &Path) -> anyhow::Result<Plan> {
     let mut plan = Plan::default();
     let output_canonical = output_dir.canonicalize().ok();
@@ -51,6 +51,15 @@ pub fn plan(inputs: &[PathBuf], output_dir: &Path) -> anyhow::Result<Plan> {
                 output: query_name(Path::new(input.file_name().unwrap_or(input.as_os_str()))),
             });
             continue;
+        }
+        if output_canonical.is_some() && input.canonicalize().ok() == output_canonical {
+            bail!(
+                "the output folder {} is the input folder {} (the queries would land among \
+                 the recordings, and overwrite the .wav ones): choose another folder with -o; \
+                 nothing was written",
+                output_dir.display(),
+                input.display()
+            );
         }
         let walk = WalkDir::new(input)
             .follow_links(true)
@@ -94,6 +103,16 @@ pub fn plan(inputs: &[PathBuf], output_dir: &Path) -> anyhow::Result<Plan> {
             });
         }
     }
+    // The same recording reached twice (a folder and a file in it, a folder given twice)
+    // makes the same query once, not a collision with itself.
+    let mut seen = HashSet::new();
+    plan.jobs.retain(|job| {
+        let input = job
+            .input
+            .canonicalize()
+            .unwrap_or_else(|_| job.input.clone());
+        seen.insert((input, job.output.clone()))
+    });
     check_collisions(&plan.jobs, output_dir)?;
     plan.jobs.sort_by(|a, b| a.output.cmp(&b.output));
     Ok(plan)
@@ -192,6 +211,31 @@ mod tests {
             message.contains("q1.flac") && message.contains("q1.mp3"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_recording_reached_twice_is_one_job_not_a_collision() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw");
+        touch(&raw.join("q1.mp3"));
+        touch(&raw.join("q2.flac"));
+        let out = dir.path().join("out");
+        let twice = plan(&[raw.clone(), raw.join("q1.mp3"), raw.clone()], &out).unwrap();
+        let outputs: Vec<&str> = twice.jobs.iter().map(|j| j.output.as_str()).collect();
+        assert_eq!(outputs, ["q1.wav", "q2.wav"]);
+        // Two different recordings still collide.
+        touch(&dir.path().join("elsewhere/q1.mp3"));
+        let err = plan(&[raw, dir.path().join("elsewhere")], &out).unwrap_err();
+        assert!(err.to_string().contains("more than one input"), "{err}");
+    }
+
+    #[test]
+    fn the_output_folder_cannot_be_an_input_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(&dir.path().join("raw/q1.mp3"));
+        let raw = dir.path().join("raw");
+        let err = plan(std::slice::from_ref(&raw), &raw.join(".")).unwrap_err();
+        assert!(err.to_string().contains("is the input folder"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::audio::resample::to_target_rate;
 use crate::audio::speech::{SpeechConfig, find_speech};
 use crate::audio::{TARGET_RATE, wav};
 use crate::prep::manifest::{ManifestEntry, PrepSettings};
+use crate::validate::Limits;
 
 const RATE: f64 = TARGET_RATE as f64;
 
@@ -107,15 +108,30 @@ pub fn prepare(
         _ => {}
     }
 
-    let wav = wav::encode_pcm16_mono(&query.samples).map_err(|e| format!("{e:#}"))?;
     let samples = query.samples.len();
+    // Say so here when validate's default limits will fail the query, not after the run.
+    let limits = Limits::default();
+    let duration_s = samples as f64 / RATE;
+    if duration_s < limits.min_duration_s {
+        notes.push(format!(
+            "the query lasts only {duration_s:.2} s: validate fails queries shorter than {} s",
+            limits.min_duration_s
+        ));
+    } else if duration_s > limits.max_duration_s {
+        notes.push(format!(
+            "the query lasts {duration_s:.1} s: validate fails queries longer than {} s",
+            limits.max_duration_s
+        ));
+    }
+
+    let wav = wav::encode_pcm16_mono(&query.samples).map_err(|e| format!("{e:#}"))?;
     let entry = ManifestEntry {
         source,
         source_sha256,
         output_sha256: crate::fsutil::sha256_hex(&wav),
         speech_start_s: (bounds.start - out_start) as f64 / RATE,
         speech_end_s: (bounds.end - out_start) as f64 / RATE,
-        duration_s: samples as f64 / RATE,
+        duration_s,
         samples,
         speech_start_sample: bounds.start - out_start,
         speech_end_sample: bounds.end - out_start,
@@ -136,4 +152,59 @@ pub fn prepare(
 
 fn ms_to_samples(ms: u32) -> usize {
     (u64::from(ms) * u64::from(TARGET_RATE) / 1000) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::riff;
+
+    #[test]
+    fn a_query_validate_would_refuse_for_its_length_is_flagged() {
+        let path = format!(
+            "{}/tests/fixtures/audio/voice_front_center.wav",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let voice = wav::read_pcm16_mono(std::path::Path::new(&path))
+            .unwrap()
+            .samples;
+        // 0.2 s of the voice, nothing around it: found, prepared, too short for validate.
+        let short = riff::wrap_pcm16(&riff::pcm16_to_bytes(&voice[4800..8000]), 16_000, 1);
+        let prepared = prepare(
+            &short,
+            Some("wav"),
+            "short.wav".into(),
+            String::new(),
+            &PrepSettings::default(),
+        )
+        .unwrap();
+        assert!(
+            prepared
+                .entry
+                .warnings
+                .iter()
+                .any(|w| w
+                    == "the query lasts only 0.20 s: validate fails queries shorter than 0.3 s"),
+            "{:?}",
+            prepared.entry.warnings
+        );
+        let whole = riff::wrap_pcm16(&riff::pcm16_to_bytes(&voice), 16_000, 1);
+        let prepared = prepare(
+            &whole,
+            Some("wav"),
+            "whole.wav".into(),
+            String::new(),
+            &PrepSettings::default(),
+        )
+        .unwrap();
+        assert!(
+            !prepared
+                .entry
+                .warnings
+                .iter()
+                .any(|w| w.contains("validate")),
+            "{:?}",
+            prepared.entry.warnings
+        );
+    }
 }

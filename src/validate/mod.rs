@@ -108,14 +108,14 @@ fn validate_with_progress(
         .map(|(i, (file, facts))| {
             let dataset = &collected.datasets[file.dataset];
             let entry = dataset.manifest.as_ref().and_then(|m| m.get(&file.name));
-            let duplicates: Vec<String> = facts
+            let duplicates: Vec<&str> = facts
                 .audio_sha256
                 .as_deref()
                 .and_then(|hash| by_audio.get(hash))
                 .map(|same| {
                     same.iter()
                         .filter(|&&j| j != i)
-                        .map(|&j| displays[j].clone())
+                        .map(|&j| displays[j].as_str())
                         .collect()
                 })
                 .unwrap_or_default();

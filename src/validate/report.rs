@@ -198,7 +198,7 @@ pub struct Measurements {
     pub leading_ms: Option<f64>,
     /// Non-speech after the speech, milliseconds.
     pub trailing_ms: Option<f64>,
-    /// Background level (10th percentile of 10 ms frame energies), dBFS.
+    /// Background level next to the speech (median power of its 10 ms windows), dBFS.
     pub noise_floor_dbfs: Option<f64>,
     /// Speech level (95th percentile of speech-frame energies), dBFS.
     pub speech_level_dbfs: Option<f64>,

@@ -62,7 +62,7 @@ pub struct FileContext<'a> {
     /// The file's entry in it.
     pub entry: Option<&'a ManifestEntry>,
     /// Other files holding the same audio.
-    pub duplicates: &'a [String],
+    pub duplicates: &'a [&'a str],
 }
 
 impl FileContext<'_> {
@@ -268,12 +268,24 @@ pub fn evaluate(
         (Some(_), []) => pass(Rule::Duplicate, "no other file has the same audio".into()),
         (Some(_), others) => warning(
             Rule::Duplicate,
-            format!("same audio as {}", others.join(", ")),
+            format!("same audio as {}", name_some(others)),
             "remove one of them, or replace it with a different query".into(),
         ),
     });
     checks.push(manifest_check(facts, ctx));
     (m, checks)
+}
+
+/// Most files a duplicate warning names (a dataset of copies must not print n² names).
+const MAX_NAMED_DUPLICATES: usize = 5;
+
+/// `a.wav, b.wav` or, for many, the first few and how many more.
+fn name_some(names: &[&str]) -> String {
+    let shown = names[..names.len().min(MAX_NAMED_DUPLICATES)].join(", ");
+    match names.len().saturating_sub(MAX_NAMED_DUPLICATES) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
 
 /// Speech bounds recorded by prep, in samples, clamped to the file.
@@ -366,8 +378,17 @@ fn describe_format(fmt: &FmtChunk) -> String {
         1 => "mono".to_string(),
         n => format!("{n} channels"),
     };
+    let frame_bytes = u32::from(fmt.channels) * u32::from(fmt.bits_per_sample).div_ceil(8);
+    let block_align = if u32::from(fmt.block_align) == frame_bytes {
+        String::new()
+    } else {
+        format!(
+            ", block align {} bytes (not {frame_bytes})",
+            fmt.block_align
+        )
+    };
     format!(
-        "{}-bit {encoding}{extensible}, {} Hz, {channels}",
+        "{}-bit {encoding}{extensible}, {} Hz, {channels}{block_align}",
         fmt.bits_per_sample, fmt.sample_rate
     )
 }
