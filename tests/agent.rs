@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use agent_support::*;
 use voiceperf::agent::{self, MemoryLog};
 use voiceperf::audio::riff;
+use voiceperf::serverlog::truth::AgentTurnTruth;
 
 /// The headline behaviour: a query streamed in real time gets one reply whose first audio
 /// arrives vad-stop + asr + llm + tts after the end of speech, paced at 40 ms per frame, and
@@ -63,9 +64,9 @@ async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
     // with the client's own clock within a few ms.
     let turns = agent.turns();
     assert_eq!(turns.len(), 1, "{turns:?}");
-    let truth = &turns[0];
+    assert!(!turns[0].early);
+    let truth = &turns[0].truth;
     assert_eq!(truth.turn, 1);
-    assert!(!truth.early);
     let id = truth.last_speech_frame_id;
     assert!(
         id + 2 >= end_id && id <= end_id + 5,
@@ -73,13 +74,13 @@ async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
     );
     let client_view = secs(sent[(id - 1) as usize].1, times[0]);
     assert!(
-        (client_view - truth.latency_secs).abs() < 0.020,
+        (client_view - truth.latency_s).abs() < 0.020,
         "client {client_view:.4} s vs agent {:.4} s",
-        truth.latency_secs
+        truth.latency_s
     );
-    assert!((truth.asr_secs - 0.050).abs() < 1e-6);
-    assert!((truth.llm_ttfb_secs - 0.100).abs() < 1e-6);
-    assert!((truth.tts_ttfb_secs - 0.050).abs() < 1e-6);
+    assert!((turns[0].asr_s - 0.050).abs() < 1e-6);
+    assert!((turns[0].llm_ttfb_s - 0.100).abs() < 1e-6);
+    assert!((turns[0].tts_ttfb_s - 0.050).abs() < 1e-6);
 
     let counters = agent.counters();
     assert_eq!(counters.turns, 1);
@@ -99,7 +100,7 @@ async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
 
 /// Every line the agent writes has the loguru layout, and the service lines are the NVIDIA
 /// ones the seed analyzer and `voiceperf analyze` read.
-fn check_log_format(text: &str, stream: &str, truth: &agent::TurnTruth) {
+fn check_log_format(text: &str, stream: &str, truth: &AgentTurnTruth) {
     let line_re = |message: &str| -> regex::Regex {
         regex::Regex::new(&format!(
             r"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{{3}} \| (DEBUG|INFO|WARNING|ERROR) +\| [\w.]+:\w+:\d+ \| streamId={} - {message}$",
@@ -123,7 +124,7 @@ fn check_log_format(text: &str, stream: &str, truth: &agent::TurnTruth) {
         r"RivaTTSService#\d+ processing time: 0\.\d{3}".into(),
         format!(
             r"VoiceperfAgent turn 1: last speech frame id {} arrived at \d+\.\d{{6}}, first reply frame sent at \d+\.\d{{6}}, latency: {:.6}",
-            truth.last_speech_frame_id, truth.latency_secs
+            truth.last_speech_frame_id, truth.latency_s
         ),
     ];
     let lines: Vec<&str> = text.lines().collect();

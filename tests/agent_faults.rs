@@ -6,7 +6,8 @@ mod agent_support;
 use std::time::{Duration, Instant};
 
 use agent_support::*;
-use voiceperf::agent::{self, AgentOptions, Delay, Faults, MemoryLog};
+use voiceperf::agent::{self, AgentOptions, Faults, MemoryLog};
+use voiceperf::delay::Delay;
 use voiceperf::protocol;
 
 /// Options with a 1 s reply file (25 frames of 40 ms).
@@ -92,7 +93,7 @@ async fn early_reply_answers_while_the_user_still_speaks() {
     );
     assert!(turns[0].early);
     assert!(
-        (0.18..0.40).contains(&turns[0].latency_secs),
+        (0.18..0.40).contains(&turns[0].truth.latency_s),
         "{:?}",
         turns[0]
     );
@@ -242,13 +243,13 @@ async fn load_model_slows_replies_beyond_capacity() {
     assert_eq!(audio_times(&b.1).len(), 25);
     let mut turns = agent.turns();
     assert_eq!(turns.len(), 2);
-    turns.sort_by(|x, y| x.llm_ttfb_secs.total_cmp(&y.llm_ttfb_secs));
-    assert!((turns[0].llm_ttfb_secs - 0.2).abs() < 1e-6, "{turns:?}");
-    assert!((turns[1].llm_ttfb_secs - 0.4).abs() < 1e-6, "{turns:?}");
+    turns.sort_by(|x, y| x.llm_ttfb_s.total_cmp(&y.llm_ttfb_s));
+    assert!((turns[0].llm_ttfb_s - 0.2).abs() < 1e-6, "{turns:?}");
+    assert!((turns[1].llm_ttfb_s - 0.4).abs() < 1e-6, "{turns:?}");
     for turn in &turns {
-        assert!((turn.tts_ttfb_secs - 0.3).abs() < 1e-6, "{turns:?}");
+        assert!((turn.tts_ttfb_s - 0.3).abs() < 1e-6, "{turns:?}");
     }
-    assert!(turns[1].latency_secs - turns[0].latency_secs > 0.15);
+    assert!(turns[1].truth.latency_s - turns[0].truth.latency_s > 0.15);
     assert_eq!(agent.counters().max_generating, 2);
     agent.shutdown().await.unwrap();
 }
@@ -276,10 +277,7 @@ async fn seeded_delays_replay() {
         let mut turns = agent.turns();
         turns.sort_by(|p, q| p.stream_id.cmp(&q.stream_id));
         assert_eq!(turns.len(), 2);
-        let values: Vec<(f64, f64)> = turns
-            .iter()
-            .map(|t| (t.asr_secs, t.llm_ttfb_secs))
-            .collect();
+        let values: Vec<(f64, f64)> = turns.iter().map(|t| (t.asr_s, t.llm_ttfb_s)).collect();
         for (asr, _) in &values {
             assert!((0.02..=0.06).contains(asr), "{values:?}");
         }

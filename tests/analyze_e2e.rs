@@ -7,14 +7,15 @@ use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use voiceperf::agent::voice::{VoiceParams, synthesize_speech};
-use voiceperf::agent::{self, AgentOptions, Delay, LogTarget};
-use voiceperf::analyze::input::Input;
+use voiceperf::agent::{self, AgentOptions, LogTarget};
 use voiceperf::analyze::join::VadSource;
 use voiceperf::analyze::window::WindowSpec;
 use voiceperf::analyze::{Analysis, AnalyzeOptions, RunJoin, analyze};
 use voiceperf::audio::riff;
+use voiceperf::audio::voice::{VoiceParams, synthesize_speech};
 use voiceperf::bench::{BenchOptions, Stop, bench};
+use voiceperf::delay::Delay;
+use voiceperf::serverlog::input::Input;
 
 const VAD_STOP_MS: u32 = 300;
 const ASR_S: f64 = 0.05;
@@ -119,7 +120,7 @@ async fn agent_log_of_a_real_bench_run_is_analyzed_and_joined() {
         .stdout(predicates::str::contains("from truth lines"));
 }
 
-fn check_join(a: &Analysis, truth: &[voiceperf::agent::TurnTruth]) {
+fn check_join(a: &Analysis, truth: &[voiceperf::agent::ReplyRecord]) {
     assert_eq!(a.window.mode, "run");
     assert_eq!(a.warnings_total, 0, "{:?}", a.warnings);
     let j = a.join.as_ref().expect("joined");
@@ -164,11 +165,12 @@ fn check_join(a: &Analysis, truth: &[voiceperf::agent::TurnTruth]) {
         let record = truth
             .iter()
             .find(|t| {
-                t.stream_id == turn.stream_id && t.last_speech_frame_id == line.last_speech_frame_id
+                t.stream_id == turn.stream_id
+                    && t.truth.last_speech_frame_id == line.last_speech_frame_id
             })
             .expect("the agent recorded this turn");
-        assert!((record.latency_secs - line.latency_s).abs() < 2e-6);
-        assert!((record.first_reply_sent_unix - line.first_reply_unix).abs() < 2e-6);
+        assert!((record.truth.latency_s - line.latency_s).abs() < 2e-6);
+        assert!((record.truth.first_reply_unix - line.first_reply_unix).abs() < 2e-6);
     }
     // Seed table over the run's in-window turns only.
     for client in &a.clients {

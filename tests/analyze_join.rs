@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use voiceperf::analyze::input::Input;
 use voiceperf::analyze::join::VadSource;
 use voiceperf::analyze::{Analysis, AnalyzeOptions, RunJoin, analyze};
-use voiceperf::bench::results::{
+use voiceperf::runfolder::results::{
     ClientResults, ConnectionStatus, FrameCounts, SpeechEndSource, TurnOutcome, TurnRecord,
     client_file_name,
 };
+use voiceperf::serverlog::input::Input;
 
 const T0: f64 = 1_795_773_600.0;
 const STREAM: &str = "client_1_1795773600000";
@@ -405,10 +405,10 @@ fn run_errors() {
         .stderr(predicate::str::contains("not a bench run folder"));
     // A sweep folder names its levels.
     let sweep = tempfile::tempdir().unwrap();
-    let sweep_summary = voiceperf::bench::results::SweepSummary {
+    let sweep_summary = voiceperf::runfolder::results::SweepSummary {
         timestamp: "2026-11-27T10:00:00+00:00".into(),
         tool_version: voiceperf::VERSION.into(),
-        levels: vec![voiceperf::bench::results::SweepLevel {
+        levels: vec![voiceperf::runfolder::results::SweepLevel {
             clients: 4,
             dir: "clients-4".into(),
             latency: None,
@@ -426,7 +426,7 @@ fn run_errors() {
         gate_failures: Vec::new(),
     };
     voiceperf::fsutil::write_json_atomic(
-        &sweep.path().join(voiceperf::bench::results::SWEEP_FILE),
+        &sweep.path().join(voiceperf::runfolder::results::SWEEP_FILE),
         &sweep_summary,
     )
     .unwrap();

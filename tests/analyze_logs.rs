@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-use voiceperf::analyze::input::Input;
-use voiceperf::analyze::parse::LogTime;
 use voiceperf::analyze::window::{WindowSpec, parse_user_time};
 use voiceperf::analyze::{Analysis, AnalyzeOptions, EmptyReason, analyze};
+use voiceperf::serverlog::input::Input;
+use voiceperf::serverlog::parse::LogTime;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -9,11 +9,11 @@ use std::time::Duration;
 use bench_support::{Fixture, PIPELINE_MS, VAD_STOP_MS, json};
 use voiceperf::Outcome;
 use voiceperf::agent::{self, Faults};
-use voiceperf::bench::results::{
+use voiceperf::bench::{Stop, bench};
+use voiceperf::runfolder::results::{
     ClientResults, ErrorKind, ReceivedKind, ReverseBargeIn, RunSummary, SUMMARY_FILE, TurnOutcome,
     read_client_results, read_json,
 };
-use voiceperf::bench::{Stop, bench};
 
 /// The agent decides the turn ended `VAD_STOP_MS` after the last speech chunk, then waits the
 /// pipeline delays; bench measures from the speech end, so its latency lies in between.
@@ -61,7 +61,7 @@ async fn latency_matches_the_agents_delays_and_its_own_view() {
                 view.difference_ms
             );
             assert!(truth.iter().any(|t| t.stream_id == client.stream_id
-                && t.last_speech_frame_id == view.last_speech_frame_id));
+                && t.truth.last_speech_frame_id == view.last_speech_frame_id));
             matched += 1;
         }
     }
@@ -398,7 +398,7 @@ async fn stopping_early_writes_what_was_measured() {
     let mid_run = watcher.await.unwrap();
     assert_eq!(
         mid_run.status,
-        voiceperf::bench::results::ConnectionStatus::Running
+        voiceperf::runfolder::results::ConnectionStatus::Running
     );
     agent.shutdown().await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -412,7 +412,7 @@ async fn stopping_early_writes_what_was_measured() {
     let client = &read_client_results(&run.dir).unwrap()[0];
     assert_eq!(
         client.status,
-        voiceperf::bench::results::ConnectionStatus::Stopped
+        voiceperf::runfolder::results::ConnectionStatus::Stopped
     );
 }
 

@@ -7,7 +7,7 @@ use std::fs;
 
 use prep_support::*;
 use voiceperf::audio::mix::ChannelUse;
-use voiceperf::prep::manifest::PrepSettings;
+use voiceperf::dataset::manifest::PrepSettings;
 
 /// Non-speech prep keeps after the end of speech by default, seconds.
 fn pad() -> f64 {

@@ -90,7 +90,7 @@ fn bad_recordings_fail_one_line_each_and_the_rest_is_prepared() {
     assert_eq!(written, ["good.wav", "manifest.json", "more/good2.wav"]);
     let manifest = manifest(&out);
     assert_eq!(manifest.entries.len(), 2);
-    let pad = f64::from(voiceperf::prep::manifest::PrepSettings::default().pad_ms) / 1000.0;
+    let pad = f64::from(voiceperf::dataset::manifest::PrepSettings::default().pad_ms) / 1000.0;
     check_query(&out, "more/good2.wav", 1.663, pad - 0.020..=pad + 0.010);
 }
 
@@ -243,7 +243,7 @@ fn report_json_lists_every_file() {
     assert_eq!(report["dry_run"], false);
     assert_eq!(
         report["settings"]["pad_ms"],
-        voiceperf::prep::manifest::PrepSettings::default().pad_ms
+        voiceperf::dataset::manifest::PrepSettings::default().pad_ms
     );
     let files = report["files"].as_array().unwrap();
     assert_eq!(files.len(), 3);

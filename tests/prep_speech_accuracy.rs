@@ -10,7 +10,7 @@
 //! how far the bounds move on the trimmed query. Each figure is also checked.
 
 use voiceperf::audio::speech::{SpeechConfig, find_speech};
-use voiceperf::prep::manifest::PrepSettings;
+use voiceperf::dataset::manifest::PrepSettings;
 
 const RATE: usize = 16_000;
 const VOICES: [&str; 4] = ["front_center", "rear_left", "side_right", "front_left"];

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
-use voiceperf::bench::results::{RunSummary, read_json};
+use voiceperf::runfolder::results::{RunSummary, read_json};
 
 const FIXTURE: &str = "tests/fixtures/report_run";
 
@@ -422,7 +422,7 @@ fn report_of_one_user_without_glitches_reads_naturally() {
 /// places outside the sweep's folder is left out (its report would be written there).
 #[test]
 fn sweep_report_renders_levels_and_stays_inside_its_folder() {
-    use voiceperf::bench::results::{SWEEP_FILE, SweepLevel, SweepSummary};
+    use voiceperf::runfolder::results::{SWEEP_FILE, SweepLevel, SweepSummary};
     let (root, level_dir) = saved_run();
     let sweep_dir = root.path().join("sweep");
     std::fs::create_dir(&sweep_dir).unwrap();

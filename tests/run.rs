@@ -11,8 +11,8 @@ use assert_cmd::Command;
 use assert_cmd::prelude::*;
 use predicates::str::contains;
 use voiceperf::analyze::Analysis;
-use voiceperf::bench::results::{RunSummary, SweepSummary, read_client_results, read_json};
-use voiceperf::run::record::{AgentRecord, RunRecord};
+use voiceperf::runfolder::record::{AgentRecord, RunRecord};
+use voiceperf::runfolder::results::{RunSummary, SweepSummary, read_client_results, read_json};
 
 /// A temp folder with `raw/` holding two short recordings in compressed formats.
 fn workspace() -> tempfile::TempDir {

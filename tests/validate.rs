@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use voiceperf::audio::riff;
-use voiceperf::validate::report::BoundsSource;
+use voiceperf::dataset::Limits;
+use voiceperf::validate::results::BoundsSource;
 use voiceperf::validate::{
-    FileReport, Limits, Rule, Status, ValidateOptions, ValidationReport, validate_dataset,
+    FileReport, Rule, Status, ValidateOptions, ValidationReport, validate_dataset,
 };
 
 const RATE: usize = 16_000;
@@ -592,7 +593,7 @@ fn manifest_rule_and_prep_bounds() {
     prep_into(vec![raw.join("q1.wav"), raw.join("q2.wav")], &out);
     let report = check(&out);
     assert!(report.passed, "{report:#?}");
-    let manifest = voiceperf::prep::manifest::Manifest::load(&out)
+    let manifest = voiceperf::dataset::manifest::Manifest::load(&out)
         .unwrap()
         .unwrap();
     for name in ["q1.wav", "q2.wav"] {
@@ -1231,7 +1232,7 @@ fn validate_passes(dir: &Path) -> ValidationReport {
 /// recorded in `manifest` within 10 ms.
 fn analysis_agrees_with_prep(
     report: &ValidationReport,
-    manifest: &voiceperf::prep::manifest::Manifest,
+    manifest: &voiceperf::dataset::manifest::Manifest,
 ) {
     for f in &report.files {
         let entry = manifest.get(&f.name).unwrap();
@@ -1262,7 +1263,7 @@ fn prep_output_always_passes_validate() {
             f.name
         );
     }
-    let manifest = voiceperf::prep::manifest::Manifest::load(&out)
+    let manifest = voiceperf::dataset::manifest::Manifest::load(&out)
         .unwrap()
         .unwrap();
     analysis_agrees_with_prep(&report, &manifest);
@@ -1275,7 +1276,7 @@ fn prep_output_always_passes_validate() {
 fn prep_output_passes_validate_without_its_manifest() {
     let dir = tempfile::tempdir().unwrap();
     let out = prepared_dataset(dir.path());
-    let manifest = voiceperf::prep::manifest::Manifest::load(&out)
+    let manifest = voiceperf::dataset::manifest::Manifest::load(&out)
         .unwrap()
         .unwrap();
     let copy = dir.path().join("copy");
@@ -1326,7 +1327,7 @@ fn the_committed_dataset_passes() {
 #[test]
 fn the_committed_dataset_passes_without_its_manifest() {
     let dataset = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio_files");
-    let manifest = voiceperf::prep::manifest::Manifest::load(&dataset)
+    let manifest = voiceperf::dataset::manifest::Manifest::load(&dataset)
         .unwrap()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

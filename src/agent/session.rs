@@ -22,11 +22,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::log::{Level, escape_stream_id};
 use super::turns::{SpeechFrame, TurnDetector, TurnEvent};
 use super::voice::ReplyAudio;
-use super::{Shared, TurnTruth, bump, rtvi};
-use crate::analyze::parse::AgentTurnTruth;
+use super::{ReplyRecord, Shared, bump, rtvi};
 use crate::audio::TARGET_RATE;
 use crate::audio::riff;
 use crate::protocol::{self, AudioRawFrame, Frame, FrameKind, InterruptionFrame};
+use crate::serverlog::truth::AgentTurnTruth;
 
 /// Returns from the enclosing function unless the flow is `Continue`.
 macro_rules! try_flow {
@@ -933,31 +933,20 @@ impl Session {
         let latency = sent_at
             .saturating_duration_since(turn.last.arrived)
             .as_secs_f64();
-        self.log(
-            sent_at,
-            Level::Info,
-            origin::TRUTH,
-            format_args!(
-                "{}",
-                AgentTurnTruth {
-                    turn: turn.n,
-                    last_speech_frame_id: turn.last.id,
-                    speech_arrived_unix: arrived,
-                    first_reply_unix: sent,
-                    latency_s: latency,
-                }
-            ),
-        );
-        let truth = TurnTruth {
-            stream_id: self.stream.clone(),
+        let truth = AgentTurnTruth {
             turn: turn.n,
             last_speech_frame_id: turn.last.id,
-            last_speech_arrived_unix: arrived,
-            first_reply_sent_unix: sent,
-            latency_secs: latency,
-            asr_secs: turn.asr.as_secs_f64(),
-            llm_ttfb_secs: turn.llm_ttfb.as_secs_f64(),
-            tts_ttfb_secs: tts,
+            speech_arrived_unix: arrived,
+            first_reply_unix: sent,
+            latency_s: latency,
+        };
+        self.log(sent_at, Level::Info, origin::TRUTH, format_args!("{truth}"));
+        let truth = ReplyRecord {
+            stream_id: self.stream.clone(),
+            truth,
+            asr_s: turn.asr.as_secs_f64(),
+            llm_ttfb_s: turn.llm_ttfb.as_secs_f64(),
+            tts_ttfb_s: tts,
             early: turn.early,
         };
         self.shared.record_turn(truth);

@@ -1,7 +1,7 @@
 //! Joining the server log with a bench run (`--run results/<dir>`): where each turn's latency
 //! goes.
 //!
-//! The run folder is read through bench's own result types ([`crate::bench::results`]). Its
+//! The run folder is read through bench's own result types ([`crate::runfolder::results`]). Its
 //! stream ids select the log lines (they embed a unix-ms start time, so they are unique to the
 //! run). Each server sample is attributed to a bench turn of its stream by time: turn *k* owns
 //! `[started_at(k), started_at(k+1))` — every server event of a reply happens after the user
@@ -40,9 +40,10 @@ use chrono::{Local, Offset, TimeZone};
 use serde::{Deserialize, Serialize};
 
 use super::collect::{Collected, StreamData, metric_index};
-use super::parse::{AgentTurnTruth, LogTime, MetricKind};
 use super::window::WindowSpec;
-use crate::bench::results::{self, ClientResults, RunSummary, SweepSummary, TurnRecord};
+use crate::runfolder::results::{self, ClientResults, RunSummary, SweepSummary, TurnRecord};
+use crate::serverlog::parse::{LogTime, MetricKind};
+use crate::serverlog::truth::{AgentTurnTruth, turn_for_truth};
 use crate::stats::{self, Summary};
 
 /// A bench run folder, read back through bench's result types.
@@ -563,25 +564,6 @@ impl TurnSamples {
     fn count(&self) -> usize {
         self.values.iter().map(Vec::len).sum()
     }
-}
-
-/// The turn whose file's chunks include the truth line's last speech frame; by the reply's
-/// send time when ids do not fit (e.g. a server numbering frames its own way).
-fn turn_for_truth(turns: &[&TurnRecord], truth: &AgentTurnTruth) -> Option<usize> {
-    let id = truth.last_speech_frame_id;
-    let by_id = (0..turns.len()).find(|&k| {
-        let first = turns[k].first_chunk_id;
-        let next = turns
-            .get(k + 1)
-            .map(|t| t.first_chunk_id)
-            .unwrap_or(u64::MAX);
-        id >= first && id < next
-    });
-    by_id.or_else(|| {
-        turns
-            .iter()
-            .rposition(|t| t.started_at <= truth.first_reply_unix)
-    })
 }
 
 fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples) -> JoinedTurn {

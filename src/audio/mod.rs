@@ -9,6 +9,7 @@ pub mod resample;
 pub mod riff;
 pub mod speech;
 pub mod vad;
+pub mod voice;
 pub mod wav;
 
 /// The sample rate of every prepared query and of the audio sent to an agent.

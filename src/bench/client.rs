@@ -15,19 +15,19 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::audio::{TARGET_RATE, riff};
+use crate::bench::BenchOptions;
 use crate::bench::dataset::QueryFile;
 use crate::bench::live::LiveStats;
-use crate::bench::results::{
-    AudioFormat, ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, OnError,
-    ReceivedKind, TurnOutcome,
-};
 use crate::bench::schedule::ChunkSchedule;
 use crate::bench::stop::Stop;
 use crate::bench::turn::{Conversation, Heard, TurnConfig, first_audible_frame};
 use crate::bench::writer::{ClientUpdate, WriterHandle};
-use crate::bench::{BenchOptions, summary};
-use crate::clock::UnixClock;
+use crate::clock::{self, UnixClock};
 use crate::protocol::{self, FrameKind};
+use crate::runfolder::results::{
+    AudioFormat, ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, OnError,
+    ReceivedKind, TurnOutcome,
+};
 
 /// Wait before a user reconnects after a connection error (doubling, for repeated failed
 /// connection attempts, up to `MAX_CONNECT_BACKOFF`).
@@ -123,7 +123,7 @@ impl Recorder {
             num_filtered_turns: 0,
             reverse_barge_ins_count: 0,
             glitch_detected: false,
-            timestamp: summary::local_timestamp(),
+            timestamp: clock::local_timestamp(),
             metrics_start_time: ctx.metrics_start_unix,
             test_duration: ctx.options.test_duration.as_secs_f64(),
             tool_version: crate::VERSION.to_string(),
@@ -180,7 +180,7 @@ impl Recorder {
             self.results.turns = conversation.turns().to_vec();
             self.results.greeting = conversation.greeting().cloned();
         }
-        self.results.timestamp = summary::local_timestamp();
+        self.results.timestamp = clock::local_timestamp();
         self.results.refresh_derived(&self.lateness_s, &self.lag_s);
         let update = ClientUpdate {
             results: self.results.clone(),
@@ -659,7 +659,7 @@ async fn save_audio(ctx: &RunContext, stream_id: &str, audio: &Mutex<SavedAudio>
     }
     let path = ctx
         .dir
-        .join(crate::bench::results::bot_audio_file_name(stream_id));
+        .join(crate::runfolder::results::bot_audio_file_name(stream_id));
     let bytes = riff::wrap_pcm16(&riff::pcm16_to_bytes(&samples), rate, channels);
     let written =
         tokio::task::spawn_blocking(move || crate::fsutil::write_atomic(&path, &bytes)).await;

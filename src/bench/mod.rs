@@ -13,7 +13,6 @@ pub mod dataset;
 pub mod live;
 pub mod output;
 pub mod playback;
-pub mod results;
 pub mod schedule;
 pub mod stop;
 pub mod summary;
@@ -32,13 +31,13 @@ use crate::audio::TARGET_RATE;
 use crate::bench::client::RunContext;
 use crate::bench::dataset::Dataset;
 use crate::bench::live::{LiveLine, LiveStats};
-use crate::bench::results::{
-    OnError, RunInfo, RunSummary, SWEEP_FILE, SummaryConfig, SweepSummary, client_file_name,
-};
 use crate::bench::schedule::MetricsWindow;
 use crate::bench::summary::{Finish, SummaryContext};
 use crate::bench::turn::TurnConfig;
 use crate::clock::UnixClock;
+use crate::runfolder::results::{
+    OnError, RunInfo, RunSummary, SWEEP_FILE, SummaryConfig, SweepSummary, client_file_name,
+};
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome, fsutil};
 
@@ -519,7 +518,7 @@ async fn run_level(
 
     let agent_agreement = match &options.agent_log {
         Some(log) => {
-            let truth = truth::read_truth_lines(log)?;
+            let truth = crate::serverlog::truth::read_truth_lines(log)?;
             let chunk_s = options.chunk_samples() as f64 / f64::from(TARGET_RATE);
             Some(truth::check_agreement(log, &truth, &mut store, chunk_s))
         }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::bench::results::{ClientResults, RunSummary, SweepSummary};
+use crate::runfolder::results::{ClientResults, RunSummary, SweepSummary};
 use crate::stats::Summary;
 use crate::term::Painter;
 

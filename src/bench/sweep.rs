@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use crate::bench::results::{RunSummary, SweepLevel, SweepSummary};
-use crate::bench::summary::local_timestamp;
+use crate::clock::local_timestamp;
+use crate::runfolder::results::{RunSummary, SweepLevel, SweepSummary};
 
 /// Gate settings.
 #[derive(Debug, Clone, Copy, Default)]

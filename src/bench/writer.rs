@@ -10,9 +10,9 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::bench::results::{ClientResults, client_file_name};
 use crate::bench::summary::{self, SummaryContext};
 use crate::fsutil;
+use crate::runfolder::results::{ClientResults, client_file_name};
 
 /// How often the summary and CSV are rewritten mid-run.
 const SUMMARY_EVERY: Duration = Duration::from_secs(3);

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::agent::{AgentOptions, Delay, Faults, LogTarget};
+use crate::agent::{AgentOptions, Faults, LogTarget};
 use crate::audio::vad::VadMode;
+use crate::delay::Delay;
 
 /// Flags of `voiceperf agent` (boxed: there are many).
 #[derive(Debug, Args)]

@@ -6,8 +6,8 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::CliError;
-use crate::bench::results::OnError;
 use crate::bench::{BenchOptions, url_template};
+use crate::runfolder::results::OnError;
 
 /// Flags of `voiceperf bench`.
 #[derive(Debug, Args)]

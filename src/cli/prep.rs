@@ -6,8 +6,8 @@ use clap::Args;
 
 use crate::CliError;
 use crate::audio::vad::VadMode;
+use crate::dataset::manifest::PrepSettings;
 use crate::prep::PrepOptions;
-use crate::prep::manifest::PrepSettings;
 
 /// Where `prep` reads recordings from when given none.
 pub const DEFAULT_INPUT: &str = "raw_recordings";

@@ -1,15 +1,15 @@
 //! Reading a run folder back for the report, through the types that wrote it: bench's
-//! [`results`](crate::bench::results), analyze's [`Analysis`] and run's [`RunRecord`].
+//! [`results`](crate::runfolder::results), analyze's [`Analysis`] and run's [`RunRecord`].
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
 use crate::analyze::Analysis;
-use crate::bench::results::{
+use crate::runfolder::record::{ANALYSIS_FILE, RUN_FILE, RunRecord};
+use crate::runfolder::results::{
     self, ClientResults, RunSummary, SUMMARY_FILE, SWEEP_FILE, SweepSummary,
 };
-use crate::run::record::{ANALYSIS_FILE, RUN_FILE, RunRecord};
 
 /// One bench run (one concurrency level) with what was learned about it.
 #[derive(Debug, Clone)]

@@ -6,12 +6,12 @@
 
 use std::fmt::Write as _;
 
-use crate::analyze::parse::MetricKind;
-use crate::bench::results::{ReverseBargeIn, RunSummary, SummaryConfig};
 use crate::report::charts::{self, TurnRef};
 use crate::report::data::{Contents, LevelData, RunFolder};
 use crate::report::svg::escape;
-use crate::run::record::{AgentRecord, REPORT_FILE, RunRecord};
+use crate::runfolder::record::{AgentRecord, REPORT_FILE, RunRecord};
+use crate::runfolder::results::{ReverseBargeIn, RunSummary, SummaryConfig};
+use crate::serverlog::parse::MetricKind;
 use crate::stats::Summary;
 
 /// Rows of long tables shown before the rest is left to the CSV/JSON files.
@@ -256,8 +256,8 @@ fn agent_description(record: Option<&RunRecord>, config: &SummaryConfig) -> Stri
     }
 }
 
-fn delay_text(delay: &crate::agent::Delay) -> String {
-    use crate::agent::Delay;
+fn delay_text(delay: &crate::delay::Delay) -> String {
+    use crate::delay::Delay;
     match *delay {
         Delay::Fixed { ms } => format!("{ms} ms"),
         Delay::Normal { mean_ms, sd_ms } => format!("{mean_ms}±{sd_ms} ms"),
@@ -1146,7 +1146,7 @@ fn render_turns_table(out: &mut String, turns: &[TurnRef]) {
 fn render_sweep(
     out: &mut String,
     folder: &RunFolder,
-    sweep: &crate::bench::results::SweepSummary,
+    sweep: &crate::runfolder::results::SweepSummary,
     levels: &[LevelData],
     unreadable: &[String],
 ) {

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use crate::Outcome;
 use crate::fsutil;
 use crate::report::data::{Contents, RunFolder};
-use crate::run::record::{MARKDOWN_FILE, REPORT_FILE};
+use crate::runfolder::record::{MARKDOWN_FILE, REPORT_FILE};
 
 /// Validated options of `voiceperf report`.
 #[derive(Debug, Clone)]

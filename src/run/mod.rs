@@ -7,26 +7,25 @@
 //! [`validate::validate_dataset`], [`agent::start`], [`bench::bench`], [`analyze::analyze`],
 //! [`report::render_folder`]); [`record`] is `run.json`, rewritten after every step.
 
-pub mod record;
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::agent::{AgentOptions, Delay, LogTarget};
-use crate::analyze::input::Input;
+use crate::agent::{AgentOptions, LogTarget};
 use crate::analyze::{AnalyzeOptions, RunJoin};
 use crate::bench::{BenchOptions, BenchRun, Stop};
-use crate::prep::manifest::PrepSettings;
+use crate::dataset::manifest::PrepSettings;
+use crate::delay::Delay;
 use crate::prep::{FileStatus, PrepOptions};
-use crate::run::record::{
+use crate::runfolder::record::{
     AGENT_LOG_FILE, ANALYSIS_FILE, AgentRecord, BREAKDOWN_CSV_FILE, BuiltInAgent, ExternalAgent,
     PrepRecord, RUN_FILE, RunRecord, StepRecord, ValidateRecord,
 };
+use crate::serverlog::input::Input;
 use crate::term::{Painter, Stream};
 use crate::validate::ValidateOptions;
-use crate::{Outcome, agent, analyze, bench, fsutil, prep, report, validate};
+use crate::{Outcome, agent, analyze, bench, clock, fsutil, prep, report, validate};
 
 /// The recordings folder `run` prepares when given none.
 pub const DEFAULT_RAW_DIR: &str = "raw_recordings";
@@ -157,15 +156,6 @@ impl StepTimer {
     }
 }
 
-fn local_now() -> String {
-    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
-}
-
-/// A path for messages and JSON, '/'-separated.
-fn slash(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
-}
-
 /// Runs the pipeline and writes everything into one run folder; prints step lines on stderr
 /// but not the final summary (see [`run`]).
 pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
@@ -200,13 +190,13 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
         })),
         AgentChoice::External { server_log } => AgentRecord::External(ExternalAgent {
             url: bench_options.url.clone(),
-            server_log: server_log.as_deref().map(slash),
+            server_log: server_log.as_deref().map(fsutil::slash),
         }),
     };
     let mut record = RunRecord {
         tool_version: crate::VERSION.to_string(),
         command: std::env::args().collect(),
-        started_at: local_now(),
+        started_at: clock::local_timestamp(),
         finished_at: None,
         steps: Vec::new(),
         prep: None,
@@ -252,12 +242,12 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
             let report = match prep::prepare_all(&prep_options) {
                 Ok(report) => report,
                 Err(e) => {
-                    record
-                        .steps
-                        .push(timer.finish("failed", format!("{}: {e:#}", slash(&raw_dir))));
+                    record.steps.push(
+                        timer.finish("failed", format!("{}: {e:#}", fsutil::slash(&raw_dir))),
+                    );
                     record.problems.push(format!("prep: {e:#}"));
                     record.outcome = "failed".into();
-                    record.finished_at = Some(local_now());
+                    record.finished_at = Some(clock::local_timestamp());
                     fsutil::write_json_atomic(&record_path, &record)?;
                     return Err(e.context(format!("preparing {}", raw_dir.display())));
                 }
@@ -273,8 +263,8 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
             }
             let detail = format!(
                 "{} → {}: {} prepared, {} up to date, {} failed",
-                slash(&raw_dir),
-                slash(&bench_options.audio_dir),
+                fsutil::slash(&raw_dir),
+                fsutil::slash(&bench_options.audio_dir),
                 report.prepared,
                 report.unchanged,
                 failed.len()
@@ -288,8 +278,8 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
             let status = if failed.is_empty() { "ok" } else { "warning" };
             record.steps.push(timer.finish(status, detail));
             record.prep = Some(PrepRecord {
-                raw_dir: slash(&raw_dir),
-                audio_dir: slash(&bench_options.audio_dir),
+                raw_dir: fsutil::slash(&raw_dir),
+                audio_dir: fsutil::slash(&bench_options.audio_dir),
                 prepared: report.prepared,
                 unchanged: report.unchanged,
                 failed,
@@ -312,7 +302,7 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
     });
     let detail = format!(
         "{}: {} files, {} passed, {} with warnings, {} failed",
-        slash(&bench_options.audio_dir),
+        fsutil::slash(&bench_options.audio_dir),
         totals.files,
         totals.passed,
         totals.warnings,
@@ -367,7 +357,7 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
                 format!(
                     "built-in agent on {}, log {}",
                     handle.local_addr(),
-                    slash(&path)
+                    fsutil::slash(&path)
                 ),
             ));
             (Some(handle), Some(path))
@@ -377,7 +367,7 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
             let log = server_log
                 .as_ref()
                 .map_or("no server log".to_string(), |l| {
-                    format!("server log {}", slash(l))
+                    format!("server log {}", fsutil::slash(l))
                 });
             record.steps.push(timer.finish(
                 "skipped",
@@ -486,7 +476,7 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
             }
             record.steps.push(timer.finish(
                 if failed { "failed" } else { "ok" },
-                format!("{}: {}", slash(log), details.join("; ")),
+                format!("{}: {}", fsutil::slash(log), details.join("; ")),
             ));
         }
     }
@@ -523,7 +513,7 @@ fn analyze_level(log: &Path, level_dir: &Path) -> anyhow::Result<String> {
         .context("the analysis has no join with the run")?;
     fsutil::write_atomic(
         &level_dir.join(BREAKDOWN_CSV_FILE),
-        analyze::report::turns_csv(join).as_bytes(),
+        analyze::output::turns_csv(join).as_bytes(),
     )?;
     if analysis.warnings_total > 0 {
         anyhow::bail!(
@@ -561,11 +551,13 @@ fn finish(
     if bench.is_some() {
         let timer = StepTimer::start("report");
         // The report shows the steps, so the record is on disk before it renders.
-        record.finished_at = Some(local_now());
+        record.finished_at = Some(clock::local_timestamp());
         fsutil::write_json_atomic(&record_path, &record)?;
         match report::render_folder(&dir) {
             Ok(rendered) => {
-                record.steps.push(timer.finish("ok", slash(&rendered.html)));
+                record
+                    .steps
+                    .push(timer.finish("ok", fsutil::slash(&rendered.html)));
                 report = Some(rendered.html);
             }
             Err(e) => {
@@ -574,7 +566,7 @@ fn finish(
             }
         }
     }
-    record.finished_at = Some(local_now());
+    record.finished_at = Some(clock::local_timestamp());
     fsutil::write_json_atomic(&record_path, &record)?;
     let outcome = if report.is_none() && bench.is_some() && outcome == Outcome::Success {
         Outcome::Failed
@@ -640,7 +632,7 @@ pub fn run(options: &RunOptions) -> anyhow::Result<Outcome> {
 /// "where the latency goes" in one line, from a level's `analysis.json`.
 fn breakdown_line(level_dir: &Path) -> Option<String> {
     let analysis: analyze::Analysis =
-        bench::results::read_json(&level_dir.join(ANALYSIS_FILE)).ok()?;
+        crate::runfolder::results::read_json(&level_dir.join(ANALYSIS_FILE)).ok()?;
     let join = analysis.join?;
     let parts: Vec<String> = report::charts::parts(&join.overall)
         .iter()

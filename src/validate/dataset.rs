@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use super::report::{Finding, Rule, Status};
+use super::results::{Finding, Rule, Status};
 use super::rules::{output_flag, shell_word};
 use crate::audio::decode::has_audio_extension;
-use crate::prep::manifest::{MANIFEST_FILE, Manifest};
+use crate::dataset::manifest::{MANIFEST_FILE, Manifest};
+use crate::fsutil;
 
 /// A dataset folder and its manifest.
 #[derive(Debug, Clone)]
@@ -94,10 +95,6 @@ pub fn join_display(dir: &str, name: &str) -> String {
     }
 }
 
-fn slash(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
-}
-
 fn is_wav(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -116,7 +113,7 @@ pub fn collect(paths: &[PathBuf]) -> Collected {
     let mut collected = Collected::default();
     let mut seen: HashSet<PathBuf> = HashSet::new();
     for path in paths {
-        let display = slash(path);
+        let display = fsutil::slash(path);
         let metadata = match std::fs::metadata(path) {
             Ok(metadata) => metadata,
             Err(e) => {
@@ -141,7 +138,7 @@ pub fn collect(paths: &[PathBuf]) -> Collected {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| display.clone());
-            let dataset = collected.dataset_index(parent, slash(parent));
+            let dataset = collected.dataset_index(parent, fsutil::slash(parent));
             if seen.insert(path.canonicalize().unwrap_or_else(|_| path.clone())) {
                 collected.files.push(Candidate {
                     path: path.clone(),
@@ -172,7 +169,7 @@ fn collect_dir(
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                let path = e.path().map_or_else(|| display.clone(), slash);
+                let path = e.path().map_or_else(|| display.clone(), fsutil::slash);
                 collected.findings.push(Finding {
                     path,
                     rule: Rule::Unreadable,
@@ -187,7 +184,7 @@ fn collect_dir(
             continue;
         }
         let path = entry.path();
-        let relative = slash(path.strip_prefix(dir).unwrap_or(path));
+        let relative = fsutil::relative_slash(dir, path);
         if is_wav(path) {
             wav_files += 1;
             if seen.insert(path.canonicalize().unwrap_or_else(|_| path.to_path_buf())) {

@@ -10,9 +10,10 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use voiceperf::agent::voice::{VoiceParams, synthesize_speech};
-use voiceperf::agent::{AgentHandle, AgentOptions, Delay, LogTarget, MemoryLog};
+use voiceperf::agent::{AgentHandle, AgentOptions, LogTarget, MemoryLog};
 use voiceperf::audio::riff;
+use voiceperf::audio::voice::{VoiceParams, synthesize_speech};
+use voiceperf::delay::Delay;
 use voiceperf::protocol::{self, AudioRawFrame, Frame, FrameKind};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;

@@ -5,10 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use voiceperf::agent::voice::{VoiceParams, synthesize_speech};
-use voiceperf::agent::{AgentHandle, AgentOptions, Delay, LogTarget};
+use voiceperf::agent::{AgentHandle, AgentOptions, LogTarget};
 use voiceperf::audio::riff;
+use voiceperf::audio::voice::{VoiceParams, synthesize_speech};
 use voiceperf::bench::BenchOptions;
+use voiceperf::delay::Delay;
 
 /// Pipeline delays of the test agent (ms): VAD stop + ASR + LLM TTFB + TTS TTFB.
 pub const VAD_STOP_MS: u32 = 300;

@@ -8,7 +8,7 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use voiceperf::audio::riff;
-use voiceperf::prep::manifest::{Manifest, ManifestEntry};
+use voiceperf::dataset::manifest::{Manifest, ManifestEntry};
 
 /// Folder of the committed audio fixtures.
 pub fn fixtures() -> PathBuf {

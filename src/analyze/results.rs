@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use super::collect::{LineCounts, StreamData, Warning};
 use super::join::JoinReport;
-use super::parse::{AgentTurnTruth, MetricKind, ServiceNames};
 use super::window::WindowReport;
+use crate::serverlog::parse::{MetricKind, ServiceNames};
+use crate::serverlog::truth::AgentTurnTruth;
 use crate::stats::{self, Summary};
 
 /// One value per metric.

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::agent::Delay;
+use crate::delay::Delay;
 use crate::stats::Summary;
 
 /// Name of the run record in the run folder.

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::rules::Limits;
+use crate::dataset::Limits;
 
 /// Everything one `validate` run found: the `--json` output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::join::{Breakdown, JoinReport, VadSource};
-use super::parse::MetricKind;
-use super::summary::{Analysis, MetricSet};
+use super::results::{Analysis, MetricSet};
+use crate::serverlog::parse::MetricKind;
 use crate::stats::Summary;
 use crate::term::Painter;
 

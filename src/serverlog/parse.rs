@@ -8,6 +8,8 @@
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
+use super::truth::{AGENT_TURN_PREFIX, AgentTurnTruth};
+
 /// A per-stream metric read from the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MetricKind {
@@ -184,38 +186,6 @@ impl ServiceNames {
     }
 }
 
-/// `voiceperf agent`'s own view of one turn, from its truth line.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct AgentTurnTruth {
-    /// Turn number on the stream (1-based, as logged).
-    pub turn: u64,
-    /// Id of the last incoming audio frame the agent's VAD counted as speech.
-    pub last_speech_frame_id: u64,
-    /// When that frame arrived at the agent's socket (unix seconds).
-    pub speech_arrived_unix: f64,
-    /// When the agent sent the first reply frame (unix seconds).
-    pub first_reply_unix: f64,
-    /// `first_reply_unix - speech_arrived_unix` as the agent logged it (seconds).
-    pub latency_s: f64,
-}
-
-/// The truth line's message, exactly as `voiceperf agent` logs it and [`LineParser`] reads it
-/// back: `VoiceperfAgent turn N: last speech frame id I arrived at A, first reply frame sent
-/// at B, latency: L`.
-impl std::fmt::Display for AgentTurnTruth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{AGENT_TURN_PREFIX}{}: last speech frame id {} arrived at {:.6}, first reply frame sent at {:.6}, latency: {:.6}",
-            self.turn,
-            self.last_speech_frame_id,
-            self.speech_arrived_unix,
-            self.first_reply_unix,
-            self.latency_s
-        )
-    }
-}
-
 /// What a line says.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event<'a> {
@@ -278,9 +248,6 @@ impl Event<'_> {
         }
     }
 }
-
-/// The message prefix of the agent's truth line.
-pub const AGENT_TURN_PREFIX: &str = "VoiceperfAgent turn ";
 
 const USER_STOPPED_SPEAKING: &[u8] = b"User stopped speaking";
 
