@@ -13,9 +13,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use voiceperf::analyze::join::VadSource;
 use voiceperf::analyze::{Analysis, AnalyzeOptions, RunJoin, analyze};
+use voiceperf::runfolder::client_file_name;
 use voiceperf::runfolder::results::{
     ClientResults, ConnectionStatus, FrameCounts, SpeechEndSource, TurnOutcome, TurnRecord,
-    client_file_name,
 };
 use voiceperf::serverlog::input::Input;
 
@@ -426,7 +426,7 @@ fn run_errors() {
         gate_failures: Vec::new(),
     };
     voiceperf::fsutil::write_json_atomic(
-        &sweep.path().join(voiceperf::runfolder::results::SWEEP_FILE),
+        &sweep.path().join(voiceperf::runfolder::SWEEP_FILE),
         &sweep_summary,
     )
     .unwrap();

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
-use voiceperf::runfolder::results::{RunSummary, read_json};
+use voiceperf::runfolder::read_json;
+use voiceperf::runfolder::results::RunSummary;
 
 const FIXTURE: &str = "tests/fixtures/report_run";
 
@@ -422,7 +423,8 @@ fn report_of_one_user_without_glitches_reads_naturally() {
 /// places outside the sweep's folder is left out (its report would be written there).
 #[test]
 fn sweep_report_renders_levels_and_stays_inside_its_folder() {
-    use voiceperf::runfolder::results::{SWEEP_FILE, SweepLevel, SweepSummary};
+    use voiceperf::runfolder::SWEEP_FILE;
+    use voiceperf::runfolder::results::{SweepLevel, SweepSummary};
     let (root, level_dir) = saved_run();
     let sweep_dir = root.path().join("sweep");
     std::fs::create_dir(&sweep_dir).unwrap();

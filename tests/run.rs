@@ -12,7 +12,8 @@ use assert_cmd::prelude::*;
 use predicates::str::contains;
 use voiceperf::analyze::Analysis;
 use voiceperf::runfolder::record::{AgentRecord, RunRecord};
-use voiceperf::runfolder::results::{RunSummary, SweepSummary, read_client_results, read_json};
+use voiceperf::runfolder::results::{RunSummary, SweepSummary};
+use voiceperf::runfolder::{read_client_files, read_json};
 
 /// A temp folder with `raw/` holding two short recordings in compressed formats.
 fn workspace() -> tempfile::TempDir {
@@ -69,7 +70,7 @@ fn check_level(dir: &Path, users: usize) -> RunSummary {
             names(dir)
         );
     }
-    let clients = read_client_results(dir).unwrap();
+    let clients = read_client_files(dir).unwrap().clients;
     assert!(clients.len() >= users, "{} client files", clients.len());
     let summary: RunSummary = read_json(&dir.join("summary.json")).unwrap();
     assert_eq!(summary.run.users, users);

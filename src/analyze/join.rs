@@ -33,7 +33,7 @@
 //! negative, and it is reported as it is.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use chrono::{Local, Offset, TimeZone};
@@ -41,39 +41,40 @@ use serde::{Deserialize, Serialize};
 
 use super::collect::{Collected, StreamData, metric_index};
 use super::window::WindowSpec;
-use crate::runfolder::results::{self, ClientResults, RunSummary, SweepSummary, TurnRecord};
+use crate::runfolder::results::{ClientResults, SweepSummary, TurnRecord};
+use crate::runfolder::{Level, SWEEP_FILE, read_json};
 use crate::serverlog::parse::{LogTime, MetricKind};
 use crate::serverlog::truth::{AgentTurnTruth, turn_for_truth};
 use crate::stats::{self, Summary};
 
-/// A bench run folder, read back through bench's result types.
+/// The bench run `--run` names: a level folder read through [`crate::runfolder`], with
+/// its metrics window.
 #[derive(Debug, Clone)]
-pub struct BenchRun {
-    /// The folder.
-    pub dir: PathBuf,
-    /// `summary.json`, when present and readable.
-    pub summary: Option<RunSummary>,
-    /// Every `latency_results_<stream_id>.json`.
-    pub clients: Vec<ClientResults>,
+pub struct JoinedRun {
+    /// The folder, its summary and client files.
+    pub level: Level,
     /// Start of the metrics window (unix s).
     pub metrics_start_at: f64,
     /// End of the metrics window (unix s).
     pub metrics_end_at: f64,
-    /// Why `summary.json` was not used, if it was not.
-    pub summary_problem: Option<String>,
 }
 
-impl BenchRun {
+impl JoinedRun {
     /// Reads a run folder: the client files are required, `summary.json` is used when there.
     pub fn load(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
             bail!("--run {}: not a folder", dir.display());
         }
-        let clients = results::read_client_results(dir)
+        let level = Level::load(dir)
             .with_context(|| format!("reading the bench run in {}", dir.display()))?;
-        if clients.is_empty() {
-            let sweep = dir.join(results::SWEEP_FILE);
-            if let Ok(sweep) = results::read_json::<SweepSummary>(&sweep) {
+        if let Some(problem) = level.unreadable.first() {
+            bail!("--run {}: {problem}", dir.display());
+        }
+        let window = level.metrics_window();
+        let Some((metrics_start_at, metrics_end_at)) = window.filter(|_| !level.clients.is_empty())
+        else {
+            let sweep = dir.join(SWEEP_FILE);
+            if let Ok(sweep) = read_json::<SweepSummary>(&sweep) {
                 let levels: Vec<String> = sweep
                     .levels
                     .iter()
@@ -89,35 +90,21 @@ impl BenchRun {
                 "--run {}: no latency_results_*.json files: not a bench run folder",
                 dir.display()
             );
-        }
-        let summary_path = dir.join(results::SUMMARY_FILE);
-        let (summary, summary_problem) = match results::read_json::<RunSummary>(&summary_path) {
-            Ok(summary) => (Some(summary), None),
-            Err(e) => (None, Some(format!("{e:#}"))),
         };
-        let (metrics_start_at, metrics_end_at) = match &summary {
-            Some(s) => (s.run.metrics_start_at, s.run.metrics_end_at),
-            None => {
-                let first = &clients[0];
-                (
-                    first.metrics_start_time,
-                    first.metrics_start_time + first.test_duration,
-                )
-            }
-        };
-        Ok(BenchRun {
-            dir: dir.to_path_buf(),
-            summary,
-            clients,
+        Ok(JoinedRun {
+            level,
             metrics_start_at,
             metrics_end_at,
-            summary_problem,
         })
     }
 
     /// The run's stream ids.
     pub fn stream_ids(&self) -> HashSet<String> {
-        self.clients.iter().map(|c| c.stream_id.clone()).collect()
+        self.level
+            .clients
+            .iter()
+            .map(|c| c.stream_id.clone())
+            .collect()
     }
 
     /// The log window: the run's streams, at any time (turn attribution narrows it further).
@@ -322,7 +309,7 @@ const LAST_TURN_SLACK_S: f64 = 2.0;
 const SKEW_KEPT_S: f64 = 2.0;
 
 /// Measures the log clock's offset from unix time.
-fn align_clock(collected: &Collected, run: &BenchRun, given: Option<i32>) -> ClockAlignment {
+fn align_clock(collected: &Collected, run: &JoinedRun, given: Option<i32>) -> ClockAlignment {
     if let Some(offset) = given {
         return ClockAlignment {
             offset_s: f64::from(offset),
@@ -343,6 +330,7 @@ fn align_clock(collected: &Collected, run: &BenchRun, given: Option<i32>) -> Clo
     }
     // The server logs the accept between bench's connect start and the handshake's end.
     let starts: Vec<f64> = run
+        .level
         .clients
         .iter()
         .filter_map(|c| {
@@ -387,19 +375,20 @@ fn from_measurements(offsets: &[f64], source: &str) -> Option<ClockAlignment> {
 /// computes the per-turn split.
 pub fn join(
     collected: Collected,
-    run: &BenchRun,
+    run: &JoinedRun,
     given_offset: Option<i32>,
 ) -> (Collected, JoinReport) {
     let clock = align_clock(&collected, run, given_offset);
     let to_unix = |time: LogTime| time.as_secs_f64() - clock.offset_s;
     let mut counts = JoinCounts {
-        connections: run.clients.len(),
+        connections: run.level.clients.len(),
         ..JoinCounts::default()
     };
     let mut joined_turns = Vec::new();
     let mut clients = Vec::new();
     let mut collected = collected;
     let by_id: std::collections::HashMap<&str, &ClientResults> = run
+        .level
         .clients
         .iter()
         .map(|c| (c.stream_id.as_str(), c))
@@ -514,10 +503,10 @@ pub fn join(
         Summary::from_samples(&values)
     });
     let report = JoinReport {
-        run_dir: run.dir.display().to_string(),
+        run_dir: run.level.dir.display().to_string(),
         metrics_start_at: run.metrics_start_at,
         metrics_end_at: run.metrics_end_at,
-        summary_problem: run.summary_problem.clone(),
+        summary_problem: run.level.summary_problem.clone(),
         clock,
         counts,
         overall,

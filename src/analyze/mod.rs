@@ -131,7 +131,7 @@ pub enum EmptyReason {
 /// an error only when no input could be opened or the run folder cannot be read.
 pub fn analyze(options: &AnalyzeOptions) -> Result<Analysis> {
     let run = match &options.run {
-        Some(run) => Some(join::BenchRun::load(&run.dir)?),
+        Some(run) => Some(join::JoinedRun::load(&run.dir)?),
         None => None,
     };
     let window = match &run {

@@ -20,8 +20,9 @@ use crate::bench::dataset::QueryFile;
 use crate::bench::live::LiveStats;
 use crate::bench::schedule::ChunkSchedule;
 use crate::bench::stop::Stop;
+use crate::bench::store::ClientUpdate;
 use crate::bench::turn::{Conversation, Heard, TurnConfig, first_audible_frame};
-use crate::bench::writer::{ClientUpdate, WriterHandle};
+use crate::bench::writer::WriterHandle;
 use crate::clock::{self, UnixClock};
 use crate::protocol::{self, FrameKind};
 use crate::runfolder::results::{
@@ -659,7 +660,7 @@ async fn save_audio(ctx: &RunContext, stream_id: &str, audio: &Mutex<SavedAudio>
     }
     let path = ctx
         .dir
-        .join(crate::runfolder::results::bot_audio_file_name(stream_id));
+        .join(crate::runfolder::bot_audio_file_name(stream_id));
     let bytes = riff::wrap_pcm16(&riff::pcm16_to_bytes(&samples), rate, channels);
     let written =
         tokio::task::spawn_blocking(move || crate::fsutil::write_atomic(&path, &bytes)).await;

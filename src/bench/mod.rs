@@ -15,6 +15,7 @@ pub mod output;
 pub mod playback;
 pub mod schedule;
 pub mod stop;
+pub mod store;
 pub mod summary;
 pub mod sweep;
 pub mod truth;
@@ -35,9 +36,8 @@ use crate::bench::schedule::MetricsWindow;
 use crate::bench::summary::{Finish, SummaryContext};
 use crate::bench::turn::TurnConfig;
 use crate::clock::UnixClock;
-use crate::runfolder::results::{
-    OnError, RunInfo, RunSummary, SWEEP_FILE, SummaryConfig, SweepSummary, client_file_name,
-};
+use crate::runfolder::results::{OnError, RunInfo, RunSummary, SummaryConfig, SweepSummary};
+use crate::runfolder::{SWEEP_FILE, client_file_name};
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome, fsutil};
 
@@ -518,7 +518,7 @@ async fn run_level(
 
     let agent_agreement = match &options.agent_log {
         Some(log) => {
-            let truth = crate::serverlog::truth::read_truth_lines(log)?;
+            let truth = crate::serverlog::read_truth_lines(log)?;
             let chunk_s = options.chunk_samples() as f64 / f64::from(TARGET_RATE);
             Some(truth::check_agreement(log, &truth, &mut store, chunk_s))
         }

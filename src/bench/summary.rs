@@ -5,15 +5,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::bench::writer::Store;
+use crate::bench::store::Store;
 use crate::clock;
 use crate::fsutil;
 use crate::runfolder::results::{
     AgentAgreement, ClientResults, ClientRow, DatasetInfo, ErrorDetection, ErrorKind, ErrorSummary,
     FilteredResults, GlitchDetection, ReverseBargeIn, ReverseBargeInDetection, RunInfo, RunSummary,
-    SUMMARY_FILE, SelfCheck, StreamError, SummaryConfig, SummaryResults, TURNS_CSV_FILE,
-    TurnCounts, TurnOutcome, TurnRecord,
+    SelfCheck, StreamError, SummaryConfig, SummaryResults, TurnCounts, TurnOutcome, TurnRecord,
 };
+use crate::runfolder::{SUMMARY_FILE, TURNS_CSV_FILE};
 use crate::stats::{self, Summary, round6};
 
 /// p99 send lateness or receive lag above this (ms) means the numbers can't be trusted.
@@ -354,7 +354,7 @@ pub fn write_run_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::writer::StoredClient;
+    use crate::bench::store::StoredClient;
     use crate::runfolder::results::{
         ConnectionStatus, ErrorRecord, FrameCounts, OnError, SpeechEndSource,
     };

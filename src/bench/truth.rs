@@ -6,9 +6,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::bench::writer::Store;
+use crate::bench::store::Store;
 use crate::runfolder::results::{AgentAgreement, AgentTurnView};
-use crate::serverlog::truth::{TruthLine, turn_for_truth};
+use crate::serverlog::TruthLine;
+use crate::serverlog::truth::turn_for_truth;
 use crate::stats::{self, Summary, round6};
 
 /// Longest distance (s) between bench's first reply audio and the agent's first reply frame

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use crate::report::charts;
 use crate::report::data::{Contents, LevelData, RunFolder};
 use crate::report::html::{alerts, count, ms, secs, starved_ms, verdict};
-use crate::runfolder::record::REPORT_FILE;
+use crate::runfolder::REPORT_FILE;
 use crate::stats::Summary;
 
 fn row(out: &mut String, name: &str, s: Option<&Summary>, f: fn(f64) -> String) {

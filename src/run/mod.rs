@@ -19,9 +19,9 @@ use crate::dataset::manifest::PrepSettings;
 use crate::delay::Delay;
 use crate::prep::{FileStatus, PrepOptions};
 use crate::runfolder::record::{
-    AGENT_LOG_FILE, ANALYSIS_FILE, AgentRecord, BREAKDOWN_CSV_FILE, BuiltInAgent, ExternalAgent,
-    PrepRecord, RUN_FILE, RunRecord, StepRecord, ValidateRecord,
+    AgentRecord, BuiltInAgent, ExternalAgent, PrepRecord, RunRecord, StepRecord, ValidateRecord,
 };
+use crate::runfolder::{AGENT_LOG_FILE, ANALYSIS_FILE, BREAKDOWN_CSV_FILE, RUN_FILE};
 use crate::serverlog::input::Input;
 use crate::term::{Painter, Stream};
 use crate::validate::ValidateOptions;
@@ -632,7 +632,7 @@ pub fn run(options: &RunOptions) -> anyhow::Result<Outcome> {
 /// "where the latency goes" in one line, from a level's `analysis.json`.
 fn breakdown_line(level_dir: &Path) -> Option<String> {
     let analysis: analyze::Analysis =
-        crate::runfolder::results::read_json(&level_dir.join(ANALYSIS_FILE)).ok()?;
+        crate::runfolder::read_json(&level_dir.join(ANALYSIS_FILE)).ok()?;
     let join = analysis.join?;
     let parts: Vec<String> = report::charts::parts(&join.overall)
         .iter()

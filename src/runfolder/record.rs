@@ -7,19 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::delay::Delay;
 use crate::stats::Summary;
 
-/// Name of the run record in the run folder.
-pub const RUN_FILE: &str = "run.json";
-/// Name of the in-process agent's log in the run folder.
-pub const AGENT_LOG_FILE: &str = "agent.log";
-/// Name of the joined server-log analysis in a run (or level) folder.
-pub const ANALYSIS_FILE: &str = "analysis.json";
-/// Name of the per-turn latency breakdown CSV in a run (or level) folder.
-pub const BREAKDOWN_CSV_FILE: &str = "turns_breakdown.csv";
-/// Name of the HTML report.
-pub const REPORT_FILE: &str = "report.html";
-/// Name of the Markdown summary.
-pub const MARKDOWN_FILE: &str = "summary.md";
-
 /// `run.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {

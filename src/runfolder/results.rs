@@ -9,54 +9,10 @@
 //! "did not happen / not measured".
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::stats::Summary;
-
-/// Name of the per-connection results file for `stream_id`.
-pub fn client_file_name(stream_id: &str) -> String {
-    format!("latency_results_{stream_id}.json")
-}
-
-/// Name of the run summary file.
-pub const SUMMARY_FILE: &str = "summary.json";
-/// Name of the per-turn CSV export.
-pub const TURNS_CSV_FILE: &str = "turns.csv";
-/// Name of the concurrency-sweep file (written only when several `--clients` levels ran).
-pub const SWEEP_FILE: &str = "sweep.json";
-
-/// Name of the saved bot audio of one connection (`--save-audio`), as the seed named it.
-pub fn bot_audio_file_name(stream_id: &str) -> String {
-    format!("bot_response_{stream_id}.wav")
-}
-
-/// Reads a JSON result file (`summary.json`, a client file, `sweep.json`) into its type.
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
-}
-
-/// Reads every `latency_results_*.json` in a run folder, sorted by user then connection.
-pub fn read_client_results(dir: &Path) -> anyhow::Result<Vec<ClientResults>> {
-    let mut clients = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry
-            .with_context(|| format!("listing {}", dir.display()))?
-            .path();
-        let is_client_file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("latency_results_") && n.ends_with(".json"));
-        if is_client_file {
-            clients.push(read_json::<ClientResults>(&path)?);
-        }
-    }
-    clients.sort_by_key(|c| (c.user, c.connection));
-    Ok(clients)
-}
 
 /// `latency_results_<stream_id>.json`: everything measured on one WebSocket connection (one
 /// stream id). A user whose socket drops reconnects under a new stream id and gets a new file.
