@@ -12,6 +12,7 @@ pub mod delay;
 pub mod fsutil;
 pub mod stats;
 pub mod term;
+pub mod text;
 
 // Formats several steps share.
 pub mod dataset;

@@ -271,7 +271,7 @@ fn describe_window(collected: &Collected) -> WindowReport {
     let description = match window {
         WindowSpec::LastClientStart => match &collected.last_client_start {
             Some(start) => format!(
-                "after the last client start, {} at {}:{}{} (the seed's rule; --all for every line)",
+                "after the last client start, {} at {}:{}{} (the old analyzer's rule; --all for every line)",
                 start.stream_id,
                 start.file,
                 start.line,

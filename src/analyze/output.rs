@@ -130,7 +130,7 @@ fn write_text(out: &mut String, a: &Analysis, paint: Painter) -> std::fmt::Resul
         out,
         "{}",
         paint.dim(
-            "OVERALL AVERAGE / P95 are the seed analyzer's: mean and ⌊0.95·(n−1)⌋-th of the \
+            "OVERALL AVERAGE / P95 are the old analyzer's: mean and ⌊0.95·(n−1)⌋-th of the \
              client means. Percentiles over every sample follow."
         )
     )?;

@@ -57,9 +57,9 @@ impl QueryFile {
     }
 }
 
-/// The dataset of a run.
+/// The queries of a run: the dataset folder loaded for speaking.
 #[derive(Debug, Clone)]
-pub struct Dataset {
+pub struct QuerySet {
     /// The audio folder.
     pub dir: PathBuf,
     /// Usable files in speaking order.
@@ -72,10 +72,10 @@ pub struct Dataset {
     pub warnings: Vec<String>,
 }
 
-impl Dataset {
+impl QuerySet {
     /// Loads every `.wav` under `dir`. Unusable files are skipped with their reason; it is an
     /// error only when no file is usable.
-    pub fn load(dir: &Path) -> anyhow::Result<Dataset> {
+    pub fn load(dir: &Path) -> anyhow::Result<QuerySet> {
         if !dir.is_dir() {
             bail!(
                 "audio folder {} does not exist (make one with `voiceperf prep`, or pass --audio-dir)",
@@ -124,7 +124,7 @@ impl Dataset {
             };
             bail!("no usable query in {}: {why}", dir.display());
         }
-        Ok(Dataset {
+        Ok(QuerySet {
             dir: dir.to_path_buf(),
             files,
             skipped,
@@ -279,7 +279,7 @@ mod tests {
         std::fs::write(dir.path().join("query_3.wav"), wav(&samples, 2)).unwrap();
         std::fs::write(dir.path().join("query_4.wav"), wav(&vec![0; 16_000], 1)).unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"hi").unwrap();
-        let dataset = Dataset::load(dir.path()).unwrap();
+        let dataset = QuerySet::load(dir.path()).unwrap();
         let names: Vec<_> = dataset.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["query_2.wav", "query_10.wav"]);
         assert_eq!(dataset.skipped.len(), 2);
@@ -301,7 +301,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (samples, voiced) = speech(1.0, 0.7);
         std::fs::write(dir.path().join("q.wav"), wav(&samples, 1)).unwrap();
-        let dataset = Dataset::load(dir.path()).unwrap();
+        let dataset = QuerySet::load(dir.path()).unwrap();
         let file = &dataset.files[0];
         assert_eq!(file.source, SpeechEndSource::Detected);
         // Within 30 ms of the last voiced sample, 0.7 s before the file end.
@@ -328,7 +328,7 @@ mod tests {
         bytes[last] ^= 0x01;
         std::fs::write(dir.path().join("query_2.wav"), bytes).unwrap();
 
-        let dataset = Dataset::load(dir.path()).unwrap();
+        let dataset = QuerySet::load(dir.path()).unwrap();
         assert!(dataset.manifest_found);
         let (q1, q2) = (&dataset.files[0], &dataset.files[1]);
         assert_eq!(
@@ -351,7 +351,7 @@ mod tests {
         let (samples, _) = speech(0.8, 0.0);
         std::fs::write(dir.path().join("q.wav"), wav(&samples, 1)).unwrap();
         std::fs::write(dir.path().join("manifest.json"), b"{ not json").unwrap();
-        let dataset = Dataset::load(dir.path()).unwrap();
+        let dataset = QuerySet::load(dir.path()).unwrap();
         assert_eq!(dataset.files[0].source, SpeechEndSource::Detected);
         assert!(
             dataset.warnings[0].contains("manifest"),
@@ -363,9 +363,9 @@ mod tests {
     #[test]
     fn missing_or_empty_folder_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Dataset::load(dir.path()).unwrap_err().to_string();
+        let err = QuerySet::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("no usable query"), "{err}");
-        let err = Dataset::load(&dir.path().join("nope"))
+        let err = QuerySet::load(&dir.path().join("nope"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("does not exist"), "{err}");

@@ -30,7 +30,7 @@ use anyhow::{Context, bail};
 
 use crate::audio::TARGET_RATE;
 use crate::bench::client::RunContext;
-use crate::bench::dataset::Dataset;
+use crate::bench::dataset::QuerySet;
 use crate::bench::live::{LiveLine, LiveStats};
 use crate::bench::schedule::MetricsWindow;
 use crate::bench::summary::{Finish, SummaryContext};
@@ -263,7 +263,7 @@ pub struct LevelRun {
 
 /// The result of [`bench`].
 #[derive(Debug, Clone)]
-pub struct BenchRun {
+pub struct BenchReport {
     /// The top-level results folder.
     pub dir: PathBuf,
     /// Each level run, in order (one unless sweeping).
@@ -278,10 +278,10 @@ pub struct BenchRun {
 
 /// Runs a benchmark (every `--clients` level) inside the caller's tokio runtime; `stop`
 /// ends it early with what was measured written.
-pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchRun> {
+pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchReport> {
     options.validate()?;
     let audio_dir = options.audio_dir.clone();
-    let dataset = tokio::task::spawn_blocking(move || Dataset::load(&audio_dir))
+    let dataset = tokio::task::spawn_blocking(move || QuerySet::load(&audio_dir))
         .await
         .context("loading the dataset")??;
     for warning in &dataset.warnings {
@@ -363,7 +363,7 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         Outcome::failed_if(!problems.is_empty())
     };
     problems.extend(sweep.gate_failures.iter().cloned());
-    Ok(BenchRun {
+    Ok(BenchReport {
         dir,
         levels,
         sweep,
@@ -445,7 +445,7 @@ pub fn prepare_output_dir(options: &BenchOptions) -> anyhow::Result<PathBuf> {
 async fn run_level(
     options: &BenchOptions,
     clients: usize,
-    dataset: &Dataset,
+    dataset: &QuerySet,
     dir: &Path,
     stop: &Stop,
 ) -> anyhow::Result<RunSummary> {

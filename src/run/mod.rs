@@ -14,7 +14,7 @@ use anyhow::Context;
 
 use crate::agent::{AgentOptions, LogTarget};
 use crate::analyze::{AnalyzeOptions, RunJoin};
-use crate::bench::{BenchOptions, BenchRun, Stop};
+use crate::bench::{BenchOptions, BenchReport, Stop};
 use crate::dataset::manifest::PrepSettings;
 use crate::delay::Delay;
 use crate::prep::{FileStatus, PrepOptions};
@@ -113,7 +113,7 @@ pub struct RunResult {
     /// `run.json` as written last.
     pub record: RunRecord,
     /// The benchmark, when it ran.
-    pub bench: Option<BenchRun>,
+    pub bench: Option<BenchReport>,
     /// How the process should end.
     pub outcome: Outcome,
 }
@@ -535,7 +535,7 @@ fn analyze_level(log: &Path, level_dir: &Path) -> anyhow::Result<String> {
 fn finish(
     dir: PathBuf,
     mut record: RunRecord,
-    bench: Option<BenchRun>,
+    bench: Option<BenchReport>,
     problems: Vec<String>,
     outcome: Outcome,
 ) -> anyhow::Result<RunResult> {

@@ -14,7 +14,7 @@ use crate::fsutil;
 
 /// A dataset folder and its manifest.
 #[derive(Debug, Clone)]
-pub struct Dataset {
+pub struct DatasetFolder {
     /// The folder.
     pub dir: PathBuf,
     /// The folder as shown to the user ('/'-separated).
@@ -28,7 +28,7 @@ pub struct Dataset {
 pub struct Candidate {
     /// Where it is.
     pub path: PathBuf,
-    /// Index of its dataset in [`Collected::datasets`].
+    /// Index of its dataset in [`FoundFiles::datasets`].
     pub dataset: usize,
     /// Its path relative to the dataset folder ('/'-separated): its manifest key.
     pub name: String,
@@ -36,16 +36,16 @@ pub struct Candidate {
 
 /// The files and folders found from the paths given.
 #[derive(Debug, Clone, Default)]
-pub struct Collected {
+pub struct FoundFiles {
     /// Dataset folders (a file given on its own belongs to its parent folder).
-    pub datasets: Vec<Dataset>,
+    pub datasets: Vec<DatasetFolder>,
     /// `.wav` files, in the order found (each folder sorted by name).
     pub files: Vec<Candidate>,
     /// Folder-level findings.
     pub findings: Vec<Finding>,
 }
 
-impl Collected {
+impl FoundFiles {
     /// The path of `file` as shown to the user: its dataset folder joined with its name.
     pub fn display(&self, file: &Candidate) -> String {
         join_display(&self.datasets[file.dataset].display, &file.name)
@@ -76,7 +76,7 @@ impl Collected {
                 None
             }
         };
-        self.datasets.push(Dataset {
+        self.datasets.push(DatasetFolder {
             dir: dir.to_path_buf(),
             display,
             manifest,
@@ -109,8 +109,8 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// its name) with their datasets and manifests, and reports folder-level problems: a path
 /// that cannot be read, a folder without `.wav` files, files that are not `.wav`, an
 /// unreadable manifest, manifest entries whose file is gone.
-pub fn collect(paths: &[PathBuf]) -> Collected {
-    let mut collected = Collected::default();
+pub fn collect(paths: &[PathBuf]) -> FoundFiles {
+    let mut collected = FoundFiles::default();
     let mut seen: HashSet<PathBuf> = HashSet::new();
     for path in paths {
         let display = fsutil::slash(path);
@@ -152,7 +152,7 @@ pub fn collect(paths: &[PathBuf]) -> Collected {
 }
 
 fn collect_dir(
-    collected: &mut Collected,
+    collected: &mut FoundFiles,
     seen: &mut HashSet<PathBuf>,
     dir: &Path,
     display: String,
