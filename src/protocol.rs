@@ -6,6 +6,22 @@ use thiserror::Error;
 
 use crate::audio::riff;
 
+/// The host a pipecat agent is reached at by default (`voiceperf agent` listens here).
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+/// The port pipecat's example servers (and `voiceperf agent`) listen on by default.
+pub const DEFAULT_PORT: u16 = 8100;
+
+/// The WebSocket URL template of a pipecat server at `host:port`: pipecat's `/ws/{stream_id}`
+/// route, `{stream_id}` replaced per connection.
+pub fn url_template(host: &str, port: u16) -> String {
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    format!("ws://{host}:{port}/ws/{{stream_id}}")
+}
+
 /// `pipecat.TextFrame`.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TextFrame {

@@ -11,7 +11,7 @@ use assert_cmd::Command;
 use assert_cmd::prelude::*;
 use predicates::str::contains;
 use voiceperf::analyze::Analysis;
-use voiceperf::runfolder::record::{AgentRecord, RunRecord};
+use voiceperf::runfolder::record::{AgentRecord, RunOutcome, RunRecord, StepStatus};
 use voiceperf::runfolder::results::{RunSummary, SweepSummary};
 use voiceperf::runfolder::{read_client_files, read_json};
 
@@ -140,7 +140,7 @@ fn run_with_the_built_in_agent_writes_every_output_in_a_fresh_folder() {
     let steps: Vec<(&str, &str)> = record
         .steps
         .iter()
-        .map(|s| (s.name.as_str(), s.status.as_str()))
+        .map(|s| (s.name.as_str(), s.status.name()))
         .collect();
     assert_eq!(
         steps,
@@ -153,7 +153,7 @@ fn run_with_the_built_in_agent_writes_every_output_in_a_fresh_folder() {
             ("report", "ok")
         ]
     );
-    assert_eq!(record.outcome, "success");
+    assert_eq!(record.outcome, RunOutcome::Success);
     assert_eq!(record.prep.as_ref().unwrap().prepared, 2);
     let AgentRecord::BuiltIn(agent) = &record.agent else {
         panic!("{:?}", record.agent)
@@ -224,7 +224,7 @@ fn run_against_an_external_agent_joins_its_server_log_and_applies_gates() {
     check_level(&dir, 2);
     let record: RunRecord = read_json(&dir.join("run.json")).unwrap();
     let agent_step = record.steps.iter().find(|s| s.name == "agent").unwrap();
-    assert_eq!(agent_step.status, "skipped");
+    assert_eq!(agent_step.status, StepStatus::Skipped);
     assert!(agent_step.detail.contains(&agent.url));
     match &record.agent {
         AgentRecord::External(agent_record) => {
@@ -239,7 +239,7 @@ fn run_against_an_external_agent_joins_its_server_log_and_applies_gates() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(record.outcome, "gate_failed");
+    assert_eq!(record.outcome, RunOutcome::GateFailed);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(html.contains("--fail-p95 0.2"), "the failed gate is shown");
     let analysis: Analysis = read_json(&dir.join("analysis.json")).unwrap();
@@ -302,7 +302,7 @@ fn run_sweeps_levels_and_goes_on_past_a_bad_recording() {
     let level_html = std::fs::read_to_string(dir.join("clients_2/report.html")).unwrap();
     assert!(level_html.contains("../report.html"), "level links back");
     let record: RunRecord = read_json(&dir.join("run.json")).unwrap();
-    assert_eq!(record.outcome, "failed");
+    assert_eq!(record.outcome, RunOutcome::Failed);
     assert!(
         record.problems.iter().any(|p| p.contains("prep")),
         "{:?}",
@@ -337,10 +337,10 @@ fn run_stops_with_the_fixes_when_the_dataset_does_not_validate() {
     assert!(!dir.join("summary.json").exists(), "bench must not run");
     assert!(!dir.join("agent.log").exists(), "no agent must start");
     let record: RunRecord = read_json(&dir.join("run.json")).unwrap();
-    assert_eq!(record.outcome, "failed");
+    assert_eq!(record.outcome, RunOutcome::Failed);
     let last = record.steps.last().unwrap();
     assert_eq!(
-        (last.name.as_str(), last.status.as_str()),
+        (last.name.as_str(), last.status.name()),
         ("validate", "failed")
     );
     assert!(!record.validate.unwrap().ok);

@@ -127,8 +127,8 @@ pub struct AgentOptions {
 impl Default for AgentOptions {
     fn default() -> Self {
         AgentOptions {
-            host: "127.0.0.1".into(),
-            port: 8100,
+            host: crate::protocol::DEFAULT_HOST.into(),
+            port: crate::protocol::DEFAULT_PORT,
             vad_mode: VadMode::Aggressive,
             vad_start_ms: 200,
             vad_stop_ms: 500,

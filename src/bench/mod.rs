@@ -36,6 +36,7 @@ use crate::bench::schedule::MetricsWindow;
 use crate::bench::summary::{Finish, SummaryContext};
 use crate::bench::turn::TurnConfig;
 use crate::clock::UnixClock;
+use crate::protocol::{self, url_template};
 use crate::runfolder::results::{OnError, RunInfo, RunSummary, SummaryConfig, SweepSummary};
 use crate::runfolder::{SWEEP_FILE, client_file_name};
 use crate::term::{Painter, Stream};
@@ -94,17 +95,18 @@ pub struct BenchOptions {
 }
 
 impl Default for BenchOptions {
-    /// The seed launcher's defaults, against a local agent on port 8100.
+    /// The defaults of `voiceperf bench` and `voiceperf run` alike: a short run of 4 users
+    /// against an agent on the local default port.
     fn default() -> Self {
         BenchOptions {
-            url: url_template("127.0.0.1", 8100),
-            clients: vec![1],
-            client_start_delay: Duration::from_secs(1),
-            test_duration: Duration::from_secs(150),
+            url: url_template(protocol::DEFAULT_HOST, protocol::DEFAULT_PORT),
+            clients: vec![4],
+            client_start_delay: Duration::from_millis(500),
+            test_duration: Duration::from_secs(30),
             threshold: 0.5,
             output_dir: None,
             output_dir_exact: false,
-            audio_dir: PathBuf::from("audio_files"),
+            audio_dir: PathBuf::from(crate::dataset::DEFAULT_DIR),
             chunk_ms: 32,
             reply_gap: Duration::from_secs(1),
             turn_gap: Duration::ZERO,
@@ -121,16 +123,6 @@ impl Default for BenchOptions {
             quiet: false,
         }
     }
-}
-
-/// The URL template of a pipecat server at `host:port`.
-pub fn url_template(host: &str, port: u16) -> String {
-    let host = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    };
-    format!("ws://{host}:{port}/ws/{{stream_id}}")
 }
 
 impl BenchOptions {

@@ -18,6 +18,9 @@ use crate::audio::TARGET_RATE;
 /// bench read from here.
 pub const DEFAULT_DIR: &str = "audio_files";
 
+/// The recordings folder `prep` and `run` prepare when given none.
+pub const DEFAULT_RECORDINGS_DIR: &str = "raw_recordings";
+
 /// What the manifest says about where a query's speech is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordedBounds {

@@ -11,7 +11,7 @@ use crate::report::charts::{self, TurnRef};
 use crate::report::data::{Contents, LevelData, RunFolder};
 use crate::report::svg::escape;
 use crate::runfolder::REPORT_FILE;
-use crate::runfolder::record::{AgentRecord, RunRecord};
+use crate::runfolder::record::{AgentRecord, RunRecord, StepStatus};
 use crate::runfolder::results::{ReverseBargeIn, RunSummary, SummaryConfig};
 use crate::serverlog::parse::MetricKind;
 use crate::stats::Summary;
@@ -1029,14 +1029,14 @@ fn render_config(out: &mut String, summary: &RunSummary, record: Option<&RunReco
             .steps
             .iter()
             .map(|s| {
-                let class = match s.status.as_str() {
-                    "ok" => "ok-text",
-                    "failed" => "bad-text",
-                    _ => "warn-text",
+                let class = match s.status {
+                    StepStatus::Ok => "ok-text",
+                    StepStatus::Failed => "bad-text",
+                    StepStatus::Warning | StepStatus::Skipped => "warn-text",
                 };
                 vec![
                     escape(&s.name),
-                    format!("<span class=\"{class}\">{}</span>", escape(&s.status)),
+                    format!("<span class=\"{class}\">{}</span>", s.status.name()),
                     format!("{:.1} s", s.seconds),
                     escape(&s.detail),
                 ]

@@ -28,8 +28,58 @@ pub struct RunRecord {
     pub agent: AgentRecord,
     /// Problems that make the run's exit status non-zero, in words.
     pub problems: Vec<String>,
-    /// `success`, `failed` or `gate_failed`.
-    pub outcome: String,
+    /// How the run ended (`running` until it has).
+    pub outcome: RunOutcome,
+}
+
+/// How a run ended, as `run.json` says it (snake_case strings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Still running (or killed before it could say).
+    Running,
+    /// Every step succeeded.
+    Success,
+    /// A step failed, or some input or check did.
+    Failed,
+    /// A CI gate (`--fail-p95`, `--max-error-rate`) was not met.
+    GateFailed,
+}
+
+impl From<crate::Outcome> for RunOutcome {
+    fn from(outcome: crate::Outcome) -> Self {
+        match outcome {
+            crate::Outcome::Success => RunOutcome::Success,
+            crate::Outcome::Failed => RunOutcome::Failed,
+            crate::Outcome::GateFailed => RunOutcome::GateFailed,
+        }
+    }
+}
+
+/// How one step of the pipeline went (snake_case strings in `run.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// It did its job.
+    Ok,
+    /// It did its job, with something the user should look at.
+    Warning,
+    /// It failed.
+    Failed,
+    /// It did not run (not asked for, or nothing to do).
+    Skipped,
+}
+
+impl StepStatus {
+    /// The status as `run.json` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StepStatus::Ok => "ok",
+            StepStatus::Warning => "warning",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+        }
+    }
 }
 
 /// One step of the pipeline.
@@ -37,8 +87,8 @@ pub struct RunRecord {
 pub struct StepRecord {
     /// `prep`, `validate`, `agent`, `bench`, `analyze` or `report`.
     pub name: String,
-    /// `ok`, `warning`, `failed` or `skipped`.
-    pub status: String,
+    /// How it went.
+    pub status: StepStatus,
     /// What it did, in one line.
     pub detail: String,
     /// Wall time (s).
