@@ -105,8 +105,8 @@ fn report_renders_a_saved_run_folder_without_touching_its_json() {
     ] {
         assert!(html.contains(part), "{part}");
     }
-    // The seed's definition and aggregates are shown for comparison.
-    assert!(html.contains("seed definition") && html.contains("“P95”"));
+    // The replaced scripts' definition and aggregates are shown for comparison.
+    assert!(html.contains("any first frame (old client)") && html.contains("“P95”"));
 
     // Self-contained: no script, no external asset, and a policy that forbids loading any.
     assert!(html.contains("default-src 'none'"));

@@ -9,6 +9,7 @@
 //! agent's own log; [`live`] draws the progress line.
 
 mod client;
+mod connect;
 pub mod dataset;
 pub mod live;
 pub mod output;
@@ -20,6 +21,7 @@ pub mod summary;
 pub mod sweep;
 pub mod truth;
 pub mod turn;
+pub mod wire;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -482,6 +484,7 @@ async fn run_level(
         metrics_start_unix,
         dir: dir.to_path_buf(),
         writer,
+        wire: wire::Wire,
         live: Arc::clone(&live),
         stop: stop.clone(),
         audible_amplitude: turn::audible_amplitude(options.audible_dbfs),

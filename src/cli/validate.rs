@@ -56,7 +56,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Print the report as JSON (fields documented in the README)
+    /// Print the report as JSON (fields documented in docs/validate.md)
     #[arg(long)]
     pub json: bool,
 

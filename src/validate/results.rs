@@ -1,6 +1,6 @@
 //! The result of `voiceperf validate`. These structs are the `--json` schema: field names are
 //! stable, every field is always present (`null` when it could not be measured), and the
-//! README documents them.
+//! docs/validate.md documents them.
 
 use serde::{Deserialize, Serialize};
 
