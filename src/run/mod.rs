@@ -111,11 +111,18 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
     let mut run = steps::Run::open(options, &mut bench_options)?;
 
     let (step, prep) = steps::prep(options, &bench_options.audio_dir);
-    run.record.prep = prep.as_ref().ok().cloned().flatten();
-    run.push(step)?;
-    if let Err(e) = prep {
-        return Err(run.fail(e)?);
+    match prep {
+        Ok(prep) => run.record.prep = prep,
+        Err(e) => {
+            run.record.steps.push(step);
+            return Err(run.fail(e)?);
+        }
     }
+    if let Some(failed) = run.record.prep.as_ref().map(|p| p.failed.len()).filter(|&n| n > 0) {
+        let problem = format!("prep: {failed} recording(s) could not be prepared");
+        run.record.problems.push(problem);
+    }
+    run.push(step)?;
 
     let (step, validation) = steps::validate(&bench_options.audio_dir)?;
     run.record.validate = Some(validation.record);
