@@ -11,7 +11,6 @@
 
 pub mod delay;
 pub mod log;
-pub mod rtvi;
 mod server;
 mod session;
 pub mod turns;
