@@ -186,7 +186,8 @@ impl ServiceNames {
         } else {
             None
         }
-    }}
+    }
+}
 
 fn patterns(names: &[&str]) -> Vec<ServicePattern> {
     names
@@ -220,7 +221,6 @@ fn split_instance(token: &[u8]) -> Option<(&[u8], bool)> {
         None => Some((token, false)),
     }
 }
-
 
 /// `voiceperf agent`'s own view of one turn, from its truth line.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
