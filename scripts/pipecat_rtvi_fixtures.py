@@ -101,10 +101,11 @@ def tone(ms: int, amplitude: int = 8000, silence_ms: int = 0) -> bytes:
     )
 
 
-def audio_frames(pcm: bytes) -> list[TTSAudioRawFrame]:
+def audio_frames(pcm: bytes, context_id: str) -> list[TTSAudioRawFrame]:
+    """`pcm` in 20 ms TTSAudioRawFrames of one TTS audio context."""
     step = OUT_RATE * CHUNK_MS // 1000 * 2
     return [
-        TTSAudioRawFrame(audio=pcm[i : i + step], sample_rate=OUT_RATE, num_channels=1, context_id="ctx-1")
+        TTSAudioRawFrame(audio=pcm[i : i + step], sample_rate=OUT_RATE, num_channels=1, context_id=context_id)
         for i in range(0, len(pcm), step)
     ]
 
@@ -217,7 +218,7 @@ async def bot_speech(bot: Bot, s: Script):
     # Audio through the real output transport: it raises Bot{Started,Stopped}SpeakingFrame and
     # passes the TTSTextFrame on when its audio has been written.
     await s.push_frame(TTSStartedFrame(context_id="ctx-1"))
-    for frame in audio_frames(tone(200)):
+    for frame in audio_frames(tone(200), "ctx-1"):
         await s.push_frame(frame)
     await s.push_frame(TTSTextFrame(REPLY, TextType.SENTENCE, context_id="ctx-1"))
     await s.push_frame(TTSStoppedFrame(context_id="ctx-1"))
@@ -364,7 +365,7 @@ async def turn(bot: Bot, s: Script):
     await s.push_frame(LLMFullResponseEndFrame())
     await asyncio.sleep(0.15)
     await bot.tts.stop_ttfb_metrics()  # TTSService: at the first audio chunk, before pushing it
-    for frame in audio_frames(tone(400)):
+    for frame in audio_frames(tone(400), "ctx-2"):
         await s.push_frame(frame)
     await s.push_frame(TTSTextFrame(REPLY, TextType.SENTENCE, context_id="ctx-2"))
     await s.push_frame(TTSStoppedFrame(context_id="ctx-2"))
@@ -377,7 +378,7 @@ async def barge_in(bot: Bot, s: Script):
     await bot.tts.start_ttfb_metrics()
     await s.push_frame(TTSStartedFrame(context_id="ctx-3"))
     await bot.tts.stop_ttfb_metrics()
-    for frame in audio_frames(tone(2000)):
+    for frame in audio_frames(tone(2000), "ctx-3"):
         await s.push_frame(frame)
     await asyncio.sleep(0.5)
     await s.broadcast_frame(UserStartedSpeakingFrame)
