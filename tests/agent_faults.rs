@@ -200,7 +200,7 @@ async fn rtvi_messages_come_first_but_are_not_audio_and_greeting_plays_unasked()
         .collect();
     let metrics = messages
         .iter()
-        .find(|(_, m)| m.contains(r#""type":"metrics""#))
+        .find(|(_, m)| matches!(protocol::rtvi::parse(m), Ok(protocol::rtvi::Message::Metrics(ref x)) if x.is_initial()))
         .expect("metrics message");
     let after = secs(connected, metrics.0);
     assert!((0.40..0.60).contains(&after), "metrics after {after:.3} s");

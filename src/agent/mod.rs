@@ -10,7 +10,6 @@
 //! Use [`run`] from the command line, or [`start`] inside an existing tokio runtime.
 
 pub mod log;
-pub mod rtvi;
 mod server;
 mod session;
 pub mod turns;

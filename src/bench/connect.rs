@@ -1,6 +1,6 @@
 //! Opening a user's WebSocket connection: the handshake with its timeout, and the retries of
 //! a failed attempt. How the connection is made is this file's business; what is said on it
-//! is [`super::wire`]'s.
+//! is the wire's (`wire.rs`).
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The seam between what a simulated user does and how it is encoded: the messages a
 //! connection opens and closes with, how a chunk of the user's microphone goes on the wire,
 //! and what a message from the agent means (bot audio, an interruption signal, anything else).
-//! The user's conversation ([`super::turn`]) and the connection loop ([`super::client`]) know
+//! The user's conversation (`turn.rs`) and the connection loop (`client.rs`) know
 //! nothing of the encoding.
 //!
 //! pipecat's protobuf protocol: every message is one binary `pipecat.Frame`; the microphone

@@ -118,7 +118,13 @@ pub fn run_pipeline(options: &RunOptions) -> anyhow::Result<RunResult> {
             return Err(run.fail(e)?);
         }
     }
-    if let Some(failed) = run.record.prep.as_ref().map(|p| p.failed.len()).filter(|&n| n > 0) {
+    if let Some(failed) = run
+        .record
+        .prep
+        .as_ref()
+        .map(|p| p.failed.len())
+        .filter(|&n| n > 0)
+    {
         let problem = format!("prep: {failed} recording(s) could not be prepared");
         run.record.problems.push(problem);
     }

@@ -150,12 +150,6 @@ pub struct ServiceNames {
 impl Default for ServiceNames {
     /// NVIDIA's pipecat names, older (`Riva*`) and newer (`Nemotron*`).
     fn default() -> Self {
-        let patterns = |names: &[&str]| {
-            names
-                .iter()
-                .filter_map(|name| ServicePattern::new(name))
-                .collect()
-        };
         ServiceNames {
             llm: patterns(&["NvidiaLLMService"]),
             tts: patterns(&["RivaTTSService", "NemotronTTSService"]),
@@ -164,14 +158,25 @@ impl Default for ServiceNames {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Service {
-    Llm,
-    Tts,
-    Asr,
-}
-
 impl ServiceNames {
+    /// Any pipecat service by its class-name suffix (`*LLMService`, `*TTSService`,
+    /// `*STTService`; pipecat 1.14 names every LLM, TTS and STT service so), plus NVIDIA's
+    /// `*ASRService`.
+    pub fn pipecat() -> Self {
+        ServiceNames {
+            llm: patterns(&["*LLMService"]),
+            tts: patterns(&["*TTSService"]),
+            asr: patterns(&["*STTService", "*ASRService"]),
+        }
+    }
+
+    /// The service a processor instance name like `CartesiaTTSService#0` stands for (the `#N`
+    /// suffix is optional).
+    pub fn classify_processor(&self, name: &str) -> Option<Service> {
+        let (class, _) = split_instance(name.as_bytes())?;
+        self.classify(class)
+    }
+
     fn classify(&self, name: &[u8]) -> Option<Service> {
         let any = |patterns: &[ServicePattern]| patterns.iter().any(|p| p.matches(name));
         if any(&self.llm) {
@@ -183,6 +188,39 @@ impl ServiceNames {
         } else {
             None
         }
+    }
+}
+
+fn patterns(names: &[&str]) -> Vec<ServicePattern> {
+    names
+        .iter()
+        .filter_map(|name| ServicePattern::new(name))
+        .collect()
+}
+
+/// The role a service plays in the voice pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// The language model.
+    Llm,
+    /// Text to speech.
+    Tts,
+    /// Speech recognition (ASR/STT).
+    Asr,
+}
+
+/// `Name#N` → (`Name`, true); `Name` → (`Name`, false); `None` when `#` is not followed by
+/// digits only.
+fn split_instance(token: &[u8]) -> Option<(&[u8], bool)> {
+    match memchr::memrchr(b'#', token) {
+        Some(hash) => {
+            let digits = &token[hash + 1..];
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            Some((&token[..hash], true))
+        }
+        None => Some((token, false)),
     }
 }
 
@@ -303,16 +341,7 @@ impl LineParser {
             .position(|b| b.is_ascii_whitespace())
             .unwrap_or(message.len());
         let token = &message[..token_end];
-        let (name, has_instance) = match memchr::memrchr(b'#', token) {
-            Some(hash) => {
-                let digits = &token[hash + 1..];
-                if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                    return None;
-                }
-                (&token[..hash], true)
-            }
-            None => (token, false),
-        };
+        let (name, has_instance) = split_instance(token)?;
         let text = trim_start(&message[token_end..]);
         if !has_instance {
             return self.parse_non_service(stream, message);

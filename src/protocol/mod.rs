@@ -6,6 +6,8 @@ use thiserror::Error;
 
 use crate::audio::riff;
 
+pub mod rtvi;
+
 /// The host a pipecat agent is reached at by default (`voiceperf agent` listens here).
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 /// The port pipecat's example servers (and `voiceperf agent`) listen on by default.
