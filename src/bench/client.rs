@@ -250,6 +250,7 @@ async fn run_connection(
         schedule,
         connected_at,
         *next_file,
+        user,
     );
     let mut pcm = Vec::with_capacity(chunk_samples * 2);
     let mut id: u64 = 1;
@@ -295,7 +296,10 @@ async fn run_connection(
                 if step.done {
                     break ConnectionEnd::Finished;
                 }
-                conversation.fill_chunk(id, due, &mut pcm);
+                if let Some(outcome) = conversation.fill_chunk(id, due, &mut pcm) {
+                    on_turn_end(ctx, &conversation, outcome);
+                    rec.publish(ctx, Some(&conversation));
+                }
                 if let Err(e) = sink.send(ctx.wire.audio(id, &pcm)).await {
                     let now = Instant::now();
                     let turn = conversation.current_turn();
@@ -558,11 +562,13 @@ fn heard(
             kind,
             text,
             rtvi_type,
+            rtvi,
         } => ReceiverEvent::Heard(Heard::Other {
             at,
             kind,
             text,
             rtvi_type,
+            rtvi,
         }),
         Decoded::Bad { kind, message } => ReceiverEvent::Bad { at, kind, message },
         Decoded::Nothing => return None,

@@ -5,16 +5,22 @@
 //! nothing of the encoding.
 //!
 //! pipecat's protobuf protocol: every message is one binary `pipecat.Frame`; the microphone
-//! sends `AudioRawFrame`s of 16 kHz mono int16 numbered 1, 2, 3… (the chunk id).
+//! sends `AudioRawFrame`s of 16 kHz mono int16 numbered 1, 2, 3… (the chunk id). With RTVI on,
+//! the connection opens with `client-ready` (some servers wait for it); RTVI messages from the
+//! agent are parsed here, once, and handed to the conversation whole.
 
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::audio::TARGET_RATE;
+use crate::protocol::rtvi::{self, About};
 use crate::protocol::{self, FrameKind};
 use crate::runfolder::results::{AudioFormat, ErrorKind, ReceivedKind};
 
 /// Longest JSON kept from a message frame.
 const MAX_TEXT_CHARS: usize = 500;
+
+/// The `id` of the `client-ready` bench sends (echoed in the agent's `bot-ready`).
+pub const CLIENT_READY_ID: &str = "voiceperf-client-ready";
 
 /// What one message from the agent means.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +40,8 @@ pub enum Decoded {
         text: String,
         /// RTVI message type, for RTVI messages.
         rtvi_type: Option<String>,
+        /// The RTVI message, parsed, when it is one.
+        rtvi: Option<Box<rtvi::Message>>,
     },
     /// A message that cannot be used.
     Bad {
@@ -48,7 +56,10 @@ pub enum Decoded {
 
 /// How a user's connection is encoded.
 #[derive(Debug, Clone, Default)]
-pub struct Wire;
+pub struct Wire {
+    /// Speak the RTVI client handshake (`client-ready`) when the connection opens.
+    pub rtvi: bool,
+}
 
 impl Wire {
     /// Sample rate of the microphone audio this wire carries; the dataset is spoken at it.
@@ -56,9 +67,20 @@ impl Wire {
         TARGET_RATE
     }
 
-    /// Messages sent right after the WebSocket handshake, before any audio.
+    /// Messages sent right after the WebSocket handshake, before any audio: RTVI's
+    /// `client-ready` when asked for.
     pub fn opening(&self) -> Vec<Message> {
-        Vec::new()
+        if !self.rtvi {
+            return Vec::new();
+        }
+        let about = About {
+            library: "voiceperf".into(),
+            library_version: Some(crate::VERSION.into()),
+            platform: None,
+            platform_version: None,
+        };
+        let frame = rtvi::client_ready(CLIENT_READY_ID, about);
+        vec![Message::Binary(protocol::encode(&frame).into())]
     }
 
     /// Chunk `id` (1, 2, 3…) of the microphone: `pcm` is little-endian int16 at
@@ -104,6 +126,7 @@ fn decode_frame(bytes: &[u8]) -> Decoded {
         kind,
         text,
         rtvi_type,
+        rtvi: None,
     };
     match frame.frame {
         Some(FrameKind::Audio(mut audio)) => match audio.pcm() {
@@ -129,14 +152,20 @@ fn decode_frame(bytes: &[u8]) -> Decoded {
         Some(FrameKind::Text(text)) => other(ReceivedKind::Text, text.text, None),
         Some(FrameKind::Transcription(t)) => other(ReceivedKind::Transcription, t.text, None),
         Some(FrameKind::Message(message)) => {
-            let rtvi_type = serde_json::from_str::<serde_json::Value>(&message.data)
-                .ok()
+            let value = serde_json::from_str::<serde_json::Value>(&message.data).ok();
+            let rtvi_type = value
+                .as_ref()
                 .and_then(|v| v.get("type")?.as_str().map(str::to_string));
-            other(
-                ReceivedKind::Message,
-                truncate_chars(&message.data, MAX_TEXT_CHARS),
+            let rtvi = value
+                .as_ref()
+                .and_then(|v| rtvi::from_value(v).ok())
+                .map(Box::new);
+            Decoded::Other {
+                kind: ReceivedKind::Message,
+                text: truncate_chars(&message.data, MAX_TEXT_CHARS),
                 rtvi_type,
-            )
+                rtvi,
+            }
         }
         Some(FrameKind::Interruption(i)) => other(ReceivedKind::Interruption, i.name, None),
         None => other(ReceivedKind::Unknown, String::new(), None),
@@ -156,7 +185,7 @@ mod tests {
 
     #[test]
     fn audio_round_trips_through_the_pipecat_frame() {
-        let wire = Wire;
+        let wire = Wire::default();
         let pcm: Vec<u8> = (0..320i16).flat_map(|s| s.to_le_bytes()).collect();
         let message = wire.audio(7, &pcm);
         let Message::Binary(bytes) = &message else {
@@ -180,8 +209,53 @@ mod tests {
     }
 
     #[test]
+    fn rtvi_messages_are_parsed_once_and_client_ready_opens_when_asked() {
+        let wire = Wire::default();
+        assert!(wire.opening().is_empty());
+        let frame = rtvi::event(rtvi::Event::BotInterrupted);
+        let message = Message::Binary(protocol::encode(&frame).into());
+        match wire.decode(message) {
+            Decoded::Other {
+                kind,
+                rtvi_type,
+                rtvi,
+                ..
+            } => {
+                assert_eq!(kind, ReceivedKind::Message);
+                assert_eq!(rtvi_type.as_deref(), Some("bot-interrupted"));
+                assert_eq!(
+                    rtvi.as_deref(),
+                    Some(&rtvi::Message::Event(rtvi::Event::BotInterrupted))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // JSON that is not RTVI keeps its type but has no parsed message.
+        let frame = protocol::Frame {
+            frame: Some(FrameKind::Message(protocol::MessageFrame {
+                data: r#"{"type": "custom"}"#.into(),
+            })),
+        };
+        let message = Message::Binary(protocol::encode(&frame).into());
+        assert!(matches!(
+            wire.decode(message),
+            Decoded::Other { rtvi: None, rtvi_type: Some(ref t), .. } if t == "custom"
+        ));
+        let opening = Wire { rtvi: true }.opening();
+        let [Message::Binary(bytes)] = opening.as_slice() else {
+            panic!("one binary message: {opening:?}");
+        };
+        let parsed = rtvi::parse_frame(&protocol::decode(bytes).unwrap()).unwrap().unwrap();
+        let rtvi::Message::ClientReady(ready) = parsed else {
+            panic!("{parsed:?}");
+        };
+        assert_eq!(ready.id, CLIENT_READY_ID);
+        assert_eq!(ready.data.version.as_deref(), Some(rtvi::PROTOCOL_VERSION));
+    }
+
+    #[test]
     fn text_messages_and_garbage_are_bad_frames() {
-        let wire = Wire;
+        let wire = Wire::default();
         assert!(matches!(
             wire.decode(Message::Text("hi".into())),
             Decoded::Bad {

@@ -7,9 +7,10 @@ use clap::Args;
 
 use super::value::DurationArg;
 use crate::bench::BenchOptions;
+use crate::bench::scenario::{BargeInAfter, parse_mix};
 use crate::dataset::DEFAULT_DIR;
 use crate::protocol::{self, url_template};
-use crate::runfolder::results::OnError;
+use crate::runfolder::results::{Mix, OnError, Scenario};
 
 /// Flags of `voiceperf bench`.
 #[derive(Debug, Args)]
@@ -96,6 +97,39 @@ pub struct BenchFlags {
     /// No live progress line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// What users do over the bot's replies: strict turns; interrupt (the next query starts
+    /// --barge-in-after seconds into every reply); distractor (a short sound that is not a
+    /// turn over every reply); mixed (drawn by --mix).
+    #[arg(long, value_enum, default_value_t = DEFAULTS.scenario)]
+    pub scenario: Scenario,
+    /// Shares for --scenario mixed, e.g. turn=0.4,interrupt=0.3,distractor=0.3 (the default).
+    #[arg(long, value_name = "SHARES", value_parser = parse_mix)]
+    pub mix: Option<Mix>,
+    /// Seed of the scenario's draws (default: from the clock; recorded in summary.json).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Seconds of reply audio before a barge-in or distractor: one value, a list (0.5,1,1.5)
+    /// picked at random, or a range (0.5..1.5) drawn uniformly.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULTS.barge_in_after.clone())]
+    pub barge_in_after: BargeInAfter,
+    /// A reply still sending audio this long after a barge-in or distractor began did not
+    /// stop.
+    #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.stop_limit))]
+    pub stop_limit: DurationArg,
+    /// Distractor sounds (16 kHz mono WAVs, prepared like queries); default: built-in
+    /// synthetic bursts (100 ms noise, 10 ms click, 350 ms voiced backchannel).
+    #[arg(long, value_name = "DIR")]
+    pub distractor_dir: Option<PathBuf>,
+    /// Speak the RTVI client handshake (client-ready) when connecting; some servers wait for
+    /// it before they send anything.
+    #[arg(long)]
+    pub rtvi: bool,
+    /// Exit with status 3 when a level's p95 barge-in stop latency exceeds this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub fail_stop_p95: Option<f64>,
+    /// Exit with status 3 when a level's false-stop rate on distractors exceeds this fraction.
+    #[arg(long, value_name = "FRACTION")]
+    pub max_false_stop_rate: Option<f64>,
 }
 
 /// bench's defaults, stated once in [`BenchOptions::default`].
@@ -139,7 +173,23 @@ impl BenchFlags {
             max_error_rate: self.max_error_rate,
             agent_log: self.agent_log,
             quiet: self.quiet,
+            scenario: self.scenario,
+            mix: self.mix,
+            seed: self.seed,
+            barge_in_after: self.barge_in_after,
+            stop_limit: self.stop_limit.0,
+            distractor_dir: self.distractor_dir,
+            rtvi: self.rtvi,
+            fail_stop_p95: self.fail_stop_p95,
+            max_false_stop_rate: self.max_false_stop_rate,
         };
+        if options.mix.is_some() && options.scenario != Scenario::Mixed {
+            return Err(crate::CliError::Usage(format!(
+                "--mix needs --scenario mixed, not {}",
+                options.scenario.name()
+            ))
+            .into());
+        }
         options.validate()?;
         Ok(options)
     }
