@@ -11,7 +11,7 @@ Two kinds of message are written to tests/fixtures/telephony:
   from an OutputTransportMessageFrame carrying a mark (TwilioFrameSerializer emits no marks of
   its own; an app sends them as a transport message, which the serializer json.dumps as is);
 * the provider's side (provider -> bot): the opening messages, caller audio `media` events
-  (20 ms of G.711 or 16-bit PCM in the provider's framing; Vonage: binary L16 16 kHz frames),
+  (20 ms of G.711 8 kHz; Exotel 100 ms of 16-bit PCM 8 kHz; Vonage binary L16 16 kHz frames),
   Twilio's mark echo and the `stop` event, built here in each provider's documented shape with
   compact JSON (what voiceperf sends). Each is then fed to pipecat: the opening messages to
   `parse_telephony_websocket` through a minimal fake websocket (and each one to
@@ -58,8 +58,10 @@ from pipecat.serializers.twilio import TwilioFrameSerializer
 from pipecat.serializers.vonage import VonageFrameSerializer
 
 PIPELINE_RATES = (8000, 16000)
-# Caller audio: 10 frames of 20 ms, enough for pipecat's 16 kHz stream resampler to emit.
+# Caller audio: 10 frames (of 20 ms; Exotel's are 100 ms), enough for pipecat's stream
+# resampler to emit.
 CALLER_FRAMES = 10
+CALLER_MS = 1000
 # Bot audio at a pipeline rate other than the wire's: 10 chunks of 20 ms (the resampler emits
 # only every ~5 chunks).
 BOT_CHUNKS_RESAMPLED = 10
@@ -163,7 +165,8 @@ PROVIDERS = [
     ("telnyx", "pcmu", 8000, 20),
     ("telnyx", "pcma", 8000, 20),
     ("plivo", "pcmu", 8000, 20),
-    ("exotel", "l16", 8000, 20),
+    # Exotel streams ~100 ms per media event (developer.exotel.com, AgentStream protocol).
+    ("exotel", "l16", 8000, 100),
     ("vonage", "l16", 16000, 20),
 ]
 
@@ -422,14 +425,14 @@ async def main(out_dir: Path) -> None:
         16000: write("tone_16k.pcm", tone(16000, 16000 * 200 // 1000, 440.0)),
     }
     caller_tones = {
-        8000: write("caller_8k.pcm", tone(8000, 8000 * CALLER_FRAMES * 20 // 1000, 300.0, 6000)),
-        16000: write("caller_16k.pcm", tone(16000, 16000 * CALLER_FRAMES * 20 // 1000, 300.0, 6000)),
+        8000: write("caller_8k.pcm", tone(8000, 8000 * CALLER_MS // 1000, 300.0, 6000)),
+        16000: write("caller_16k.pcm", tone(16000, 16000 * CALLER_MS // 1000, 300.0, 6000)),
     }
     manifest["tones"] = {
         "tone_8k.pcm": "200 ms of 440 Hz, amplitude 8000, at 8 kHz (bot audio)",
         "tone_16k.pcm": "200 ms of 440 Hz, amplitude 8000, at 16 kHz (bot audio)",
-        "caller_8k.pcm": "200 ms of 300 Hz, amplitude 6000, at 8 kHz (caller audio)",
-        "caller_16k.pcm": "200 ms of 300 Hz, amplitude 6000, at 16 kHz (Vonage caller audio)",
+        "caller_8k.pcm": "1 s of 300 Hz, amplitude 6000, at 8 kHz (caller audio, from the start)",
+        "caller_16k.pcm": "1 s of 300 Hz, amplitude 6000, at 16 kHz (Vonage caller audio)",
     }
 
     # The bot's side.

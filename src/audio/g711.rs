@@ -183,7 +183,8 @@ mod tests {
         let ulaw = Law::Mu.encode(&ramp);
         let alaw = Law::A.encode(&ramp);
         assert_eq!(ulaw.len(), 65_536);
-        let first_diff = |ours: &[u8], theirs: &[u8]| ours.iter().zip(theirs).position(|(a, b)| a != b);
+        let first_diff =
+            |ours: &[u8], theirs: &[u8]| ours.iter().zip(theirs).position(|(a, b)| a != b);
         assert_eq!(first_diff(&ulaw, PIPECAT_ULAW_ENCODE), None);
         assert_eq!(first_diff(&alaw, PIPECAT_ALAW_ENCODE), None);
         assert_eq!(ulaw, PIPECAT_ULAW_ENCODE);
@@ -196,7 +197,11 @@ mod tests {
     fn decoded_levels_encode_back_to_their_code() {
         for code in 0..=255u8 {
             let expected = if code == 0x7F { 0xFF } else { code };
-            assert_eq!(ulaw_encode(ulaw_decode(code)), expected, "µ-law {code:#04x}");
+            assert_eq!(
+                ulaw_encode(ulaw_decode(code)),
+                expected,
+                "µ-law {code:#04x}"
+            );
             assert_eq!(alaw_encode(alaw_decode(code)), code, "A-law {code:#04x}");
         }
     }
@@ -215,16 +220,27 @@ mod tests {
             let mut cells = [(i32::MAX, i32::MIN, 0u32); 256];
             for (&x, &c) in ramp.iter().zip(&codes) {
                 let cell = &mut cells[usize::from(c)];
-                *cell = (cell.0.min(i32::from(x)), cell.1.max(i32::from(x)), cell.2 + 1);
+                *cell = (
+                    cell.0.min(i32::from(x)),
+                    cell.1.max(i32::from(x)),
+                    cell.2 + 1,
+                );
             }
             let (mut widest, mut narrowest, mut clipped) = (0, i32::MAX, 0);
             for (code, &(lo, hi, count)) in cells.iter().enumerate() {
                 if count == 0 {
                     continue; // µ-law's negative zero, 0x7F, is never produced
                 }
-                assert_eq!(hi - lo + 1, count as i32, "{law:?} {code:#04x}: cell not contiguous");
+                assert_eq!(
+                    hi - lo + 1,
+                    count as i32,
+                    "{law:?} {code:#04x}: cell not contiguous"
+                );
                 let level = i32::from(law.decode(&[code as u8])[0]);
-                assert!((lo..=hi).contains(&level), "{law:?} {code:#04x}: {level} outside {lo}..={hi}");
+                assert!(
+                    (lo..=hi).contains(&level),
+                    "{law:?} {code:#04x}: {level} outside {lo}..={hi}"
+                );
                 let width = hi - lo + 1;
                 if lo == i32::from(i16::MIN) || hi == i32::from(i16::MAX) {
                     clipped += 1;

@@ -6,6 +6,8 @@ use thiserror::Error;
 
 use crate::audio::riff;
 
+pub mod telephony;
+
 /// `pipecat.TextFrame`.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TextFrame {
