@@ -23,7 +23,10 @@ It also dumps pipecat's G.711 conversions (pipecat.audio.utils uses the stdlib `
 `lin2ulaw`/`ulaw2lin`/`lin2alaw`/`alaw2lin`): all 256 codes decoded, and every 16-bit value
 (-32768..32767 ascending, the "ramp") encoded, for `voiceperf::audio::g711`.
 
-`tests/telephony_fixtures.rs` checks voiceperf's `protocol::telephony` against all of it.
+`tests/telephony_fixtures.rs` checks voiceperf's `protocol::telephony` against all of it. Where
+pipecat resamples (pipeline rate != wire rate) it uses soxr's VHQ stream resampler, whose int16
+output libsoxr dithers: those files change by +-1 LSB on every run and are compared within a
+tolerance; everything else is reproducible byte for byte.
 
 Usage (not run in CI; the outputs are committed):
     python3 -m venv /tmp/pipecat-venv
