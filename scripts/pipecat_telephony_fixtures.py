@@ -342,7 +342,8 @@ class ProviderSide:
         )
 
     def stop(self):
-        """The provider's end of stream; None where the provider just closes the socket."""
+        """The provider's end of stream; None where the provider just closes the socket (Plivo
+        and Vonage send no stop event)."""
         p, c = self.provider, CALL
         if p == "twilio":
             return compact(
@@ -362,8 +363,6 @@ class ProviderSide:
                     "stream_id": c["stream_id"],
                 }
             )
-        if p == "plivo":
-            return compact({"event": "stop", "sequenceNumber": self.next_seq(), "streamId": c["stream_id"]})
         if p == "exotel":
             return compact(
                 {

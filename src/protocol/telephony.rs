@@ -599,8 +599,8 @@ impl ProviderSession {
         }))
     }
 
-    /// The provider's end-of-stream message (the caller hung up); `None` for Vonage, which
-    /// just closes the WebSocket.
+    /// The provider's end-of-stream message (the caller hung up); `None` for Plivo and Vonage,
+    /// which just close the WebSocket.
     pub fn stop(&mut self) -> Option<WsMessage> {
         let seq = self.next_seq();
         let seq_text = seq.to_string();
@@ -624,11 +624,6 @@ impl ProviderSession {
                 },
                 stream_id: &ids.stream_id,
             })),
-            Provider::Plivo => Some(compact(&PlivoStop {
-                event: "stop",
-                sequence_number: seq,
-                stream_id: &ids.stream_id,
-            })),
             Provider::Exotel => Some(compact(&ExotelStop {
                 event: "stop",
                 sequence_number: &seq_text,
@@ -639,7 +634,7 @@ impl ProviderSession {
                     reason: "callended",
                 },
             })),
-            Provider::Vonage => None,
+            Provider::Plivo | Provider::Vonage => None,
         }
     }
 
@@ -1375,14 +1370,6 @@ struct PlivoMediaBody<'a> {
     timestamp: &'a str,
     chunk: u64,
     payload: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PlivoStop<'a> {
-    event: &'a str,
-    sequence_number: u64,
-    stream_id: &'a str,
 }
 
 #[derive(Serialize)]
