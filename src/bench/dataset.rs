@@ -396,7 +396,7 @@ mod tests {
         assert!(QuerySet::load(dir.path()).is_err(), "no speech in a click");
         let sounds = QuerySet::load_sounds(dir.path()).unwrap();
         let file = &sounds.files[0];
-        assert_eq!((file.speech_start, file.speech_end), (1600, 1604));
+        assert_eq!((file.speech_start, file.speech_end), (1600, 1605));
         assert_eq!(level_bounds(&[0, 0, 5]), None);
     }
 
