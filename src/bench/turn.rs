@@ -1110,7 +1110,8 @@ pub fn first_audible_frame(pcm: &[u8], channels: usize, amplitude: i32) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runfolder::results::SpeechEndSource;
+    use crate::bench::scenario::BargeInAfter;
+    use crate::runfolder::results::{Mix, SpeechEndSource};
 
     const MS: Duration = Duration::from_millis(1);
     const N: usize = 512; // 32 ms
@@ -1142,10 +1143,29 @@ mod tests {
         }
     }
 
+    /// Something the agent does at an instant (ms from the origin), for [`Harness::play`].
+    #[derive(Clone)]
+    enum Agent {
+        /// `n` reply frames of 40 ms, one every 40 ms.
+        Reply(usize),
+        /// A pipecat InterruptionFrame.
+        Interruption,
+        /// An RTVI message.
+        Rtvi(rtvi::Message),
+    }
+
     impl Harness {
         fn new(files: Vec<Arc<QueryFile>>, window_s: u64) -> Self {
+            Self::with(files, window_s, |_| {})
+        }
+
+        fn with(
+            files: Vec<Arc<QueryFile>>,
+            window_s: u64,
+            configure: impl FnOnce(&mut TurnConfig),
+        ) -> Self {
             let t0 = Instant::now();
-            let config = TurnConfig::strict(
+            let mut config = TurnConfig::strict(
                 1000 * MS,
                 Duration::ZERO,
                 5000 * MS,
@@ -1156,6 +1176,7 @@ mod tests {
                     end: t0 + Duration::from_secs(window_s),
                 },
             );
+            configure(&mut config);
             let schedule = ChunkSchedule::new(t0, N);
             let conv = Conversation::new(
                 Arc::new(config),
@@ -1193,6 +1214,69 @@ mod tests {
                 self.conv.chunk_sent(self.next_id, due, due);
                 self.next_id += 1;
             }
+        }
+
+        /// Sends chunks on time until `until` ms while the agent does `script` (sorted by
+        /// time), each event delivered before the first chunk due after it. Returns turn ends.
+        fn play(&mut self, until: u64, script: &[(u64, Agent)]) -> Vec<TurnOutcome> {
+            let mut events: Vec<(u64, Agent)> = Vec::new();
+            for (at, what) in script {
+                match what {
+                    Agent::Reply(n) => {
+                        events.extend((0..*n as u64).map(|k| (at + 40 * k, Agent::Reply(1))))
+                    }
+                    other => events.push((*at, other.clone())),
+                }
+            }
+            events.sort_by_key(|(at, _)| *at);
+            let mut ended = Vec::new();
+            let mut next = 0;
+            loop {
+                let due = self.schedule.due(self.next_id);
+                while next < events.len() && self.at(events[next].0) <= due {
+                    let at = self.at(events[next].0);
+                    match &events[next].1 {
+                        Agent::Reply(_) => self.conv.heard(Heard::Audio {
+                            at,
+                            frames: 640,
+                            format: format16k(),
+                            audible_frame: Some(0),
+                        }),
+                        Agent::Interruption => self.conv.heard(Heard::Other {
+                            at,
+                            kind: ReceivedKind::Interruption,
+                            text: "InterruptionFrame#1".into(),
+                            rtvi_type: None,
+                            rtvi: None,
+                        }),
+                        Agent::Rtvi(message) => self.conv.heard(Heard::Other {
+                            at,
+                            kind: ReceivedKind::Message,
+                            text: message.to_json(),
+                            rtvi_type: Some(message.type_name().to_string()),
+                            rtvi: Some(Box::new(message.clone())),
+                        }),
+                    }
+                    next += 1;
+                }
+                if due > self.at(until) {
+                    return ended;
+                }
+                let step = self.conv.advance(due);
+                ended.extend(step.ended);
+                if step.done {
+                    return ended;
+                }
+                ended.extend(self.conv.fill_chunk(self.next_id, due, &mut self.buf));
+                self.sent.push(self.buf.clone());
+                self.conv.chunk_sent(self.next_id, due, due);
+                self.next_id += 1;
+            }
+        }
+
+        /// Unix seconds of `ms` after the origin on the conversation's clock.
+        fn unix(&self, ms: u64) -> f64 {
+            self.conv.clock.unix(self.at(ms))
         }
 
         fn at(&self, ms: u64) -> Instant {
@@ -1345,6 +1429,205 @@ mod tests {
         assert_eq!(h.conv.turns()[0].file, "1.wav");
         assert_eq!(h.conv.next_file(), 1);
         assert!(h.conv.is_done());
+    }
+
+    fn planner(mix: Mix, after: f64, sounds: usize) -> Planner {
+        Planner {
+            mix,
+            seed: 1,
+            barge_in_after: BargeInAfter::List(vec![after]),
+            sounds,
+        }
+    }
+
+    const ONLY_INTERRUPT: Mix = Mix {
+        turn: 0.0,
+        interrupt: 1.0,
+        distractor: 0.0,
+    };
+
+    const ONLY_DISTRACTOR: Mix = Mix {
+        turn: 0.0,
+        interrupt: 0.0,
+        distractor: 1.0,
+    };
+
+    #[test]
+    fn barge_in_measures_how_the_old_reply_stops_and_the_new_reply() {
+        let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, |c| {
+            c.planner = planner(ONLY_INTERRUPT, 0.5, 0);
+        });
+        // Turn 1 starts at chunk 7 (stream sample 3072); its file ends at 1192 ms. The reply
+        // plays from 1500 ms; 0.5 s into it the next query's speech begins: the first chunk
+        // whose capture starts at or after 2000 ms is chunk 64 (samples from 63·512 → 2016 ms).
+        // The agent's last frame goes out at 2180, it signals at 2230 and answers B (speech
+        // end 2016 + 500 = 2516 ms) at 3316.
+        let script = [
+            (1500, Agent::Reply(18)),
+            (2230, Agent::Interruption),
+            (3316, Agent::Reply(10)),
+        ];
+        let ended = h.play(6000, &script);
+        assert_eq!(ended[..2], [TurnOutcome::Replied, TurnOutcome::Replied], "{ended:?}");
+        let turns = h.conv.turns();
+        assert_eq!(turns[0].kind, TurnKind::Turn);
+        // Turn 1's reply is what arrived before B began (1500…2020); the rest is the stop.
+        assert_eq!(turns[0].reply_frames, 14);
+        let b = &turns[1];
+        assert_eq!(b.kind, TurnKind::Interrupt);
+        assert_eq!(b.first_chunk_id, 64);
+        let i = b.interruption.as_ref().expect("an interruption record");
+        assert_eq!(i.interrupted_turn, 1);
+        let stop = &i.stop;
+        assert!((stop.onset_at.unwrap() - h.unix(2016)).abs() < 1e-6, "{stop:?}");
+        assert!((stop.stop_latency_s.unwrap() - 0.164).abs() < 1e-6, "{stop:?}");
+        assert!((stop.signal_latency_s.unwrap() - 0.214).abs() < 1e-6, "{stop:?}");
+        assert_eq!(stop.signal, Some(StopSignal::Interruption));
+        assert_eq!(stop.talk_over_ms, Some(0.0));
+        // Frames at 2060…2180 arrived after B's first chunk went out: 4 × 40 ms (the one at
+        // 2020, inside B's first chunk, is still turn 1's).
+        assert!((stop.overlap_ms - 160.0).abs() < 1e-6, "{stop:?}");
+        assert!(stop.stopped);
+        assert!((stop.reply_played_s.unwrap() - 0.516).abs() < 1e-6, "{stop:?}");
+        // The reply to B is B's own, measured from B's speech end.
+        assert_eq!(b.reply_frames, 10);
+        assert!((b.latency_s.unwrap() - 0.8).abs() < 1e-6, "{b:?}");
+    }
+
+    #[test]
+    fn a_reply_that_keeps_talking_is_a_failed_barge_in_with_its_talk_over() {
+        let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, |c| {
+            c.planner = planner(ONLY_INTERRUPT, 0.5, 0);
+        });
+        // The agent sends an interruption but keeps streaming the old reply to 3860 ms.
+        let script = [(1500, Agent::Reply(60)), (2300, Agent::Interruption)];
+        h.play(9000, &script);
+        let stop = &h.conv.turns()[1].interruption.as_ref().unwrap().stop;
+        assert!(!stop.stopped, "{stop:?}");
+        assert!((stop.stop_latency_s.unwrap() - 1.844).abs() < 1e-6, "{stop:?}");
+        // B got no reply of its own: everything that came was the old reply.
+        assert_eq!(h.conv.turns()[1].outcome, TurnOutcome::NoReply);
+        // Frames at 2340…3860 came after the signal: 39 × 40 ms.
+        assert!((stop.talk_over_ms.unwrap() - 1560.0).abs() < 1e-6, "{stop:?}");
+    }
+
+    fn sound(len_ms: usize) -> Arc<QueryFile> {
+        let lead = 320;
+        let body = len_ms * 16;
+        let mut samples = vec![0i16; lead];
+        samples.extend(vec![3000i16; body]);
+        samples.extend(vec![0i16; 320]);
+        Arc::new(QueryFile {
+            name: "burst".into(),
+            samples,
+            sha256: String::new(),
+            speech_start: lead,
+            speech_end: lead + body,
+            source: SpeechEndSource::Detected,
+        })
+    }
+
+    #[test]
+    fn an_ignored_distractor_is_no_false_stop_and_no_spurious_reply() {
+        let files = vec![file("a.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, |c| {
+            c.planner = planner(ONLY_DISTRACTOR, 0.5, 1);
+            c.sounds = Arc::from(vec![sound(100)]);
+        });
+        let ended = h.play(9000, &[(1500, Agent::Reply(60))]);
+        assert_eq!(ended[0], TurnOutcome::Replied);
+        let turn = &h.conv.turns()[0];
+        assert_eq!(turn.kind, TurnKind::Distractor);
+        let d = turn.distractor.as_ref().expect("a distractor record");
+        // The sound's onset (20 ms into it) falls at or after 2000 ms from chunk 63 on
+        // (captured from 1984 ms): 2004 ms.
+        assert!((d.stop.onset_at.unwrap() - h.unix(2004)).abs() < 1e-6, "{d:?}");
+        assert!((d.duration_s - 0.1).abs() < 1e-6);
+        assert!(!d.stop.stopped, "{d:?}");
+        assert!(!d.spurious_reply);
+        assert_eq!(turn.reply_frames, 60);
+        // The microphone carried the sound after the query.
+        let sound_chunk = d.stop.first_chunk_id as usize - 1;
+        assert!(h.sent[sound_chunk].chunks_exact(2).any(|b| b == 3000i16.to_le_bytes()));
+        // The turn waited for the reply and the spurious-reply window after the sound.
+        let end = d.end_at.unwrap() + SPURIOUS_WAIT.as_secs_f64();
+        assert!(turn.ended_at >= end - 1e-6, "{turn:?}");
+    }
+
+    #[test]
+    fn a_distractor_that_stops_the_reply_is_a_false_stop_and_its_answer_spurious() {
+        let files = vec![file("a.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, |c| {
+            c.planner = planner(ONLY_DISTRACTOR, 0.5, 1);
+            c.sounds = Arc::from(vec![sound(300)]);
+        });
+        let script = [
+            (1500, Agent::Reply(19)),
+            (2250, Agent::Rtvi(rtvi::Message::Event(Event::BotInterrupted))),
+            (3200, Agent::Reply(10)),
+        ];
+        h.play(9000, &script);
+        let turn = &h.conv.turns()[0];
+        let d = turn.distractor.as_ref().unwrap();
+        assert!(d.stop.stopped, "{d:?}");
+        assert_eq!(d.stop.signal, Some(StopSignal::BotInterrupted));
+        // Last frame of the reply at 2220, onset at 2004.
+        assert!((d.stop.stop_latency_s.unwrap() - 0.216).abs() < 1e-6, "{d:?}");
+        assert!(d.spurious_reply);
+        assert!((d.spurious_reply_at.unwrap() - h.unix(3200)).abs() < 1e-6);
+        assert_eq!(turn.reply_frames, 19, "the answer to the sound is not the reply");
+    }
+
+    #[test]
+    fn a_plan_past_the_end_of_the_reply_is_missed() {
+        let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, |c| {
+            c.planner = planner(ONLY_INTERRUPT, 2.0, 0);
+        });
+        h.play(6000, &[(1500, Agent::Reply(10))]);
+        let turn = &h.conv.turns()[0];
+        assert_eq!(turn.overlay_missed, Some(TurnKind::Interrupt));
+        assert_eq!(turn.kind, TurnKind::Turn);
+        assert!(h.conv.turns().iter().all(|t| t.interruption.is_none()));
+    }
+
+    #[test]
+    fn rtvi_metrics_are_attributed_to_their_turn_with_the_vad_wait() {
+        use crate::protocol::rtvi::{Message, Metrics, Timing};
+        let metrics = |processor: &str, value: f64| {
+            Message::Metrics(Metrics {
+                ttfb: vec![Timing {
+                    processor: processor.into(),
+                    model: None,
+                    value,
+                }],
+                ..Metrics::default()
+            })
+        };
+        let files = vec![file("a.wav", 16_000, 8_000)];
+        let mut h = Harness::new(files, 60);
+        // Speech ends at 692 ms; the agent's VAD says so at 1000.
+        let script = [
+            (400, Agent::Rtvi(metrics("OpenAISTTService#0", 0.0))),
+            (450, Agent::Rtvi(Message::Event(Event::UserStartedSpeaking))),
+            (1000, Agent::Rtvi(Message::Event(Event::UserStoppedSpeaking))),
+            (1100, Agent::Rtvi(metrics("OpenAISTTService#0", 0.31))),
+            (1300, Agent::Rtvi(metrics("OpenAILLMService#0", 0.25))),
+            (1400, Agent::Rtvi(metrics("CartesiaTTSService#0", 0.12))),
+            (1450, Agent::Rtvi(Message::Event(Event::BotStartedSpeaking))),
+            (1500, Agent::Reply(10)),
+            (1900, Agent::Rtvi(Message::Event(Event::BotStoppedSpeaking))),
+        ];
+        h.play(4000, &script);
+        let m = h.conv.turns()[0].agent_metrics.as_ref().expect("metrics");
+        assert_eq!(m.asr_ttfb_s, Some(0.31));
+        assert_eq!(m.llm_ttfb_s, Some(0.25));
+        assert_eq!(m.tts_ttfb_s, Some(0.12));
+        assert!((m.vad_wait_s.unwrap() - 0.308).abs() < 1e-5, "{m:?}");
+        assert_eq!(m.metrics_messages, 3, "the all-zero message is the initial one");
+        assert!(m.bot_stopped_speaking_at.is_some());
     }
 
     #[test]
