@@ -194,6 +194,7 @@ impl StopTracker {
         speech_start: usize,
         after: Duration,
         reply_play_start: Instant,
+        last_frame_at: Option<Instant>,
     ) -> Self {
         let onset_sample = schedule.first_sample(first_chunk_id) + speech_start as u64;
         StopTracker {
@@ -207,7 +208,7 @@ impl StopTracker {
             onset_at: None,
             streaming: true,
             frames: Vec::new(),
-            last_frame_at: None,
+            last_frame_at,
             signal: None,
             user_started_at: None,
         }
@@ -252,10 +253,12 @@ impl StopTracker {
         let secs = |later: Instant, earlier: Instant| round6(signed_secs(later, earlier));
         let ms = |d: Duration| round6(d.as_secs_f64() * 1000.0);
         let after = |t: Instant| self.frames.iter().filter(move |(at, _)| *at > t);
-        let stop_latency = self.onset_at.map(|onset| match self.last_frame_at {
-            Some(last) if last > onset => secs(last, onset),
-            _ => 0.0,
-        });
+        // Signed: a reply whose last frame arrived before the onset stopped before the speech
+        // began (the agent reacted to what came before it).
+        let stop_latency = match (self.onset_at, self.last_frame_at) {
+            (Some(onset), Some(last)) => Some(secs(last, onset)),
+            _ => None,
+        };
         let ended = !self.streaming
             || self
                 .last_frame_at
@@ -320,6 +323,8 @@ struct ActiveTurn {
     first_frame_at: Option<Instant>,
     first_audio_at: Option<Instant>,
     first_audible_at: Option<Instant>,
+    /// Arrival of the reply's latest audio frame.
+    last_audio_at: Option<Instant>,
     reply_play_start: Option<Instant>,
     reply_format: Option<AudioFormat>,
     reply_audio: Duration,
@@ -523,7 +528,7 @@ impl Conversation {
                         let planned = std::mem::replace(&mut turn.planned, Planned::Nothing);
                         match (planned, turn.reply_play_start) {
                             (Planned::BargeIn { after }, Some(start)) => {
-                                Some((turn.number, after, start))
+                                Some((turn.number, after, start, turn.last_audio_at))
                             }
                             _ => None,
                         }
@@ -612,7 +617,12 @@ impl Conversation {
         Some(start)
     }
 
-    fn start_turn(&mut self, id: u64, due: Instant, barge: Option<(usize, Duration, Instant)>) {
+    fn start_turn(
+        &mut self,
+        id: u64,
+        due: Instant,
+        barge: Option<(usize, Duration, Instant, Option<Instant>)>,
+    ) {
         let file = Arc::clone(&self.files[self.next_file % self.files.len()]);
         let event = self.next_file;
         self.next_file += 1;
@@ -630,9 +640,15 @@ impl Conversation {
                 None => Planned::Nothing,
             },
         };
-        let barge = barge.map(|(interrupted, after, play_start)| {
-            let tracker =
-                StopTracker::new(&self.schedule, id, file.speech_start, after, play_start);
+        let barge = barge.map(|(interrupted, after, play_start, last_audio)| {
+            let tracker = StopTracker::new(
+                &self.schedule,
+                id,
+                file.speech_start,
+                after,
+                play_start,
+                last_audio,
+            );
             (interrupted, Box::new(tracker))
         });
         self.phase = Phase::Turn(Box::new(ActiveTurn {
@@ -655,6 +671,7 @@ impl Conversation {
             first_frame_at: None,
             first_audio_at: None,
             first_audible_at: None,
+            last_audio_at: None,
             reply_play_start: None,
             reply_format: None,
             reply_audio: Duration::ZERO,
@@ -690,7 +707,14 @@ impl Conversation {
             end_sample,
             end_chunk_id: self.schedule.chunk_of_sample(end_sample - 1),
             end_at: None,
-            stop: StopTracker::new(&self.schedule, id, sound.speech_start, after, play_start),
+            stop: StopTracker::new(
+                &self.schedule,
+                id,
+                sound.speech_start,
+                after,
+                play_start,
+                turn.last_audio_at,
+            ),
             spurious_at: None,
             sound,
         }));
@@ -913,6 +937,7 @@ impl Conversation {
                 }
                 turn.reply_audio += duration;
                 turn.reply_frames += 1;
+                turn.last_audio_at = Some(at);
             }
             _ => {
                 if let Some(last) = self.turns.last_mut() {
@@ -1511,6 +1536,27 @@ mod tests {
         assert_eq!(h.conv.turns()[1].outcome, TurnOutcome::NoReply);
         // Frames at 2340…3860 came after the signal: 39 × 40 ms.
         assert!((stop.talk_over_ms.unwrap() - 1560.0).abs() < 1e-6, "{stop:?}");
+    }
+
+    #[test]
+    fn a_reply_that_stopped_before_the_onset_has_a_negative_stop_latency() {
+        let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, |c| {
+            c.planner = planner(ONLY_INTERRUPT, 0.5, 0);
+        });
+        // The agent sends two frames back to back, then one per 40 ms: the reply plays to
+        // 2060 ms, but its last frame arrives at 1980, before B's onset (2016 ms): the agent
+        // stopped before the speech began.
+        let script = [
+            (1500, Agent::Reply(1)),
+            (1500, Agent::Reply(13)),
+            (1990, Agent::Interruption),
+        ];
+        h.play(8000, &script);
+        let stop = &h.conv.turns()[1].interruption.as_ref().unwrap().stop;
+        assert!((stop.stop_latency_s.unwrap() + 0.036).abs() < 1e-6, "{stop:?}");
+        assert!(stop.stopped);
+        assert_eq!(stop.signal, None, "a signal before B began is not this event's");
     }
 
     fn sound(len_ms: usize) -> Arc<QueryFile> {

@@ -157,6 +157,7 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         s.dataset.files.len(),
         s.dataset.audio_dir
     );
+    out.push_str(&crate::report::bargein::markdown(s));
     let _ = writeln!(
         out,
         "\nFull report: `{REPORT_FILE}` · p95 {}.",

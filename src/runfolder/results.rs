@@ -274,7 +274,8 @@ pub struct ReplyStop {
     pub user_started_speaking_at: Option<f64>,
     /// Whether the reply audio stopped within `--stop-limit` of the onset.
     pub stopped: bool,
-    /// `last_reply_frame_at − onset_at` (s, 0 when no reply audio arrived after the onset).
+    /// `last_reply_frame_at − onset_at` (s); negative when the reply's last frame arrived
+    /// before the onset (the agent stopped on sound before the speech onset).
     pub stop_latency_s: Option<f64>,
     /// `signal_at − onset_at` (s).
     pub signal_latency_s: Option<f64>,
