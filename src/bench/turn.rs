@@ -1676,6 +1676,62 @@ mod tests {
         assert!(m.bot_stopped_speaking_at.is_some());
     }
 
+    /// pipecat-ai's own wire order and timing of a turn (tests/fixtures/rtvi, written by
+    /// scripts/pipecat_rtvi_fixtures.py), replayed byte for byte 400 ms into the first turn:
+    /// every metric lands on that turn with the values pipecat sent.
+    #[test]
+    fn a_pipecat_turn_sequence_is_attributed_to_its_turn() {
+        use crate::protocol::rtvi::Message;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rtvi");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        let mut script = Vec::new();
+        let mut messages = Vec::new();
+        for row in manifest["sequences"]["turn"].as_array().unwrap() {
+            let at = 400 + row["t_ms"].as_f64().unwrap().round() as u64;
+            match row["kind"].as_str().unwrap() {
+                "audio" => script.push((at, Agent::Reply(1))),
+                "message" => {
+                    let bytes = std::fs::read(dir.join(row["file"].as_str().unwrap())).unwrap();
+                    let frame = crate::protocol::decode(&bytes).unwrap();
+                    let message = rtvi::parse_frame(&frame).unwrap().unwrap();
+                    messages.push(message.clone());
+                    script.push((at, Agent::Rtvi(message)));
+                }
+                _ => {}
+            }
+        }
+        let first_ttfb = |prefix: &str| {
+            messages.iter().find_map(|m| match m {
+                Message::Metrics(m) => m
+                    .ttfb
+                    .iter()
+                    .find(|t| t.processor.starts_with(prefix))
+                    .map(|t| round6(t.value)),
+                _ => None,
+            })
+        };
+        let mut h = Harness::new(vec![file("a.wav", 16_000, 8_000)], 60);
+        h.play(5000, &script);
+        let turn = &h.conv.turns()[0];
+        let m = turn.agent_metrics.as_ref().expect("metrics");
+        assert_eq!(m.asr_ttfb_s, first_ttfb("OpenAISTTService"));
+        assert_eq!(m.llm_ttfb_s, first_ttfb("OpenAILLMService"));
+        assert_eq!(m.tts_ttfb_s, first_ttfb("OpenAITTSService"));
+        assert!(m.asr_ttfb_s.is_some() && m.llm_ttfb_s.is_some() && m.tts_ttfb_s.is_some());
+        let metrics = messages
+            .iter()
+            .filter(|m| matches!(m, Message::Metrics(_)))
+            .count();
+        assert_eq!(m.metrics_messages, metrics);
+        assert!(m.user_started_speaking_at.is_some() && m.bot_stopped_speaking_at.is_some());
+        assert!(m.tts_characters.is_some() && m.completion_tokens.is_some(), "{m:?}");
+        assert!(m.transcript.is_some());
+        // user-stopped-speaking came 1006 ms after the origin; the speech ended at 692 ms.
+        assert!((m.vad_wait_s.unwrap() - 0.314).abs() < 0.002, "{m:?}");
+        assert_eq!(turn.reply_frames, 10);
+    }
+
     #[test]
     fn audible_level_and_first_audible_frame() {
         assert_eq!(audible_amplitude(-40.0), 328);
