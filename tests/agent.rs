@@ -259,7 +259,9 @@ async fn barge_in_stops_the_reply_with_an_interruption() {
     );
     let agent_signal = truth.interruption_unix - truth.speech_arrived_unix;
     assert!((0.18..0.26).contains(&agent_signal), "{truth:?}");
-    let last = truth.last_reply_frame_unix.expect("a reply frame had gone out");
+    let last = truth
+        .last_reply_frame_unix
+        .expect("a reply frame had gone out");
     assert!(last <= truth.interruption_unix, "{truth:?}");
     agent.shutdown().await.unwrap();
     let text = log.contents();
@@ -354,14 +356,21 @@ async fn rtvi_metrics_report_each_services_ttfb() {
     assert!((ttfb("RivaTTSService") - TTS_TTFB_S).abs() < 1e-9);
     let asr = ttfb("RivaASRService");
     let expected = f64::from(VAD_STOP_MS) / 1000.0 + ASR_S;
-    assert!((asr - expected).abs() < 0.06, "asr ttfb {asr} vs {expected}");
+    assert!(
+        (asr - expected).abs() < 0.06,
+        "asr ttfb {asr} vs {expected}"
+    );
     let processing: Vec<&str> = metrics
         .iter()
         .flat_map(|m| &m.processing)
         .map(|t| t.processor.as_str())
         .collect();
     assert_eq!(processing.len(), 2, "{processing:?}");
-    assert!(metrics.iter().any(|m| m.tokens.first().is_some_and(|t| t.completion_tokens == 26)));
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m.tokens.first().is_some_and(|t| t.completion_tokens == 26))
+    );
     assert!(metrics.iter().any(|m| !m.characters.is_empty()));
     agent.shutdown().await.unwrap();
 }

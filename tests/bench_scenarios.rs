@@ -64,9 +64,16 @@ async fn interruptions_stop_within_the_vad_start_threshold_and_match_the_agent()
     assert_eq!(run.outcome, Outcome::Success, "{:?}", run.problems);
 
     let summary = &run.levels[0].summary;
-    let interruptions = summary.results.interruptions.as_ref().expect("interruptions");
+    let interruptions = summary
+        .results
+        .interruptions
+        .as_ref()
+        .expect("interruptions");
     assert!(interruptions.count >= 2, "{interruptions:?}");
-    assert_eq!(interruptions.stopped, interruptions.count, "{interruptions:?}");
+    assert_eq!(
+        interruptions.stopped, interruptions.count,
+        "{interruptions:?}"
+    );
     assert_eq!(interruptions.success_rate, Some(1.0));
     let p95 = interruptions.stop_latency.as_ref().unwrap().p95;
     assert!(p95 <= vad_start + HEARING_SLACK_S + 0.02, "p95 {p95}");
@@ -86,7 +93,10 @@ async fn interruptions_stop_within_the_vad_start_threshold_and_match_the_agent()
         assert_eq!(stop.talk_over_ms, Some(0.0), "{stop:?}");
         // The agent's interruption truth line for this event: bench's intervals from the chunk
         // where the agent heard the speech start agree with the agent's own within a few ms.
-        let view = stop.agent.as_ref().expect("matched to an interruption truth line");
+        let view = stop
+            .agent
+            .as_ref()
+            .expect("matched to an interruption truth line");
         assert!(
             truth
                 .iter()
@@ -142,12 +152,7 @@ async fn without_interruptions_every_barge_in_fails_to_stop() {
     let options = scenario_options(&fx, &agent, Scenario::Interrupt);
     let run = bench(&options, &Stop::new()).await.unwrap();
     agent.shutdown().await.unwrap();
-    let interruptions = run.levels[0]
-        .summary
-        .results
-        .interruptions
-        .clone()
-        .unwrap();
+    let interruptions = run.levels[0].summary.results.interruptions.clone().unwrap();
     assert!(interruptions.count >= 1, "{interruptions:?}");
     assert_eq!(interruptions.stopped, 0, "{interruptions:?}");
     assert_eq!(interruptions.success_rate, Some(0.0));
@@ -177,7 +182,10 @@ async fn rtvi_metrics_give_the_agents_configured_ttfbs_per_turn() {
     let turns = events(&run, TurnKind::Turn);
     assert!(!turns.is_empty());
     for turn in turns.iter().filter(|t| t.latency_s.is_some()) {
-        let m = turn.agent_metrics.as_ref().expect("RTVI metrics for the turn");
+        let m = turn
+            .agent_metrics
+            .as_ref()
+            .expect("RTVI metrics for the turn");
         assert_eq!(m.llm_ttfb_s, Some(LLM_TTFB_S), "{m:?}");
         assert_eq!(m.tts_ttfb_s, Some(TTS_TTFB_S), "{m:?}");
         assert!(m.asr_ttfb_s.is_some(), "{m:?}");
@@ -186,7 +194,12 @@ async fn rtvi_metrics_give_the_agents_configured_ttfbs_per_turn() {
         let wait = m.vad_wait_s.unwrap();
         assert!((0.25..0.4).contains(&wait), "vad wait {wait}");
     }
-    let summary = run.levels[0].summary.results.agent_metrics.as_ref().unwrap();
+    let summary = run.levels[0]
+        .summary
+        .results
+        .agent_metrics
+        .as_ref()
+        .unwrap();
     assert!((summary.llm_ttfb.as_ref().unwrap().p50 - LLM_TTFB_S).abs() < 1e-9);
     assert!((summary.tts_ttfb.as_ref().unwrap().p95 - TTS_TTFB_S).abs() < 1e-9);
     assert!(summary.vad_wait.is_some());

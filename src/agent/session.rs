@@ -1104,7 +1104,8 @@ impl Session {
             Action::TtsDone {
                 ms: (processing * 1000.0).round() as u32,
             },
-        );        if let Some((last, speech)) = self.queued.take() {
+        );
+        if let Some((last, speech)) = self.queued.take() {
             self.begin_turn(last, speech, false, sent_at);
         }
     }

@@ -87,7 +87,10 @@ impl QuerySet {
         })
     }
 
-    fn load_with(dir: &Path, detect: fn(&[i16]) -> Option<(usize, usize)>) -> anyhow::Result<QuerySet> {
+    fn load_with(
+        dir: &Path,
+        detect: fn(&[i16]) -> Option<(usize, usize)>,
+    ) -> anyhow::Result<QuerySet> {
         if !dir.is_dir() {
             bail!(
                 "audio folder {} does not exist (make one with `voiceperf prep`, or pass --audio-dir)",

@@ -44,8 +44,8 @@ use crate::protocol::{self, url_template};
 use crate::runfolder::results::{
     Mix, OnError, RunInfo, RunSummary, Scenario, SummaryConfig, SweepSummary,
 };
-use crate::serverlog::parse::ServiceNames;
 use crate::runfolder::{SWEEP_FILE, client_file_name};
+use crate::serverlog::parse::ServiceNames;
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome, fsutil};
 
@@ -265,12 +265,7 @@ impl BenchOptions {
         scenario::scenario_mix(self.scenario, self.mix).distractor > 0.0
     }
 
-    fn summary_config(
-        &self,
-        clients: usize,
-        metrics_start_time: f64,
-        seed: u64,
-    ) -> SummaryConfig {
+    fn summary_config(&self, clients: usize, metrics_start_time: f64, seed: u64) -> SummaryConfig {
         let (host, port) = self.host_port();
         SummaryConfig {
             host,
@@ -366,7 +361,8 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
             skipped.reason
         );
     }
-    let sounds: Arc<[Arc<QueryFile>]> = match (&options.distractor_dir, options.uses_distractors()) {
+    let sounds: Arc<[Arc<QueryFile>]> = match (&options.distractor_dir, options.uses_distractors())
+    {
         (_, false) => Arc::from(Vec::new()),
         (None, true) => scenario::builtin_sounds().into(),
         (Some(dir), true) => {

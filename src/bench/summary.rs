@@ -10,10 +10,10 @@ use crate::clock;
 use crate::fsutil;
 use crate::runfolder::results::{
     AgentAgreement, AgentMetricsSummary, AgentTurnMetrics, ClientResults, ClientRow, DatasetInfo,
-    DistractorRecord, DistractorSummary, ErrorDetection, ErrorKind, ErrorSummary,
-    FilteredResults, GlitchDetection, InterruptionSummary, ReplyStop, ReverseBargeIn,
-    ReverseBargeInDetection, RunInfo, RunSummary, SelfCheck, StreamError, SummaryConfig,
-    SummaryResults, TurnCounts, TurnKind, TurnOutcome, TurnRecord,
+    DistractorRecord, DistractorSummary, ErrorDetection, ErrorKind, ErrorSummary, FilteredResults,
+    GlitchDetection, InterruptionSummary, ReplyStop, ReverseBargeIn, ReverseBargeInDetection,
+    RunInfo, RunSummary, SelfCheck, StreamError, SummaryConfig, SummaryResults, TurnCounts,
+    TurnKind, TurnOutcome, TurnRecord,
 };
 use crate::runfolder::{SUMMARY_FILE, TURNS_CSV_FILE};
 use crate::stats::{self, Summary, round6};
@@ -291,7 +291,8 @@ pub fn agent_metrics_summary(turns: &[&TurnRecord]) -> AgentMetricsSummary {
         .iter()
         .filter_map(|t| t.agent_metrics.as_ref())
         .collect();
-    let of = |f: fn(&AgentTurnMetrics) -> Option<f64>| summary_of(reported.iter().filter_map(|m| f(m)));
+    let of =
+        |f: fn(&AgentTurnMetrics) -> Option<f64>| summary_of(reported.iter().filter_map(|m| f(m)));
     AgentMetricsSummary {
         turns: reported.len(),
         llm_ttfb: of(|m| m.llm_ttfb_s),

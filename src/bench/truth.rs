@@ -122,17 +122,14 @@ fn match_stop(
         .map(|t| t.first_chunk_id)
         .chain([u64::MAX])
         .collect();
-    let stop: &mut ReplyStop = turns
-        .iter_mut()
-        .zip(next_starts)
-        .find_map(|(turn, next)| {
-            let stop = match (&mut turn.interruption, &mut turn.distractor) {
-                (Some(i), _) => &mut i.stop,
-                (None, Some(d)) => &mut d.stop,
-                (None, None) => return None,
-            };
-            (id >= stop.first_chunk_id && id < next && stop.agent.is_none()).then_some(stop)
-        })?;
+    let stop: &mut ReplyStop = turns.iter_mut().zip(next_starts).find_map(|(turn, next)| {
+        let stop = match (&mut turn.interruption, &mut turn.distractor) {
+            (Some(i), _) => &mut i.stop,
+            (None, Some(d)) => &mut d.stop,
+            (None, None) => return None,
+        };
+        (id >= stop.first_chunk_id && id < next && stop.agent.is_none()).then_some(stop)
+    })?;
     let t = &line.truth;
     let agent_signal_s = t.interruption_unix - t.speech_arrived_unix;
     let agent_last_frame_s = t.last_reply_frame_unix.map(|l| l - t.speech_arrived_unix);

@@ -610,7 +610,8 @@ impl Conversation {
             return None;
         }
         let playing = self.playback.play_end().is_some_and(|end| end > due);
-        let barge_after_window = matches!(start, OverlayStart::BargeIn) && due >= self.config.window.end;
+        let barge_after_window =
+            matches!(start, OverlayStart::BargeIn) && due >= self.config.window.end;
         if !playing || barge_after_window {
             return Some(OverlayStart::Missed);
         }
@@ -629,7 +630,11 @@ impl Conversation {
         let first_sample = self.schedule.first_sample(id);
         let speech_end_sample = first_sample + file.speech_end as u64;
         let speech_end_chunk_id = self.schedule.chunk_of_sample(speech_end_sample - 1);
-        let planned = match self.config.planner.overlay(self.user, event, barge.is_some()) {
+        let planned = match self
+            .config
+            .planner
+            .overlay(self.user, event, barge.is_some())
+        {
             Overlay::None => Planned::Nothing,
             Overlay::BargeIn { after } => Planned::BargeIn { after },
             Overlay::Distractor { after, sound } => match self.config.sounds.get(sound) {
@@ -846,7 +851,8 @@ impl Conversation {
         let services = &self.config.services;
         let current = match &mut self.phase {
             Phase::Turn(turn)
-                if turn.has_started_by(at) && (turn.heard_user_start || !self.agent_marks_turns) =>
+                if turn.has_started_by(at)
+                    && (turn.heard_user_start || !self.agent_marks_turns) =>
             {
                 Some(turn)
             }
@@ -867,7 +873,9 @@ impl Conversation {
             }
             _ => {
                 if let Some(last) = self.turns.last_mut() {
-                    let metrics = last.agent_metrics.get_or_insert_with(AgentTurnMetrics::default);
+                    let metrics = last
+                        .agent_metrics
+                        .get_or_insert_with(AgentTurnMetrics::default);
                     apply_rtvi(metrics, message, unix, services);
                     set_vad_wait(metrics, last.speech_end_at);
                 }
@@ -978,13 +986,19 @@ impl Conversation {
         let started = turn.started_at.unwrap_or(turn.scheduled_start);
         let ms = |d: Duration| round6(d.as_secs_f64() * 1000.0);
         let limit = self.config.stop_limit;
-        let interruption = turn.barge.as_ref().map(|(interrupted, stop)| InterruptionRecord {
-            interrupted_turn: *interrupted,
-            stop: stop.record(clock, limit, now),
-        });
+        let interruption = turn
+            .barge
+            .as_ref()
+            .map(|(interrupted, stop)| InterruptionRecord {
+                interrupted_turn: *interrupted,
+                stop: stop.record(clock, limit, now),
+            });
         let distractor = turn.distractor.as_ref().map(|run| DistractorRecord {
             sound: run.sound.name.clone(),
-            duration_s: round6(samples_duration((run.sound.speech_end - run.sound.speech_start) as u64).as_secs_f64()),
+            duration_s: round6(
+                samples_duration((run.sound.speech_end - run.sound.speech_start) as u64)
+                    .as_secs_f64(),
+            ),
             end_at: unix(run.end_at).map(round6),
             stop: run.stop.record(clock, limit, now),
             spurious_reply: run.spurious_at.is_some(),
@@ -1494,7 +1508,11 @@ mod tests {
             (3316, Agent::Reply(10)),
         ];
         let ended = h.play(6000, &script);
-        assert_eq!(ended[..2], [TurnOutcome::Replied, TurnOutcome::Replied], "{ended:?}");
+        assert_eq!(
+            ended[..2],
+            [TurnOutcome::Replied, TurnOutcome::Replied],
+            "{ended:?}"
+        );
         let turns = h.conv.turns();
         assert_eq!(turns[0].kind, TurnKind::Turn);
         // Turn 1's reply is what arrived before B began (1500…2020); the rest is the stop.
@@ -1505,16 +1523,28 @@ mod tests {
         let i = b.interruption.as_ref().expect("an interruption record");
         assert_eq!(i.interrupted_turn, 1);
         let stop = &i.stop;
-        assert!((stop.onset_at.unwrap() - h.unix(2016)).abs() < 1e-6, "{stop:?}");
-        assert!((stop.stop_latency_s.unwrap() - 0.164).abs() < 1e-6, "{stop:?}");
-        assert!((stop.signal_latency_s.unwrap() - 0.214).abs() < 1e-6, "{stop:?}");
+        assert!(
+            (stop.onset_at.unwrap() - h.unix(2016)).abs() < 1e-6,
+            "{stop:?}"
+        );
+        assert!(
+            (stop.stop_latency_s.unwrap() - 0.164).abs() < 1e-6,
+            "{stop:?}"
+        );
+        assert!(
+            (stop.signal_latency_s.unwrap() - 0.214).abs() < 1e-6,
+            "{stop:?}"
+        );
         assert_eq!(stop.signal, Some(StopSignal::Interruption));
         assert_eq!(stop.talk_over_ms, Some(0.0));
         // Frames at 2060…2180 arrived after B's first chunk went out: 4 × 40 ms (the one at
         // 2020, inside B's first chunk, is still turn 1's).
         assert!((stop.overlap_ms - 160.0).abs() < 1e-6, "{stop:?}");
         assert!(stop.stopped);
-        assert!((stop.reply_played_s.unwrap() - 0.516).abs() < 1e-6, "{stop:?}");
+        assert!(
+            (stop.reply_played_s.unwrap() - 0.516).abs() < 1e-6,
+            "{stop:?}"
+        );
         // The reply to B is B's own, measured from B's speech end.
         assert_eq!(b.reply_frames, 10);
         assert!((b.latency_s.unwrap() - 0.8).abs() < 1e-6, "{b:?}");
@@ -1531,11 +1561,17 @@ mod tests {
         h.play(9000, &script);
         let stop = &h.conv.turns()[1].interruption.as_ref().unwrap().stop;
         assert!(!stop.stopped, "{stop:?}");
-        assert!((stop.stop_latency_s.unwrap() - 1.844).abs() < 1e-6, "{stop:?}");
+        assert!(
+            (stop.stop_latency_s.unwrap() - 1.844).abs() < 1e-6,
+            "{stop:?}"
+        );
         // B got no reply of its own: everything that came was the old reply.
         assert_eq!(h.conv.turns()[1].outcome, TurnOutcome::NoReply);
         // Frames at 2340…3860 came after the signal: 39 × 40 ms.
-        assert!((stop.talk_over_ms.unwrap() - 1560.0).abs() < 1e-6, "{stop:?}");
+        assert!(
+            (stop.talk_over_ms.unwrap() - 1560.0).abs() < 1e-6,
+            "{stop:?}"
+        );
     }
 
     #[test]
@@ -1554,9 +1590,15 @@ mod tests {
         ];
         h.play(8000, &script);
         let stop = &h.conv.turns()[1].interruption.as_ref().unwrap().stop;
-        assert!((stop.stop_latency_s.unwrap() + 0.036).abs() < 1e-6, "{stop:?}");
+        assert!(
+            (stop.stop_latency_s.unwrap() + 0.036).abs() < 1e-6,
+            "{stop:?}"
+        );
         assert!(stop.stopped);
-        assert_eq!(stop.signal, None, "a signal before B began is not this event's");
+        assert_eq!(
+            stop.signal, None,
+            "a signal before B began is not this event's"
+        );
     }
 
     fn sound(len_ms: usize) -> Arc<QueryFile> {
@@ -1589,14 +1631,21 @@ mod tests {
         let d = turn.distractor.as_ref().expect("a distractor record");
         // The sound's onset (20 ms into it) falls at or after 2000 ms from chunk 63 on
         // (captured from 1984 ms): 2004 ms.
-        assert!((d.stop.onset_at.unwrap() - h.unix(2004)).abs() < 1e-6, "{d:?}");
+        assert!(
+            (d.stop.onset_at.unwrap() - h.unix(2004)).abs() < 1e-6,
+            "{d:?}"
+        );
         assert!((d.duration_s - 0.1).abs() < 1e-6);
         assert!(!d.stop.stopped, "{d:?}");
         assert!(!d.spurious_reply);
         assert_eq!(turn.reply_frames, 60);
         // The microphone carried the sound after the query.
         let sound_chunk = d.stop.first_chunk_id as usize - 1;
-        assert!(h.sent[sound_chunk].chunks_exact(2).any(|b| b == 3000i16.to_le_bytes()));
+        assert!(
+            h.sent[sound_chunk]
+                .chunks_exact(2)
+                .any(|b| b == 3000i16.to_le_bytes())
+        );
         // The turn waited for the reply and the spurious-reply window after the sound.
         let end = d.end_at.unwrap() + SPURIOUS_WAIT.as_secs_f64();
         assert!(turn.ended_at >= end - 1e-6, "{turn:?}");
@@ -1611,7 +1660,10 @@ mod tests {
         });
         let script = [
             (1500, Agent::Reply(19)),
-            (2250, Agent::Rtvi(rtvi::Message::Event(Event::BotInterrupted))),
+            (
+                2250,
+                Agent::Rtvi(rtvi::Message::Event(Event::BotInterrupted)),
+            ),
             (3200, Agent::Reply(10)),
         ];
         h.play(9000, &script);
@@ -1620,10 +1672,16 @@ mod tests {
         assert!(d.stop.stopped, "{d:?}");
         assert_eq!(d.stop.signal, Some(StopSignal::BotInterrupted));
         // Last frame of the reply at 2220, onset at 2004.
-        assert!((d.stop.stop_latency_s.unwrap() - 0.216).abs() < 1e-6, "{d:?}");
+        assert!(
+            (d.stop.stop_latency_s.unwrap() - 0.216).abs() < 1e-6,
+            "{d:?}"
+        );
         assert!(d.spurious_reply);
         assert!((d.spurious_reply_at.unwrap() - h.unix(3200)).abs() < 1e-6);
-        assert_eq!(turn.reply_frames, 19, "the answer to the sound is not the reply");
+        assert_eq!(
+            turn.reply_frames, 19,
+            "the answer to the sound is not the reply"
+        );
     }
 
     #[test]
@@ -1658,7 +1716,10 @@ mod tests {
         let script = [
             (400, Agent::Rtvi(metrics("OpenAISTTService#0", 0.0))),
             (450, Agent::Rtvi(Message::Event(Event::UserStartedSpeaking))),
-            (1000, Agent::Rtvi(Message::Event(Event::UserStoppedSpeaking))),
+            (
+                1000,
+                Agent::Rtvi(Message::Event(Event::UserStoppedSpeaking)),
+            ),
             (1100, Agent::Rtvi(metrics("OpenAISTTService#0", 0.31))),
             (1300, Agent::Rtvi(metrics("OpenAILLMService#0", 0.25))),
             (1400, Agent::Rtvi(metrics("CartesiaTTSService#0", 0.12))),
@@ -1672,7 +1733,10 @@ mod tests {
         assert_eq!(m.llm_ttfb_s, Some(0.25));
         assert_eq!(m.tts_ttfb_s, Some(0.12));
         assert!((m.vad_wait_s.unwrap() - 0.308).abs() < 1e-5, "{m:?}");
-        assert_eq!(m.metrics_messages, 3, "the all-zero message is the initial one");
+        assert_eq!(
+            m.metrics_messages, 3,
+            "the all-zero message is the initial one"
+        );
         assert!(m.bot_stopped_speaking_at.is_some());
     }
 
@@ -1725,7 +1789,10 @@ mod tests {
             .count();
         assert_eq!(m.metrics_messages, metrics);
         assert!(m.user_started_speaking_at.is_some() && m.bot_stopped_speaking_at.is_some());
-        assert!(m.tts_characters.is_some() && m.completion_tokens.is_some(), "{m:?}");
+        assert!(
+            m.tts_characters.is_some() && m.completion_tokens.is_some(),
+            "{m:?}"
+        );
         assert!(m.transcript.is_some());
         // user-stopped-speaking came 1006 ms after the origin; the speech ended at 692 ms.
         assert!((m.vad_wait_s.unwrap() - 0.314).abs() < 0.002, "{m:?}");

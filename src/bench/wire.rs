@@ -245,7 +245,9 @@ mod tests {
         let [Message::Binary(bytes)] = opening.as_slice() else {
             panic!("one binary message: {opening:?}");
         };
-        let parsed = rtvi::parse_frame(&protocol::decode(bytes).unwrap()).unwrap().unwrap();
+        let parsed = rtvi::parse_frame(&protocol::decode(bytes).unwrap())
+            .unwrap()
+            .unwrap();
         let rtvi::Message::ClientReady(ready) = parsed else {
             panic!("{parsed:?}");
         };

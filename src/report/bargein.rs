@@ -218,7 +218,9 @@ pub fn markdown(summary: &RunSummary) -> String {
     }
     let rows = percentile_rows(summary);
     if !rows.is_empty() {
-        out.push_str("\n| | events | p50 | p90 | p95 | p99 | max |\n|---|---:|---:|---:|---:|---:|---:|\n");
+        out.push_str(
+            "\n| | events | p50 | p90 | p95 | p99 | max |\n|---|---:|---:|---:|---:|---:|---:|\n",
+        );
         for (name, cells) in rows {
             let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
         }
@@ -315,7 +317,9 @@ pub fn strip_of(clients: &[ClientResults]) -> Option<(&ClientResults, Strip)> {
                     }
                     _ => "InterruptionFrame",
                 };
-                strip.signals.push((rel(at), format!("{name} at {:.3} s", rel(at))));
+                strip
+                    .signals
+                    .push((rel(at), format!("{name} at {:.3} s", rel(at))));
             }
             if let (Some(onset), Some(latency)) = (stop.onset_at, stop.stop_latency_s)
                 && stop.stopped
@@ -357,7 +361,11 @@ fn timeline_strip(clients: &[ClientResults]) -> Option<String> {
     let y = Scale::with_ticks(
         0.0,
         3.0,
-        vec![(0.7, "bot".into()), (1.5, "stop".into()), (2.3, "user".into())],
+        vec![
+            (0.7, "bot".into()),
+            (1.5, "stop".into()),
+            (2.3, "user".into()),
+        ],
     );
     let title = format!(
         "One connection, turn by turn: {} (first {:.0} s)",

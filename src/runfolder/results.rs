@@ -644,9 +644,7 @@ pub struct SummaryConfig {
 }
 
 /// What the simulated users do over the bot's replies.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Scenario {
     /// Strict turns: speak, wait for the whole reply, speak again.

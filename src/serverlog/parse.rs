@@ -902,7 +902,7 @@ mod tests {
     #[test]
     fn agent_interruption_line_round_trips_and_old_lines_are_ignored() {
         let parser = LineParser::new(ServiceNames::default());
-        for last in [Some(1_732_700_001.431_000), None] {
+        for last in [Some(1_732_700_001.431), None] {
             let truth = AgentInterruptionTruth {
                 interruption: 2,
                 speech_start_frame_id: 123,
