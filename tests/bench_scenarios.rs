@@ -121,7 +121,10 @@ async fn distractors_below_the_start_threshold_never_stop_the_reply() {
     // below 400 ms: the WebRTC VAD's hangover holds "speech" some 70 ms past the 330 ms of the
     // backchannel, and the agent then rightly takes it for a turn.)
     let agent = agent::start(agent_options(&fx, 500)).await.unwrap();
-    let options = scenario_options(&fx, &agent, Scenario::Distractor);
+    let options = BenchOptions {
+        max_false_stop_rate: Some(0.0),
+        ..scenario_options(&fx, &agent, Scenario::Distractor)
+    };
     let run = bench(&options, &Stop::new()).await.unwrap();
     let counters = agent.counters();
     agent.shutdown().await.unwrap();
@@ -149,9 +152,22 @@ async fn without_interruptions_every_barge_in_fails_to_stop() {
         ..agent_options(&fx, 200)
     };
     let agent = agent::start(agent_options).await.unwrap();
-    let options = scenario_options(&fx, &agent, Scenario::Interrupt);
+    let options = BenchOptions {
+        fail_stop_p95: Some(5.0),
+        ..scenario_options(&fx, &agent, Scenario::Interrupt)
+    };
     let run = bench(&options, &Stop::new()).await.unwrap();
     agent.shutdown().await.unwrap();
+    // Barge-ins that never stopped fail --fail-stop-p95 whatever its limit (exit 3).
+    assert_eq!(run.outcome, Outcome::GateFailed, "{:?}", run.problems);
+    assert!(
+        run.sweep
+            .gate_failures
+            .iter()
+            .any(|g| g.contains("did not stop")),
+        "{:?}",
+        run.sweep.gate_failures
+    );
     let interruptions = run.levels[0].summary.results.interruptions.clone().unwrap();
     assert!(interruptions.count >= 1, "{interruptions:?}");
     assert_eq!(interruptions.stopped, 0, "{interruptions:?}");
