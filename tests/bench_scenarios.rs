@@ -12,10 +12,12 @@ use support::agent::{LLM_TTFB_S, TTS_TTFB_S};
 use support::bench::Fixture;
 use voiceperf::Outcome;
 use voiceperf::agent::{self, AgentOptions};
+use voiceperf::bench::output::summary_text;
 use voiceperf::bench::scenario::BargeInAfter;
 use voiceperf::bench::{BenchOptions, BenchReport, Stop, bench};
-use voiceperf::runfolder::read_client_files;
 use voiceperf::runfolder::results::{Scenario, StopSignal, TurnKind, TurnRecord};
+use voiceperf::runfolder::{MARKDOWN_FILE, REPORT_FILE, TURNS_CSV_FILE, read_client_files};
+use voiceperf::term::Painter;
 
 /// Chunk bench sends (32 ms) plus one VAD frame (20 ms): how much later than the speech onset
 /// the agent can hear its start run begin, at most.
@@ -112,6 +114,39 @@ async fn interruptions_stop_within_the_vad_start_threshold_and_match_the_agent()
     }
     let agreement = summary.agent_agreement.as_ref().unwrap();
     assert_eq!(agreement.matched_stops, interruptions.count);
+
+    // Every event is in turns.csv with its kind and stop latency, on the console, in
+    // summary.md and in the report's timeline strip.
+    let csv = std::fs::read_to_string(run.dir.join(TURNS_CSV_FILE)).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let kind = header.iter().position(|c| *c == "kind").unwrap();
+    let stop = header.iter().position(|c| *c == "stop_latency_s").unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let interrupt_rows: Vec<&Vec<&str>> = rows.iter().filter(|r| r[kind] == "interrupt").collect();
+    assert!(interrupt_rows.len() >= interruptions.count);
+    assert!(
+        interrupt_rows
+            .iter()
+            .all(|r| r[stop].parse::<f64>().is_ok())
+    );
+    let console = summary_text(summary, &run.dir, Painter::plain());
+    assert!(
+        console.contains(&format!(
+            "{} interruption(s): {} stopped",
+            interruptions.count, interruptions.count
+        )) && console.contains("stop latency"),
+        "{console}"
+    );
+    voiceperf::report::render_folder(&run.dir).unwrap();
+    let markdown = std::fs::read_to_string(run.dir.join(MARKDOWN_FILE)).unwrap();
+    assert!(markdown.contains("| stop latency |"), "{markdown}");
+    assert!(markdown.contains("*stop latency*: onset"), "the definition");
+    let html = std::fs::read_to_string(run.dir.join(REPORT_FILE)).unwrap();
+    assert!(html.contains(r#"id="barge-in-strip""#) && html.contains("class=\"tl-stop\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,13 +4,15 @@
 use std::fmt::Write as _;
 
 use crate::bench::sweep::{self, TABLE_COLUMNS_SHORT};
-use crate::runfolder::results::{ClientResults, RunSummary, SweepSummary};
+use crate::runfolder::results::{
+    ClientResults, DistractorSummary, InterruptionSummary, RunSummary, SweepSummary,
+};
 use crate::stats::Summary;
 use crate::term::Painter;
 use crate::text;
 
 /// Columns of `turns.csv`, one row per turn of every connection (in and out of the window).
-pub const TURNS_CSV_COLUMNS: [&str; 30] = [
+pub const TURNS_CSV_COLUMNS: [&str; 42] = [
     "stream_id",
     "user",
     "connection",
@@ -41,6 +43,18 @@ pub const TURNS_CSV_COLUMNS: [&str; 30] = [
     "max_send_lateness_ms",
     "agent_latency_s",
     "agent_difference_ms",
+    "kind",
+    "overlay_missed",
+    "interrupted_turn",
+    "distractor_sound",
+    "stopped",
+    "stop_latency_s",
+    "signal_latency_s",
+    "talk_over_ms",
+    "spurious_reply",
+    "agent_asr_ttfb_s",
+    "agent_llm_ttfb_s",
+    "agent_tts_ttfb_s",
 ];
 
 /// `turns.csv` for these connections.
@@ -50,6 +64,12 @@ pub fn turns_csv<'a>(clients: impl Iterator<Item = &'a ClientResults>) -> String
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for client in clients {
         for t in &client.turns {
+            let stop = t
+                .interruption
+                .as_ref()
+                .map(|i| &i.stop)
+                .or(t.distractor.as_ref().map(|d| &d.stop));
+            let metrics = t.agent_metrics.as_ref();
             let fields = [
                 csv_field(&client.stream_id),
                 client.user.to_string(),
@@ -82,6 +102,25 @@ pub fn turns_csv<'a>(clients: impl Iterator<Item = &'a ClientResults>) -> String
                 t.max_send_lateness_ms.to_string(),
                 opt(t.agent.as_ref().map(|a| a.agent_latency_s)),
                 opt(t.agent.as_ref().map(|a| a.difference_ms)),
+                t.kind.name().to_string(),
+                t.overlay_missed
+                    .map_or(String::new(), |k| k.name().to_string()),
+                t.interruption
+                    .as_ref()
+                    .map_or(String::new(), |i| i.interrupted_turn.to_string()),
+                t.distractor
+                    .as_ref()
+                    .map_or(String::new(), |d| csv_field(&d.sound)),
+                stop.map_or(String::new(), |s| s.stopped.to_string()),
+                opt(stop.and_then(|s| s.stop_latency_s)),
+                opt(stop.and_then(|s| s.signal_latency_s)),
+                opt(stop.and_then(|s| s.talk_over_ms)),
+                t.distractor
+                    .as_ref()
+                    .map_or(String::new(), |d| d.spurious_reply.to_string()),
+                opt(metrics.and_then(|m| m.asr_ttfb_s)),
+                opt(metrics.and_then(|m| m.llm_ttfb_s)),
+                opt(metrics.and_then(|m| m.tts_ttfb_s)),
             ];
             out.push_str(&fields.join(","));
             out.push('\n');
@@ -105,6 +144,86 @@ fn csv_field(text: &str) -> String {
     } else {
         text.to_string()
     }
+}
+
+/// One sentence on a run's interruptions.
+pub fn interruption_line(i: &InterruptionSummary) -> String {
+    format!(
+        "{} interruption(s): {} stopped within the limit (success rate {}), {} signalled, {} planned but missed (the reply had ended)",
+        i.count,
+        i.stopped,
+        i.success_rate.map_or(text::DASH.to_string(), text::percent),
+        i.signalled,
+        i.missed
+    )
+}
+
+/// One sentence on a run's distractors.
+pub fn distractor_line(d: &DistractorSummary) -> String {
+    format!(
+        "{} distractor(s): {} false stop(s) (false-stop rate {}), {} spurious repl(ies), {} signalled, {} planned but missed",
+        d.count,
+        d.false_stops,
+        d.false_stop_rate
+            .map_or(text::DASH.to_string(), text::percent),
+        d.spurious_replies,
+        d.signalled,
+        d.missed
+    )
+}
+
+/// The barge-in lines of the console summary: interruptions, distractors and the agent's
+/// RTVI metrics, when the run has them.
+fn barge_in_text(summary: &RunSummary, paint: Painter) -> String {
+    let r = &summary.results;
+    let mut out = String::new();
+    let interruptions = r.interruptions.as_ref().filter(|i| i.count + i.missed > 0);
+    let distractors = r.distractors.as_ref().filter(|d| d.count + d.missed > 0);
+    let agent = r.agent_metrics.as_ref().filter(|m| m.turns > 0);
+    if interruptions.is_none() && distractors.is_none() && agent.is_none() {
+        return out;
+    }
+    if let Some(i) = interruptions {
+        let line = interruption_line(i);
+        let _ = writeln!(
+            out,
+            "{}",
+            if i.stopped < i.count {
+                paint.yellow(&line)
+            } else {
+                line
+            }
+        );
+    }
+    if let Some(d) = distractors {
+        let line = distractor_line(d);
+        let _ = writeln!(
+            out,
+            "{}",
+            if d.false_stops > 0 || d.spurious_replies > 0 {
+                paint.yellow(&line)
+            } else {
+                line
+            }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {:<18}{:>7}{:>9}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}",
+        "(s)", "events", "mean", "min", "p50", "p90", "p95", "p99", "max"
+    );
+    if let Some(i) = interruptions {
+        summary_row(&mut out, "stop latency", i.stop_latency.as_ref());
+        summary_row(&mut out, "signal latency", i.signal_latency.as_ref());
+        summary_row(&mut out, "reply after barge", i.reply_latency.as_ref());
+    }
+    if let Some(m) = agent {
+        summary_row(&mut out, "agent ASR TTFB", m.asr_ttfb.as_ref());
+        summary_row(&mut out, "agent LLM TTFB", m.llm_ttfb.as_ref());
+        summary_row(&mut out, "agent TTS TTFB", m.tts_ttfb.as_ref());
+        summary_row(&mut out, "VAD wait (RTVI)", m.vad_wait.as_ref());
+    }
+    out
 }
 
 fn summary_row(out: &mut String, label: &str, s: Option<&Summary>) {
@@ -195,6 +314,7 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
             glitch_text
         }
     );
+    out.push_str(&barge_in_text(summary, paint));
     let e = &summary.errors;
     let kinds: Vec<String> = e
         .by_kind

@@ -5,10 +5,10 @@
 
 use std::fmt::Write as _;
 
+use crate::bench::output::{distractor_line, interruption_line};
 use crate::report::svg::{Chart, Scale, Swatch, escape};
 use crate::runfolder::results::{
-    AgentMetricsSummary, ClientResults, DistractorSummary, InterruptionSummary, RunSummary,
-    Scenario, TurnKind, TurnRecord,
+    AgentMetricsSummary, ClientResults, RunSummary, Scenario, TurnKind, TurnRecord,
 };
 use crate::stats::Summary;
 use crate::text;
@@ -102,35 +102,6 @@ fn percentile_rows(summary: &RunSummary) -> Vec<(&'static str, [String; 6])> {
         rows.push(("VAD wait (RTVI)", cells(m.vad_wait.as_ref(), ms)));
     }
     rows
-}
-
-fn rate(r: Option<f64>) -> String {
-    r.map_or(dash(), text::percent)
-}
-
-/// One sentence on the interruptions.
-pub fn interruption_line(i: &InterruptionSummary) -> String {
-    format!(
-        "{} interruption(s): {} stopped within the limit (success rate {}), {} signalled, {} planned but missed (the reply had ended)",
-        i.count,
-        i.stopped,
-        rate(i.success_rate),
-        i.signalled,
-        i.missed
-    )
-}
-
-/// One sentence on the distractors.
-pub fn distractor_line(d: &DistractorSummary) -> String {
-    format!(
-        "{} distractor(s): {} false stop(s) (false-stop rate {}), {} spurious repl(ies), {} signalled, {} planned but missed",
-        d.count,
-        d.false_stops,
-        rate(d.false_stop_rate),
-        d.spurious_replies,
-        d.signalled,
-        d.missed
-    )
 }
 
 fn agent_line(m: &AgentMetricsSummary) -> String {
