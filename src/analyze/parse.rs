@@ -1,9 +1,13 @@
-//! Parsing one log line: NVIDIA pipecat loguru lines
-//! (`{time} | {level} | {name}:{function}:{line} | streamId={id} - {message}`), the client-start
-//! lines that open a run, and `voiceperf agent`'s per-turn truth lines.
+//! Parsing one log line: pipecat's loguru lines in NVIDIA's layout
+//! (`{time} | {level} | {name}:{function}:{line} | streamId={id} - {message}`) and in loguru's
+//! default layout as pipecat ships it (`{time} | {level} | {name}:{function}:{line} - {message}`,
+//! no stream id), the client-start lines that open a run, and `voiceperf agent`'s per-turn truth
+//! lines.
 //!
-//! The hot path is a substring search for `streamId=` (memchr's SIMD `memmem`); only lines that
-//! have it are looked at further, by plain byte comparisons, no regex.
+//! The hot path is a substring search for `streamId=` (memchr's SIMD `memmem`), and on lines
+//! without one a search for the default layout's ` - `; the message is then looked at by plain
+//! byte comparisons, no regex. Lines without a stream id (or with the placeholder `-`) yield
+//! events whose stream is empty.
 
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
@@ -146,7 +150,10 @@ pub struct ServiceNames {
 }
 
 impl Default for ServiceNames {
-    /// NVIDIA's pipecat names, older (`Riva*`) and newer (`Nemotron*`).
+    /// pipecat's naming convention for its services (`OpenAILLMService`, `CartesiaTTSService`,
+    /// `DeepgramSTTService`, …, NVIDIA's `NvidiaLLMService` and `RivaTTSService` included),
+    /// plus the ASR names of NVIDIA's pipecat, older (`Riva*`) and newer (`Nemotron*`), and
+    /// pipecat's one STT class that breaks the convention.
     fn default() -> Self {
         let patterns = |names: &[&str]| {
             names
@@ -155,9 +162,14 @@ impl Default for ServiceNames {
                 .collect()
         };
         ServiceNames {
-            llm: patterns(&["NvidiaLLMService"]),
-            tts: patterns(&["RivaTTSService", "NemotronTTSService"]),
-            asr: patterns(&["RivaASRService", "NemotronASRService"]),
+            llm: patterns(&["*LLMService"]),
+            tts: patterns(&["*TTSService"]),
+            asr: patterns(&[
+                "*STTService",
+                "WhisperSTTServiceMLX",
+                "RivaASRService",
+                "NemotronASRService",
+            ]),
         }
     }
 }
@@ -249,10 +261,12 @@ pub enum Event<'a> {
         /// The turn's times.
         truth: AgentTurnTruth,
     },
-    /// pipecat's `User stopped speaking` (its VAD's end-of-speech decision).
+    /// pipecat's `User stopped speaking`, bare or after a processor's name.
     UserStoppedSpeaking {
         /// Stream id.
         stream: &'a [u8],
+        /// Whether the VAD stopped hearing speech or the turn ended.
+        kind: StopKind,
     },
     /// A metric line whose value could not be read.
     Malformed {
@@ -273,8 +287,31 @@ impl Event<'_> {
             | Event::CompletionTokens { stream, .. }
             | Event::ClientStart { stream, .. }
             | Event::AgentTurn { stream, .. }
-            | Event::UserStoppedSpeaking { stream }
+            | Event::UserStoppedSpeaking { stream, .. }
             | Event::Malformed { stream, .. } => stream,
+        }
+    }
+}
+
+/// Which `User stopped speaking` a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopKind {
+    /// The VAD stopped hearing speech: `VADProcessor#0: User stopped speaking`, or the bare
+    /// message older pipecat transports log.
+    VadStop,
+    /// The user's turn ended, decided by a turn strategy (pipecat ≥ 1.0):
+    /// `LLMUserAggregator#0: User stopped speaking (strategy: …)`, also from
+    /// `UserTurnProcessor`.
+    TurnEnd,
+}
+
+impl StopKind {
+    fn of(text: &[u8]) -> Self {
+        if memmem::find(text, b"(strategy:").is_some() {
+            StopKind::TurnEnd
+        } else {
+            StopKind::VadStop
         }
     }
 }
@@ -293,6 +330,7 @@ const CLIENT_START_MESSAGES: [&[u8]; 2] = [
 pub struct LineParser {
     services: ServiceNames,
     stream_id: memmem::Finder<'static>,
+    message_separator: memmem::Finder<'static>,
     websocket: memmem::Finder<'static>,
 }
 
@@ -302,6 +340,7 @@ impl LineParser {
         LineParser {
             services,
             stream_id: memmem::Finder::new(b"streamId="),
+            message_separator: memmem::Finder::new(b" - "),
             websocket: memmem::Finder::new(b"\"WebSocket /ws/"),
         }
     }
@@ -309,7 +348,10 @@ impl LineParser {
     /// What `line` (already free of colour codes and line ends) says, if anything of interest.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Option<Event<'a>> {
         let Some(at) = self.stream_id.find(line) else {
-            return self.uvicorn_client_start(line);
+            return self
+                .default_layout_message(line)
+                .and_then(|message| self.parse_message(b"", message))
+                .or_else(|| self.uvicorn_client_start(line));
         };
         let after = &line[at + b"streamId=".len()..];
         let stream_end = after
@@ -317,17 +359,29 @@ impl LineParser {
             .position(|b| b.is_ascii_whitespace())
             .unwrap_or(after.len());
         let stream = &after[..stream_end];
-        // The seed's `streamId=(\S+)\s+-\s+`: a non-empty id, then " - ", then the message.
+        // The seed's `streamId=(\S*)\s+-\s+`: the id, then " - ", then the message.
         let rest = trim_start(&after[stream_end..]);
         let message = match rest.split_first() {
-            Some((b'-', message))
-                if !stream.is_empty() && message.first().is_some_and(u8::is_ascii_whitespace) =>
-            {
+            Some((b'-', message)) if message.first().is_some_and(u8::is_ascii_whitespace) => {
                 trim_start(message)
             }
             _ => return None,
         };
+        // An empty id, or the placeholder a default binding leaves outside any connection
+        // (`logger.configure(extra={"streamId": "-"})`), names no stream.
+        let stream = if stream == b"-" { &stream[..0] } else { stream };
         self.parse_message(stream, message)
+    }
+
+    /// The message of a line in loguru's default layout
+    /// `{time} | {level: <8} | {name}:{function}:{line} - {message}`: what follows the first
+    /// ` - ` after two ` | ` separators (none of the fields before it contains ` - `).
+    fn default_layout_message<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
+        let at = self.message_separator.find(line)?;
+        let head = &line[..at];
+        let first = memmem::find(head, b" | ")?;
+        memmem::find(&head[first + 3..], b" | ")?;
+        Some(&line[at + 3..])
     }
 
     fn parse_message<'a>(&self, stream: &'a [u8], message: &'a [u8]) -> Option<Event<'a>> {
@@ -336,21 +390,28 @@ impl LineParser {
             .position(|b| b.is_ascii_whitespace())
             .unwrap_or(message.len());
         let token = &message[..token_end];
-        let (name, has_instance) = match memchr::memrchr(b'#', token) {
-            Some(hash) => {
-                let digits = &token[hash + 1..];
-                if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                    return None;
-                }
-                (&token[..hash], true)
-            }
-            None => (token, false),
-        };
-        let text = trim_start(&message[token_end..]);
-        if !has_instance {
+        let Some(hash) = memchr::memrchr(b'#', token) else {
             return self.parse_non_service(stream, message);
+        };
+        // A processor's name, `Name#N`; followed by a colon when it introduces a free message
+        // (`VADProcessor#0: User stopped speaking`) rather than a metric (`Name#N TTFB: …`).
+        let digits = &token[hash + 1..];
+        let (digits, colon) = match digits.strip_suffix(b":") {
+            Some(digits) => (digits, true),
+            None => (digits, false),
+        };
+        if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
         }
-        let service = self.services.classify(name)?;
+        let text = trim_start(&message[token_end..]);
+        if text.starts_with(USER_STOPPED_SPEAKING) {
+            let kind = StopKind::of(text);
+            return Some(Event::UserStoppedSpeaking { stream, kind });
+        }
+        if colon {
+            return None;
+        }
+        let service = self.services.classify(&token[..hash])?;
         parse_service_metric(stream, service, text)
     }
 
@@ -366,7 +427,8 @@ impl LineParser {
             });
         }
         if message.starts_with(USER_STOPPED_SPEAKING) {
-            return Some(Event::UserStoppedSpeaking { stream });
+            let kind = StopKind::of(message);
+            return Some(Event::UserStoppedSpeaking { stream, kind });
         }
         for prefix in CLIENT_START_MESSAGES {
             if let Some(rest) = message.strip_prefix(prefix) {
@@ -714,23 +776,117 @@ mod tests {
         assert_eq!(parse("SomeOtherService#0 TTFB: 0.3"), None);
         assert_eq!(parse("RivaTTSService#x TTFB: 0.3"), None);
         assert_eq!(parse("User started speaking"), None);
-        assert_eq!(
-            parse("User stopped speaking"),
-            Some(Event::UserStoppedSpeaking {
-                stream: b"client_3_1732700000000"
-            })
-        );
+        assert_eq!(parse("VADProcessor#0: User started speaking"), None);
+        assert_eq!(parse("ScriptedTTSService#0: Generating TTS [Sure.]"), None);
         assert_eq!(parse("RivaASRService#0 processing time: 0.3"), None);
         let parser = LineParser::new(ServiceNames::default());
         assert_eq!(parser.parse(b"plain text line"), None);
-        assert_eq!(
-            parser.parse(b"x | streamId= - NvidiaLLMService#0 TTFB: 0.3"),
-            None
-        );
+        assert_eq!(parser.parse(b"a - b - OpenAILLMService#0 TTFB: 0.3"), None);
         assert_eq!(
             parser.parse(b"x | streamId=abc-NvidiaLLMService#0 TTFB: 0.3"),
             None
         );
+    }
+
+    /// Every way pipecat words it: bare (older transports), after a processor's name with a
+    /// colon (1.x's `VADProcessor`, `LLMUserAggregator`, `UserTurnProcessor`) or without one
+    /// (Gladia's STT).
+    #[test]
+    fn user_stopped_speaking_lines() {
+        let stopped = |message: &str| match parse(message) {
+            Some(Event::UserStoppedSpeaking { stream, kind }) => {
+                assert_eq!(stream, b"client_3_1732700000000");
+                Some(kind)
+            }
+            _ => None,
+        };
+        assert_eq!(stopped("User stopped speaking"), Some(StopKind::VadStop));
+        assert_eq!(
+            stopped("VADProcessor#0: User stopped speaking"),
+            Some(StopKind::VadStop)
+        );
+        assert_eq!(
+            stopped(
+                "LLMUserAggregator#12: User stopped speaking (strategy: TurnAnalyzerUserTurnStopStrategy#0)"
+            ),
+            Some(StopKind::TurnEnd)
+        );
+        assert_eq!(
+            stopped(
+                "UserTurnProcessor#0: User stopped speaking (strategy: SpeechTimeoutUserTurnStopStrategy#3)"
+            ),
+            Some(StopKind::TurnEnd)
+        );
+        assert_eq!(
+            stopped("GladiaSTTService#0 User stopped speaking"),
+            Some(StopKind::VadStop)
+        );
+        assert_eq!(stopped("VADProcessor#x: User stopped speaking"), None);
+    }
+
+    /// loguru's default layout, as pipecat ships it: no stream id.
+    #[test]
+    fn default_layout_lines_have_no_stream() {
+        let parser = LineParser::new(ServiceNames::default());
+        let parse = |line: &'static str| parser.parse(line.as_bytes());
+        assert_eq!(
+            parse(
+                "2026-12-03 09:16:34.517 | DEBUG    | pipecat.processors.metrics.frame_processor_metrics:stop_ttfb_metrics:175 - OpenAILLMService#0 TTFB: 0.301s"
+            ),
+            Some(Event::Metric {
+                stream: b"",
+                kind: MetricKind::LlmTtfb,
+                value: 0.301
+            })
+        );
+        assert_eq!(
+            parse(
+                "2026-12-03 09:16:34.215 | DEBUG    | pipecat.processors.aggregators.llm_response_universal:_on_user_turn_stopped:1497 - LLMUserAggregator#0: User stopped speaking (strategy: SpeechTimeoutUserTurnStopStrategy#0)"
+            ),
+            Some(Event::UserStoppedSpeaking {
+                stream: b"",
+                kind: StopKind::TurnEnd
+            })
+        );
+        assert_eq!(
+            parse(
+                "2026-12-03 09:16:34.695 | DEBUG    | pipecat.processors.metrics.frame_processor_metrics:start_llm_usage_metrics:337 - OpenAILLMService#0 prompt tokens: 25, completion tokens: 8"
+            ),
+            Some(Event::CompletionTokens {
+                stream: b"",
+                tokens: 8
+            })
+        );
+        // A message that itself contains " - " keeps it.
+        assert_eq!(
+            parse(
+                "2026-12-03 09:16:34.695 | DEBUG    | m:f:1 - DeepgramSTTService#0 TTFB: 0.2 - late"
+            ),
+            Some(Event::Metric {
+                stream: b"",
+                kind: MetricKind::AsrTtfb,
+                value: 0.2
+            })
+        );
+        assert_eq!(
+            parse("2026-12-03 09:16:34.695 | DEBUG    | m:f:1 - Pipeline started"),
+            None
+        );
+        // An empty id and the `-` placeholder name no stream either.
+        for line in [
+            "x | streamId= - NvidiaLLMService#0 TTFB: 0.3",
+            "x | streamId=- - NvidiaLLMService#0 TTFB: 0.3",
+        ] {
+            assert_eq!(
+                parse(line),
+                Some(Event::Metric {
+                    stream: b"",
+                    kind: MetricKind::LlmTtfb,
+                    value: 0.3
+                }),
+                "{line}"
+            );
+        }
     }
 
     #[test]
@@ -834,6 +990,32 @@ mod tests {
             Some(MetricKind::AsrTtfb)
         );
         assert_eq!(kind("NvidiaLLMServiceX#0 TTFB: 0.2"), None);
+        let defaults = LineParser::new(ServiceNames::default());
+        let default_kind = |m: &str| match defaults.parse(line(m).as_bytes()) {
+            Some(Event::Metric { kind, .. }) => Some(kind),
+            _ => None,
+        };
+        assert_eq!(
+            default_kind("OpenAILLMService#0 TTFB: 0.2"),
+            Some(MetricKind::LlmTtfb)
+        );
+        assert_eq!(
+            default_kind("ElevenLabsHttpTTSService#2 TTFB: 0.2"),
+            Some(MetricKind::TtsTtfb)
+        );
+        assert_eq!(
+            default_kind("DeepgramSTTService#0 TTFB: 0.2"),
+            Some(MetricKind::AsrTtfb)
+        );
+        assert_eq!(
+            default_kind("WhisperSTTServiceMLX#0 TTFB: 0.2"),
+            Some(MetricKind::AsrTtfb)
+        );
+        assert_eq!(
+            default_kind("RivaASRService#0 ASR compute latency: 0.05"),
+            Some(MetricKind::AsrLatency)
+        );
+        assert_eq!(default_kind("OpenAIImageGenService#0 TTFB: 0.2"), None);
         assert!(ServicePattern::new("").is_none());
         assert!(ServicePattern::new("a b").is_none());
         assert!(glob_match(b"a*b*c", b"aXXbYYc"));
