@@ -41,6 +41,7 @@ Usage (not run in CI; the outputs are committed):
 """
 
 import asyncio
+import importlib.metadata
 import json
 import math
 import re
@@ -51,7 +52,6 @@ import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pipecat
 from loguru import logger
 from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta
@@ -462,6 +462,7 @@ SCENARIOS = {
     # Turn v3 deciding the end of the turn).
     "overlap": {
         "bot": {"vad": "processor", "turn_stop": "pipecat_default"},
+        "colour": True,
         "users": [
             (1, 0.0, Delays(stt=0.10, llm=0.30, tts=0.12)),
             (2, 1.5, Delays(stt=0.15, llm=0.45, tts=0.18)),
@@ -510,7 +511,7 @@ def collect_wordings(log: Path) -> dict:
     """Per kind of line: how many there are and the first one, verbatim."""
     found = {}
     for line in log.read_text().splitlines():
-        message = message_of(line)
+        message = message_of(re.sub(r"\x1b\[[0-9;]*m", "", line))
         for kind, pattern in LINE_KINDS.items():
             if re.search(pattern, message):
                 entry = found.setdefault(kind, {"count": 0, "example": line})
@@ -528,12 +529,18 @@ async def run_scenario(name: str, out_dir: Path) -> dict:
         stream_id = f"client_{user}_{base_ms + int((offset or 0) * 1000)}"
         sessions.append(Session(user=user, stream_id=stream_id, delays=delays,
                                 start_offset_s=offset or 0.0))
-    default_log = out_dir / f"{name}.default.log"
-    streamid_log = out_dir / f"{name}.streamid.log"
+    logs = {
+        "default": out_dir / f"{name}.default.log",
+        "streamid": out_dir / f"{name}.streamid.log",
+    }
     sinks = [
-        logger.add(default_log, level="DEBUG", colorize=False, mode="w"),
-        logger.add(streamid_log, level="DEBUG", colorize=False, mode="w", format=STREAMID_FORMAT),
+        logger.add(logs["default"], level="DEBUG", colorize=False, mode="w"),
+        logger.add(logs["streamid"], level="DEBUG", colorize=False, mode="w", format=STREAMID_FORMAT),
     ]
+    if scenario.get("colour"):
+        # What `docker logs` shows of a container with a terminal: loguru's colours.
+        logs["default_colour"] = out_dir / f"{name}.default-colour.log"
+        sinks.append(logger.add(logs["default_colour"], level="DEBUG", colorize=True, mode="w"))
     try:
         if name == "sequential":
             first, second = sessions
@@ -549,7 +556,7 @@ async def run_scenario(name: str, out_dir: Path) -> dict:
     return {
         "name": name,
         "bot": bot,
-        "logs": {"default": default_log.name, "streamid": streamid_log.name},
+        "logs": {style: path.name for style, path in logs.items()},
         "sessions": [
             {
                 "user": s.user,
@@ -564,10 +571,7 @@ async def run_scenario(name: str, out_dir: Path) -> dict:
             }
             for s in sessions
         ],
-        "lines": {
-            "default": collect_wordings(default_log),
-            "streamid": collect_wordings(streamid_log),
-        },
+        "lines": {style: collect_wordings(path) for style, path in logs.items()},
     }
 
 
@@ -579,8 +583,10 @@ async def main(out_dir: Path, only: list[str]) -> None:
     scenarios = [await run_scenario(name, out_dir) for name in (only or SCENARIOS)]
     manifest = {
         "generator": "scripts/pipecat_log_fixtures.py",
-        "pipecat_version": pipecat.__version__ if hasattr(pipecat, "__version__") else None,
+        "pipecat_version": importlib.metadata.version("pipecat-ai"),
         "python": sys.version.split()[0],
+        # Log times are this machine's local wall clock: unix = log time - this offset.
+        "log_utc_offset_s": time.localtime().tm_gmtoff,
         "log_level": "DEBUG",
         "pipeline_params": {"enable_metrics": True, "enable_usage_metrics": True},
         "formats": {"default": "loguru default", "streamid": STREAMID_FORMAT},

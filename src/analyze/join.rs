@@ -153,9 +153,11 @@ pub enum VadSource {
     /// pipecat's VAD-stop `User stopped speaking` line (bare, or `VADProcessor#N: …`) − bench's
     /// speech end.
     UserStoppedSpeaking,
-    /// pipecat's turn-end line `… User stopped speaking (strategy: …)` − bench's speech end,
-    /// minus the STT's TTFB when that is the ASR part (pipecat measures it from the speech end,
-    /// so it lies inside the same wait).
+    /// pipecat's turn-end line (`… User turn inference triggered (strategy: …)` or `… User
+    /// stopped speaking (strategy: …)`, the last one before the LLM run that produced the reply)
+    /// − bench's speech end, minus the STT's TTFB when that is the ASR part (pipecat measures it
+    /// from the speech end, so it lies inside the same wait). Negative when the turn was ended
+    /// before the user had finished.
     TurnEnd,
 }
 
@@ -516,19 +518,9 @@ impl ConnectionSamples {
         }
     }
 
-    fn add_stop(&mut self, timeline: &Timeline, turn: usize, kind: StopKind, unix: f64) {
+    fn add_stop(&mut self, turn: usize, kind: StopKind, unix: f64) {
         self.in_log = true;
-        // The last stop before the reply's first audio is the one that started the reply.
-        let before_reply = timeline.turns[turn]
-            .first_audio_at
-            .is_none_or(|first| unix <= first);
-        if before_reply {
-            let slot = match kind {
-                StopKind::VadStop => &mut self.per_turn[turn].vad_stop_at,
-                StopKind::TurnEnd => &mut self.per_turn[turn].turn_end_at,
-            };
-            *slot = Some(unix);
-        }
+        self.per_turn[turn].stops.push((unix, kind));
     }
 }
 
@@ -632,7 +624,7 @@ pub fn join(
         }
         for &(time, kind) in &data.user_stopped {
             if let Ok(k) = timeline.turn_of(to_unix(time)) {
-                connection.add_stop(timeline, k, kind, to_unix(time));
+                connection.add_stop(k, kind, to_unix(time));
             }
         }
     }
@@ -666,6 +658,8 @@ pub fn join(
                     Owner::Ambiguous(active) => {
                         counts.unlabeled_ambiguous += 1;
                         for (connection, turn) in active {
+                            // Its lines are in the log, just not told apart.
+                            connections[connection].in_log = true;
                             if let Some(turn) = turn {
                                 ambiguous[connection][turn] += 1;
                             }
@@ -677,7 +671,7 @@ pub fn join(
         for &(time, kind) in &data.user_stopped {
             let unix = to_unix(time);
             if let Owner::Turn { connection, turn } = owner_at(&timelines, unix) {
-                connections[connection].add_stop(&timelines[connection], turn, kind, unix);
+                connections[connection].add_stop(turn, kind, unix);
             }
         }
     }
@@ -791,15 +785,16 @@ fn split_note(c: &JoinCounts) -> Option<String> {
 struct TurnSamples {
     values: [Vec<(f64, f64)>; MetricKind::ALL.len()],
     truth: Option<AgentTurnTruth>,
-    /// The last VAD stop (`User stopped speaking`) before the reply.
-    vad_stop_at: Option<f64>,
-    /// The last turn end (`… User stopped speaking (strategy: …)`) before the reply.
-    turn_end_at: Option<f64>,
+    /// pipecat's `User stopped speaking` / `User turn inference triggered` lines, in log order.
+    stops: Vec<(f64, StopKind)>,
 }
 
 /// A service sample logged up to this long after the reply's first audio is still its own
 /// (log times are cut to the millisecond; the two clocks may differ by a little).
 const REPLY_SLACK_S: f64 = 0.05;
+/// A turn's end logged up to this long after the start of the LLM run it started (that start
+/// is computed from a TTFB and a log time, both cut to the millisecond).
+const RUN_START_SLACK_S: f64 = 0.05;
 
 impl TurnSamples {
     fn push(&mut self, kind: MetricKind, value: f64, unix: f64) {
@@ -811,6 +806,12 @@ impl TurnSamples {
     /// short when the user went on speaking after a pause the VAD took for the end of the
     /// turn. Without a reply time (or with none logged before it), the first sample.
     fn for_reply(&self, kind: MetricKind, reply_at: Option<f64>) -> Option<f64> {
+        self.sample_for_reply(kind, reply_at)
+            .map(|(value, _)| value)
+    }
+
+    /// [`Self::for_reply`] with the sample's log time.
+    fn sample_for_reply(&self, kind: MetricKind, reply_at: Option<f64>) -> Option<(f64, f64)> {
         let samples = &self.values[metric_index(kind)];
         reply_at
             .and_then(|at| {
@@ -820,7 +821,32 @@ impl TurnSamples {
                     .find(|(_, logged)| *logged <= at + REPLY_SLACK_S)
             })
             .or(samples.first())
+            .copied()
+    }
+
+    /// The value of `kind` that went into the LLM run starting at `run_start`: the last one
+    /// logged by then, else the first one after (an STT that reports its TTFB only after a
+    /// timeout logs it late).
+    fn for_run(&self, kind: MetricKind, run_start: Option<f64>) -> Option<f64> {
+        let samples = &self.values[metric_index(kind)];
+        let Some(start) = run_start else {
+            return samples.first().map(|(value, _)| *value);
+        };
+        samples
+            .iter()
+            .rev()
+            .find(|(_, logged)| *logged <= start)
+            .or_else(|| samples.iter().find(|(_, logged)| *logged > start))
             .map(|(value, _)| *value)
+    }
+
+    /// The last stop line of one of `kinds` logged by `until`.
+    fn last_stop(&self, kinds: &[StopKind], until: Option<f64>) -> Option<f64> {
+        self.stops
+            .iter()
+            .rev()
+            .find(|(at, kind)| kinds.contains(kind) && until.is_none_or(|u| *at <= u))
+            .map(|(at, _)| *at)
     }
 
     fn count(&self) -> usize {
@@ -854,15 +880,22 @@ fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples)
         .map(|t| t.first_reply_unix)
         .or(turn.first_audio_at);
     let component = |kind| samples.for_reply(kind, reply_at);
+    let llm_sample = samples.sample_for_reply(MetricKind::LlmTtfb, reply_at);
+    // The LLM run that produced the reply started at its TTFB line's time less the TTFB; what
+    // ended the user's turn, and the transcript it answered, came before that. (An earlier
+    // inference may be the one the reply comes from while a later turn end, logged before the
+    // reply, started a run that answered after it.)
+    let run_start = llm_sample.map(|(value, logged)| logged - value + RUN_START_SLACK_S);
+    let stop_cutoff = run_start.or(reply_at);
     let (mut asr, asr_source) = match (
         component(MetricKind::AsrLatency),
-        component(MetricKind::AsrTtfb),
+        samples.for_run(MetricKind::AsrTtfb, stop_cutoff),
     ) {
         (Some(latency), _) => (Some(latency), Some(AsrSource::ComputeLatency)),
         (None, Some(ttfb)) => (Some(ttfb), Some(AsrSource::SttTtfb)),
         (None, None) => (None, None),
     };
-    let llm = component(MetricKind::LlmTtfb);
+    let llm = llm_sample.map(|(value, _)| value);
     let tts = component(MetricKind::TtsTtfb);
     let latency = turn.latency_s;
     let mut joined = JoinedTurn {
@@ -893,7 +926,12 @@ fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples)
     let Some(truth) = samples.truth else {
         // A pipecat log: the wait from bench's speech end to the turn's end (or, without a
         // turn-end line, to the VAD's stop), as far as it is not the STT's.
-        let stop = match (samples.turn_end_at, samples.vad_stop_at) {
+        let turn_end = samples.last_stop(
+            &[StopKind::TurnEnd, StopKind::InferenceTriggered],
+            stop_cutoff,
+        );
+        let vad_stop = samples.last_stop(&[StopKind::VadStop], stop_cutoff);
+        let stop = match (turn_end, vad_stop) {
             (Some(end), _) => Some((end, VadSource::TurnEnd)),
             (None, Some(stop)) => Some((stop, VadSource::UserStoppedSpeaking)),
             (None, None) => None,

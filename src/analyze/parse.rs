@@ -261,7 +261,8 @@ pub enum Event<'a> {
         /// The turn's times.
         truth: AgentTurnTruth,
     },
-    /// pipecat's `User stopped speaking`, bare or after a processor's name.
+    /// pipecat's `User stopped speaking`, bare or after a processor's name, or its turn
+    /// strategy's `User turn inference triggered`.
     UserStoppedSpeaking {
         /// Stream id.
         stream: &'a [u8],
@@ -304,6 +305,11 @@ pub enum StopKind {
     /// `LLMUserAggregator#0: User stopped speaking (strategy: …)`, also from
     /// `UserTurnProcessor`.
     TurnEnd,
+    /// A turn strategy started the LLM on what the user said so far (pipecat ≥ 1.0):
+    /// `LLMUserAggregator#0: User turn inference triggered (strategy: …)`. Logged with the turn
+    /// end, or before it (a strategy that lets the LLM judge whether the turn is complete, or an
+    /// early inference the user then talked over).
+    InferenceTriggered,
 }
 
 impl StopKind {
@@ -320,6 +326,7 @@ impl StopKind {
 pub const AGENT_TURN_PREFIX: &str = "VoiceperfAgent turn ";
 
 const USER_STOPPED_SPEAKING: &[u8] = b"User stopped speaking";
+const INFERENCE_TRIGGERED: &[u8] = b"User turn inference triggered";
 
 const CLIENT_START_MESSAGES: [&[u8]; 2] = [
     b"Accepting WebSocket connection for stream ID ",
@@ -406,6 +413,10 @@ impl LineParser {
         let text = trim_start(&message[token_end..]);
         if text.starts_with(USER_STOPPED_SPEAKING) {
             let kind = StopKind::of(text);
+            return Some(Event::UserStoppedSpeaking { stream, kind });
+        }
+        if colon && text.starts_with(INFERENCE_TRIGGERED) {
+            let kind = StopKind::InferenceTriggered;
             return Some(Event::UserStoppedSpeaking { stream, kind });
         }
         if colon {
@@ -820,6 +831,12 @@ mod tests {
         assert_eq!(
             stopped("GladiaSTTService#0 User stopped speaking"),
             Some(StopKind::VadStop)
+        );
+        assert_eq!(
+            stopped(
+                "LLMUserAggregator#1: User turn inference triggered (strategy: TurnAnalyzerUserTurnStopStrategy#1)"
+            ),
+            Some(StopKind::InferenceTriggered)
         );
         assert_eq!(stopped("VADProcessor#x: User stopped speaking"), None);
     }
