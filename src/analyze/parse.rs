@@ -5,8 +5,8 @@
 //! lines.
 //!
 //! The hot path is a substring search for `streamId=` (memchr's SIMD `memmem`), and on lines
-//! without one a search for the default layout's ` - `; the message is then looked at by plain
-//! byte comparisons, no regex. Lines without a stream id (or with the placeholder `-`) yield
+//! without one a walk over the default layout's first ` | ` separators to its ` - `; the
+//! message is then looked at by plain byte comparisons, no regex. Lines without a stream id (or with the placeholder `-`) yield
 //! events whose stream is empty.
 
 use memchr::memmem;
@@ -119,23 +119,28 @@ impl ServicePattern {
 }
 
 fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    let mut parts = pattern.split(|&b| b == b'*');
-    let first = parts.next().unwrap_or_default();
-    if !name.starts_with(first) {
+    // Called for every `Name#N` line: no allocation.
+    let (Some(first_star), Some(last_star)) =
+        (memchr::memchr(b'*', pattern), memchr::memrchr(b'*', pattern))
+    else {
+        return pattern == name;
+    };
+    let (first, last) = (&pattern[..first_star], &pattern[last_star + 1..]);
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last)
+    {
         return false;
     }
-    let rest: Vec<&[u8]> = parts.collect();
+    let middle = &name[..name.len() - last.len()];
     let mut position = first.len();
-    let Some((last, middle)) = rest.split_last() else {
-        return name.len() == first.len();
-    };
-    for part in middle {
-        match memmem::find(&name[position..], part) {
-            Some(found) => position += found + part.len(),
-            None => return false,
+    if first_star < last_star {
+        for part in pattern[first_star + 1..last_star].split(|&b| b == b'*') {
+            match memmem::find(&middle[position..], part) {
+                Some(found) => position += found + part.len(),
+                None => return false,
+            }
         }
     }
-    name.len() >= position + last.len() && name.ends_with(last)
+    true
 }
 
 /// Which service names count as the LLM, the TTS and the ASR.
@@ -326,6 +331,9 @@ impl StopKind {
 pub const AGENT_TURN_PREFIX: &str = "VoiceperfAgent turn ";
 
 const USER_STOPPED_SPEAKING: &[u8] = b"User stopped speaking";
+/// ` | ` separators looked at for loguru's default layout: time, level, and up to two more
+/// of a log collector's prefix.
+const MAX_LAYOUT_SEPARATORS: usize = 4;
 const INFERENCE_TRIGGERED: &[u8] = b"User turn inference triggered";
 
 const CLIENT_START_MESSAGES: [&[u8]; 2] = [
@@ -337,7 +345,7 @@ const CLIENT_START_MESSAGES: [&[u8]; 2] = [
 pub struct LineParser {
     services: ServiceNames,
     stream_id: memmem::Finder<'static>,
-    message_separator: memmem::Finder<'static>,
+    field_separator: memmem::Finder<'static>,
     websocket: memmem::Finder<'static>,
 }
 
@@ -347,7 +355,7 @@ impl LineParser {
         LineParser {
             services,
             stream_id: memmem::Finder::new(b"streamId="),
-            message_separator: memmem::Finder::new(b" - "),
+            field_separator: memmem::Finder::new(b" | "),
             websocket: memmem::Finder::new(b"\"WebSocket /ws/"),
         }
     }
@@ -381,14 +389,23 @@ impl LineParser {
     }
 
     /// The message of a line in loguru's default layout
-    /// `{time} | {level: <8} | {name}:{function}:{line} - {message}`: what follows the first
-    /// ` - ` after two ` | ` separators (none of the fields before it contains ` - `).
+    /// `{time} | {level: <8} | {name}:{function}:{line} - {message}`: the `name:function:line`
+    /// field follows a ` | ` (the second of the line, or a later one after a `docker compose
+    /// logs` prefix) and holds no space; ` - ` follows it.
     fn default_layout_message<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
-        let at = self.message_separator.find(line)?;
-        let head = &line[..at];
-        let first = memmem::find(head, b" | ")?;
-        memmem::find(&head[first + 3..], b" | ")?;
-        Some(&line[at + 3..])
+        let mut at = 0;
+        for separator in 0..MAX_LAYOUT_SEPARATORS {
+            at += self.field_separator.find(&line[at..])? + 3;
+            if separator == 0 {
+                continue;
+            }
+            let field = &line[at..];
+            let space = memchr::memchr(b' ', field)?;
+            if let Some(message) = field[space..].strip_prefix(b" - ") {
+                return Some(message);
+            }
+        }
+        None
     }
 
     fn parse_message<'a>(&self, stream: &'a [u8], message: &'a [u8]) -> Option<Event<'a>> {
@@ -874,6 +891,16 @@ mod tests {
                 tokens: 8
             })
         );
+        assert_eq!(
+            parse(
+                "bot-1  | 2026-12-03 09:16:34.517 | DEBUG    | pipecat.processors.metrics.frame_processor_metrics:stop_ttfb_metrics:175 - CartesiaTTSService#0 TTFB: 0.125s"
+            ),
+            Some(Event::Metric {
+                stream: b"",
+                kind: MetricKind::TtsTtfb,
+                value: 0.125
+            })
+        );
         // A message that itself contains " - " keeps it.
         assert_eq!(
             parse(
@@ -1039,6 +1066,13 @@ mod tests {
         assert!(!glob_match(b"a*b*c", b"aXXcYYb"));
         assert!(glob_match(b"*", b""));
         assert!(!glob_match(b"ab*ba", b"aba"));
+        assert!(glob_match(b"ab*ba", b"abba"));
+        assert!(glob_match(b"a**c", b"ac"));
+        assert!(!glob_match(b"a*bc*c", b"abc"));
+        assert!(glob_match(b"abc", b"abc"));
+        assert!(!glob_match(b"abc", b"abcd"));
+        assert!(glob_match(b"*LLMService", b"OpenAILLMService"));
+        assert!(!glob_match(b"*LLMService", b"LLMServiceX"));
     }
 
     #[test]
