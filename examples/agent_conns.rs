@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
-use voiceperf::agent::voice::{VoiceParams, synthesize_speech};
-use voiceperf::analyze::parse::{Event, LineParser, ServiceNames};
 use voiceperf::audio::riff;
+use voiceperf::audio::voice::{VoiceParams, synthesize_speech};
 use voiceperf::protocol::{self, Frame, FrameKind};
+use voiceperf::serverlog::parse::{Event, LineParser, ServiceNames};
 use voiceperf::stats::Summary;
 
 /// Opens many concurrent connections to a voiceperf (or pipecat) agent.

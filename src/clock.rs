@@ -6,6 +6,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Local};
 
+use crate::stats::round6;
+
 /// Monotonic time expressed as unix seconds (µs resolution) from one wall-clock anchor.
 #[derive(Debug, Clone, Copy)]
 pub struct UnixClock {
@@ -34,7 +36,7 @@ impl UnixClock {
 
     /// Unix seconds of a monotonic instant, rounded to the microsecond.
     pub fn unix(&self, at: Instant) -> f64 {
-        round_us(self.anchor_unix + signed_secs(at, self.anchor))
+        round6(self.anchor_unix + signed_secs(at, self.anchor))
     }
 
     /// Unix seconds now.
@@ -76,9 +78,10 @@ pub fn signed_secs(later: Instant, earlier: Instant) -> f64 {
     }
 }
 
-/// Rounds seconds to the microsecond.
-pub fn round_us(secs: f64) -> f64 {
-    (secs * 1e6).round() / 1e6
+/// The current local time as RFC 3339 with milliseconds (`2026-11-27T10:04:52.167+01:00`):
+/// the `timestamp` of result files and `run.json`.
+pub fn local_timestamp() -> String {
+    Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 #[cfg(test)]

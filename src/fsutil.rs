@@ -9,6 +9,17 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+/// A path as voiceperf shows and records it: '/'-separated whatever the platform.
+pub fn slash(path: &Path) -> String {
+    path.to_string_lossy().replace('\\', "/")
+}
+
+/// `path` relative to `base`, '/'-separated (as dataset files are named in manifests and
+/// results); `path` itself when it is not under `base`.
+pub fn relative_slash(base: &Path, path: &Path) -> String {
+    slash(path.strip_prefix(base).unwrap_or(path))
+}
+
 /// Prefix of temp files; a crash can leave one behind, never a half-written output.
 pub const TEMP_PREFIX: &str = ".voiceperf-tmp-";
 

@@ -5,20 +5,33 @@
 //! pipecat [`protocol`] (such as the built-in [`agent`]), [`analyze`] reads the agent's log,
 //! [`report`] renders the results, and [`run`] chains it all.
 
-pub mod agent;
-pub mod analyze;
+// Leaf blocks.
 pub mod audio;
-pub mod bench;
-pub mod cli;
 pub mod clock;
+pub mod delay;
 pub mod fsutil;
-pub mod prep;
-pub mod protocol;
-pub mod report;
-pub mod run;
 pub mod stats;
 pub mod term;
+pub mod text;
+
+// Formats several steps share.
+pub mod dataset;
+pub mod protocol;
+pub mod runfolder;
+pub mod serverlog;
+
+// The steps.
+pub mod agent;
+pub mod analyze;
+pub mod bench;
+pub mod prep;
 pub mod validate;
+
+// What chains and presents them.
+pub mod report;
+pub mod run;
+
+pub mod cli;
 
 /// How a command ended; `main` turns it into the process exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Rounds to 6 decimals: the precision of every number in voiceperf's result files (1 µs for
+/// seconds), so they read cleanly and round-trip exactly.
+pub fn round6(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
 /// Percentile `p` (0–100) of samples already sorted ascending, linearly interpolated between
 /// the closest ranks (the definition numpy uses by default). `None` for no samples.
 pub fn percentile_sorted(sorted: &[f64], p: f64) -> Option<f64> {

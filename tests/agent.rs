@@ -1,13 +1,17 @@
 //! `voiceperf agent` on real sockets: turn detection, reply timing and pacing, WAV headers,
 //! 24 kHz, barge-in and the log format.
 
-mod agent_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use agent_support::*;
+use support::agent::fast_options;
+use support::audio::{read_query, synth_query};
+use support::client::*;
+use support::fixture;
 use voiceperf::agent::{self, MemoryLog};
 use voiceperf::audio::riff;
+use voiceperf::serverlog::truth::AgentTurnTruth;
 
 /// The headline behaviour: a query streamed in real time gets one reply whose first audio
 /// arrives vad-stop + asr + llm + tts after the end of speech, paced at 40 ms per frame, and
@@ -17,7 +21,7 @@ async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
     let log = MemoryLog::new();
     let agent = agent::start(fast_options(&log)).await.unwrap();
     let (mut sink, source) = connect(&agent, "client_1_1732700000000").await;
-    let (samples, voice_end) = query(0.3, 1.2, 1.2, 11);
+    let (samples, voice_end) = synth_query(0.3, 1.2, 1.2, 11);
     let receiver = receive_until(source, Instant::now() + Duration::from_millis(4800));
     let sent = stream_audio(&mut sink, &samples, 20, 1).await;
     let received = receiver.await.unwrap();
@@ -63,9 +67,9 @@ async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
     // with the client's own clock within a few ms.
     let turns = agent.turns();
     assert_eq!(turns.len(), 1, "{turns:?}");
-    let truth = &turns[0];
+    assert!(!turns[0].early);
+    let truth = &turns[0].truth;
     assert_eq!(truth.turn, 1);
-    assert!(!truth.early);
     let id = truth.last_speech_frame_id;
     assert!(
         id + 2 >= end_id && id <= end_id + 5,
@@ -73,13 +77,13 @@ async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
     );
     let client_view = secs(sent[(id - 1) as usize].1, times[0]);
     assert!(
-        (client_view - truth.latency_secs).abs() < 0.020,
+        (client_view - truth.latency_s).abs() < 0.020,
         "client {client_view:.4} s vs agent {:.4} s",
-        truth.latency_secs
+        truth.latency_s
     );
-    assert!((truth.asr_secs - 0.050).abs() < 1e-6);
-    assert!((truth.llm_ttfb_secs - 0.100).abs() < 1e-6);
-    assert!((truth.tts_ttfb_secs - 0.050).abs() < 1e-6);
+    assert!((turns[0].asr_s - 0.050).abs() < 1e-6);
+    assert!((turns[0].llm_ttfb_s - 0.100).abs() < 1e-6);
+    assert!((turns[0].tts_ttfb_s - 0.050).abs() < 1e-6);
 
     let counters = agent.counters();
     assert_eq!(counters.turns, 1);
@@ -99,7 +103,7 @@ async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
 
 /// Every line the agent writes has the loguru layout, and the service lines are the NVIDIA
 /// ones the seed analyzer and `voiceperf analyze` read.
-fn check_log_format(text: &str, stream: &str, truth: &agent::TurnTruth) {
+fn check_log_format(text: &str, stream: &str, truth: &AgentTurnTruth) {
     let line_re = |message: &str| -> regex::Regex {
         regex::Regex::new(&format!(
             r"^\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{{3}} \| (DEBUG|INFO|WARNING|ERROR) +\| [\w.]+:\w+:\d+ \| streamId={} - {message}$",
@@ -123,7 +127,7 @@ fn check_log_format(text: &str, stream: &str, truth: &agent::TurnTruth) {
         r"RivaTTSService#\d+ processing time: 0\.\d{3}".into(),
         format!(
             r"VoiceperfAgent turn 1: last speech frame id {} arrived at \d+\.\d{{6}}, first reply frame sent at \d+\.\d{{6}}, latency: {:.6}",
-            truth.last_speech_frame_id, truth.latency_secs
+            truth.last_speech_frame_id, truth.latency_s
         ),
     ];
     let lines: Vec<&str> = text.lines().collect();
@@ -169,7 +173,7 @@ async fn wav_header_mode_at_24_khz() {
     };
     let agent = agent::start(options).await.unwrap();
     let (mut sink, source) = connect(&agent, "wav").await;
-    let (samples, _) = query(0.2, 1.0, 1.0, 12);
+    let (samples, _) = synth_query(0.2, 1.0, 1.0, 12);
     let receiver = receive_until(source, Instant::now() + Duration::from_millis(4200));
     stream_audio(&mut sink, &samples, 20, 1).await;
     let frames = audio_frames(&receiver.await.unwrap());
@@ -205,15 +209,15 @@ async fn barge_in_stops_the_reply_with_an_interruption() {
     let (mut sink, source) = connect(&agent, "barge").await;
     // Query 1 ends at 1.2 s; its reply starts ≈ 1.7 s and would last 2.4 s. Query 2 starts at
     // 2.4 s, while the bot is speaking.
-    let (mut samples, _) = query(0.2, 1.0, 1.2, 13);
-    let (second, _) = query(0.0, 1.0, 1.4, 14);
+    let (mut samples, _) = synth_query(0.2, 1.0, 1.2, 13);
+    let (second, _) = synth_query(0.0, 1.0, 1.4, 14);
     samples.extend(second);
     let receiver = receive_until(source, Instant::now() + Duration::from_millis(7000));
     let sent = stream_audio(&mut sink, &samples, 20, 1).await;
     let received = receiver.await.unwrap();
     let interruption = received
         .iter()
-        .position(|r| matches!(r.got, agent_support::Got::Interruption))
+        .position(|r| matches!(r.got, Got::Interruption))
         .expect("an Interruption frame");
     let before = audio_times(&received[..interruption]);
     assert!(
@@ -252,13 +256,8 @@ async fn barge_in_stops_the_reply_with_an_interruption() {
 /// tests/fixtures/agent/README.md) is one turn, answered after the pipeline delays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_query_gets_one_reply() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/agent/front_center_16k.wav");
-    let bytes = std::fs::read(&path).unwrap();
-    let layout = riff::parse(&bytes).unwrap();
-    assert!(layout.fmt.is_16k_mono_s16());
     let mut samples = vec![0i16; 3200];
-    samples.extend(riff::pcm16_from_bytes(&bytes[layout.data.clone()]));
+    samples.extend(read_query(&fixture("agent/front_center_16k.wav")));
     let speech_end = samples.len();
     samples.extend(vec![0i16; 16_000]);
     let log = MemoryLog::new();

@@ -1,25 +1,30 @@
 //! Fault injection, RTVI messages, greeting, seeds and the load model of `voiceperf agent`,
 //! on real sockets. Replies are a 1 s WAV (`--reply`) to keep the tests short.
 
-mod agent_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use agent_support::*;
-use voiceperf::agent::{self, AgentOptions, Delay, Faults, MemoryLog};
+use support::agent::fast_options;
+use support::audio::{synth_query, write_reply};
+use support::client::*;
+use voiceperf::agent::{self, AgentOptions, Faults, MemoryLog};
+use voiceperf::delay::Delay;
 use voiceperf::protocol;
 
-/// Options with a 1 s reply file (25 frames of 40 ms).
+/// Options with a 1 s reply file (25 frames of 40 ms) in `dir`.
 fn options(log: &MemoryLog, dir: &tempfile::TempDir) -> AgentOptions {
+    let reply = dir.path().join("reply.wav");
+    write_reply(&reply, 1.0);
     AgentOptions {
-        reply: Some(short_reply(dir, 1.0)),
+        reply: Some(reply),
         ..fast_options(log)
     }
 }
 
 /// 0.2 s silence, 0.8 s voice, 0.6 s silence: the reply starts ≈ 1.5 s and ends ≈ 2.5 s.
 fn short_query() -> (Vec<i16>, usize) {
-    query(0.2, 0.8, 0.6, 21)
+    synth_query(0.2, 0.8, 0.6, 21)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,7 +74,7 @@ async fn early_reply_answers_while_the_user_still_speaks() {
     .await
     .unwrap();
     // 1.6 s of voice: the early reply comes ≈ 0.2 (start) + 0.2 (pipeline) s into it.
-    let (samples, voice_end) = query(0.2, 1.6, 0.8, 22);
+    let (samples, voice_end) = synth_query(0.2, 1.6, 0.8, 22);
     let (sent, received) = converse(&agent, "early", &samples, Duration::from_millis(3000)).await;
     let end_sent = sent[(chunk_id_of_sample(voice_end, 20, 1) - 1) as usize].1;
     let times = audio_times(&received);
@@ -92,7 +97,7 @@ async fn early_reply_answers_while_the_user_still_speaks() {
     );
     assert!(turns[0].early);
     assert!(
-        (0.18..0.40).contains(&turns[0].latency_secs),
+        (0.18..0.40).contains(&turns[0].truth.latency_s),
         "{:?}",
         turns[0]
     );
@@ -199,7 +204,7 @@ async fn rtvi_messages_come_first_but_are_not_audio_and_greeting_plays_unasked()
         .collect();
     let metrics = messages
         .iter()
-        .find(|(_, m)| m.contains(r#""type":"metrics""#))
+        .find(|(_, m)| matches!(protocol::rtvi::parse(m), Ok(protocol::rtvi::Message::Metrics(ref x)) if x.is_initial()))
         .expect("metrics message");
     let after = secs(connected, metrics.0);
     assert!((0.40..0.60).contains(&after), "metrics after {after:.3} s");
@@ -242,13 +247,13 @@ async fn load_model_slows_replies_beyond_capacity() {
     assert_eq!(audio_times(&b.1).len(), 25);
     let mut turns = agent.turns();
     assert_eq!(turns.len(), 2);
-    turns.sort_by(|x, y| x.llm_ttfb_secs.total_cmp(&y.llm_ttfb_secs));
-    assert!((turns[0].llm_ttfb_secs - 0.2).abs() < 1e-6, "{turns:?}");
-    assert!((turns[1].llm_ttfb_secs - 0.4).abs() < 1e-6, "{turns:?}");
+    turns.sort_by(|x, y| x.llm_ttfb_s.total_cmp(&y.llm_ttfb_s));
+    assert!((turns[0].llm_ttfb_s - 0.2).abs() < 1e-6, "{turns:?}");
+    assert!((turns[1].llm_ttfb_s - 0.4).abs() < 1e-6, "{turns:?}");
     for turn in &turns {
-        assert!((turn.tts_ttfb_secs - 0.3).abs() < 1e-6, "{turns:?}");
+        assert!((turn.tts_ttfb_s - 0.3).abs() < 1e-6, "{turns:?}");
     }
-    assert!(turns[1].latency_secs - turns[0].latency_secs > 0.15);
+    assert!(turns[1].truth.latency_s - turns[0].truth.latency_s > 0.15);
     assert_eq!(agent.counters().max_generating, 2);
     agent.shutdown().await.unwrap();
 }
@@ -276,10 +281,7 @@ async fn seeded_delays_replay() {
         let mut turns = agent.turns();
         turns.sort_by(|p, q| p.stream_id.cmp(&q.stream_id));
         assert_eq!(turns.len(), 2);
-        let values: Vec<(f64, f64)> = turns
-            .iter()
-            .map(|t| (t.asr_secs, t.llm_ttfb_secs))
-            .collect();
+        let values: Vec<(f64, f64)> = turns.iter().map(|t| (t.asr_s, t.llm_ttfb_s)).collect();
         for (asr, _) in &values {
             assert!((0.02..=0.06).contains(asr), "{values:?}");
         }

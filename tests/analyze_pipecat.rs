@@ -6,21 +6,23 @@
 //! checked against the manifest: each session's services were configured with their own
 //! delays, so a line given to the wrong connection shows.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use serde::Deserialize;
-use voiceperf::analyze::input::Input;
+use support::cli::voiceperf;
 use voiceperf::analyze::join::{AsrSource, JoinReport, JoinedTurn, VadSource};
-use voiceperf::analyze::parse::{Event, LineParser, MetricKind, ServiceNames, StopKind};
 use voiceperf::analyze::window::WindowSpec;
 use voiceperf::analyze::{Analysis, AnalyzeOptions, EmptyReason, RunJoin, analyze};
-use voiceperf::bench::results::{
+use voiceperf::runfolder::client_file_name;
+use voiceperf::runfolder::results::{
     ClientResults, ConnectionStatus, FrameCounts, SpeechEndSource, TurnOutcome, TurnRecord,
-    client_file_name,
 };
+use voiceperf::serverlog::input::Input;
+use voiceperf::serverlog::parse::{Event, LineParser, MetricKind, ServiceNames, StopKind};
 
 /// Log times are cut to the millisecond and the stand-ins sleep on a shared 2-core machine.
 const TOLERANCE_S: f64 = 0.04;
@@ -77,7 +79,7 @@ struct Turn {
 }
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/pipecat")
+    support::fixture("logs/pipecat")
 }
 
 fn manifest() -> Manifest {
@@ -377,8 +379,7 @@ fn nothing_attributable_fails_with_the_fix() {
         offset.abs() / 3600,
         offset.abs() % 3600 / 60
     );
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .arg("analyze")
         .arg(&log)
         .arg("--run")

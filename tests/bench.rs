@@ -2,18 +2,20 @@
 //! synthesized queries and a few seconds per run. Timing bounds are generous: the precise
 //! figures come from `scripts/bench_scale.sh`.
 
-mod bench_support;
+mod support;
 
 use std::time::Duration;
 
-use bench_support::{Fixture, PIPELINE_MS, VAD_STOP_MS, json};
+use support::agent::{PIPELINE_MS, VAD_STOP_MS};
+use support::bench::Fixture;
+use support::json;
 use voiceperf::Outcome;
 use voiceperf::agent::{self, Faults};
-use voiceperf::bench::results::{
-    ClientResults, ErrorKind, ReceivedKind, ReverseBargeIn, RunSummary, SUMMARY_FILE, TurnOutcome,
-    read_client_results, read_json,
-};
 use voiceperf::bench::{Stop, bench};
+use voiceperf::runfolder::results::{
+    ClientResults, ErrorKind, ReceivedKind, ReverseBargeIn, RunSummary, TurnOutcome,
+};
+use voiceperf::runfolder::{SUMMARY_FILE, read_client_files, read_json};
 
 /// The agent decides the turn ended `VAD_STOP_MS` after the last speech chunk, then waits the
 /// pipeline delays; bench measures from the speech end, so its latency lies in between.
@@ -36,7 +38,7 @@ async fn latency_matches_the_agents_delays_and_its_own_view() {
     let summary = &run.levels[0].summary;
     let latency = summary.results.latency.as_ref().expect("turns measured");
     assert!(latency.count >= 2, "{latency:?}");
-    let clients = read_client_results(&run.dir).unwrap();
+    let clients = read_client_files(&run.dir).unwrap().clients;
     assert_eq!(clients.len(), 2);
     let mut matched = 0;
     for client in &clients {
@@ -61,7 +63,7 @@ async fn latency_matches_the_agents_delays_and_its_own_view() {
                 view.difference_ms
             );
             assert!(truth.iter().any(|t| t.stream_id == client.stream_id
-                && t.last_speech_frame_id == view.last_speech_frame_id));
+                && t.truth.last_speech_frame_id == view.last_speech_frame_id));
             matched += 1;
         }
     }
@@ -88,7 +90,7 @@ async fn early_replies_are_reverse_barge_ins() {
     let rbi = &summary.results.reverse_barge_in_detection;
     assert!(rbi.total_reverse_barge_ins >= 1, "{rbi:?}");
     assert_eq!(rbi.during_speech, rbi.total_reverse_barge_ins);
-    let client = &read_client_results(&run.dir).unwrap()[0];
+    let client = &read_client_files(&run.dir).unwrap().clients[0];
     assert_eq!(client.reverse_barge_ins_count, rbi.total_reverse_barge_ins);
     // Never dropped from the distribution: the negative latencies are in it.
     assert!(client.individual_latencies.iter().any(|&l| l < 0.0));
@@ -120,7 +122,7 @@ async fn stalls_inside_a_reply_are_glitches() {
     let glitches = &run.levels[0].summary.results.glitch_detection;
     assert!(glitches.total_glitches >= 1, "{glitches:?}");
     assert_eq!(glitches.clients_with_glitches, 1);
-    let client = &read_client_results(&run.dir).unwrap()[0];
+    let client = &read_client_files(&run.dir).unwrap().clients[0];
     assert!(client.glitch_detected);
     for turn in client
         .turns
@@ -156,7 +158,7 @@ async fn dropped_connections_are_counted_and_users_reconnect() {
     assert!(summary.errors.error_rate > 0.0);
     assert!(summary.results.turns.disconnected >= 1);
     // Each dropped connection left its own results file; the user came back as a new stream.
-    let clients = read_client_results(&run.dir).unwrap();
+    let clients = read_client_files(&run.dir).unwrap().clients;
     assert!(clients.len() >= 2, "{} connection(s)", clients.len());
     assert!(clients.iter().all(|c| c.user == 1));
     assert_eq!(clients[1].connection, 2);
@@ -181,7 +183,7 @@ async fn rtvi_messages_never_count_as_the_reply_and_the_greeting_is_heard() {
     let run = bench(&options, &Stop::new()).await.unwrap();
     agent.shutdown().await.unwrap();
 
-    let client = &read_client_results(&run.dir).unwrap()[0];
+    let client = &read_client_files(&run.dir).unwrap().clients[0];
     // The built-in greeting is 1.2 s; the first query waited for it to play out.
     let greeting = client.greeting.as_ref().expect("greeting heard");
     assert!((greeting.audio_s - 1.2).abs() < 0.1, "{greeting:?}");
@@ -226,7 +228,7 @@ async fn wav_wrapped_24khz_replies_are_played_at_their_own_rate() {
     let run = bench(&options, &Stop::new()).await.unwrap();
     agent.shutdown().await.unwrap();
 
-    let client = &read_client_results(&run.dir).unwrap()[0];
+    let client = &read_client_files(&run.dir).unwrap().clients[0];
     let turn = client
         .turns
         .iter()
@@ -386,8 +388,9 @@ async fn stopping_early_writes_what_was_measured() {
     let watcher = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(3)).await;
         // Results are on disk while the run goes on.
-        let client = read_client_results(&out)
+        let client = read_client_files(&out)
             .unwrap()
+            .clients
             .pop()
             .expect("client file mid-run");
         trigger.stop();
@@ -398,7 +401,7 @@ async fn stopping_early_writes_what_was_measured() {
     let mid_run = watcher.await.unwrap();
     assert_eq!(
         mid_run.status,
-        voiceperf::bench::results::ConnectionStatus::Running
+        voiceperf::runfolder::results::ConnectionStatus::Running
     );
     agent.shutdown().await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -409,10 +412,10 @@ async fn stopping_early_writes_what_was_measured() {
         summary.results.latency.is_some(),
         "a turn finished before the stop"
     );
-    let client = &read_client_results(&run.dir).unwrap()[0];
+    let client = &read_client_files(&run.dir).unwrap().clients[0];
     assert_eq!(
         client.status,
-        voiceperf::bench::results::ConnectionStatus::Stopped
+        voiceperf::runfolder::results::ConnectionStatus::Stopped
     );
 }
 
@@ -438,7 +441,7 @@ async fn unreachable_agent_is_an_error_count_not_a_crash() {
     assert_eq!(summary.errors.error_rate, 1.0);
     assert!(summary.results.latency.is_none());
     // Failed attempts are retried under the same stream id: one file, every attempt counted.
-    let clients = read_client_results(&run.dir).unwrap();
+    let clients = read_client_files(&run.dir).unwrap().clients;
     assert_eq!(clients.len(), 1);
     let connects = clients[0].error_counts.get(&ErrorKind::Connect).copied();
     assert!(connects >= Some(2), "{:?}", clients[0].errors);
@@ -464,7 +467,7 @@ async fn undecodable_frames_are_counted_and_the_turn_still_measured() {
         .unwrap();
     agent.shutdown().await.unwrap();
 
-    let client = &read_client_results(&run.dir).unwrap()[0];
+    let client = &read_client_files(&run.dir).unwrap().clients[0];
     assert!(client.frames_received.undecodable >= 1);
     let undecodable = client.error_counts.get(&ErrorKind::Undecodable).copied();
     assert_eq!(
@@ -496,7 +499,7 @@ async fn untrimmed_file_is_measured_from_its_speech_end() {
     let summary = &run.levels[0].summary;
     let file = &summary.dataset.files[0];
     assert!((file.trailing_ms - 900.0).abs() < 40.0, "{file:?}");
-    let client = &read_client_results(&run.dir).unwrap()[0];
+    let client = &read_client_files(&run.dir).unwrap().clients[0];
     let turn = client
         .turns
         .iter()

@@ -9,9 +9,7 @@
 //!
 //! Use [`run`] from the command line, or [`start`] inside an existing tokio runtime.
 
-pub mod delay;
 pub mod log;
-pub mod rtvi;
 mod server;
 mod session;
 pub mod turns;
@@ -27,12 +25,13 @@ use anyhow::Context as _;
 use serde::Serialize;
 use tokio::sync::watch;
 
-pub use self::delay::Delay;
 use self::log::Level;
 pub use self::log::{LogTarget, MemoryLog, SharedWriter};
 use self::voice::ReplyAudio;
 use crate::audio::vad::VadMode;
 use crate::clock::UnixClock;
+use crate::delay::Delay;
+use crate::serverlog::truth::AgentTurnTruth;
 use crate::stats::Summary;
 use crate::{CliError, Outcome};
 
@@ -127,8 +126,8 @@ pub struct AgentOptions {
 impl Default for AgentOptions {
     fn default() -> Self {
         AgentOptions {
-            host: "127.0.0.1".into(),
-            port: 8100,
+            host: crate::protocol::DEFAULT_HOST.into(),
+            port: crate::protocol::DEFAULT_PORT,
             vad_mode: VadMode::Aggressive,
             vad_start_ms: 200,
             vad_stop_ms: 500,
@@ -303,27 +302,20 @@ fn bump(cell: &AtomicU64) {
     cell.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The agent's own record of one reply: what its latency is measured from and to.
+/// The agent's own record of one reply: its truth line (what its latency is measured from
+/// and to) and the simulated service times behind it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TurnTruth {
+pub struct ReplyRecord {
     /// Stream id, escaped as in the log.
     pub stream_id: String,
-    /// Turn number on this connection (1, 2, …).
-    pub turn: u64,
-    /// `id` of the last incoming audio frame the VAD counted as speech before the turn ended.
-    pub last_speech_frame_id: u64,
-    /// When that frame was read from the socket (unix seconds).
-    pub last_speech_arrived_unix: f64,
-    /// When the first reply audio frame was written to the socket (unix seconds).
-    pub first_reply_sent_unix: f64,
-    /// The difference, in seconds.
-    pub latency_secs: f64,
+    /// The truth line, as logged.
+    pub truth: AgentTurnTruth,
     /// Simulated ASR time, seconds.
-    pub asr_secs: f64,
+    pub asr_s: f64,
     /// Simulated LLM TTFB including any load penalty, seconds.
-    pub llm_ttfb_secs: f64,
+    pub llm_ttfb_s: f64,
     /// Simulated TTS TTFB including any load penalty, seconds.
-    pub tts_ttfb_secs: f64,
+    pub tts_ttfb_s: f64,
     /// Whether this was an injected early reply (answer while the user still speaks).
     pub early: bool,
 }
@@ -345,7 +337,7 @@ pub(crate) struct Shared {
     clock: UnixClock,
     log: log::Log,
     counters: CounterCells,
-    turns: Mutex<Vec<TurnTruth>>,
+    turns: Mutex<Vec<ReplyRecord>>,
     pacing: Mutex<PacingSamples>,
     reply: Arc<ReplyAudio>,
     greeting: Arc<ReplyAudio>,
@@ -432,7 +424,7 @@ impl Shared {
         }
     }
 
-    fn record_turn(&self, truth: TurnTruth) {
+    fn record_turn(&self, truth: ReplyRecord) {
         let mut turns = self.turns.lock().unwrap_or_else(|e| e.into_inner());
         if turns.len() < MAX_TURN_RECORDS {
             turns.push(truth);
@@ -503,7 +495,7 @@ impl AgentHandle {
 
     /// Every reply's truth record so far (the first million), in the order the first frames
     /// went out.
-    pub fn turns(&self) -> Vec<TurnTruth> {
+    pub fn turns(&self) -> Vec<ReplyRecord> {
         self.shared
             .turns
             .lock()

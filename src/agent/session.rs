@@ -22,11 +22,12 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::log::{Level, escape_stream_id};
 use super::turns::{SpeechFrame, TurnDetector, TurnEvent};
 use super::voice::ReplyAudio;
-use super::{Shared, TurnTruth, bump, rtvi};
-use crate::analyze::parse::AgentTurnTruth;
+use super::{ReplyRecord, Shared, bump};
 use crate::audio::TARGET_RATE;
 use crate::audio::riff;
+use crate::protocol::rtvi::{self, Event, TextKind};
 use crate::protocol::{self, AudioRawFrame, Frame, FrameKind, InterruptionFrame};
+use crate::serverlog::truth::AgentTurnTruth;
 
 /// Returns from the enclosing function unless the flow is `Continue`.
 macro_rules! try_flow {
@@ -467,7 +468,10 @@ impl Session {
             format_args!("User started speaking (from frame id {})", first.id),
         );
         if self.shared.options.rtvi {
-            try_flow!(self.send_frame(&rtvi::event("user-started-speaking")).await);
+            try_flow!(
+                self.send_frame(&rtvi::event(Event::UserStartedSpeaking))
+                    .await
+            );
         }
         try_flow!(self.barge_in(now).await);
         self.early_segment = false;
@@ -495,7 +499,10 @@ impl Session {
             ),
         );
         if self.shared.options.rtvi {
-            try_flow!(self.send_frame(&rtvi::event("user-stopped-speaking")).await);
+            try_flow!(
+                self.send_frame(&rtvi::event(Event::UserStoppedSpeaking))
+                    .await
+            );
         }
         if std::mem::take(&mut self.early_segment) {
             // Already answered (early): the end of this speech starts no new turn.
@@ -538,9 +545,12 @@ impl Session {
             format_args!("VoiceperfAgent interruption: user started speaking, stopped {what}"),
         );
         if self.shared.options.rtvi {
-            try_flow!(self.send_frame(&rtvi::event("bot-interrupted")).await);
+            try_flow!(self.send_frame(&rtvi::event(Event::BotInterrupted)).await);
             if playing.is_some() {
-                try_flow!(self.send_frame(&rtvi::event("bot-stopped-speaking")).await);
+                try_flow!(
+                    self.send_frame(&rtvi::event(Event::BotStoppedSpeaking))
+                        .await
+                );
             }
         }
         Flow::Continue
@@ -625,7 +635,11 @@ impl Session {
         let rtvi = self.shared.options.rtvi;
         match action {
             Action::RtviMetrics => {
-                let frame = rtvi::metrics(&[]);
+                let frame = rtvi::initial_metrics(&[
+                    &format!("RivaASRService#{i}"),
+                    &format!("NvidiaLLMService#{i}"),
+                    &format!("RivaTTSService#{i}"),
+                ]);
                 return self.send_frame(&frame).await;
             }
             Action::Greeting => {
@@ -634,7 +648,10 @@ impl Session {
                 }
                 bump(&self.shared.counters.greetings);
                 if rtvi {
-                    try_flow!(self.send_frame(&rtvi::event("bot-started-speaking")).await);
+                    try_flow!(
+                        self.send_frame(&rtvi::event(Event::BotStartedSpeaking))
+                            .await
+                    );
                 }
                 self.playback = Some(Playback {
                     audio: Arc::clone(&self.shared.greeting),
@@ -685,7 +702,8 @@ impl Session {
                         self.send_frame(&rtvi::user_transcription(
                             &text,
                             &self.stream.clone(),
-                            &stamp
+                            &stamp,
+                            true
                         ))
                         .await
                     );
@@ -738,9 +756,12 @@ impl Session {
                     },
                 );
                 if rtvi {
-                    try_flow!(self.send_frame(&rtvi::event("bot-llm-started")).await);
+                    try_flow!(self.send_frame(&rtvi::event(Event::BotLlmStarted)).await);
                     let first = REPLY_TEXT.split_inclusive('.').next().unwrap_or(REPLY_TEXT);
-                    try_flow!(self.send_frame(&rtvi::text("bot-llm-text", first)).await);
+                    try_flow!(
+                        self.send_frame(&rtvi::text(TextKind::BotLlmText, first))
+                            .await
+                    );
                 }
             }
             Action::LlmFirstSentence { ms } => {
@@ -765,7 +786,7 @@ impl Session {
                     format_args!("NvidiaLLMService#{i} processing time: {secs:.3}"),
                 );
                 if rtvi {
-                    try_flow!(self.send_frame(&rtvi::event("bot-llm-stopped")).await);
+                    try_flow!(self.send_frame(&rtvi::event(Event::BotLlmStopped)).await);
                 }
             }
             Action::TtsFirstAudio => {
@@ -773,9 +794,12 @@ impl Session {
                     return Flow::Continue;
                 };
                 if rtvi {
-                    try_flow!(self.send_frame(&rtvi::event("bot-started-speaking")).await);
                     try_flow!(
-                        self.send_frame(&rtvi::text("bot-tts-text", REPLY_TEXT))
+                        self.send_frame(&rtvi::event(Event::BotStartedSpeaking))
+                            .await
+                    );
+                    try_flow!(
+                        self.send_frame(&rtvi::text(TextKind::BotTtsText, REPLY_TEXT))
                             .await
                     );
                 }
@@ -897,7 +921,10 @@ impl Session {
                 bump(&self.shared.counters.replies_completed);
             }
             if self.shared.options.rtvi {
-                try_flow!(self.send_frame(&rtvi::event("bot-stopped-speaking")).await);
+                try_flow!(
+                    self.send_frame(&rtvi::event(Event::BotStoppedSpeaking))
+                        .await
+                );
             }
         }
         Flow::Continue
@@ -933,31 +960,20 @@ impl Session {
         let latency = sent_at
             .saturating_duration_since(turn.last.arrived)
             .as_secs_f64();
-        self.log(
-            sent_at,
-            Level::Info,
-            origin::TRUTH,
-            format_args!(
-                "{}",
-                AgentTurnTruth {
-                    turn: turn.n,
-                    last_speech_frame_id: turn.last.id,
-                    speech_arrived_unix: arrived,
-                    first_reply_unix: sent,
-                    latency_s: latency,
-                }
-            ),
-        );
-        let truth = TurnTruth {
-            stream_id: self.stream.clone(),
+        let truth = AgentTurnTruth {
             turn: turn.n,
             last_speech_frame_id: turn.last.id,
-            last_speech_arrived_unix: arrived,
-            first_reply_sent_unix: sent,
-            latency_secs: latency,
-            asr_secs: turn.asr.as_secs_f64(),
-            llm_ttfb_secs: turn.llm_ttfb.as_secs_f64(),
-            tts_ttfb_secs: tts,
+            speech_arrived_unix: arrived,
+            first_reply_unix: sent,
+            latency_s: latency,
+        };
+        self.log(sent_at, Level::Info, origin::TRUTH, format_args!("{truth}"));
+        let truth = ReplyRecord {
+            stream_id: self.stream.clone(),
+            truth,
+            asr_s: turn.asr.as_secs_f64(),
+            llm_ttfb_s: turn.llm_ttfb.as_secs_f64(),
+            tts_ttfb_s: tts,
             early: turn.early,
         };
         self.shared.record_turn(truth);

@@ -145,7 +145,7 @@ impl TurnDetector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::voice::{VoiceParams, synthesize_speech};
+    use crate::audio::voice::{VoiceParams, synthesize_speech};
 
     fn feed(
         det: &mut TurnDetector,

@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::parse::{AgentTurnTruth, Event, LogTime, MetricKind, StopKind, find_log_time};
 use super::window::{ClientStartLine, WindowSpec};
-use crate::bench::dataset::natural_cmp;
+use crate::dataset::natural_cmp;
+use crate::serverlog::parse::{Event, LogTime, MetricKind, StopKind, find_log_time};
+use crate::serverlog::truth::AgentTurnTruth;
 
 /// One metric value with the time of its log line.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,7 +1,7 @@
 //! Joining the server log with a bench run (`--run results/<dir>`): where each turn's latency
 //! goes.
 //!
-//! The run folder is read through bench's own result types ([`crate::bench::results`]). Its
+//! The run folder is read through bench's own result types ([`crate::runfolder::results`]). Its
 //! stream ids select the log lines (they embed a unix-ms start time, so they are unique to the
 //! run). Each server sample is attributed to a bench turn of its stream by time: turn *k* owns
 //! `[started_at(k), started_at(k+1))` — every server event of a reply happens after the user
@@ -33,47 +33,49 @@
 //! negative, and it is reported as it is.
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use chrono::{Local, Offset, TimeZone};
 use serde::{Deserialize, Serialize};
 
 use super::collect::{Collected, NO_STREAM_ID, Sample, StreamData, metric_index};
-use super::parse::{AgentTurnTruth, LogTime, MetricKind, StopKind};
 use super::window::WindowSpec;
-use crate::bench::dataset::natural_cmp;
-use crate::bench::results::{self, ClientResults, RunSummary, SweepSummary, TurnRecord};
+use crate::dataset::natural_cmp;
+use crate::runfolder::results::{ClientResults, SweepSummary, TurnRecord};
+use crate::runfolder::{Level, SWEEP_FILE, read_json};
+use crate::serverlog::parse::{LogTime, MetricKind, StopKind};
+use crate::serverlog::truth::{AgentTurnTruth, turn_for_truth};
 use crate::stats::{self, Summary};
 
-/// A bench run folder, read back through bench's result types.
+/// The bench run `--run` names: a level folder read through [`crate::runfolder`], with
+/// its metrics window.
 #[derive(Debug, Clone)]
-pub struct BenchRun {
-    /// The folder.
-    pub dir: PathBuf,
-    /// `summary.json`, when present and readable.
-    pub summary: Option<RunSummary>,
-    /// Every `latency_results_<stream_id>.json`.
-    pub clients: Vec<ClientResults>,
+pub struct JoinedRun {
+    /// The folder, its summary and client files.
+    pub level: Level,
     /// Start of the metrics window (unix s).
     pub metrics_start_at: f64,
     /// End of the metrics window (unix s).
     pub metrics_end_at: f64,
-    /// Why `summary.json` was not used, if it was not.
-    pub summary_problem: Option<String>,
 }
 
-impl BenchRun {
+impl JoinedRun {
     /// Reads a run folder: the client files are required, `summary.json` is used when there.
     pub fn load(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
             bail!("--run {}: not a folder", dir.display());
         }
-        let clients = results::read_client_results(dir)
+        let level = Level::load(dir)
             .with_context(|| format!("reading the bench run in {}", dir.display()))?;
-        if clients.is_empty() {
-            let sweep = dir.join(results::SWEEP_FILE);
-            if let Ok(sweep) = results::read_json::<SweepSummary>(&sweep) {
+        if let Some(problem) = level.unreadable.first() {
+            bail!("--run {}: {problem}", dir.display());
+        }
+        let window = level.metrics_window();
+        let Some((metrics_start_at, metrics_end_at)) = window.filter(|_| !level.clients.is_empty())
+        else {
+            let sweep = dir.join(SWEEP_FILE);
+            if let Ok(sweep) = read_json::<SweepSummary>(&sweep) {
                 let levels: Vec<String> = sweep
                     .levels
                     .iter()
@@ -89,35 +91,21 @@ impl BenchRun {
                 "--run {}: no latency_results_*.json files: not a bench run folder",
                 dir.display()
             );
-        }
-        let summary_path = dir.join(results::SUMMARY_FILE);
-        let (summary, summary_problem) = match results::read_json::<RunSummary>(&summary_path) {
-            Ok(summary) => (Some(summary), None),
-            Err(e) => (None, Some(format!("{e:#}"))),
         };
-        let (metrics_start_at, metrics_end_at) = match &summary {
-            Some(s) => (s.run.metrics_start_at, s.run.metrics_end_at),
-            None => {
-                let first = &clients[0];
-                (
-                    first.metrics_start_time,
-                    first.metrics_start_time + first.test_duration,
-                )
-            }
-        };
-        Ok(BenchRun {
-            dir: dir.to_path_buf(),
-            summary,
-            clients,
+        Ok(JoinedRun {
+            level,
             metrics_start_at,
             metrics_end_at,
-            summary_problem,
         })
     }
 
     /// The run's stream ids.
     pub fn stream_ids(&self) -> HashSet<String> {
-        self.clients.iter().map(|c| c.stream_id.clone()).collect()
+        self.level
+            .clients
+            .iter()
+            .map(|c| c.stream_id.clone())
+            .collect()
     }
 
     /// The log window: the run's streams, at any time (turn attribution narrows it further).
@@ -367,7 +355,7 @@ const LAST_TURN_SLACK_S: f64 = 2.0;
 const SKEW_KEPT_S: f64 = 2.0;
 
 /// Measures the log clock's offset from unix time.
-fn align_clock(collected: &Collected, run: &BenchRun, given: Option<i32>) -> ClockAlignment {
+fn align_clock(collected: &Collected, run: &JoinedRun, given: Option<i32>) -> ClockAlignment {
     if let Some(offset) = given {
         return ClockAlignment {
             offset_s: f64::from(offset),
@@ -388,6 +376,7 @@ fn align_clock(collected: &Collected, run: &BenchRun, given: Option<i32>) -> Clo
     }
     // The server logs the accept between bench's connect start and the handshake's end.
     let starts: Vec<f64> = run
+        .level
         .clients
         .iter()
         .filter_map(|c| {
@@ -560,13 +549,13 @@ fn owner_at(timelines: &[Timeline], unix: f64) -> Owner {
 /// connection of the run was active then.
 pub fn join(
     collected: Collected,
-    run: &BenchRun,
+    run: &JoinedRun,
     given_offset: Option<i32>,
 ) -> (Collected, JoinReport) {
     let clock = align_clock(&collected, run, given_offset);
     let to_unix = |time: LogTime| time.as_secs_f64() - clock.offset_s;
     let mut counts = JoinCounts {
-        connections: run.clients.len(),
+        connections: run.level.clients.len(),
         ..JoinCounts::default()
     };
     let mut collected = collected;
@@ -574,7 +563,7 @@ pub fn join(
         std::mem::take(&mut collected.streams).into_iter().collect();
     let unlabeled = by_stream.remove(NO_STREAM_ID);
 
-    let mut sorted: Vec<&ClientResults> = run.clients.iter().collect();
+    let mut sorted: Vec<&ClientResults> = run.level.clients.iter().collect();
     sorted.sort_by(|a, b| natural_cmp(&a.stream_id, &b.stream_id));
     let timelines: Vec<Timeline> = sorted.iter().map(|c| Timeline::new(c)).collect();
     let mut connections: Vec<ConnectionSamples> = timelines
@@ -733,10 +722,10 @@ pub fn join(
     });
     let note = split_note(&counts);
     let report = JoinReport {
-        run_dir: run.dir.display().to_string(),
+        run_dir: run.level.dir.display().to_string(),
         metrics_start_at: run.metrics_start_at,
         metrics_end_at: run.metrics_end_at,
-        summary_problem: run.summary_problem.clone(),
+        summary_problem: run.level.summary_problem.clone(),
         clock,
         counts,
         note,
@@ -852,25 +841,6 @@ impl TurnSamples {
     fn count(&self) -> usize {
         self.values.iter().map(Vec::len).sum()
     }
-}
-
-/// The turn whose file's chunks include the truth line's last speech frame; by the reply's
-/// send time when ids do not fit (e.g. a server numbering frames its own way).
-fn turn_for_truth(turns: &[&TurnRecord], truth: &AgentTurnTruth) -> Option<usize> {
-    let id = truth.last_speech_frame_id;
-    let by_id = (0..turns.len()).find(|&k| {
-        let first = turns[k].first_chunk_id;
-        let next = turns
-            .get(k + 1)
-            .map(|t| t.first_chunk_id)
-            .unwrap_or(u64::MAX);
-        id >= first && id < next
-    });
-    by_id.or_else(|| {
-        turns
-            .iter()
-            .rposition(|t| t.started_at <= truth.first_reply_unix)
-    })
 }
 
 fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples) -> JoinedTurn {

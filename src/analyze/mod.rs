@@ -8,11 +8,9 @@
 //! turn's latency; [`report`] renders text and CSV.
 
 pub mod collect;
-pub mod input;
 pub mod join;
-pub mod parse;
-pub mod report;
-pub mod summary;
+pub mod output;
+pub mod results;
 pub mod window;
 
 use std::io::Write;
@@ -22,12 +20,12 @@ use anyhow::{Context, Result};
 
 use crate::Outcome;
 use crate::fsutil;
+use crate::serverlog::input::{self, Input, LineReader};
+use crate::serverlog::parse::{LineParser, MetricKind, ServiceNames};
 use crate::term::{Painter, Stream};
 use collect::{Collected, Collector};
-use input::{Input, LineReader};
-use parse::{LineParser, MetricKind, ServiceNames};
-pub use summary::Analysis;
-use summary::InputReport;
+pub use results::Analysis;
+use results::InputReport;
 use window::{WindowReport, WindowSpec};
 
 /// What goes to stdout.
@@ -38,7 +36,7 @@ pub enum OutputFormat {
     Text,
     /// The [`Analysis`] as JSON.
     Json,
-    /// The per-client table as CSV ([`report::csv`]).
+    /// The per-client table as CSV ([`output::csv`]).
     Csv,
 }
 
@@ -140,7 +138,7 @@ pub enum EmptyReason {
 /// an error only when no input could be opened or the run folder cannot be read.
 pub fn analyze(options: &AnalyzeOptions) -> Result<Analysis> {
     let run = match &options.run {
-        Some(run) => Some(join::BenchRun::load(&run.dir)?),
+        Some(run) => Some(join::JoinedRun::load(&run.dir)?),
         None => None,
     };
     let window = match &run {
@@ -236,13 +234,13 @@ fn build_analysis(
     services: ServiceNames,
     joined: Option<join::JoinReport>,
 ) -> Analysis {
-    let clients: Vec<summary::ClientReport> = collected
+    let clients: Vec<results::ClientReport> = collected
         .streams
         .iter()
-        .map(|(id, data)| summary::client_report(id, data))
+        .map(|(id, data)| results::client_report(id, data))
         .collect();
-    let seed = summary::seed_numbers(&clients);
-    let percentiles = summary::all_sample_percentiles(&clients);
+    let seed = results::seed_numbers(&clients);
+    let percentiles = results::all_sample_percentiles(&clients);
     let latencies: Vec<f64> = clients
         .iter()
         .flat_map(|c| c.agent_turns.iter().map(|t| t.truth.latency_s))
@@ -280,7 +278,7 @@ fn describe_window(collected: &Collected) -> WindowReport {
     let description = match window {
         WindowSpec::LastClientStart => match &collected.last_client_start {
             Some(start) => format!(
-                "after the last client start, {} at {}:{}{} (the seed's rule; --all for every line)",
+                "after the last client start, {} at {}:{}{} (the old analyzer's rule; --all for every line)",
                 start.stream_id,
                 start.file,
                 start.line,
@@ -316,7 +314,10 @@ fn describe_window(collected: &Collected) -> WindowReport {
     }
 }
 
-fn time_bounds(since: Option<parse::LogTime>, until: Option<parse::LogTime>) -> String {
+fn time_bounds(
+    since: Option<crate::serverlog::parse::LogTime>,
+    until: Option<crate::serverlog::parse::LogTime>,
+) -> String {
     match (since, until) {
         (Some(s), Some(u)) => format!("from {s} to {u} (log clock)"),
         (Some(s), None) => format!("from {s} on (log clock)"),
@@ -427,19 +428,19 @@ pub fn run(options: &AnalyzeOptions) -> Result<Outcome> {
         fsutil::write_json_atomic(path, &analysis)?;
     }
     if let Some(path) = &options.export_csv {
-        fsutil::write_atomic(path, report::csv(&analysis).as_bytes())?;
+        fsutil::write_atomic(path, output::csv(&analysis).as_bytes())?;
     }
     if let (Some(path), Some(joined)) = (&options.export_turns_csv, &analysis.join) {
-        fsutil::write_atomic(path, report::turns_csv(joined).as_bytes())?;
+        fsutil::write_atomic(path, output::turns_csv(joined).as_bytes())?;
     }
     let stdout = match options.format {
-        OutputFormat::Text => report::text(&analysis, Painter::for_stream(Stream::Stdout)),
+        OutputFormat::Text => output::text(&analysis, Painter::for_stream(Stream::Stdout)),
         OutputFormat::Json => {
             let mut json = serde_json::to_string_pretty(&analysis).context("encoding JSON")?;
             json.push('\n');
             json
         }
-        OutputFormat::Csv => report::csv(&analysis),
+        OutputFormat::Csv => output::csv(&analysis),
     };
     print_stdout(&stdout)?;
     Ok(Outcome::failed_if(analysis.had_problems()))

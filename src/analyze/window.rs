@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 use chrono::{DateTime, Local, NaiveDateTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use super::parse::LogTime;
+use crate::serverlog::parse::LogTime;
 
 /// How the analysis window is chosen.
 #[derive(Debug, Clone, PartialEq)]

@@ -1147,7 +1147,7 @@ mod tests {
     /// prep's defaults: background kept before and after the speech, samples.
     const KEEP: usize = RATE / 5;
     fn prep_pad() -> usize {
-        crate::prep::manifest::PrepSettings::default().pad_ms as usize * RATE / 1000
+        crate::dataset::manifest::PrepSettings::default().pad_ms as usize * RATE / 1000
     }
 
     /// Finds the speech as prep does and checks the query prep would cut: nothing audible
@@ -1198,7 +1198,7 @@ mod tests {
 
     #[test]
     fn prep_keeps_the_background_the_level_is_measured_on() {
-        let prep = crate::prep::manifest::PrepSettings::default();
+        let prep = crate::dataset::manifest::PrepSettings::default();
         assert!(prep.keep_leading_ms as usize * RATE / 1000 >= LOCAL_BEFORE.end);
         assert!(prep.pad_ms as usize * RATE / 1000 >= LOCAL_AFTER.end);
     }

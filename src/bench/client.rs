@@ -12,33 +12,28 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::audio::{TARGET_RATE, riff};
+use crate::audio::riff;
+use crate::bench::BenchOptions;
+use crate::bench::connect::{self, ConnectRules, RECONNECT_BACKOFF, Ws};
 use crate::bench::dataset::QueryFile;
 use crate::bench::live::LiveStats;
-use crate::bench::results::{
-    AudioFormat, ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, OnError,
-    ReceivedKind, TurnOutcome,
-};
 use crate::bench::schedule::ChunkSchedule;
 use crate::bench::stop::Stop;
+use crate::bench::store::ClientUpdate;
 use crate::bench::turn::{Conversation, Heard, TurnConfig, first_audible_frame};
-use crate::bench::writer::{ClientUpdate, WriterHandle};
-use crate::bench::{BenchOptions, summary};
-use crate::clock::UnixClock;
-use crate::protocol::{self, FrameKind};
+use crate::bench::wire::{Decoded, Wire};
+use crate::bench::writer::WriterHandle;
+use crate::clock::{self, UnixClock};
+use crate::runfolder::results::{
+    ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, OnError, ReceivedKind,
+    TurnOutcome,
+};
 
-/// Wait before a user reconnects after a connection error (doubling, for repeated failed
-/// connection attempts, up to `MAX_CONNECT_BACKOFF`).
-const RECONNECT_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_CONNECT_BACKOFF: Duration = Duration::from_secs(4);
 /// How often the receive loop checks its own wake-up lag.
 const LAG_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 /// How long a clean close waits for the server's close reply.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
-/// Longest JSON kept from a message frame.
-const MAX_TEXT_CHARS: usize = 500;
 
 /// Everything the users of one run share.
 pub(crate) struct RunContext {
@@ -58,6 +53,8 @@ pub(crate) struct RunContext {
     pub dir: PathBuf,
     /// The results writer.
     pub writer: WriterHandle,
+    /// How the conversation is encoded.
+    pub wire: Wire,
     /// Counters for the live line.
     pub live: Arc<LiveStats>,
     /// Stops every user early.
@@ -123,7 +120,7 @@ impl Recorder {
             num_filtered_turns: 0,
             reverse_barge_ins_count: 0,
             glitch_detected: false,
-            timestamp: summary::local_timestamp(),
+            timestamp: clock::local_timestamp(),
             metrics_start_time: ctx.metrics_start_unix,
             test_duration: ctx.options.test_duration.as_secs_f64(),
             tool_version: crate::VERSION.to_string(),
@@ -180,7 +177,7 @@ impl Recorder {
             self.results.turns = conversation.turns().to_vec();
             self.results.greeting = conversation.greeting().cloned();
         }
-        self.results.timestamp = summary::local_timestamp();
+        self.results.timestamp = clock::local_timestamp();
         self.results.refresh_derived(&self.lateness_s, &self.lag_s);
         let update = ClientUpdate {
             results: self.results.clone(),
@@ -204,7 +201,17 @@ async fn run_connection(
     let mut rec = Recorder::new(ctx, &stream_id, user, connection, url.clone());
     rec.publish(ctx, None);
 
-    let ws = match connect(ctx, &mut rec, &url).await {
+    let rules = ConnectRules {
+        timeout: ctx.options.connect_timeout,
+        on_error: ctx.options.on_error,
+        give_up_at: ctx.turn_config.window.end,
+    };
+    let connected = connect::connect(&url, rules, &ctx.stop, |message| {
+        rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
+        rec.publish(ctx, None);
+    })
+    .await;
+    let ws = match connected {
         Ok(ws) => ws,
         Err(status) => return finish_without_connection(ctx, &mut rec, status),
     };
@@ -212,6 +219,13 @@ async fn run_connection(
     rec.results.connected_at = Some(ctx.clock.unix(connected_at));
 
     let (mut sink, stream) = ws.split();
+    for message in ctx.wire.opening() {
+        if let Err(e) = sink.send(message).await {
+            let reason = format!("sending the opening messages: {e}");
+            rec.error(ctx, Instant::now(), ErrorKind::Send, reason, None);
+            return finish_without_connection(ctx, &mut rec, ConnectionStatus::Failed);
+        }
+    }
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let saved_audio = ctx
         .options
@@ -219,6 +233,7 @@ async fn run_connection(
         .then(|| Arc::new(Mutex::new(SavedAudio::default())));
     let receiver = tokio::spawn(receive_loop(
         stream,
+        ctx.wire.clone(),
         events_tx,
         ctx.audible_amplitude,
         saved_audio.clone(),
@@ -281,9 +296,7 @@ async fn run_connection(
                     break ConnectionEnd::Finished;
                 }
                 conversation.fill_chunk(id, due, &mut pcm);
-                let frame = protocol::audio_frame(id, String::new(), pcm.clone(), TARGET_RATE, 1);
-                let bytes = protocol::encode(&frame);
-                if let Err(e) = sink.send(Message::Binary(bytes.into())).await {
+                if let Err(e) = sink.send(ctx.wire.audio(id, &pcm)).await {
                     let now = Instant::now();
                     let turn = conversation.current_turn();
                     rec.error(ctx, now, ErrorKind::Send, format!("sending chunk {id}: {e}"), turn);
@@ -315,6 +328,9 @@ async fn run_connection(
         receiver.abort();
     } else {
         // Close cleanly and give the server a moment to answer the close.
+        for message in ctx.wire.closing() {
+            let _ = sink.send(message).await;
+        }
         let _ = sink.send(Message::Close(None)).await;
         let _ = tokio::time::timeout(CLOSE_WAIT, receiver).await;
     }
@@ -334,51 +350,6 @@ async fn run_connection(
         save_audio(ctx, &stream_id, &audio).await;
     }
     end
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Connects, retrying failed attempts under the same stream id (the server never saw it) with
-/// a growing pause, until connected, stopped, past the metrics window, or — with
-/// `--on-error stop` — after the first failure. Each failed attempt is a `connect` error.
-async fn connect(ctx: &RunContext, rec: &mut Recorder, url: &str) -> Result<Ws, ConnectionStatus> {
-    let config = WebSocketConfig::default()
-        .read_buffer_size(16 * 1024)
-        .write_buffer_size(0);
-    let mut backoff = RECONNECT_BACKOFF;
-    loop {
-        // Nagle off: every chunk must leave when it is sent, not when the kernel likes.
-        let attempt = tokio::time::timeout(
-            ctx.options.connect_timeout,
-            tokio_tungstenite::connect_async_with_config(url, Some(config), true),
-        );
-        let result = tokio::select! {
-            result = attempt => result,
-            () = ctx.stop.stopped() => return Err(ConnectionStatus::Stopped),
-        };
-        let message = match result {
-            Ok(Ok((ws, _response))) => return Ok(ws),
-            Ok(Err(e)) => format!("{url}: {e}"),
-            Err(_) => format!(
-                "{url}: no WebSocket handshake within {:.1} s",
-                ctx.options.connect_timeout.as_secs_f64()
-            ),
-        };
-        rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
-        rec.publish(ctx, None);
-        if ctx.options.on_error == OnError::Stop {
-            return Err(ConnectionStatus::Failed);
-        }
-        let retry_at = Instant::now() + backoff;
-        if retry_at >= ctx.turn_config.window.end {
-            return Err(ConnectionStatus::Failed);
-        }
-        if !ctx.stop.sleep_until(retry_at).await {
-            return Err(ConnectionStatus::Stopped);
-        }
-        backoff = (backoff * 2).min(MAX_CONNECT_BACKOFF);
-    }
 }
 
 fn finish_without_connection(
@@ -501,6 +472,7 @@ type WsStream = futures_util::stream::SplitStream<Ws>;
 /// Receives frames, timestamps each the moment the socket yields it, and decodes it.
 async fn receive_loop(
     mut stream: WsStream,
+    wire: Wire,
     events: mpsc::UnboundedSender<ReceiverEvent>,
     audible_amplitude: i32,
     saved_audio: Option<Arc<Mutex<SavedAudio>>>,
@@ -520,17 +492,6 @@ async fn receive_loop(
                         at,
                         reason: format!("connection error: {e}"),
                     },
-                    Some(Ok(Message::Binary(bytes))) => {
-                        decode_frame(at, &bytes, audible_amplitude, saved_audio.as_deref())
-                    }
-                    Some(Ok(Message::Text(text))) => ReceiverEvent::Bad {
-                        at,
-                        kind: ErrorKind::Undecodable,
-                        message: format!(
-                            "text WebSocket message ({} bytes); pipecat frames are binary",
-                            text.len()
-                        ),
-                    },
                     Some(Ok(Message::Close(frame))) => ReceiverEvent::Closed {
                         at,
                         reason: match frame {
@@ -542,7 +503,12 @@ async fn receive_loop(
                             None => "server closed the connection".into(),
                         },
                     },
-                    Some(Ok(_)) => continue,
+                    Some(Ok(message)) => {
+                        match heard(at, wire.decode(message), audible_amplitude, saved_audio.as_deref()) {
+                            Some(event) => event,
+                            None => continue,
+                        }
+                    }
                 };
                 let closed = matches!(event, ReceiverEvent::Closed { .. });
                 if events.send(event).is_err() || closed {
@@ -558,85 +524,49 @@ async fn receive_loop(
     }
 }
 
-fn decode_frame(
+/// The event for a decoded message that arrived at `at` (keeping its audio for
+/// `--save-audio`); `None` for a message the user does not act on.
+fn heard(
     at: Instant,
-    bytes: &[u8],
+    decoded: Decoded,
     audible_amplitude: i32,
     saved_audio: Option<&Mutex<SavedAudio>>,
-) -> ReceiverEvent {
-    let frame = match protocol::decode(bytes) {
-        Ok(frame) => frame,
-        Err(e) => {
-            return ReceiverEvent::Bad {
+) -> Option<ReceiverEvent> {
+    Some(match decoded {
+        Decoded::Audio { pcm, format } => {
+            if let Some(saved) = saved_audio
+                && let Ok(mut saved) = saved.lock()
+            {
+                let key = (format.sample_rate, format.channels);
+                if *saved.format.get_or_insert(key) == key {
+                    saved
+                        .samples
+                        .extend_from_slice(&riff::pcm16_from_bytes(&pcm));
+                } else {
+                    saved.skipped_frames += 1;
+                }
+            }
+            let channels = usize::from(format.channels.max(1));
+            ReceiverEvent::Heard(Heard::Audio {
                 at,
-                kind: ErrorKind::Undecodable,
-                message: e.to_string(),
-            };
+                frames: pcm.len() / (2 * channels),
+                format,
+                audible_frame: first_audible_frame(&pcm, channels, audible_amplitude),
+            })
         }
-    };
-    let other = |kind, text: String, rtvi_type| {
-        ReceiverEvent::Heard(Heard::Other {
+        Decoded::Other {
+            kind,
+            text,
+            rtvi_type,
+        } => ReceiverEvent::Heard(Heard::Other {
             at,
             kind,
             text,
             rtvi_type,
-        })
-    };
-    match frame.frame {
-        Some(FrameKind::Audio(audio)) => match audio.pcm() {
-            Ok(pcm) => {
-                let channels = usize::from(pcm.channels);
-                if let Some(saved) = saved_audio
-                    && let Ok(mut saved) = saved.lock()
-                {
-                    let format = (pcm.sample_rate, pcm.channels);
-                    if *saved.format.get_or_insert(format) == format {
-                        saved
-                            .samples
-                            .extend_from_slice(&riff::pcm16_from_bytes(pcm.bytes));
-                    } else {
-                        saved.skipped_frames += 1;
-                    }
-                }
-                ReceiverEvent::Heard(Heard::Audio {
-                    at,
-                    frames: pcm.frames(),
-                    format: AudioFormat {
-                        sample_rate: pcm.sample_rate,
-                        channels: pcm.channels,
-                        wav_wrapped: pcm.wav_wrapped,
-                    },
-                    audible_frame: first_audible_frame(pcm.bytes, channels, audible_amplitude),
-                })
-            }
-            Err(e) => ReceiverEvent::Bad {
-                at,
-                kind: ErrorKind::BadAudio,
-                message: format!("audio frame {}: {e}", audio.id),
-            },
-        },
-        Some(FrameKind::Text(text)) => other(ReceivedKind::Text, text.text, None),
-        Some(FrameKind::Transcription(t)) => other(ReceivedKind::Transcription, t.text, None),
-        Some(FrameKind::Message(message)) => {
-            let rtvi_type = serde_json::from_str::<serde_json::Value>(&message.data)
-                .ok()
-                .and_then(|v| v.get("type")?.as_str().map(str::to_string));
-            other(
-                ReceivedKind::Message,
-                truncate_chars(&message.data, MAX_TEXT_CHARS),
-                rtvi_type,
-            )
-        }
-        Some(FrameKind::Interruption(i)) => other(ReceivedKind::Interruption, i.name, None),
-        None => other(ReceivedKind::Unknown, String::new(), None),
-    }
-}
-
-fn truncate_chars(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
+        }),
+        Decoded::Bad { kind, message } => ReceiverEvent::Bad { at, kind, message },
+        Decoded::Nothing => return None,
+    })
 }
 
 /// Writes a connection's received bot audio as `bot_response_<stream_id>.wav`.
@@ -659,7 +589,7 @@ async fn save_audio(ctx: &RunContext, stream_id: &str, audio: &Mutex<SavedAudio>
     }
     let path = ctx
         .dir
-        .join(crate::bench::results::bot_audio_file_name(stream_id));
+        .join(crate::runfolder::bot_audio_file_name(stream_id));
     let bytes = riff::wrap_pcm16(&riff::pcm16_to_bytes(&samples), rate, channels);
     let written =
         tokio::task::spawn_blocking(move || crate::fsutil::write_atomic(&path, &bytes)).await;

@@ -3,7 +3,6 @@
 //! where its speech ends — from prep's manifest when it describes this exact file, else from
 //! prep's speech-bounds logic run on the samples.
 
-use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -11,9 +10,9 @@ use anyhow::{Context, bail};
 
 use crate::audio::speech::{self, SpeechConfig};
 use crate::audio::{TARGET_RATE, wav};
-use crate::bench::results::{DatasetFile, DatasetInfo, SkippedFile, SpeechEndSource};
+use crate::dataset::{self, Manifest, RecordedBounds, natural_cmp};
 use crate::fsutil;
-use crate::prep::manifest::Manifest;
+use crate::runfolder::results::{DatasetFile, DatasetInfo, SkippedFile, SpeechEndSource};
 
 /// One query file, loaded.
 #[derive(Debug, Clone)]
@@ -58,9 +57,9 @@ impl QueryFile {
     }
 }
 
-/// The dataset of a run.
+/// The queries of a run: the dataset folder loaded for speaking.
 #[derive(Debug, Clone)]
-pub struct Dataset {
+pub struct QuerySet {
     /// The audio folder.
     pub dir: PathBuf,
     /// Usable files in speaking order.
@@ -73,10 +72,10 @@ pub struct Dataset {
     pub warnings: Vec<String>,
 }
 
-impl Dataset {
+impl QuerySet {
     /// Loads every `.wav` under `dir`. Unusable files are skipped with their reason; it is an
     /// error only when no file is usable.
-    pub fn load(dir: &Path) -> anyhow::Result<Dataset> {
+    pub fn load(dir: &Path) -> anyhow::Result<QuerySet> {
         if !dir.is_dir() {
             bail!(
                 "audio folder {} does not exist (make one with `voiceperf prep`, or pass --audio-dir)",
@@ -95,7 +94,7 @@ impl Dataset {
                 .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
             if entry.file_type().is_file() && is_wav && !hidden {
-                names.push(relative_name(dir, path));
+                names.push(fsutil::relative_slash(dir, path));
             }
         }
         names.sort_by(|a, b| natural_cmp(a, b));
@@ -125,7 +124,7 @@ impl Dataset {
             };
             bail!("no usable query in {}: {why}", dir.display());
         }
-        Ok(Dataset {
+        Ok(QuerySet {
             dir: dir.to_path_buf(),
             files,
             skipped,
@@ -144,14 +143,6 @@ impl Dataset {
             warnings: self.warnings.clone(),
         }
     }
-}
-
-fn relative_name(dir: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(dir).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 /// Loads one query; also returns a warning about its manifest entry, if any.
@@ -227,61 +218,32 @@ impl ManifestBounds {
         self.manifest.is_some()
     }
 
-    /// The manifest's `[start, end)` for `name`, when its hash matches; otherwise `None`
-    /// (with a warning when the entry exists but describes other bytes).
+    /// The manifest's `[start, end)` for `name`, when it describes these bytes; otherwise
+    /// `None`, with a warning when the entry exists but cannot be used.
     fn bounds(
         &self,
         name: &str,
         sha256: &str,
         len: usize,
     ) -> (Option<(usize, usize)>, Option<String>) {
-        let Some(entry) = self.manifest.as_ref().and_then(|m| m.get(name)) else {
-            return (None, None);
-        };
-        if entry.output_sha256 != sha256 {
-            let warning = format!(
-                "{name} changed since `voiceperf prep` wrote it (SHA-256 differs from manifest.json); its speech end was detected from the audio"
-            );
-            return (None, Some(warning));
+        let entry = self.manifest.as_ref().and_then(|m| m.get(name));
+        match dataset::recorded_bounds(entry, sha256, len) {
+            RecordedBounds::NoEntry => (None, None),
+            RecordedBounds::Found(range) => (Some((range.start, range.end)), None),
+            RecordedBounds::Changed => (
+                None,
+                Some(format!(
+                    "{name} changed since `voiceperf prep` wrote it (SHA-256 differs from manifest.json); its speech end was detected from the audio"
+                )),
+            ),
+            RecordedBounds::Impossible(why) => (
+                None,
+                Some(format!(
+                    "{name}: manifest.json's {why}; its speech end was detected from the audio"
+                )),
+            ),
         }
-        let end = entry.speech_end_sample.min(len);
-        (Some((entry.speech_start_sample.min(end), end)), None)
     }
-}
-
-/// Natural order: runs of digits compare by value, so `query_2` < `query_10`.
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut a, mut b) = (a, b);
-    while !a.is_empty() && !b.is_empty() {
-        let (a_run, a_digits) = leading_run(a);
-        let (b_run, b_digits) = leading_run(b);
-        let order = if a_digits && b_digits {
-            let a_num = a_run.trim_start_matches('0');
-            let b_num = b_run.trim_start_matches('0');
-            a_num
-                .len()
-                .cmp(&b_num.len())
-                .then_with(|| a_num.cmp(b_num))
-                .then_with(|| a_run.len().cmp(&b_run.len()))
-        } else {
-            a_run.cmp(b_run)
-        };
-        if order != Ordering::Equal {
-            return order;
-        }
-        a = &a[a_run.len()..];
-        b = &b[b_run.len()..];
-    }
-    a.len().cmp(&b.len())
-}
-
-/// The leading run of digits or of non-digits of `s`, and whether it is digits.
-fn leading_run(s: &str) -> (&str, bool) {
-    let digits = s.starts_with(|c: char| c.is_ascii_digit());
-    let end = s
-        .find(|c: char| c.is_ascii_digit() != digits)
-        .unwrap_or(s.len());
-    (&s[..end], digits)
 }
 
 #[cfg(test)]
@@ -289,32 +251,10 @@ mod tests {
     use super::*;
     use crate::audio::riff;
 
-    #[test]
-    fn natural_order_puts_2_before_10() {
-        let mut names = vec![
-            "query_10.wav",
-            "query_2.wav",
-            "query_1.wav",
-            "a/query_3.wav",
-            "query_02.wav",
-        ];
-        names.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(
-            names,
-            vec![
-                "a/query_3.wav",
-                "query_1.wav",
-                "query_2.wav",
-                "query_02.wav",
-                "query_10.wav"
-            ]
-        );
-    }
-
     fn speech(seconds: f64, trailing_silence: f64) -> (Vec<i16>, usize) {
-        let mut samples = crate::agent::voice::synthesize_speech(
+        let mut samples = crate::audio::voice::synthesize_speech(
             16_000,
-            crate::agent::voice::VoiceParams {
+            crate::audio::voice::VoiceParams {
                 seconds,
                 seed: 5,
                 ..Default::default()
@@ -339,7 +279,7 @@ mod tests {
         std::fs::write(dir.path().join("query_3.wav"), wav(&samples, 2)).unwrap();
         std::fs::write(dir.path().join("query_4.wav"), wav(&vec![0; 16_000], 1)).unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"hi").unwrap();
-        let dataset = Dataset::load(dir.path()).unwrap();
+        let dataset = QuerySet::load(dir.path()).unwrap();
         let names: Vec<_> = dataset.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["query_2.wav", "query_10.wav"]);
         assert_eq!(dataset.skipped.len(), 2);
@@ -361,7 +301,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (samples, voiced) = speech(1.0, 0.7);
         std::fs::write(dir.path().join("q.wav"), wav(&samples, 1)).unwrap();
-        let dataset = Dataset::load(dir.path()).unwrap();
+        let dataset = QuerySet::load(dir.path()).unwrap();
         let file = &dataset.files[0];
         assert_eq!(file.source, SpeechEndSource::Detected);
         // Within 30 ms of the last voiced sample, 0.7 s before the file end.
@@ -388,7 +328,7 @@ mod tests {
         bytes[last] ^= 0x01;
         std::fs::write(dir.path().join("query_2.wav"), bytes).unwrap();
 
-        let dataset = Dataset::load(dir.path()).unwrap();
+        let dataset = QuerySet::load(dir.path()).unwrap();
         assert!(dataset.manifest_found);
         let (q1, q2) = (&dataset.files[0], &dataset.files[1]);
         assert_eq!(
@@ -411,7 +351,7 @@ mod tests {
         let (samples, _) = speech(0.8, 0.0);
         std::fs::write(dir.path().join("q.wav"), wav(&samples, 1)).unwrap();
         std::fs::write(dir.path().join("manifest.json"), b"{ not json").unwrap();
-        let dataset = Dataset::load(dir.path()).unwrap();
+        let dataset = QuerySet::load(dir.path()).unwrap();
         assert_eq!(dataset.files[0].source, SpeechEndSource::Detected);
         assert!(
             dataset.warnings[0].contains("manifest"),
@@ -423,9 +363,9 @@ mod tests {
     #[test]
     fn missing_or_empty_folder_is_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Dataset::load(dir.path()).unwrap_err().to_string();
+        let err = QuerySet::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("no usable query"), "{err}");
-        let err = Dataset::load(&dir.path().join("nope"))
+        let err = QuerySet::load(&dir.path().join("nope"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("does not exist"), "{err}");

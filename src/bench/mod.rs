@@ -9,17 +9,19 @@
 //! agent's own log; [`live`] draws the progress line.
 
 mod client;
+mod connect;
 pub mod dataset;
 pub mod live;
 pub mod output;
 pub mod playback;
-pub mod results;
 pub mod schedule;
 pub mod stop;
+pub mod store;
 pub mod summary;
 pub mod sweep;
 pub mod truth;
 pub mod turn;
+pub mod wire;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -30,15 +32,15 @@ use anyhow::{Context, bail};
 
 use crate::audio::TARGET_RATE;
 use crate::bench::client::RunContext;
-use crate::bench::dataset::Dataset;
+use crate::bench::dataset::QuerySet;
 use crate::bench::live::{LiveLine, LiveStats};
-use crate::bench::results::{
-    OnError, RunInfo, RunSummary, SWEEP_FILE, SummaryConfig, SweepSummary, client_file_name,
-};
 use crate::bench::schedule::MetricsWindow;
 use crate::bench::summary::{Finish, SummaryContext};
 use crate::bench::turn::TurnConfig;
 use crate::clock::UnixClock;
+use crate::protocol::{self, url_template};
+use crate::runfolder::results::{OnError, RunInfo, RunSummary, SummaryConfig, SweepSummary};
+use crate::runfolder::{SWEEP_FILE, client_file_name};
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome, fsutil};
 
@@ -95,17 +97,18 @@ pub struct BenchOptions {
 }
 
 impl Default for BenchOptions {
-    /// The seed launcher's defaults, against a local agent on port 8100.
+    /// The defaults of `voiceperf bench` and `voiceperf run` alike: a short run of 4 users
+    /// against an agent on the local default port.
     fn default() -> Self {
         BenchOptions {
-            url: url_template("127.0.0.1", 8100),
-            clients: vec![1],
-            client_start_delay: Duration::from_secs(1),
-            test_duration: Duration::from_secs(150),
+            url: url_template(protocol::DEFAULT_HOST, protocol::DEFAULT_PORT),
+            clients: vec![4],
+            client_start_delay: Duration::from_millis(500),
+            test_duration: Duration::from_secs(30),
             threshold: 0.5,
             output_dir: None,
             output_dir_exact: false,
-            audio_dir: PathBuf::from("audio_files"),
+            audio_dir: PathBuf::from(crate::dataset::DEFAULT_DIR),
             chunk_ms: 32,
             reply_gap: Duration::from_secs(1),
             turn_gap: Duration::ZERO,
@@ -122,16 +125,6 @@ impl Default for BenchOptions {
             quiet: false,
         }
     }
-}
-
-/// The URL template of a pipecat server at `host:port`.
-pub fn url_template(host: &str, port: u16) -> String {
-    let host = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    };
-    format!("ws://{host}:{port}/ws/{{stream_id}}")
 }
 
 impl BenchOptions {
@@ -264,7 +257,7 @@ pub struct LevelRun {
 
 /// The result of [`bench`].
 #[derive(Debug, Clone)]
-pub struct BenchRun {
+pub struct BenchReport {
     /// The top-level results folder.
     pub dir: PathBuf,
     /// Each level run, in order (one unless sweeping).
@@ -279,10 +272,10 @@ pub struct BenchRun {
 
 /// Runs a benchmark (every `--clients` level) inside the caller's tokio runtime; `stop`
 /// ends it early with what was measured written.
-pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchRun> {
+pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchReport> {
     options.validate()?;
     let audio_dir = options.audio_dir.clone();
-    let dataset = tokio::task::spawn_blocking(move || Dataset::load(&audio_dir))
+    let dataset = tokio::task::spawn_blocking(move || QuerySet::load(&audio_dir))
         .await
         .context("loading the dataset")??;
     for warning in &dataset.warnings {
@@ -364,7 +357,7 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         Outcome::failed_if(!problems.is_empty())
     };
     problems.extend(sweep.gate_failures.iter().cloned());
-    Ok(BenchRun {
+    Ok(BenchReport {
         dir,
         levels,
         sweep,
@@ -446,7 +439,7 @@ pub fn prepare_output_dir(options: &BenchOptions) -> anyhow::Result<PathBuf> {
 async fn run_level(
     options: &BenchOptions,
     clients: usize,
-    dataset: &Dataset,
+    dataset: &QuerySet,
     dir: &Path,
     stop: &Stop,
 ) -> anyhow::Result<RunSummary> {
@@ -491,6 +484,7 @@ async fn run_level(
         metrics_start_unix,
         dir: dir.to_path_buf(),
         writer,
+        wire: wire::Wire,
         live: Arc::clone(&live),
         stop: stop.clone(),
         audible_amplitude: turn::audible_amplitude(options.audible_dbfs),
@@ -519,7 +513,7 @@ async fn run_level(
 
     let agent_agreement = match &options.agent_log {
         Some(log) => {
-            let truth = truth::read_truth_lines(log)?;
+            let truth = crate::serverlog::read_truth_lines(log)?;
             let chunk_s = options.chunk_samples() as f64 / f64::from(TARGET_RATE);
             Some(truth::check_agreement(log, &truth, &mut store, chunk_s))
         }

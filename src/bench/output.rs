@@ -3,9 +3,11 @@
 
 use std::fmt::Write as _;
 
-use crate::bench::results::{ClientResults, RunSummary, SweepSummary};
+use crate::bench::sweep::{self, TABLE_COLUMNS_SHORT};
+use crate::runfolder::results::{ClientResults, RunSummary, SweepSummary};
 use crate::stats::Summary;
 use crate::term::Painter;
+use crate::text;
 
 /// Columns of `turns.csv`, one row per turn of every connection (in and out of the window).
 pub const TURNS_CSV_COLUMNS: [&str; 30] = [
@@ -105,10 +107,6 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn secs(v: Option<f64>) -> String {
-    v.map_or("–".into(), |v| format!("{v:.3}"))
-}
-
 fn summary_row(out: &mut String, label: &str, s: Option<&Summary>) {
     match s {
         Some(s) => {
@@ -155,7 +153,7 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
     summary_row(&mut out, "latency", r.latency.as_ref());
     summary_row(&mut out, "audible", r.audible_latency.as_ref());
     summary_row(&mut out, "from last chunk", r.last_chunk_latency.as_ref());
-    summary_row(&mut out, "seed definition", r.seed_latency.as_ref());
+    summary_row(&mut out, "any first frame", r.seed_latency.as_ref());
     let t = &r.turns;
     let _ = writeln!(
         out,
@@ -287,9 +285,9 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
                 "  {:<28}{:>6}{:>8}{:>8}{:>8}{:>6}{:>9}{:>7}",
                 c.stream_id,
                 c.turns,
-                secs(l.map(|s| s.p50)),
-                secs(l.map(|s| s.p95)),
-                secs(l.map(|s| s.max)),
+                text::secs(l.map(|s| s.p50)),
+                text::secs(l.map(|s| s.p95)),
+                text::secs(l.map(|s| s.max)),
                 c.reverse_barge_ins,
                 c.glitches,
                 c.errors
@@ -304,37 +302,28 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
 pub fn sweep_text(sweep: &SweepSummary, paint: Painter) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", paint.bold("latency vs concurrent users (s)"));
-    let _ = writeln!(
-        out,
-        "  {:>7}{:>7}{:>8}{:>8}{:>8}{:>8}{:>9}{:>6}{:>9}  slo",
-        "users", "turns", "p50", "p90", "p95", "p99", "errors", "rbi", "glitches"
-    );
-    for level in &sweep.levels {
-        let l = level.latency.as_ref();
-        let slo = match level.meets_slo {
+    let widths = [7, 7, 8, 8, 8, 8, 9, 6, 9];
+    let mut header = String::from(" ");
+    for (name, width) in TABLE_COLUMNS_SHORT.iter().zip(widths) {
+        let _ = write!(header, "{name:>width$}");
+    }
+    let _ = writeln!(out, "{header}  {}", TABLE_COLUMNS_SHORT[9]);
+    for row in sweep::table_rows(sweep) {
+        let mut line = String::from(" ");
+        for (value, width) in row.values.iter().zip(widths) {
+            let _ = write!(line, "{value:>width$}");
+        }
+        let slo = match row.meets_slo {
             Some(true) => paint.green("met"),
             Some(false) => paint.red("missed"),
             None => String::new(),
         };
-        let _ = writeln!(
-            out,
-            "  {:>7}{:>7}{:>8}{:>8}{:>8}{:>8}{:>8.1}%{:>6}{:>9}  {}{}",
-            level.clients,
-            level.turns,
-            secs(l.map(|s| s.p50)),
-            secs(l.map(|s| s.p90)),
-            secs(l.map(|s| s.p95)),
-            secs(l.map(|s| s.p99)),
-            level.error_rate * 100.0,
-            level.reverse_barge_ins,
-            level.glitches,
-            slo,
-            if level.trustworthy {
-                ""
-            } else {
-                " (generator overloaded)"
-            }
-        );
+        let trust = if row.trusted {
+            ""
+        } else {
+            " (generator overloaded)"
+        };
+        let _ = writeln!(out, "{line}  {slo}{trust}");
     }
     if let Some(slo) = sweep.slo_p95 {
         let _ = match sweep.max_clients_meeting_slo {

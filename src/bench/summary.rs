@@ -5,15 +5,16 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::bench::results::{
+use crate::bench::store::Store;
+use crate::clock;
+use crate::fsutil;
+use crate::runfolder::results::{
     AgentAgreement, ClientResults, ClientRow, DatasetInfo, ErrorDetection, ErrorKind, ErrorSummary,
     FilteredResults, GlitchDetection, ReverseBargeIn, ReverseBargeInDetection, RunInfo, RunSummary,
-    SUMMARY_FILE, SelfCheck, StreamError, SummaryConfig, SummaryResults, TURNS_CSV_FILE,
-    TurnCounts, TurnOutcome, TurnRecord,
+    SelfCheck, StreamError, SummaryConfig, SummaryResults, TurnCounts, TurnOutcome, TurnRecord,
 };
-use crate::bench::writer::Store;
-use crate::fsutil;
-use crate::stats::{self, Summary};
+use crate::runfolder::{SUMMARY_FILE, TURNS_CSV_FILE};
+use crate::stats::{self, Summary, round6};
 
 /// p99 send lateness or receive lag above this (ms) means the numbers can't be trusted.
 pub const LATENESS_LIMIT_MS: f64 = 5.0;
@@ -41,11 +42,6 @@ pub struct Finish {
     pub stopped_early: bool,
     /// Agreement with the agent's truth log, if checked.
     pub agent_agreement: Option<AgentAgreement>,
-}
-
-/// Local time now, ISO 8601 with milliseconds and offset.
-pub fn local_timestamp() -> String {
-    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
 impl ClientResults {
@@ -76,10 +72,6 @@ impl ClientResults {
         self.send_lateness_ms = summary_ms(lateness_s);
         self.receive_lag_ms = summary_ms(lag_s);
     }
-}
-
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
 }
 
 /// Summary in milliseconds of samples in seconds.
@@ -229,7 +221,7 @@ pub fn summarize(context: &SummaryContext, store: &Store, finish: Option<&Finish
         run.stopped_early = finish.stopped_early;
     }
     RunSummary {
-        timestamp: local_timestamp(),
+        timestamp: clock::local_timestamp(),
         tool_version: crate::VERSION.to_string(),
         config: context.config.clone(),
         results,
@@ -362,10 +354,10 @@ pub fn write_run_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::results::{
+    use crate::bench::store::StoredClient;
+    use crate::runfolder::results::{
         ConnectionStatus, ErrorRecord, FrameCounts, OnError, SpeechEndSource,
     };
-    use crate::bench::writer::StoredClient;
 
     fn turn(latency: Option<f64>, in_window: bool, outcome: TurnOutcome) -> TurnRecord {
         let reverse_barge_in = latency.and_then(|l| {

@@ -6,54 +6,15 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::Context;
-
-use crate::analyze::input::{self, Input, LineReader};
-use crate::analyze::parse::{AgentTurnTruth, Event, LineParser, ServiceNames};
-use crate::bench::results::{AgentAgreement, AgentTurnView};
-use crate::bench::writer::Store;
-use crate::stats::{self, Summary};
+use crate::bench::store::Store;
+use crate::runfolder::results::{AgentAgreement, AgentTurnView};
+use crate::serverlog::TruthLine;
+use crate::serverlog::truth::turn_for_truth;
+use crate::stats::{self, Summary, round6};
 
 /// Longest distance (s) between bench's first reply audio and the agent's first reply frame
 /// for them to be the same reply.
 const SAME_REPLY_S: f64 = 0.5;
-
-/// One truth line of the agent's log and the stream it belongs to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TruthLine {
-    /// Stream id (`streamId=` field).
-    pub stream_id: String,
-    /// The agent's view of the turn.
-    pub truth: AgentTurnTruth,
-}
-
-/// Reads the truth lines of `log` with analyze's log reader and line parser (plain or gzip,
-/// colour codes and `docker compose` prefixes removed).
-pub fn read_truth_lines(log: &Path) -> anyhow::Result<Vec<TruthLine>> {
-    let opened = input::open(&Input::File(log.to_path_buf()))?;
-    let mut reader = LineReader::new(opened.reader);
-    let parser = LineParser::new(ServiceNames::default());
-    let mut scratch = Vec::new();
-    let mut lines = Vec::new();
-    while let Some(line) = reader
-        .next_line()
-        .with_context(|| format!("reading {}", log.display()))?
-    {
-        let text = if input::has_escape(line) {
-            input::strip_ansi(line, &mut scratch);
-            &scratch[..]
-        } else {
-            line
-        };
-        if let Some(Event::AgentTurn { stream, truth }) = parser.parse(text) {
-            lines.push(TruthLine {
-                stream_id: String::from_utf8_lossy(stream).into_owned(),
-                truth,
-            });
-        }
-    }
-    Ok(lines)
-}
 
 /// Matches truth lines to this run's turns (by stream id and the chunk id, which falls in
 /// exactly one turn), annotates each matched turn with [`AgentTurnView`] and summarises the
@@ -88,12 +49,8 @@ pub fn check_agreement(
             continue;
         };
         let id = line.truth.last_speech_frame_id;
-        let Some(turn) = client
-            .results
-            .turns
-            .iter_mut()
-            .rev()
-            .find(|t| t.first_chunk_id <= id)
+        let Some(turn) = turn_for_truth(&client.results.turns, &line.truth)
+            .and_then(|k| client.results.turns.get_mut(k))
         else {
             continue;
         };
@@ -123,33 +80,5 @@ pub fn check_agreement(
         matched_turns: differences.len(),
         difference_ms: Summary::from_samples(&differences),
         abs_difference_p99_ms: stats::percentile(&absolute, 99.0),
-    }
-}
-
-fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_truth_lines_from_a_log_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("agent.log");
-        let lines = [
-            "2026-11-27 10:04:52.167 | INFO     | voiceperf.agent:reply:1 | streamId=client_3_1732700000000 - VoiceperfAgent turn 4: last speech frame id 123 arrived at 1732700001.250000, first reply frame sent at 1732700002.050125, latency: 0.800125",
-            "python-app-1  | 2026-11-27 10:04:52.168 | DEBUG    | voiceperf.agent:ttfb:1 | streamId=client_3_1732700000000 - RivaTTSService#0 TTFB: 0.151",
-            "2026-11-27 10:04:52.169 | INFO     | voiceperf.agent:reply:1 | streamId=client_3_1732700000000 - VoiceperfAgent turn x: garbage",
-        ];
-        std::fs::write(&log, lines.join("\r\n")).unwrap();
-        let got = read_truth_lines(&log).unwrap();
-        assert_eq!(got.len(), 1);
-        assert_eq!(got[0].stream_id, "client_3_1732700000000");
-        assert_eq!(got[0].truth.turn, 4);
-        assert_eq!(got[0].truth.last_speech_frame_id, 123);
-        assert!((got[0].truth.speech_arrived_unix - 1732700001.25).abs() < 1e-6);
-        assert!((got[0].truth.latency_s - 0.800125).abs() < 1e-9);
     }
 }

@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 
 use crate::bench::dataset::QueryFile;
 use crate::bench::playback::Playback;
-use crate::bench::results::{
+use crate::bench::schedule::{ChunkSchedule, MetricsWindow};
+use crate::clock::{UnixClock, signed_secs};
+use crate::runfolder::results::{
     AudioFormat, GreetingRecord, ReceivedFrame, ReceivedKind, ReverseBargeIn, TurnOutcome,
     TurnRecord,
 };
-use crate::bench::schedule::{ChunkSchedule, MetricsWindow};
-use crate::clock::{UnixClock, round_us, signed_secs};
+use crate::stats::round6;
 
 /// A playback underrun longer than this inside a reply is a glitch.
 pub const GLITCH_GAP: Duration = Duration::from_millis(20);
@@ -398,7 +399,7 @@ impl Conversation {
                     audio_s: 0.0,
                     frames: 0,
                 });
-                greeting.audio_s = round_us(greeting.audio_s + duration.as_secs_f64());
+                greeting.audio_s = round6(greeting.audio_s + duration.as_secs_f64());
                 greeting.frames += 1;
             }
             Phase::Turn(turn) if turn.has_started_by(at) => {
@@ -442,7 +443,7 @@ impl Conversation {
         let clock = self.clock;
         let unix = |t: Option<Instant>| t.map(|t| clock.unix(t));
         let between = |later: Option<Instant>, earlier: Option<Instant>| match (later, earlier) {
-            (Some(later), Some(earlier)) => Some(round_us(signed_secs(later, earlier))),
+            (Some(later), Some(earlier)) => Some(round6(signed_secs(later, earlier))),
             _ => None,
         };
         let chunk = self.schedule.chunk_duration();
@@ -458,7 +459,7 @@ impl Conversation {
             }
         });
         let started = turn.started_at.unwrap_or(turn.scheduled_start);
-        let ms = |d: Duration| round_us(d.as_secs_f64() * 1000.0);
+        let ms = |d: Duration| round6(d.as_secs_f64() * 1000.0);
         self.turns.push(TurnRecord {
             turn: turn.number,
             file: turn.file.name.clone(),
@@ -469,7 +470,7 @@ impl Conversation {
             first_chunk_id: turn.first_chunk_id,
             last_chunk_id: turn.last_chunk_id,
             speech_end_chunk_id: turn.speech_end_chunk_id,
-            speech_end_s: round_us(turn.file.speech_end_s()),
+            speech_end_s: round6(turn.file.speech_end_s()),
             speech_end_source: turn.file.source,
             speech_end_at: unix(turn.speech_end_at),
             last_chunk_sent_at: unix(turn.last_chunk_sent_at),
@@ -486,7 +487,7 @@ impl Conversation {
                 .and_then(|_| self.playback.play_end())
                 .map(|t| clock.unix(t)),
             ended_at: clock.unix(now),
-            reply_audio_s: round_us(turn.reply_audio.as_secs_f64()),
+            reply_audio_s: round6(turn.reply_audio.as_secs_f64()),
             reply_frames: turn.reply_frames,
             reply_format: turn.reply_format,
             glitches: turn.glitch_gaps.len(),
@@ -520,7 +521,7 @@ pub fn first_audible_frame(pcm: &[u8], channels: usize, amplitude: i32) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::results::SpeechEndSource;
+    use crate::runfolder::results::SpeechEndSource;
 
     const MS: Duration = Duration::from_millis(1);
     const N: usize = 512; // 32 ms

@@ -3,64 +3,20 @@
 //! `summary.json` and `turns.csv` every few seconds — all atomically — so a crash loses
 //! little and the users' tasks never wait for the disk.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::bench::results::{ClientResults, client_file_name};
+use crate::bench::store::{ClientUpdate, Store};
 use crate::bench::summary::{self, SummaryContext};
 use crate::fsutil;
+use crate::runfolder::client_file_name;
 
 /// How often the summary and CSV are rewritten mid-run.
 const SUMMARY_EVERY: Duration = Duration::from_secs(3);
-
-/// A connection's new state, with the send-lateness and receive-lag samples recorded since
-/// its previous update.
-#[derive(Debug)]
-pub struct ClientUpdate {
-    /// The connection's results as they stand.
-    pub results: ClientResults,
-    /// New send-lateness samples (s), in chunk order.
-    pub new_lateness_s: Vec<f32>,
-    /// New receive-lag samples (s).
-    pub new_lag_s: Vec<f32>,
-}
-
-/// Everything known about one connection.
-#[derive(Debug, Clone)]
-pub struct StoredClient {
-    /// Its results.
-    pub results: ClientResults,
-    /// Send lateness of every chunk, by id − 1 (s).
-    pub lateness_s: Vec<f32>,
-    /// Receive-loop lag samples (s).
-    pub lag_s: Vec<f32>,
-}
-
-/// All connections of a run, by (user, connection).
-#[derive(Debug, Default, Clone)]
-pub struct Store {
-    /// The connections.
-    pub clients: BTreeMap<(usize, usize), StoredClient>,
-}
-
-impl Store {
-    fn merge(&mut self, update: ClientUpdate) -> (usize, usize) {
-        let key = (update.results.user, update.results.connection);
-        let stored = self.clients.entry(key).or_insert_with(|| StoredClient {
-            results: update.results.clone(),
-            lateness_s: Vec::new(),
-            lag_s: Vec::new(),
-        });
-        stored.results = update.results;
-        stored.lateness_s.extend(update.new_lateness_s);
-        stored.lag_s.extend(update.new_lag_s);
-        key
-    }
-}
 
 /// Where users send their updates.
 #[derive(Debug, Clone)]

@@ -1,11 +1,16 @@
 //! Flags of `voiceperf agent`.
 
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use clap::Args;
 
-use crate::agent::{AgentOptions, Delay, Faults, LogTarget};
+use crate::agent::{AgentOptions, Faults, LogTarget};
 use crate::audio::vad::VadMode;
+use crate::delay::Delay;
+
+/// The agent's defaults, stated once in [`AgentOptions::default`].
+static DEFAULTS: LazyLock<AgentOptions> = LazyLock::new(AgentOptions::default);
 
 /// Flags of `voiceperf agent` (boxed: there are many).
 #[derive(Debug, Args)]
@@ -25,34 +30,34 @@ pub struct AgentArgs {
 #[derive(Debug, Args)]
 pub struct AgentFlags {
     /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
+    #[arg(long, default_value_t = DEFAULTS.host.clone())]
     pub host: String,
     /// Port to listen on (0 picks a free port; the URL is printed on stdout).
-    #[arg(long, default_value_t = 8100)]
+    #[arg(long, default_value_t = DEFAULTS.port)]
     pub port: u16,
     /// VAD strictness.
-    #[arg(long, value_enum, default_value = "aggressive")]
+    #[arg(long, value_enum, default_value_t = DEFAULTS.vad_mode)]
     pub vad_mode: VadMode,
     /// Speech (ms) before the user counts as speaking.
-    #[arg(long, default_value_t = 200, value_name = "MS")]
+    #[arg(long, default_value_t = DEFAULTS.vad_start_ms, value_name = "MS")]
     pub vad_start_ms: u32,
     /// Non-speech (ms) that ends the user's turn.
-    #[arg(long, default_value_t = 500, value_name = "MS")]
+    #[arg(long, default_value_t = DEFAULTS.vad_stop_ms, value_name = "MS")]
     pub vad_stop_ms: u32,
     /// Simulated ASR time after the end of the turn (ms or distribution).
-    #[arg(long, default_value = "50", value_name = "DELAY")]
+    #[arg(long, default_value_t = DEFAULTS.asr, value_name = "DELAY")]
     pub asr_ms: Delay,
     /// Simulated LLM time to first token (ms or distribution).
-    #[arg(long, default_value = "300", value_name = "DELAY")]
+    #[arg(long, default_value_t = DEFAULTS.llm_ttfb, value_name = "DELAY")]
     pub llm_ttfb_ms: Delay,
     /// Simulated TTS time to first audio (ms or distribution).
-    #[arg(long, default_value = "150", value_name = "DELAY")]
+    #[arg(long, default_value_t = DEFAULTS.tts_ttfb, value_name = "DELAY")]
     pub tts_ttfb_ms: Delay,
     /// LLM generation speed after the first token, for the logged generation times.
-    #[arg(long, default_value_t = 100.0, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULTS.llm_tokens_per_sec, value_name = "N")]
     pub llm_tokens_per_sec: f64,
     /// Length of each reply audio frame in ms.
-    #[arg(long, default_value_t = 40, value_name = "MS")]
+    #[arg(long, default_value_t = DEFAULTS.chunk_ms, value_name = "MS")]
     pub chunk_ms: u32,
     /// Reply sample rate in Hz (default: the --reply file's rate, else 16000).
     #[arg(long, value_name = "HZ")]
@@ -73,33 +78,33 @@ pub struct AgentFlags {
     #[arg(long, value_name = "N")]
     pub capacity: Option<usize>,
     /// Per-turn chance of a stall inside the reply.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    #[arg(long, default_value_t = DEFAULTS.faults.stall_prob, value_name = "P")]
     pub stall_prob: f64,
     /// Length of an injected stall in ms.
-    #[arg(long, default_value_t = 300, value_name = "MS")]
+    #[arg(long, default_value_t = DEFAULTS.faults.stall_ms, value_name = "MS")]
     pub stall_ms: u32,
     /// Per-turn chance of replying as soon as the user starts speaking (reverse barge-in).
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    #[arg(long, default_value_t = DEFAULTS.faults.early_reply_prob, value_name = "P")]
     pub early_reply_prob: f64,
     /// Per-turn chance of closing the socket abruptly in the middle of the reply.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    #[arg(long, default_value_t = DEFAULTS.faults.drop_prob, value_name = "P")]
     pub drop_prob: f64,
     /// Per-turn chance of sending an undecodable frame inside the reply.
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    #[arg(long, default_value_t = DEFAULTS.faults.garbage_prob, value_name = "P")]
     pub garbage_prob: f64,
     /// Seed for delays and faults (default: from the clock; logged at start).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Incoming messages above this size are skipped and counted.
-    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES")]
+    #[arg(long, default_value_t = DEFAULTS.max_message_bytes, value_name = "BYTES")]
     pub max_message_bytes: usize,
     /// Connections beyond this are refused with HTTP 503.
-    #[arg(long, default_value_t = 4096, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULTS.max_connections, value_name = "N")]
     pub max_connections: usize,
     /// Ping a connection silent for this many seconds; close it after twice as long without
     /// any message or pong (0: never).
-    #[arg(long, default_value_t = 20, value_name = "SECS")]
-    pub keepalive_secs: u32,
+    #[arg(long, default_value_t = DEFAULTS.keepalive.map_or(0, |d| d.as_secs()), value_name = "SECS")]
+    pub keepalive_secs: u64,
     /// Append the log to this file instead of stderr.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -149,7 +154,7 @@ impl AgentFlags {
             max_message_bytes: self.max_message_bytes,
             max_connections: self.max_connections,
             keepalive: (self.keepalive_secs > 0)
-                .then(|| std::time::Duration::from_secs(self.keepalive_secs.into())),
+                .then(|| std::time::Duration::from_secs(self.keepalive_secs)),
             log: self.log.map_or(LogTarget::Stderr, LogTarget::File),
         };
         options.validate()?;

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::CliError;
-use crate::analyze::input::Input;
 use crate::analyze::join::parse_utc_offset;
-use crate::analyze::parse::{ServiceNames, ServicePattern};
 use crate::analyze::window::{WindowSpec, parse_user_time};
 use crate::analyze::{AnalyzeOptions, OutputFormat, RunJoin};
+use crate::serverlog::input::Input;
+use crate::serverlog::parse::{ServiceNames, ServicePattern};
 
 /// Flags of `voiceperf analyze`.
 #[derive(Debug, Args)]

@@ -1,13 +1,15 @@
 //! Flags of `voiceperf bench` (compatible with the seed launcher's).
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::LazyLock;
 
 use clap::Args;
 
-use crate::CliError;
-use crate::bench::results::OnError;
-use crate::bench::{BenchOptions, url_template};
+use super::value::DurationArg;
+use crate::bench::BenchOptions;
+use crate::dataset::DEFAULT_DIR;
+use crate::protocol::{self, url_template};
+use crate::runfolder::results::OnError;
 
 /// Flags of `voiceperf bench`.
 #[derive(Debug, Args)]
@@ -21,60 +23,61 @@ pub struct BenchArgs {
 #[derive(Debug, Args)]
 pub struct BenchFlags {
     /// Agent host.
-    #[arg(long, default_value = "127.0.0.1", conflicts_with = "url")]
+    #[arg(long, default_value = protocol::DEFAULT_HOST, conflicts_with = "url")]
     pub host: String,
     /// Agent port.
-    #[arg(long, default_value_t = 8100, conflicts_with = "url")]
+    #[arg(long, default_value_t = protocol::DEFAULT_PORT, conflicts_with = "url")]
     pub port: u16,
     /// Full WebSocket URL instead of --host/--port; `{stream_id}` is replaced per connection
     /// (appended as a last path segment when absent), e.g. ws://10.0.0.5:8100/ws/{stream_id}.
     #[arg(long)]
     pub url: Option<String>,
     /// Concurrent users; a comma-separated list (1,4,16,64) runs a concurrency sweep.
-    #[arg(long, value_delimiter = ',', default_value = "1")]
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULTS.clients.clone())]
     pub clients: Vec<usize>,
-    /// Seconds between user starts.
-    #[arg(long, default_value_t = 1.0)]
-    pub client_start_delay: f64,
-    /// Seconds of the metrics window, which opens when the last user has started.
-    #[arg(long, default_value_t = 150.0)]
-    pub test_duration: f64,
+    /// Time between user starts (seconds, or with a unit: 500ms).
+    #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.client_start_delay))]
+    pub client_start_delay: DurationArg,
+    /// Length of the metrics window, which opens when the last user has started (seconds, or
+    /// with a unit: 30s, 2m).
+    #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.test_duration))]
+    pub test_duration: DurationArg,
     /// Latency (s) below which a turn counts as a reverse barge-in.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = DEFAULTS.threshold)]
     pub threshold: f64,
     /// Results folder (default results/<timestamp>/; never overwritten: a folder that holds
     /// files gets a fresh sibling DIR-2).
     #[arg(long, short = 'o')]
     pub output_dir: Option<PathBuf>,
     /// Dataset folder of 16 kHz mono int16 WAVs (spoken in natural name order).
-    #[arg(long, default_value = "audio_files")]
+    #[arg(long, default_value = DEFAULT_DIR)]
     pub audio_dir: PathBuf,
     /// Milliseconds of audio per outgoing chunk.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = DEFAULTS.chunk_ms)]
     pub chunk_ms: u32,
-    /// Seconds of silence after the reply has played out before it counts as ended.
-    #[arg(long, default_value_t = 1.0)]
-    pub reply_gap: f64,
-    /// Extra seconds of silence between a reply's end and the next query.
-    #[arg(long, default_value_t = 0.0)]
-    pub turn_gap: f64,
-    /// Seconds to wait for reply audio after the end of speech before the turn fails.
-    #[arg(long, default_value_t = 15.0)]
-    pub reply_timeout: f64,
-    /// Seconds to wait for a greeting after connecting.
-    #[arg(long, default_value_t = 5.0)]
-    pub greeting_timeout: f64,
-    /// Seconds to wait for the WebSocket handshake.
-    #[arg(long, default_value_t = 10.0)]
-    pub connect_timeout: f64,
+    /// Silence after the reply has played out before it counts as ended.
+    #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.reply_gap))]
+    pub reply_gap: DurationArg,
+    /// Extra silence between a reply's end and the next query.
+    #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.turn_gap))]
+    pub turn_gap: DurationArg,
+    /// How long to wait for reply audio after the end of speech before the turn fails.
+    #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.reply_timeout))]
+    pub reply_timeout: DurationArg,
+    /// How long to wait for a greeting after connecting.
+    #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.greeting_timeout))]
+    pub greeting_timeout: DurationArg,
+    /// How long to wait for the WebSocket handshake.
+    #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.connect_timeout))]
+    pub connect_timeout: DurationArg,
     /// What a user does when its connection fails.
-    #[arg(long, value_enum, default_value = "reconnect")]
+    #[arg(long, value_enum, default_value_t = DEFAULTS.on_error)]
     pub on_error: OnError,
     /// Save each connection's received bot audio as bot_response_<stream_id>.wav.
     #[arg(long)]
     pub save_audio: bool,
     /// Level (dBFS) a reply sample must reach to count as audible.
-    #[arg(long, default_value_t = -40.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = DEFAULTS.audible_dbfs, allow_negative_numbers = true)]
     pub audible_dbfs: f64,
     /// Report the highest --clients level whose p95 latency is at most this many seconds.
     #[arg(long)]
@@ -95,12 +98,8 @@ pub struct BenchFlags {
     pub quiet: bool,
 }
 
-/// Seconds from a flag as a duration, or a usage error naming the flag.
-fn seconds(flag: &str, value: f64) -> anyhow::Result<Duration> {
-    Duration::try_from_secs_f64(value).map_err(|_| {
-        CliError::Usage(format!("--{flag} {value} must be a number of seconds ≥ 0")).into()
-    })
-}
+/// bench's defaults, stated once in [`BenchOptions::default`].
+static DEFAULTS: LazyLock<BenchOptions> = LazyLock::new(BenchOptions::default);
 
 impl BenchArgs {
     /// Validates the flags into the options the command runs with.
@@ -120,18 +119,18 @@ impl BenchFlags {
         let options = BenchOptions {
             url,
             clients: self.clients,
-            client_start_delay: seconds("client-start-delay", self.client_start_delay)?,
-            test_duration: seconds("test-duration", self.test_duration)?,
+            client_start_delay: self.client_start_delay.0,
+            test_duration: self.test_duration.0,
             threshold: self.threshold,
             output_dir: self.output_dir,
             output_dir_exact: false,
             audio_dir: self.audio_dir,
             chunk_ms: self.chunk_ms,
-            reply_gap: seconds("reply-gap", self.reply_gap)?,
-            turn_gap: seconds("turn-gap", self.turn_gap)?,
-            reply_timeout: seconds("reply-timeout", self.reply_timeout)?,
-            greeting_timeout: seconds("greeting-timeout", self.greeting_timeout)?,
-            connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
+            reply_gap: self.reply_gap.0,
+            turn_gap: self.turn_gap.0,
+            reply_timeout: self.reply_timeout.0,
+            greeting_timeout: self.greeting_timeout.0,
+            connect_timeout: self.connect_timeout.0,
             on_error: self.on_error,
             save_audio: self.save_audio,
             audible_dbfs: self.audible_dbfs,

@@ -8,6 +8,7 @@ mod prep;
 mod report;
 mod run;
 mod validate;
+mod value;
 
 pub use agent::AgentArgs;
 pub use analyze::AnalyzeArgs;

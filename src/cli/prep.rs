@@ -6,13 +6,8 @@ use clap::Args;
 
 use crate::CliError;
 use crate::audio::vad::VadMode;
+use crate::dataset::{DEFAULT_DIR, DEFAULT_RECORDINGS_DIR, PrepSettings};
 use crate::prep::PrepOptions;
-use crate::prep::manifest::PrepSettings;
-
-/// Where `prep` reads recordings from when given none.
-pub const DEFAULT_INPUT: &str = "raw_recordings";
-/// Where `prep` writes the dataset by default.
-pub const DEFAULT_OUTPUT: &str = "audio_files";
 
 /// Flags of `voiceperf prep`.
 #[derive(Debug, Args)]
@@ -26,7 +21,7 @@ pub struct PrepArgs {
     pub inputs: Vec<PathBuf>,
 
     /// Folder for the prepared queries and manifest.json
-    #[arg(short, long, value_name = "DIR", default_value = DEFAULT_OUTPUT)]
+    #[arg(short, long, value_name = "DIR", default_value = DEFAULT_DIR)]
     pub output: PathBuf,
 
     /// Non-speech kept after the end of speech, in milliseconds
@@ -46,7 +41,7 @@ pub struct PrepArgs {
     pub normalize_peak: Option<f64>,
 
     /// How strictly the WebRTC VAD tells speech from other sound
-    #[arg(long, value_enum, default_value = "aggressive")]
+    #[arg(long, value_enum, default_value_t = PrepSettings::default().vad_mode)]
     pub vad_mode: VadMode,
 
     /// Prepare every recording again, even when unchanged since the last run
@@ -104,10 +99,10 @@ impl PrepArgs {
             .into());
         }
         let inputs = if self.inputs.is_empty() {
-            let default = PathBuf::from(DEFAULT_INPUT);
+            let default = PathBuf::from(DEFAULT_RECORDINGS_DIR);
             if !default.is_dir() {
                 return Err(CliError::Usage(format!(
-                    "no recordings given and there is no {DEFAULT_INPUT}/ folder here: \
+                    "no recordings given and there is no {DEFAULT_RECORDINGS_DIR}/ folder here: \
                      give files or folders to prepare"
                 ))
                 .into());

@@ -1,5 +1,5 @@
 //! Flags of `voiceperf run`: its own, plus every flag of `voiceperf bench` (shared, not
-//! redeclared), with defaults for a short run against the built-in agent.
+//! redeclared, with the same defaults); only `--port` differs: 0 starts the built-in agent.
 
 use std::path::PathBuf;
 
@@ -12,9 +12,6 @@ use crate::run::{AgentChoice, RunOptions, builtin_agent_options};
 /// Flags of `voiceperf run`.
 #[derive(Debug, Args)]
 #[command(
-    mut_arg("clients", |a| a.default_value("4")),
-    mut_arg("test_duration", |a| a.default_value("30")),
-    mut_arg("client_start_delay", |a| a.default_value("0.5")),
     mut_arg("port", |a| a
         .default_value("0")
         .help("Port of your agent; 0 (the default) starts the built-in agent on a free port")),

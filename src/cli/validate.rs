@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::CliError;
-use crate::validate::{DEFAULT_DATASET, Limits, ValidateOptions};
+use crate::dataset::{DEFAULT_DIR, Limits};
+use crate::validate::ValidateOptions;
 
 /// Flags of `voiceperf validate`.
 #[derive(Debug, Args)]
@@ -55,7 +56,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// Print the report as JSON (fields documented in the README)
+    /// Print the report as JSON (fields documented in docs/validate.md)
     #[arg(long)]
     pub json: bool,
 
@@ -82,10 +83,10 @@ impl ValidateArgs {
         };
         check_limits(&limits)?;
         let paths = if self.paths.is_empty() {
-            let default = PathBuf::from(DEFAULT_DATASET);
+            let default = PathBuf::from(DEFAULT_DIR);
             if !default.is_dir() {
                 return Err(usage(format!(
-                    "no folder given and there is no {DEFAULT_DATASET}/ folder here: give the \
+                    "no folder given and there is no {DEFAULT_DIR}/ folder here: give the \
                      dataset folder to check (make one with `voiceperf prep`)"
                 )));
             }

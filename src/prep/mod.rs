@@ -6,7 +6,6 @@
 //! parallel, outputs are written atomically, and [`manifest`] records what was made from what.
 //! Recordings whose bytes and settings are unchanged since the last run are skipped.
 
-pub mod manifest;
 pub mod plan;
 pub mod process;
 mod table;
@@ -17,8 +16,8 @@ use anyhow::Context;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::dataset::manifest::{Manifest, ManifestEntry, PrepSettings};
 use crate::fsutil;
-use crate::prep::manifest::{Manifest, ManifestEntry, PrepSettings};
 use crate::prep::plan::Job;
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome};
@@ -115,7 +114,7 @@ pub fn run(options: &PrepOptions) -> anyhow::Result<Outcome> {
 pub fn prepare_all(options: &PrepOptions) -> anyhow::Result<PrepReport> {
     let plan = plan::plan(&options.inputs, &options.output_dir)?;
     if plan.jobs.is_empty() && plan.missing.is_empty() {
-        let inputs: Vec<String> = options.inputs.iter().map(|p| slash(p)).collect();
+        let inputs: Vec<String> = options.inputs.iter().map(|p| fsutil::slash(p)).collect();
         return Err(CliError::Usage(format!(
             "no audio files found in {} (give recordings or folders of recordings)",
             inputs.join(", ")
@@ -147,7 +146,7 @@ pub fn prepare_all(options: &PrepOptions) -> anyhow::Result<PrepReport> {
         .collect();
     bar.finish_and_clear();
     files.extend(plan.missing.iter().map(|(path, reason)| FileResult {
-        input: slash(path),
+        input: fsutil::slash(path),
         output: String::new(),
         status: FileStatus::Failed,
         error: Some(reason.clone()),
@@ -161,20 +160,20 @@ pub fn prepare_all(options: &PrepOptions) -> anyhow::Result<PrepReport> {
     Ok(PrepReport {
         tool: "voiceperf prep".to_string(),
         version: crate::VERSION.to_string(),
-        output_dir: slash(&options.output_dir),
+        output_dir: fsutil::slash(&options.output_dir),
         dry_run: options.dry_run,
         settings: options.settings,
         prepared: count(FileStatus::Prepared) + count(FileStatus::WouldPrepare),
         unchanged: count(FileStatus::Unchanged),
         failed: count(FileStatus::Failed),
-        skipped_non_audio: plan.skipped.iter().map(|p| slash(p)).collect(),
+        skipped_non_audio: plan.skipped.iter().map(|p| fsutil::slash(p)).collect(),
         files,
     })
 }
 
 /// Reads, checks and (unless unchanged or a dry run) prepares and writes one query.
 fn prepare_one(job: &Job, manifest: &Manifest, options: &PrepOptions) -> FileResult {
-    let input = slash(&job.input);
+    let input = fsutil::slash(&job.input);
     let fail = |error: String| FileResult {
         input: input.clone(),
         output: job.output.clone(),
@@ -299,7 +298,7 @@ fn print_report(report: &PrepReport, options: &PrepOptions) {
             summary.push_str(&format!(
                 " → {}/ ({})",
                 report.output_dir.trim_end_matches('/'),
-                manifest::MANIFEST_FILE
+                crate::dataset::MANIFEST_FILE
             ));
         }
         let summary = if report.failed > 0 {
@@ -309,9 +308,4 @@ fn print_report(report: &PrepReport, options: &PrepOptions) {
         };
         println!("{summary}");
     }
-}
-
-/// A path for messages and JSON, '/'-separated.
-fn slash(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
 }

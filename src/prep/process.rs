@@ -7,8 +7,8 @@ use crate::audio::pcm::{amplitude_dbfs, gain_to_peak, peak, to_pcm16};
 use crate::audio::resample::to_target_rate;
 use crate::audio::speech::{SpeechConfig, find_speech};
 use crate::audio::{TARGET_RATE, wav};
-use crate::prep::manifest::{ManifestEntry, PrepSettings};
-use crate::validate::Limits;
+use crate::dataset::Limits;
+use crate::dataset::manifest::{ManifestEntry, PrepSettings};
 
 const RATE: f64 = TARGET_RATE as f64;
 

@@ -3,10 +3,10 @@
 //! the concurrency sweep, and the load generator's self-check.
 
 use crate::analyze::join::{Breakdown, JoinReport, JoinedTurn};
-use crate::bench::results::{
+use crate::report::svg::{Chart, Scale, Swatch, format_number, nice_step, text_width};
+use crate::runfolder::results::{
     ClientResults, ReverseBargeIn, RunSummary, SweepSummary, TurnOutcome, TurnRecord,
 };
-use crate::report::svg::{Chart, Scale, Swatch, format_number, nice_step, text_width};
 use crate::stats::{self, Summary};
 
 /// Picks one statistic out of a summary.

@@ -6,13 +6,16 @@
 
 use std::fmt::Write as _;
 
-use crate::analyze::parse::MetricKind;
-use crate::bench::results::{ReverseBargeIn, RunSummary, SummaryConfig};
+use crate::bench::sweep::{self, TABLE_COLUMNS};
 use crate::report::charts::{self, TurnRef};
 use crate::report::data::{Contents, LevelData, RunFolder};
 use crate::report::svg::escape;
-use crate::run::record::{AgentRecord, REPORT_FILE, RunRecord};
+use crate::runfolder::REPORT_FILE;
+use crate::runfolder::record::{AgentRecord, RunRecord, StepStatus};
+use crate::runfolder::results::{ReverseBargeIn, RunSummary, SummaryConfig};
+use crate::serverlog::parse::MetricKind;
 use crate::stats::Summary;
+use crate::text;
 
 /// Rows of long tables shown before the rest is left to the CSV/JSON files.
 const MAX_TABLE_ROWS: usize = 500;
@@ -85,25 +88,6 @@ svg .dot.u0,svg .dot.u1,svg .dot.u2,svg .dot.u3,svg .dot.u4,svg .dot.u5,svg .dot
 footer{margin-top:40px;color:var(--muted);font-size:13px;border-top:1px solid var(--line);padding-top:10px}
 "#;
 
-/// Seconds with three decimals and a unit, or a dash.
-pub fn secs(v: Option<f64>) -> String {
-    v.map_or("–".into(), |v| format!("{v:.3} s"))
-}
-
-/// Milliseconds without decimals and a unit, or a dash.
-pub fn ms(v: Option<f64>) -> String {
-    v.map_or("–".into(), |v| format!("{:.0} ms", v * 1000.0))
-}
-
-/// `1 user`, `2 users`: a count with its noun (plural with an `s`).
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 /// Starved playback time in whole ms; bench's sum over no glitch is `-0.0`, shown as `0`.
 pub fn starved_ms(ms: f64) -> String {
     let ms = if ms > 0.0 { ms } else { 0.0 };
@@ -112,10 +96,6 @@ pub fn starved_ms(ms: f64) -> String {
 
 fn num(v: f64) -> String {
     format!("{v:.3}")
-}
-
-fn pct(v: f64) -> String {
-    format!("{:.1} %", v * 100.0)
 }
 
 /// A table with headers; the first `left` columns are left-aligned. Cells are HTML.
@@ -185,8 +165,8 @@ pub fn render(folder: &RunFolder) -> String {
     let title = match &folder.contents {
         Contents::Single(level) => format!(
             "voiceperf report — {}, p95 {}",
-            count(level.summary.run.users, "user"),
-            secs(level.summary.results.latency.as_ref().map(|l| l.p95))
+            text::count(level.summary.run.users, "user"),
+            text::secs_unit(level.summary.results.latency.as_ref().map(|l| l.p95))
         ),
         Contents::Sweep { .. } => "voiceperf report — concurrency sweep".to_string(),
     };
@@ -256,8 +236,8 @@ fn agent_description(record: Option<&RunRecord>, config: &SummaryConfig) -> Stri
     }
 }
 
-fn delay_text(delay: &crate::agent::Delay) -> String {
-    use crate::agent::Delay;
+fn delay_text(delay: &crate::delay::Delay) -> String {
+    use crate::delay::Delay;
     match *delay {
         Delay::Fixed { ms } => format!("{ms} ms"),
         Delay::Normal { mean_ms, sd_ms } => format!("{mean_ms}±{sd_ms} ms"),
@@ -280,15 +260,19 @@ pub fn verdict(summary: &RunSummary) -> String {
         l.p50,
         l.p95,
         l.p99,
-        count(l.count, "turn"),
-        count(summary.run.users, "user")
+        text::count(l.count, "turn"),
+        text::count(summary.run.users, "user")
     ));
     let mut issues = Vec::new();
     let e = &summary.errors;
     issues.push(if e.total == 0 {
         "no errors".to_string()
     } else {
-        format!("{} errors (error rate {})", e.total, pct(e.error_rate))
+        format!(
+            "{} errors (error rate {})",
+            e.total,
+            text::percent(e.error_rate)
+        )
     });
     let g = &r.glitch_detection;
     issues.push(if g.total_glitches == 0 {
@@ -386,7 +370,7 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     let subtitle = format!(
         "{} · {} · {:.0} s metrics window · {}",
         summary.timestamp,
-        count(summary.run.users, "user"),
+        text::count(summary.run.users, "user"),
         config.test_duration,
         agent_description(record, config)
     );
@@ -404,20 +388,20 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     let n = l.map_or(0, |l| l.count);
     out.push_str(&card(
         "p50 latency",
-        &secs(l.map(|l| l.p50)),
+        &text::secs_unit(l.map(|l| l.p50)),
         "median turn",
         "",
     ));
     out.push_str(&card(
         "p95 latency",
-        &secs(l.map(|l| l.p95)),
+        &text::secs_unit(l.map(|l| l.p95)),
         "95 % of turns faster",
         "",
     ));
     out.push_str(&card(
         "p99 latency",
-        &secs(l.map(|l| l.p99)),
-        &format!("max {}", secs(l.map(|l| l.max))),
+        &text::secs_unit(l.map(|l| l.p99)),
+        &format!("max {}", text::secs_unit(l.map(|l| l.max))),
         "",
     ));
     out.push_str(&card(
@@ -425,15 +409,15 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         &n.to_string(),
         &format!(
             "{}, {}",
-            count(summary.run.users, "user"),
-            count(r.total_clients, "connection")
+            text::count(summary.run.users, "user"),
+            text::count(r.total_clients, "connection")
         ),
         if n == 0 { "bad" } else { "" },
     ));
     let e = &summary.errors;
     out.push_str(&card(
         "error rate",
-        &pct(e.error_rate),
+        &text::percent(e.error_rate),
         &format!("{} of {} attempts failed", e.failed, e.attempted),
         if e.failed > 0 { "bad" } else { "ok" },
     ));
@@ -526,7 +510,7 @@ fn render_latency(out: &mut String, summary: &RunSummary, turns: &[TurnRef]) {
         (
             "valid (no reverse barge-ins)",
             r.valid_latency.as_ref(),
-            "the seed's “valid” turns",
+            "the old client's “valid” turns",
         ),
         (
             "from the last chunk",
@@ -534,7 +518,7 @@ fn render_latency(out: &mut String, summary: &RunSummary, turns: &[TurnRef]) {
             "first bot audio − end of the file's last chunk",
         ),
         (
-            "seed definition",
+            "any first frame (old client)",
             r.seed_latency.as_ref(),
             "first frame of any kind − end of the file's last chunk",
         ),
@@ -554,9 +538,9 @@ fn render_latency(out: &mut String, summary: &RunSummary, turns: &[TurnRef]) {
     out.push_str(&table(&SUMMARY_HEADERS, &rows, 1));
     let _ = write!(
         out,
-        "<p>The seed scripts' aggregates, for comparison with old reports: mean of per-connection averages {}, their “P95” {} (a percentile of averages, not of turns).</p>",
-        secs(r.aggregate_average_latency),
-        secs(r.p95_client_latency)
+        "<p>The old launcher's aggregates, for comparison with old reports: mean of per-connection averages {}, their “P95” {} (a percentile of averages, not of turns).</p>",
+        text::secs_unit(r.aggregate_average_latency),
+        text::secs_unit(r.p95_client_latency)
     );
     out.push_str("</section>");
 
@@ -635,8 +619,8 @@ fn render_breakdown(out: &mut String, level: &LevelData, record: Option<&RunReco
             .iter()
             .map(|c| {
                 let mut row = vec![escape(&c.stream_id), c.turns.to_string()];
-                row.push(ms(c.mean.latency));
-                row.extend(charts::parts(&c.mean).map(|(_, _, _, v)| ms(*v)));
+                row.push(text::ms_unit(c.mean.latency));
+                row.extend(charts::parts(&c.mean).map(|(_, _, _, v)| text::ms_unit(*v)));
                 row
             })
             .collect();
@@ -687,14 +671,14 @@ fn render_breakdown(out: &mut String, level: &LevelData, record: Option<&RunReco
         if !rows.is_empty() {
             out.push_str("<h3>Server-side metrics from the log</h3>");
             let mut headers = SUMMARY_HEADERS.to_vec();
-            headers.extend(["seed OVERALL AVERAGE", "seed OVERALL P95"]);
+            headers.extend(["old analyzer OVERALL AVERAGE", "old analyzer OVERALL P95"]);
             out.push_str(&table(&headers, &rows, 1));
             if let Some(a) = &analysis.agent_turn_latency {
                 let _ = write!(
                     out,
                     "<p>The agent's own view (truth lines: its last speech frame's arrival → its first reply frame): p50 {}, p95 {}, over {} replies.</p>",
-                    secs(Some(a.p50)),
-                    secs(Some(a.p95)),
+                    text::secs_unit(Some(a.p50)),
+                    text::secs_unit(Some(a.p95)),
                     a.count
                 );
             }
@@ -745,7 +729,7 @@ fn render_events(out: &mut String, summary: &RunSummary, turns: &[TurnRef]) {
                     escape(&t.client.stream_id),
                     t.turn.turn.to_string(),
                     escape(&t.turn.file),
-                    secs(t.turn.latency_s),
+                    text::secs_unit(t.turn.latency_s),
                     rbi.to_string(),
                     t.turn.glitches.to_string(),
                     escape(&gaps.join(", ")),
@@ -777,7 +761,7 @@ fn render_errors(out: &mut String, summary: &RunSummary) {
         out,
         "<p>{} errors; error rate {} ({} of {} attempts failed: in-window turns without a reply or cut by a disconnect, plus failed connection attempts). Turns in the window: {} replied, {} no reply, {} disconnected, {} stopped; {} turns outside the window.</p>",
         e.total,
-        pct(e.error_rate),
+        text::percent(e.error_rate),
         e.failed,
         e.attempted,
         t.replied,
@@ -910,9 +894,9 @@ fn render_clients(out: &mut String, summary: &RunSummary) {
                 format!("{:?}", c.status).to_lowercase(),
                 c.turns.to_string(),
                 c.replied.to_string(),
-                secs(l.map(|s| s.p50)),
-                secs(l.map(|s| s.p95)),
-                secs(l.map(|s| s.max)),
+                text::secs_unit(l.map(|s| s.p50)),
+                text::secs_unit(l.map(|s| s.p95)),
+                text::secs_unit(l.map(|s| s.max)),
                 c.reverse_barge_ins.to_string(),
                 c.glitches.to_string(),
                 c.errors.to_string(),
@@ -1048,14 +1032,14 @@ fn render_config(out: &mut String, summary: &RunSummary, record: Option<&RunReco
             .steps
             .iter()
             .map(|s| {
-                let class = match s.status.as_str() {
-                    "ok" => "ok-text",
-                    "failed" => "bad-text",
-                    _ => "warn-text",
+                let class = match s.status {
+                    StepStatus::Ok => "ok-text",
+                    StepStatus::Failed => "bad-text",
+                    StepStatus::Warning | StepStatus::Skipped => "warn-text",
                 };
                 vec![
                     escape(&s.name),
-                    format!("<span class=\"{class}\">{}</span>", escape(&s.status)),
+                    format!("<span class=\"{class}\">{}</span>", s.status.name()),
                     format!("{:.1} s", s.seconds),
                     escape(&s.detail),
                 ]
@@ -1112,8 +1096,8 @@ fn render_turns_table(out: &mut String, turns: &[TurnRef]) {
                 escape(&turn.file),
                 if turn.in_window { "yes" } else { "no" }.to_string(),
                 charts::outcome_name(turn.outcome).to_string(),
-                secs(turn.latency_s),
-                secs(turn.audible_latency_s),
+                text::secs_unit(turn.latency_s),
+                text::secs_unit(turn.audible_latency_s),
                 format!("{:.2} s", turn.reply_audio_s),
                 turn.glitches.to_string(),
                 turn.received.len().to_string(),
@@ -1149,7 +1133,7 @@ fn render_turns_table(out: &mut String, turns: &[TurnRef]) {
 fn render_sweep(
     out: &mut String,
     folder: &RunFolder,
-    sweep: &crate::bench::results::SweepSummary,
+    sweep: &crate::runfolder::results::SweepSummary,
     levels: &[LevelData],
     unreadable: &[String],
 ) {
@@ -1164,7 +1148,7 @@ fn render_sweep(
         (Some(slo), Some(n)) => {
             format!(
                 "The highest level meeting p95 ≤ {slo} s: {}.",
-                count(n, "user")
+                text::count(n, "user")
             )
         }
         (Some(slo), None) => format!("No level met p95 ≤ {slo} s."),
@@ -1178,7 +1162,7 @@ fn render_sweep(
     {
         verdict.push_str(&format!(
             " At {}, p95 latency is {:.3} s.",
-            count(worst.0, "user"),
+            text::count(worst.0, "user"),
             worst.1
         ));
     }
@@ -1194,7 +1178,7 @@ fn render_sweep(
                 "bad",
                 format!(
                     "{}: the load generator fell behind its schedule; numbers at this level are not trustworthy.",
-                    count(level.clients, "user")
+                    text::count(level.clients, "user")
                 ),
             ));
         }
@@ -1228,56 +1212,30 @@ fn render_sweep(
     if let Some(svg) = charts::sweep_cdf(&cdfs) {
         out.push_str(&svg);
     }
-    let rows: Vec<Vec<String>> = sweep
-        .levels
-        .iter()
-        .map(|l| {
-            let s = l.latency.as_ref();
-            vec![
-                format!(
-                    r#"<a href="{}/{REPORT_FILE}">{} user{}</a>"#,
-                    escape(&l.dir),
-                    l.clients,
-                    if l.clients == 1 { "" } else { "s" }
-                ),
-                l.turns.to_string(),
-                secs(s.map(|s| s.p50)),
-                secs(s.map(|s| s.p90)),
-                secs(s.map(|s| s.p95)),
-                secs(s.map(|s| s.p99)),
-                pct(l.error_rate),
-                l.reverse_barge_ins.to_string(),
-                l.glitches.to_string(),
-                match l.meets_slo {
-                    Some(true) => "<span class=\"ok-text\">met</span>".into(),
-                    Some(false) => "<span class=\"bad-text\">missed</span>".into(),
-                    None => "–".into(),
-                },
-                if l.trustworthy {
-                    "<span class=\"ok-text\">yes</span>".into()
-                } else {
-                    "<span class=\"bad-text\">no</span>".into()
-                },
-            ]
+    let rows: Vec<Vec<String>> = sweep::table_rows(sweep)
+        .into_iter()
+        .map(|row| {
+            let l = row.level;
+            let mut cells = vec![format!(
+                r#"<a href="{}/{REPORT_FILE}">{}</a>"#,
+                escape(&l.dir),
+                text::count(l.clients, "user")
+            )];
+            cells.extend(row.values[1..].iter().cloned());
+            cells.push(match row.meets_slo {
+                Some(true) => "<span class=\"ok-text\">met</span>".into(),
+                Some(false) => "<span class=\"bad-text\">missed</span>".into(),
+                None => text::DASH.into(),
+            });
+            cells.push(if row.trusted {
+                "<span class=\"ok-text\">yes</span>".into()
+            } else {
+                "<span class=\"bad-text\">no</span>".into()
+            });
+            cells
         })
         .collect();
-    out.push_str(&table(
-        &[
-            "level",
-            "turns",
-            "p50",
-            "p90",
-            "p95",
-            "p99",
-            "error rate",
-            "rev. barge-ins",
-            "glitches",
-            "SLO",
-            "trusted",
-        ],
-        &rows,
-        1,
-    ));
+    out.push_str(&table(&TABLE_COLUMNS, &rows, 1));
     out.push_str(
         "<p>Each level is a complete run folder with its own report (links above).</p></section>",
     );

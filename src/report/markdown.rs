@@ -2,11 +2,13 @@
 
 use std::fmt::Write as _;
 
+use crate::bench::sweep::{self, TABLE_COLUMNS};
 use crate::report::charts;
 use crate::report::data::{Contents, LevelData, RunFolder};
-use crate::report::html::{alerts, count, ms, secs, starved_ms, verdict};
-use crate::run::record::REPORT_FILE;
+use crate::report::html::{alerts, starved_ms, verdict};
+use crate::runfolder::REPORT_FILE;
 use crate::stats::Summary;
+use crate::text::{self, count};
 
 fn row(out: &mut String, name: &str, s: Option<&Summary>, f: fn(f64) -> String) {
     let cells = match s {
@@ -32,36 +34,19 @@ pub fn render(folder: &RunFolder) -> String {
         Contents::Single(level) => render_level(&mut out, folder, level),
         Contents::Sweep { sweep, .. } => {
             let _ = writeln!(out, "# voiceperf: latency vs concurrent users\n");
-            let _ = writeln!(
-                out,
-                "| users | turns | p50 (s) | p90 (s) | p95 (s) | p99 (s) | error rate | reverse barge-ins | glitches | SLO | trusted |"
-            );
+            let _ = writeln!(out, "| {} |", TABLE_COLUMNS.join(" | "));
             let _ = writeln!(
                 out,
                 "|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|:---|"
             );
-            for l in &sweep.levels {
-                let s = l.latency.as_ref();
-                let f = |v: Option<f64>| v.map_or("–".into(), |v| format!("{v:.3}"));
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} | {} | {} | {:.1} % | {} | {} | {} | {} |",
-                    l.clients,
-                    l.turns,
-                    f(s.map(|s| s.p50)),
-                    f(s.map(|s| s.p90)),
-                    f(s.map(|s| s.p95)),
-                    f(s.map(|s| s.p99)),
-                    l.error_rate * 100.0,
-                    l.reverse_barge_ins,
-                    l.glitches,
-                    match l.meets_slo {
-                        Some(true) => "met",
-                        Some(false) => "missed",
-                        None => "–",
-                    },
-                    if l.trustworthy { "yes" } else { "**no**" }
-                );
+            for row in sweep::table_rows(sweep) {
+                let slo = match row.meets_slo {
+                    Some(true) => "met",
+                    Some(false) => "missed",
+                    None => text::DASH,
+                };
+                let trusted = if row.trusted { "yes" } else { "**no**" };
+                let _ = writeln!(out, "| {} | {slo} | {trusted} |", row.values.join(" | "));
             }
             if let (Some(slo), n) = (sweep.slo_p95, sweep.max_clients_meeting_slo) {
                 let _ = match n {
@@ -107,7 +92,7 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     row(out, "**latency**", r.latency.as_ref(), f3);
     row(out, "audible", r.audible_latency.as_ref(), f3);
     row(out, "from last chunk", r.last_chunk_latency.as_ref(), f3);
-    row(out, "seed definition", r.seed_latency.as_ref(), f3);
+    row(out, "any first frame", r.seed_latency.as_ref(), f3);
     if let Some(join) = level.analysis.as_ref().and_then(|a| a.join.as_ref()) {
         let _ = writeln!(out, "\nWhere the latency goes (ms, from the server log):\n");
         let _ = writeln!(out, "| | turns | mean | p50 | p90 | p95 | p99 | max |");
@@ -118,7 +103,9 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         }
         let means: Vec<String> = charts::parts(&join.overall)
             .iter()
-            .map(|(_, label, _, s)| format!("{label} {}", ms(s.as_ref().map(|s| s.mean))))
+            .map(|(_, label, _, s)| {
+                format!("{label} {}", text::ms_unit(s.as_ref().map(|s| s.mean)))
+            })
             .collect();
         let _ = writeln!(out, "\nMeans: {}.", means.join(" · "));
     }
@@ -173,6 +160,6 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     let _ = writeln!(
         out,
         "\nFull report: `{REPORT_FILE}` · p95 {}.",
-        secs(r.latency.as_ref().map(|l| l.p95))
+        text::secs_unit(r.latency.as_ref().map(|l| l.p95))
     );
 }

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use crate::Outcome;
 use crate::fsutil;
-use crate::report::data::{Contents, RunFolder};
-use crate::run::record::{MARKDOWN_FILE, REPORT_FILE};
+use crate::report::data::Contents;
+use crate::runfolder::{MARKDOWN_FILE, REPORT_FILE};
 
 /// Validated options of `voiceperf report`.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub fn render_folder(dir: &Path) -> anyhow::Result<Rendered> {
 }
 
 fn render_to(dir: &Path, output: Option<&Path>) -> anyhow::Result<Rendered> {
-    let folder = RunFolder::load(dir)?;
+    let folder = data::load(dir)?;
     let mut problems = folder.problems.clone();
     let mut level_reports = Vec::new();
     if let Contents::Sweep {

@@ -6,14 +6,15 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use super::report::{Finding, Rule, Status};
+use super::results::{Finding, Rule, Status};
 use super::rules::{output_flag, shell_word};
 use crate::audio::decode::has_audio_extension;
-use crate::prep::manifest::{MANIFEST_FILE, Manifest};
+use crate::dataset::manifest::{MANIFEST_FILE, Manifest};
+use crate::fsutil;
 
 /// A dataset folder and its manifest.
 #[derive(Debug, Clone)]
-pub struct Dataset {
+pub struct DatasetFolder {
     /// The folder.
     pub dir: PathBuf,
     /// The folder as shown to the user ('/'-separated).
@@ -27,7 +28,7 @@ pub struct Dataset {
 pub struct Candidate {
     /// Where it is.
     pub path: PathBuf,
-    /// Index of its dataset in [`Collected::datasets`].
+    /// Index of its dataset in [`FoundFiles::datasets`].
     pub dataset: usize,
     /// Its path relative to the dataset folder ('/'-separated): its manifest key.
     pub name: String,
@@ -35,16 +36,16 @@ pub struct Candidate {
 
 /// The files and folders found from the paths given.
 #[derive(Debug, Clone, Default)]
-pub struct Collected {
+pub struct FoundFiles {
     /// Dataset folders (a file given on its own belongs to its parent folder).
-    pub datasets: Vec<Dataset>,
+    pub datasets: Vec<DatasetFolder>,
     /// `.wav` files, in the order found (each folder sorted by name).
     pub files: Vec<Candidate>,
     /// Folder-level findings.
     pub findings: Vec<Finding>,
 }
 
-impl Collected {
+impl FoundFiles {
     /// The path of `file` as shown to the user: its dataset folder joined with its name.
     pub fn display(&self, file: &Candidate) -> String {
         join_display(&self.datasets[file.dataset].display, &file.name)
@@ -75,7 +76,7 @@ impl Collected {
                 None
             }
         };
-        self.datasets.push(Dataset {
+        self.datasets.push(DatasetFolder {
             dir: dir.to_path_buf(),
             display,
             manifest,
@@ -94,10 +95,6 @@ pub fn join_display(dir: &str, name: &str) -> String {
     }
 }
 
-fn slash(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
-}
-
 fn is_wav(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
@@ -112,11 +109,11 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 /// its name) with their datasets and manifests, and reports folder-level problems: a path
 /// that cannot be read, a folder without `.wav` files, files that are not `.wav`, an
 /// unreadable manifest, manifest entries whose file is gone.
-pub fn collect(paths: &[PathBuf]) -> Collected {
-    let mut collected = Collected::default();
+pub fn collect(paths: &[PathBuf]) -> FoundFiles {
+    let mut collected = FoundFiles::default();
     let mut seen: HashSet<PathBuf> = HashSet::new();
     for path in paths {
-        let display = slash(path);
+        let display = fsutil::slash(path);
         let metadata = match std::fs::metadata(path) {
             Ok(metadata) => metadata,
             Err(e) => {
@@ -141,7 +138,7 @@ pub fn collect(paths: &[PathBuf]) -> Collected {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| display.clone());
-            let dataset = collected.dataset_index(parent, slash(parent));
+            let dataset = collected.dataset_index(parent, fsutil::slash(parent));
             if seen.insert(path.canonicalize().unwrap_or_else(|_| path.clone())) {
                 collected.files.push(Candidate {
                     path: path.clone(),
@@ -155,7 +152,7 @@ pub fn collect(paths: &[PathBuf]) -> Collected {
 }
 
 fn collect_dir(
-    collected: &mut Collected,
+    collected: &mut FoundFiles,
     seen: &mut HashSet<PathBuf>,
     dir: &Path,
     display: String,
@@ -172,7 +169,7 @@ fn collect_dir(
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                let path = e.path().map_or_else(|| display.clone(), slash);
+                let path = e.path().map_or_else(|| display.clone(), fsutil::slash);
                 collected.findings.push(Finding {
                     path,
                     rule: Rule::Unreadable,
@@ -187,7 +184,7 @@ fn collect_dir(
             continue;
         }
         let path = entry.path();
-        let relative = slash(path.strip_prefix(dir).unwrap_or(path));
+        let relative = fsutil::relative_slash(dir, path);
         if is_wav(path) {
             wav_files += 1;
             if seen.insert(path.canonicalize().unwrap_or_else(|_| path.to_path_buf())) {

@@ -10,7 +10,7 @@
 pub mod dataset;
 pub mod measure;
 pub mod output;
-pub mod report;
+pub mod results;
 pub mod rules;
 
 use std::collections::HashMap;
@@ -21,14 +21,11 @@ use anyhow::Context;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
-use crate::Outcome;
 use crate::audio::speech::SpeechConfig;
+use crate::dataset::Limits;
 use crate::term::{Painter, Stream};
-pub use report::{Check, FileReport, Finding, Rule, Status, Totals, ValidationReport};
-pub use rules::Limits;
-
-/// The folder `validate` checks when given none.
-pub const DEFAULT_DATASET: &str = "audio_files";
+use crate::{Outcome, fsutil};
+pub use results::{Check, FileReport, Finding, Rule, Status, Totals, ValidationReport};
 
 /// Validated options of `voiceperf validate`.
 #[derive(Debug, Clone)]
@@ -163,11 +160,7 @@ fn validate_with_progress(
     Ok(ValidationReport {
         tool: "voiceperf validate".to_string(),
         version: crate::VERSION.to_string(),
-        inputs: options
-            .paths
-            .iter()
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .collect(),
+        inputs: options.paths.iter().map(|p| fsutil::slash(p)).collect(),
         limits: options.limits,
         strict: options.strict,
         files,

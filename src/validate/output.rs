@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::report::{Check, FileReport, Finding, Status, ValidationReport};
-use crate::prep::manifest::MANIFEST_FILE;
+use super::results::{Check, FileReport, Finding, Status, ValidationReport};
+use crate::dataset::manifest::MANIFEST_FILE;
 use crate::term::Painter;
 
 /// Renders `report` as text, colours from `painter`; with `quiet` only problems and totals.

@@ -3,52 +3,14 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use super::measure::FileFacts;
-use super::report::{BoundsSource, Check, Measurements, Rule, Status, WavFormat};
+use super::results::{BoundsSource, Check, Measurements, Rule, Status, WavFormat};
 use crate::audio::TARGET_RATE;
 use crate::audio::riff::{
     FmtChunk, WAVE_FORMAT_EXTENSIBLE, WAVE_FORMAT_IEEE_FLOAT, WAVE_FORMAT_PCM,
 };
-use crate::prep::manifest::{ManifestEntry, PrepSettings};
-
-/// Where `prep` writes by default; its `-o` can be left out for this folder.
-const DEFAULT_DATASET: &str = "audio_files";
+use crate::dataset::{self, DEFAULT_DIR, Limits, ManifestEntry, PrepSettings, RecordedBounds};
 const RATE: f64 = TARGET_RATE as f64;
-
-/// The limits files are checked against (`--min-duration`, `--max-trailing-ms`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Shortest acceptable file, seconds.
-    pub min_duration_s: f64,
-    /// Longest acceptable file, seconds.
-    pub max_duration_s: f64,
-    /// Most non-speech allowed after the end of speech, milliseconds (failure beyond).
-    pub max_trailing_ms: f64,
-    /// Most non-speech allowed before the start of speech, milliseconds (warning beyond).
-    pub max_leading_ms: f64,
-    /// Largest share of samples at full scale, percent (warning beyond).
-    pub max_clipped_percent: f64,
-    /// Quietest acceptable peak, dBFS (warning "too quiet" below).
-    pub min_peak_dbfs: f64,
-    /// Largest mean sample value, percent of full scale (warning beyond).
-    pub max_dc_offset_percent: f64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            min_duration_s: 0.3,
-            max_duration_s: 30.0,
-            max_trailing_ms: 100.0,
-            max_leading_ms: 500.0,
-            max_clipped_percent: 0.1,
-            min_peak_dbfs: -30.0,
-            max_dc_offset_percent: 1.0,
-        }
-    }
-}
 
 /// What the rules know about a file besides its own bytes.
 #[derive(Debug, Clone, Copy)]
@@ -100,7 +62,7 @@ pub(crate) fn output_flag(dataset: &str) -> String {
     let is_default = Path::new(dataset)
         .components()
         .filter(|c| !matches!(c, std::path::Component::CurDir))
-        .eq(Path::new(DEFAULT_DATASET).components());
+        .eq(Path::new(DEFAULT_DIR).components());
     if is_default {
         String::new()
     } else {
@@ -203,13 +165,16 @@ pub fn evaluate(
             // the same detector on the whole recording, which shows it more background than
             // the trimmed file does, so they are the better estimate (the file's own analysis
             // can differ by a few ms). Any other file is judged by its own analysis.
-            let unchanged_entry = ctx
-                .entry
-                .filter(|e| facts.sha256.as_ref() == Some(&e.output_sha256));
-            let bounds = match (unchanged_entry, &audio.speech) {
-                (Some(entry), _) => Some((manifest_bounds(entry, len), BoundsSource::Manifest)),
-                (None, Some(found)) => Some(((found.start, found.end), BoundsSource::Analysis)),
-                (None, None) => None,
+            let recorded = match &facts.sha256 {
+                Some(sha) => dataset::recorded_bounds(ctx.entry, sha, len),
+                None => RecordedBounds::NoEntry,
+            };
+            let bounds = match (recorded, &audio.speech) {
+                (RecordedBounds::Found(range), _) => {
+                    Some(((range.start, range.end), BoundsSource::Manifest))
+                }
+                (_, Some(found)) => Some(((found.start, found.end), BoundsSource::Analysis)),
+                (_, None) => None,
             };
             let peak_dbfs =
                 (audio.peak > 0).then(|| 20.0 * (f64::from(audio.peak) / 32768.0).log10());
@@ -286,21 +251,6 @@ fn name_some(names: &[&str]) -> String {
         0 => shown,
         more => format!("{shown} and {more} more"),
     }
-}
-
-/// Speech bounds recorded by prep, in samples, clamped to the file.
-fn manifest_bounds(entry: &ManifestEntry, len: usize) -> (usize, usize) {
-    // Manifests from before the sample fields existed have only seconds.
-    let (start, end) = if entry.speech_end_sample > 0 {
-        (entry.speech_start_sample, entry.speech_end_sample)
-    } else {
-        (
-            (entry.speech_start_s * RATE).round() as usize,
-            (entry.speech_end_s * RATE).round() as usize,
-        )
-    };
-    let end = end.min(len);
-    (start.min(end), end)
 }
 
 fn structure_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
@@ -602,10 +552,20 @@ fn manifest_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
     };
     match &facts.sha256 {
         None => skipped(Rule::Manifest, "file not read"),
-        Some(sha) if *sha == entry.output_sha256 => pass(
-            Rule::Manifest,
-            format!("unchanged since prep made it from {}", entry.source),
-        ),
+        Some(sha) if *sha == entry.output_sha256 => {
+            let len = facts.audio.as_ref().map_or(0, |a| a.samples);
+            match dataset::recorded_bounds(Some(entry), sha, len) {
+                RecordedBounds::Impossible(why) if facts.audio.is_some() => warning(
+                    Rule::Manifest,
+                    format!("manifest.json's {why}: speech bounds found by analysis instead"),
+                    format!("run: {} to record them again", ctx.prep_command()),
+                ),
+                _ => pass(
+                    Rule::Manifest,
+                    format!("unchanged since prep made it from {}", entry.source),
+                ),
+            }
+        }
         Some(sha) => fail(
             Rule::Manifest,
             format!(
