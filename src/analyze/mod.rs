@@ -96,7 +96,8 @@ pub enum EmptyReason {
     #[error(
         "no client start found: no `Accepting WebSocket connection for stream ID client_<n>_<digits>` \
          line in {lines} lines, so the default window (after the last client start) is empty; \
-         use --all to analyze every line{metric_hint}"
+         use --all to analyze every line, or --run DIR to take the turns of a bench run (a \
+         stock pipecat log has no such line){metric_hint}"
     )]
     NoClientStart {
         /// Lines read.

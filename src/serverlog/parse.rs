@@ -122,14 +122,14 @@ impl ServicePattern {
 
 fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
     // Called for every `Name#N` line: no allocation.
-    let (Some(first_star), Some(last_star)) =
-        (memchr::memchr(b'*', pattern), memchr::memrchr(b'*', pattern))
-    else {
+    let (Some(first_star), Some(last_star)) = (
+        memchr::memchr(b'*', pattern),
+        memchr::memrchr(b'*', pattern),
+    ) else {
         return pattern == name;
     };
     let (first, last) = (&pattern[..first_star], &pattern[last_star + 1..]);
-    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last)
-    {
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
         return false;
     }
     let middle = &name[..name.len() - last.len()];
