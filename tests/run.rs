@@ -226,13 +226,10 @@ fn stock_layout_log(mut agent: std::process::Child, log: PathBuf) -> std::thread
     })
 }
 
-/// `run --server-log` with a log in pipecat's stock layout (no stream ids): one user, so every
-/// line is attributed to its turn by time and every turn is split.
-#[test]
-fn run_with_a_stock_layout_server_log_splits_every_turn() {
+/// A `voiceperf agent` whose log is written to `log` in pipecat's stock layout: its URL, its
+/// pid and the thread writing the log (ends when the agent does).
+fn stock_layout_agent(log: &Path) -> (String, u32, std::thread::JoinHandle<()>) {
     use std::io::BufRead;
-    let root = workspace();
-    let log = root.path().join("bot.log");
     let mut agent = support::cli::voiceperf_process()
         .args(["agent", "--port", "0", "--greeting"])
         .stdout(std::process::Stdio::piped())
@@ -249,17 +246,27 @@ fn run_with_a_stock_layout_server_log_splits_every_turn() {
         .unwrap_or_else(|| panic!("unexpected agent output: {listening}"))
         .to_string();
     let pid = agent.id();
-    let writer = stock_layout_log(agent, log.clone());
+    (url, pid, stock_layout_log(agent, log.to_path_buf()))
+}
+
+/// Runs `voiceperf run` with `users` against a stock-layout agent; returns the run's output and
+/// its joined analysis.
+fn run_with_stock_log(users: &str) -> (std::process::Output, voiceperf::analyze::join::JoinReport) {
+    let root = workspace();
+    let log = root.path().join("bot.log");
+    let (url, pid, writer) = stock_layout_agent(&log);
     let assert = voiceperf()
         .current_dir(root.path())
         .args(["run", "--url", &url, "--server-log"])
         .arg(&log)
         .args(["--raw-dir", "raw", "--audio-dir", "audio", "-o", "stock"])
-        .args(["--clients", "1", "--test-duration", "5", "-q"])
+        .args(["--clients", users, "--client-start-delay", "0.2"])
+        .args(["--test-duration", "5", "-q"])
+        .env("NO_COLOR", "1")
         .assert();
     support::cli::signal(pid, "KILL");
     writer.join().unwrap();
-    let output = assert.get_output();
+    let output = assert.get_output().clone();
     assert!(
         output.status.success(),
         "{}",
@@ -268,7 +275,14 @@ fn run_with_a_stock_layout_server_log_splits_every_turn() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(!text.contains("streamId=") && text.contains("User stopped speaking"));
     let analysis: Analysis = read_json(&root.path().join("stock/analysis.json")).unwrap();
-    let join = analysis.join.unwrap();
+    (output, analysis.join.unwrap())
+}
+
+/// `run --server-log` with a log in pipecat's stock layout (no stream ids): one user, so every
+/// line is attributed to its turn by time and every turn is split.
+#[test]
+fn run_with_a_stock_layout_server_log_splits_every_turn() {
+    let (_, join) = run_with_stock_log("1");
     let c = &join.counts;
     assert!(c.with_latency >= 1, "{c:?}");
     assert_eq!(c.with_vad_wait, c.with_latency, "{c:?}");
@@ -276,6 +290,26 @@ fn run_with_a_stock_layout_server_log_splits_every_turn() {
     assert!(c.unlabeled_attributed > 0, "{c:?}");
     assert_eq!(c.unlabeled_ambiguous, 0, "{c:?}");
     assert_eq!(join.note, None);
+}
+
+/// The same with two users whose turns overlap: the run still succeeds and keeps its analysis;
+/// turns whose lines cannot be told apart are left unsplit, and the run says why and what to
+/// change.
+#[test]
+fn run_with_a_stock_layout_log_and_overlapping_users_says_why_the_split_is_missing() {
+    let (output, join) = run_with_stock_log("2");
+    let c = &join.counts;
+    assert!(c.with_latency >= 2, "{c:?}");
+    assert!(c.unlabeled_ambiguous > 0, "{c:?}");
+    assert!(c.missing_split_overlap > 0, "{c:?}");
+    assert_eq!(c.connections_in_log, 2, "{c:?}");
+    let note = join.note.as_deref().expect("a note");
+    assert!(note.contains("streamId={extra[streamId]}"), "{note}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("logger.contextualize(streamId="),
+        "{stdout}"
+    );
 }
 
 #[test]
