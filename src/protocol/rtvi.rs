@@ -763,6 +763,7 @@ pub fn client_ready(id: &str, about: About) -> Frame {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::serverlog::parse::ServicePattern;
 
     #[test]
     fn malformed_messages_are_errors() {
@@ -866,13 +867,16 @@ mod tests {
         ] {
             assert_eq!(service_role(name, &names), role, "{name}");
         }
+        assert_eq!(ServiceNames::default(), names);
+        let nvidia_only = ServiceNames {
+            llm: vec![ServicePattern::new("NvidiaLLMService").unwrap()],
+            tts: vec![ServicePattern::new("RivaTTSService").unwrap()],
+            asr: vec![ServicePattern::new("RivaASRService").unwrap()],
+        };
         assert_eq!(
-            service_role("RivaTTSService#0", &ServiceNames::default()),
+            service_role("RivaTTSService#0", &nvidia_only),
             Some(Service::Tts)
         );
-        assert_eq!(
-            service_role("OpenAITTSService#0", &ServiceNames::default()),
-            None
-        );
+        assert_eq!(service_role("OpenAITTSService#0", &nvidia_only), None);
     }
 }
