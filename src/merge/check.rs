@@ -39,14 +39,20 @@ pub fn check(shards: &[ShardFolder<'_>]) -> Findings {
         return findings;
     };
     for other in &shards[1..] {
-        if other.shard.run_id != first.shard.run_id {
+        // The configurations are compared as well as the run ids, so that a summary edited
+        // or written by another version cannot pass for the same run.
+        let mut found = differences(first, other);
+        if found.is_empty() && other.shard.run_id != first.shard.run_id {
+            found.push("they were made by different voiceperf versions".into());
+        }
+        if !found.is_empty() {
             findings.fatal.push(format!(
                 "{} and {} are not shards of one run (run ids {} and {}): {}",
                 first.dir,
                 other.dir,
                 first.shard.run_id,
                 other.shard.run_id,
-                differences(first, other).join("; ")
+                found.join("; ")
             ));
         }
         let (a, b) = (&first.summary.run, &other.summary.run);
@@ -147,9 +153,6 @@ fn differences(a: &ShardFolder<'_>, b: &ShardFolder<'_>) -> Vec<String> {
     };
     if files(a.summary) != files(b.summary) {
         found.push("the datasets differ (file names or contents)".into());
-    }
-    if found.is_empty() {
-        found.push("they were made by different voiceperf versions or configurations".into());
     }
     found
 }

@@ -181,7 +181,12 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
         })
     };
     let check = format!(
-        "self-check: send lateness {}; receive lag {}",
+        "self-check{}: send lateness {}; receive lag {}",
+        if summary.shards.is_empty() {
+            ""
+        } else {
+            " (the worst shard's)"
+        },
         fmt_ms(sc.send_lateness_ms.as_ref()),
         fmt_ms(sc.receive_lag_ms.as_ref())
     );
@@ -240,13 +245,13 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
     if !summary.shards.is_empty() {
         let _ = writeln!(
             out,
-            "\n  {:<6}{:<24}{:>6}{:>7}{:>8}{:>8}{:>8}{:>8}{:>12}  {}",
+            "\n  {:<6}{:<24}{:>6}{:>7}{:>8}{:>8}{:>8}{:>8}{:>14}  {}",
             "shard", "host", "users", "turns", "p50", "p95", "p99", "errors", "lateness p99", "trusted"
         );
         for row in shard_rows(summary) {
             let _ = writeln!(
                 out,
-                "  {:<6}{:<24}{:>6}{:>7}{:>8}{:>8}{:>8}{:>8}{:>12}  {}",
+                "  {:<6}{:<24}{:>6}{:>7}{:>8}{:>8}{:>8}{:>8}{:>14}  {}",
                 row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9]
             );
         }
