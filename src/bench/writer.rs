@@ -54,6 +54,7 @@ fn write_loop(
 ) -> Store {
     let mut store = Store::default();
     let mut dirty = BTreeSet::new();
+    let mut written = BTreeSet::new();
     let mut summary_due = false;
     let mut last_summary = Instant::now();
     let mut last_files = Instant::now();
@@ -79,11 +80,21 @@ fn write_loop(
             summary_due = true;
         }
         // Mid-run files are replaced without waiting for the disk and without the lateness
-        // summaries (a sort of every sample): the final ones are written at the end.
-        if !dirty.is_empty() && last_files.elapsed() >= CLIENT_FILES_EVERY {
-            last_files = Instant::now();
+        // summaries (a sort of every sample): the final ones are written at the end. A new
+        // connection's file is written at once, later changes every few seconds.
+        let new = dirty.iter().any(|key| !written.contains(key));
+        if !dirty.is_empty() && (new || last_files.elapsed() >= CLIENT_FILES_EVERY) {
+            let batch = if last_files.elapsed() >= CLIENT_FILES_EVERY {
+                last_files = Instant::now();
+                std::mem::take(&mut dirty)
+            } else {
+                let fresh: BTreeSet<_> = dirty.difference(&written).copied().collect();
+                dirty.retain(|key| !fresh.contains(key));
+                fresh
+            };
             store.refresh(false);
-            for key in std::mem::take(&mut dirty) {
+            for key in batch {
+                written.insert(key);
                 if let Some(client) = store.clients.get(&key) {
                     let path = dir.join(client_file_name(&client.results.stream_id));
                     if let Err(e) = fsutil::write_json_replace(&path, &client.results) {
