@@ -3,13 +3,14 @@
 //! process; `report`, `analyze --run` and the CI gates on the merged folder; the refusals of
 //! shards that are not one run; a shard started too late.
 
-mod bench_support;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bench_support::{Fixture, json};
+use support::bench::Fixture;
+use support::json;
 use voiceperf::Outcome;
 use voiceperf::agent::{self, AgentHandle};
 use voiceperf::bench::shard::ShardSpec;
@@ -137,11 +138,16 @@ fn four_shards_merged_match_the_same_users_in_one_process() {
         .enumerate()
         .map(|(i, dir)| {
             let shard = format!("{i}/4");
-            bench_cmd(&fx, &url, dir, &["--shard", &shard, "--start-at", &start_at])
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            bench_cmd(
+                &fx,
+                &url,
+                dir,
+                &["--shard", &shard, "--start-at", &start_at],
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     for child in children {
@@ -153,11 +159,18 @@ fn four_shards_merged_match_the_same_users_in_one_process() {
     assert_eq!((info.index, info.count, info.users), (1, 4, 2));
     assert_eq!(s1.config.num_clients, 8, "--clients is the whole run's");
     assert!(info.clock.ok, "{:?}", info.clock);
-    assert!(info.clock.lead_s > 0.5, "the shard was ready before the start");
+    assert!(
+        info.clock.lead_s > 0.5,
+        "the shard was ready before the start"
+    );
     // Users 2 and 6 (every 4th from 2), with the stream ids the whole run would have.
     let users: Vec<usize> = s1.clients.iter().map(|c| c.user).collect();
     assert_eq!(users, vec![2, 6]);
-    assert!(s1.clients.iter().all(|c| c.stream_id.starts_with(&format!("client_{}_", c.user))));
+    assert!(
+        s1.clients
+            .iter()
+            .all(|c| c.stream_id.starts_with(&format!("client_{}_", c.user)))
+    );
     // One shared window, opening when the run's last user (8) starts: 7 × 0.25 s after.
     let start: f64 = start_at.parse().unwrap();
     for dir in &shards {
@@ -179,7 +192,10 @@ fn four_shards_merged_match_the_same_users_in_one_process() {
     assert!(out.status.success(), "{}", said(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("merged from 4 shard(s)"), "{stdout}");
-    assert!(stdout.contains("shard host"), "the per-shard table: {stdout}");
+    assert!(
+        stdout.contains("shard host"),
+        "the per-shard table: {stdout}"
+    );
     let m = summary(&merged);
     assert_eq!(m.run.users, 8);
     assert_eq!(m.results.total_clients, 8);
@@ -240,8 +256,18 @@ fn four_shards_merged_match_the_same_users_in_one_process() {
     }
     assert_eq!(m.results.total_clients, one.results.total_clients);
     // Within run-to-run noise (the agent's delays are fixed; generous bounds).
-    assert!((lm.p50 - lo.p50).abs() < 0.1, "p50 {} vs {}", lm.p50, lo.p50);
-    assert!((lm.p95 - lo.p95).abs() < 0.2, "p95 {} vs {}", lm.p95, lo.p95);
+    assert!(
+        (lm.p50 - lo.p50).abs() < 0.1,
+        "p50 {} vs {}",
+        lm.p50,
+        lo.p50
+    );
+    assert!(
+        (lm.p95 - lo.p95).abs() < 0.2,
+        "p95 {} vs {}",
+        lm.p95,
+        lo.p95
+    );
 
     // report, analyze --run and the gates work on the merged folder as on one run.
     let out = Command::new(BIN)
@@ -269,7 +295,10 @@ fn four_shards_merged_match_the_same_users_in_one_process() {
     assert_eq!(counts["connections"], 8, "{counts}");
     assert_eq!(counts["connections_in_log"], 8, "{counts}");
     assert_eq!(counts["with_latency"], lm.count, "{counts}");
-    assert!(counts["with_truth_line"].as_u64() >= Some(lm.count as u64), "{counts}");
+    assert!(
+        counts["with_truth_line"].as_u64() >= Some(lm.count as u64),
+        "{counts}"
+    );
     let gated = run.join("gated");
     let out = Command::new(BIN)
         .arg("merge")
@@ -307,7 +336,11 @@ async fn two_shards(fx: &Fixture, agent: &AgentHandle, name: &str, start_at: f64
     dirs
 }
 
-fn merge_into(shards: &[PathBuf], out: &Path, partial: bool) -> anyhow::Result<voiceperf::merge::Merged> {
+fn merge_into(
+    shards: &[PathBuf],
+    out: &Path,
+    partial: bool,
+) -> anyhow::Result<voiceperf::merge::Merged> {
     merge(&MergeOptions {
         shards: shards.to_vec(),
         output: out.to_path_buf(),
@@ -358,7 +391,10 @@ async fn shards_that_are_not_one_run_are_refused() {
 
     // Another run's shard (another start).
     let e = refusal(&[one[0].clone(), other[1].clone()], &out("mixed"));
-    assert!(e.contains("not shards of one run") && e.contains("--start-at"), "{e}");
+    assert!(
+        e.contains("not shards of one run") && e.contains("--start-at"),
+        "{e}"
+    );
 
     // The same run id but a configuration changed since: named field by field.
     let edited = fx.root.path().join("edited");
@@ -381,7 +417,10 @@ async fn shards_that_are_not_one_run_are_refused() {
     let e = refusal(&[one[0].clone(), one[0].clone()], &out("twice"));
     assert!(e.contains("shard 0/2 is given 2 times"), "{e}");
     let e = refusal(&one[..1], &out("missing"));
-    assert!(e.contains("shard(s) 1 of 2 missing") && e.contains("--partial"), "{e}");
+    assert!(
+        e.contains("shard(s) 1 of 2 missing") && e.contains("--partial"),
+        "{e}"
+    );
     // … which --partial merges, marked incomplete and failing.
     let partial = merge_into(&one[..1], &out("partial"), true).unwrap();
     assert_eq!(partial.outcome, Outcome::Failed);
@@ -433,9 +472,14 @@ fn a_shard_started_after_its_first_user_was_due_refuses_to_run() {
     );
 
     // --shard needs --start-at; auto/N needs JOB_COMPLETION_INDEX below N.
-    let out = bench_cmd(&fx, "ws://127.0.0.1:9/ws/{stream_id}", &fx.out, &["--shard", "1/2"])
-        .output()
-        .unwrap();
+    let out = bench_cmd(
+        &fx,
+        "ws://127.0.0.1:9/ws/{stream_id}",
+        &fx.out,
+        &["--shard", "1/2"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", said(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --start-at"));
     let ahead = format!("{:.0}", unix_now() + 3600.0);
@@ -455,6 +499,10 @@ fn a_shard_started_after_its_first_user_was_due_refuses_to_run() {
         }
         let out = cmd.output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{}", said(&out));
-        assert!(String::from_utf8_lossy(&out.stderr).contains(expected), "{}", said(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(expected),
+            "{}",
+            said(&out)
+        );
     }
 }

@@ -169,7 +169,15 @@ async fn run_user(
             }
         }
         ctx.live.active_users.fetch_add(1, Ordering::Relaxed);
-        run_session(&ctx, &pacer, plan.user, session, &mut connection, &mut next_file).await;
+        run_session(
+            &ctx,
+            &pacer,
+            plan.user,
+            session,
+            &mut connection,
+            &mut next_file,
+        )
+        .await;
         ctx.live.active_users.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -241,7 +249,12 @@ impl Recorder {
             glitch_detected: false,
             timestamp: clock::local_timestamp(),
             metrics_start_time: ctx.metrics_start_unix,
-            test_duration: ctx.turn_config.window.end.saturating_duration_since(ctx.turn_config.window.start).as_secs_f64(),
+            test_duration: ctx
+                .turn_config
+                .window
+                .end
+                .saturating_duration_since(ctx.turn_config.window.start)
+                .as_secs_f64(),
             tool_version: crate::VERSION.to_string(),
             user,
             connection,
@@ -350,9 +363,9 @@ async fn run_connection(
     let rules = ConnectRules {
         timeout: ctx.options.connect_timeout,
         on_error: ctx.options.on_error,
-        give_up_at: leave
-            .hang_up_at
-            .map_or(ctx.turn_config.window.end, |h| h.min(ctx.turn_config.window.end)),
+        give_up_at: leave.hang_up_at.map_or(ctx.turn_config.window.end, |h| {
+            h.min(ctx.turn_config.window.end)
+        }),
     };
     let connected = connect::connect(&url, rules, &ctx.stop, |message| {
         rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
@@ -396,7 +409,8 @@ async fn run_connection(
         ended: false,
         saved_audio: ctx.options.save_audio.then(SavedAudio::default),
     }));
-    let receiver = tokio::task::spawn_local(receive_loop(stream, Arc::clone(ctx), Rc::clone(&shared)));
+    let receiver =
+        tokio::task::spawn_local(receive_loop(stream, Arc::clone(ctx), Rc::clone(&shared)));
     let (done, ended) = oneshot::channel();
     let registered = pacer.send(Paced::new(Rc::clone(&shared), sink, schedule, leave, done));
     let outcome = match registered {
@@ -423,7 +437,13 @@ async fn run_connection(
             let mut c = shared.borrow_mut();
             let c = &mut *c;
             let now = Instant::now();
-            c.rec.error(ctx, now, ErrorKind::Send, "the pacing loop ended".into(), None);
+            c.rec.error(
+                ctx,
+                now,
+                ErrorKind::Send,
+                "the pacing loop ended".into(),
+                None,
+            );
             c.conversation.stop(now, TurnOutcome::Stopped);
             c.ended = true;
             ConnectionEnd::Failed
@@ -575,7 +595,9 @@ async fn receive_loop(mut stream: WsStream, ctx: Arc<RunContext>, shared: Rc<Ref
                 if c.ended {
                     continue;
                 }
-                if let Some(event) = heard(at, decoded, ctx.audible_amplitude, c.saved_audio.as_mut()) {
+                if let Some(event) =
+                    heard(at, decoded, ctx.audible_amplitude, c.saved_audio.as_mut())
+                {
                     handle_event(&ctx, c, at, event);
                 }
                 continue;

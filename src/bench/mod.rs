@@ -45,8 +45,8 @@ use crate::protocol::{self, url_template};
 use crate::runfolder::results::{
     LoadShape, OnError, RunInfo, RunSummary, ShardInfo, SummaryConfig, SweepSummary,
 };
-use crate::summary::{Finish, SummaryContext};
 use crate::runfolder::{SWEEP_FILE, client_file_name};
+use crate::summary::{Finish, SummaryContext};
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome, fsutil};
 
@@ -251,18 +251,28 @@ impl BenchOptions {
                     .as_ref()
                     .map_or("--stages".to_string(), |p| format!("--preset {p}"));
                 if sweep {
-                    return usage(format!("{flag} runs one shape: give one --clients value, not a sweep"));
+                    return usage(format!(
+                        "{flag} runs one shape: give one --clients value, not a sweep"
+                    ));
                 }
                 if stages.is_empty() || stages.iter().all(|s| s.target == 0) {
-                    return usage(format!("{flag} needs a stage with at least one user, e.g. 30s:10,1m:10,30s:0"));
+                    return usage(format!(
+                        "{flag} needs a stage with at least one user, e.g. 30s:10,1m:10,30s:0"
+                    ));
                 }
-                if stages.iter().any(|s| !(s.duration_s.is_finite() && s.duration_s > 0.0)) {
+                if stages
+                    .iter()
+                    .any(|s| !(s.duration_s.is_finite() && s.duration_s > 0.0))
+                {
                     return usage(format!("{flag}: every stage needs a duration above 0 s"));
                 }
                 if let Some(peak) = stages.iter().map(|s| s.target).max()
                     && peak > shape::MAX_USERS
                 {
-                    return usage(format!("{flag} reaches {peak} users, more than {}", shape::MAX_USERS));
+                    return usage(format!(
+                        "{flag} reaches {peak} users, more than {}",
+                        shape::MAX_USERS
+                    ));
                 }
                 Ok(())
             }
@@ -275,7 +285,9 @@ impl BenchOptions {
                     return usage("--arrival-rate runs one shape: give no --clients sweep".into());
                 }
                 if !(arrival_rate.is_finite() && *arrival_rate > 0.0) {
-                    return usage(format!("--arrival-rate {arrival_rate} must be a positive number of conversations per second"));
+                    return usage(format!(
+                        "--arrival-rate {arrival_rate} must be a positive number of conversations per second"
+                    ));
                 }
                 if *turns_per_conversation == 0 {
                     return usage("--turns-per-conversation must be at least 1".into());
@@ -302,7 +314,10 @@ impl BenchOptions {
                 ));
             }
             if self.clients.len() > 1 {
-                return usage("--shard runs one shard of one run: give one --clients value, not a sweep".into());
+                return usage(
+                    "--shard runs one shard of one run: give one --clients value, not a sweep"
+                        .into(),
+                );
             }
             if self.start_at.is_none() {
                 return usage(format!(
@@ -478,7 +493,12 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         ));
     }
     for level in &levels {
-        if let Some(warning) = level.summary.shard.as_ref().and_then(|s| s.clock.warning.as_ref()) {
+        if let Some(warning) = level
+            .summary
+            .shard
+            .as_ref()
+            .and_then(|s| s.clock.warning.as_ref())
+        {
             problems.push(format!("shard clock check: {warning}"));
         }
     }

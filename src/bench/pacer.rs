@@ -132,8 +132,7 @@ pub(crate) async fn run(ctx: Arc<RunContext>, mut registrations: mpsc::Unbounded
             },
             () = tokio::time::sleep_until(wake_at.into()), if next.is_some() => {
                 let lag = Instant::now().saturating_duration_since(wake_at);
-                loop {
-                    let Some(&Reverse((at, slot))) = due.peek() else { break };
+                while let Some(&Reverse((at, slot))) = due.peek() {
                     if at > Instant::now() {
                         break;
                     }
@@ -211,7 +210,8 @@ fn step(
     if step.done {
         return Err(ConnectionEnd::Finished);
     }
-    if p.leave.is_due(now, c.conversation.turns().len()) && c.conversation.current_turn().is_none() {
+    if p.leave.is_due(now, c.conversation.turns().len()) && c.conversation.current_turn().is_none()
+    {
         c.conversation.stop(now, TurnOutcome::Stopped);
         return Err(ConnectionEnd::Finished);
     }
@@ -242,8 +242,7 @@ fn sent(p: &mut Paced, c: &mut Connection, id: u64, due: Instant, at: Instant, l
         .lateness_s
         .push(at.saturating_duration_since(due).as_secs_f32());
     c.rec.results.chunks_sent = id;
-    if p
-        .lag_sampled_at
+    if p.lag_sampled_at
         .is_none_or(|t| at.saturating_duration_since(t) >= LAG_SAMPLE_EVERY)
     {
         c.rec.lag_s.push(lag.as_secs_f32());

@@ -275,10 +275,7 @@ mod tests {
         assert_eq!(plan.users[9].sessions[0].start, 10 * S);
         // Ramp down from 10 over 5 s: user 10 leaves at once, user 1 at 4.5 s.
         assert_eq!(plan.users[9].sessions[0].hang_up, Some(30 * S));
-        assert_eq!(
-            plan.users[0].sessions[0].hang_up,
-            Some(30 * S + S * 9 / 2)
-        );
+        assert_eq!(plan.users[0].sessions[0].hang_up, Some(30 * S + S * 9 / 2));
         assert_eq!(plan.peak_users(), 10);
     }
 
@@ -292,7 +289,11 @@ mod tests {
         let user2 = &plan.users[1];
         assert_eq!(user2.user, 2);
         let expected = [(S, Some(3 * S)), (5 * S, None)];
-        let got: Vec<_> = user2.sessions.iter().map(|s| (s.start, s.hang_up)).collect();
+        let got: Vec<_> = user2
+            .sessions
+            .iter()
+            .map(|s| (s.start, s.hang_up))
+            .collect();
         assert_eq!(got, expected);
         // User 4 is only reached at instants (the end of a ramp up, the start of the ramp
         // down, the end of the run): it never talks.
@@ -312,7 +313,11 @@ mod tests {
         // 1,000 expected; a Poisson count is within ±4 σ (±126) all but never.
         let n = a.users.len();
         assert!((874..=1126).contains(&n), "{n}");
-        assert!(a.users.windows(2).all(|w| w[0].sessions[0].start <= w[1].sessions[0].start));
+        assert!(
+            a.users
+                .windows(2)
+                .all(|w| w[0].sessions[0].start <= w[1].sessions[0].start)
+        );
         assert_eq!(a.users[0].sessions[0].max_turns, Some(3));
         // Mean gap 0.2 s.
         let last = a.users[n - 1].sessions[0].start.as_secs_f64();

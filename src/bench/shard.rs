@@ -28,7 +28,12 @@ impl std::fmt::Display for ShardSpec {
 /// The run id: the same for every shard of one run, different when the shared start, the
 /// shard count, the configuration (bar file paths, which may differ between machines) or the
 /// dataset differ.
-pub fn run_id(config: &SummaryConfig, dataset: &DatasetInfo, start_at: f64, count: usize) -> String {
+pub fn run_id(
+    config: &SummaryConfig,
+    dataset: &DatasetInfo,
+    start_at: f64,
+    count: usize,
+) -> String {
     let mut config = config.clone();
     config.audio_dir = String::new();
     config.agent_log = None;
@@ -72,7 +77,10 @@ pub fn clock_check(
     let lead_s = start_at - ready_at;
     let mut problems = Vec::new();
     if lead_s * 1000.0 < -TOLERANCE_MS {
-        problems.push(format!("it was ready {:.1} s after the shared start", -lead_s));
+        problems.push(format!(
+            "it was ready {:.1} s after the shared start",
+            -lead_s
+        ));
     }
     if let Some(late) = first_user_late_ms.filter(|&l| l > TOLERANCE_MS) {
         problems.push(format!(

@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::summary::store::Store;
 use crate::runfolder::results::{AgentAgreement, AgentTurnView};
 use crate::serverlog::TruthLine;
 use crate::serverlog::truth::turn_for_truth;
 use crate::stats::round6;
+use crate::summary::store::Store;
 
 /// Longest distance (s) between bench's first reply audio and the agent's first reply frame
 /// for them to be the same reply.

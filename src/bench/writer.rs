@@ -10,10 +10,10 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::summary::store::{ClientUpdate, Store};
-use crate::summary::{self, SummaryContext};
 use crate::fsutil;
 use crate::runfolder::client_file_name;
+use crate::summary::store::{ClientUpdate, Store};
+use crate::summary::{self, SummaryContext};
 
 /// How often the summary and CSV are rewritten mid-run.
 const SUMMARY_EVERY: Duration = Duration::from_secs(5);

@@ -6,12 +6,12 @@ use std::sync::LazyLock;
 use clap::Args;
 
 use super::value::{DurationArg, SHARD_INDEX_VAR, ShardArg, StagesArg, StartAtArg};
+use crate::CliError;
 use crate::bench::shard::ShardSpec;
 use crate::bench::{BenchOptions, shape};
 use crate::dataset::DEFAULT_DIR;
 use crate::protocol::{self, url_template};
 use crate::runfolder::results::{LoadShape, OnError};
-use crate::CliError;
 
 /// Flags of `voiceperf bench`.
 #[derive(Debug, Args)]
@@ -177,10 +177,17 @@ impl BenchFlags {
                     "--preset {name} peaks at one --clients value, not a sweep"
                 )));
             };
-            let ramp = self.client_start_delay.0.mul_f64(peak.saturating_sub(1) as f64);
+            let ramp = self
+                .client_start_delay
+                .0
+                .mul_f64(peak.saturating_sub(1) as f64);
             LoadShape::Stages {
-                stages: shape::preset(name, peak, self.test_duration.0, ramp)
-                    .ok_or_else(|| usage(format!("--preset {name} is not one of {:?}", shape::PRESETS)))?,
+                stages: shape::preset(name, peak, self.test_duration.0, ramp).ok_or_else(|| {
+                    usage(format!(
+                        "--preset {name} is not one of {:?}",
+                        shape::PRESETS
+                    ))
+                })?,
                 preset: Some(name.to_string()),
             }
         } else if let Some(arrival_rate) = self.arrival_rate {

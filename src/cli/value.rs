@@ -53,23 +53,22 @@ impl FromStr for StagesArg {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let stages = text
-            .split(',')
-            .map(|stage| {
-                let (duration, target) = stage.trim().split_once(':').ok_or_else(|| {
-                    format!("stage {stage:?} is not DURATION:USERS (e.g. 30s:10)")
-                })?;
-                let duration: DurationArg = duration.parse()?;
-                let target = target
-                    .trim()
-                    .parse::<usize>()
-                    .map_err(|_| format!("stage {stage:?}: {target:?} is not a number of users"))?;
-                Ok(Stage {
-                    duration_s: duration.0.as_secs_f64(),
-                    target,
+        let stages =
+            text.split(',')
+                .map(|stage| {
+                    let (duration, target) = stage.trim().split_once(':').ok_or_else(|| {
+                        format!("stage {stage:?} is not DURATION:USERS (e.g. 30s:10)")
+                    })?;
+                    let duration: DurationArg = duration.parse()?;
+                    let target = target.trim().parse::<usize>().map_err(|_| {
+                        format!("stage {stage:?}: {target:?} is not a number of users")
+                    })?;
+                    Ok(Stage {
+                        duration_s: duration.0.as_secs_f64(),
+                        target,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, String>>()?;
+                .collect::<Result<Vec<_>, String>>()?;
         Ok(StagesArg(stages))
     }
 }
@@ -99,7 +98,9 @@ impl FromStr for ShardArg {
             .parse()
             .ok()
             .filter(|&n| n >= 1)
-            .ok_or_else(|| format!("{text}: the shard count {count:?} must be a whole number ≥ 1"))?;
+            .ok_or_else(|| {
+                format!("{text}: the shard count {count:?} must be a whole number ≥ 1")
+            })?;
         let index = match index.trim() {
             "auto" => None,
             i => Some(
@@ -118,10 +119,12 @@ impl ShardArg {
     pub fn resolve(self, index_var: Option<&str>) -> Result<(usize, usize), String> {
         let index = match (self.index, index_var) {
             (Some(index), _) => index,
-            (None, Some(value)) => value
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| format!("--shard auto/{}: {SHARD_INDEX_VAR}={value:?} is not a shard index", self.count))?,
+            (None, Some(value)) => value.trim().parse::<usize>().map_err(|_| {
+                format!(
+                    "--shard auto/{}: {SHARD_INDEX_VAR}={value:?} is not a shard index",
+                    self.count
+                )
+            })?,
             (None, None) => {
                 return Err(format!(
                     "--shard auto/{} takes the index from {SHARD_INDEX_VAR}, which is not set (Kubernetes sets it in an Indexed Job; elsewhere give --shard I/{})",
@@ -202,8 +205,18 @@ mod tests {
         let StagesArg(stages) = "30s:10, 2m:50,30:0".parse().unwrap();
         let got: Vec<(f64, usize)> = stages.iter().map(|s| (s.duration_s, s.target)).collect();
         assert_eq!(got, vec![(30.0, 10), (120.0, 50), (30.0, 0)]);
-        assert!("30s".parse::<StagesArg>().unwrap_err().contains("DURATION:USERS"));
-        assert!("30s:many".parse::<StagesArg>().unwrap_err().contains("number of users"));
+        assert!(
+            "30s"
+                .parse::<StagesArg>()
+                .unwrap_err()
+                .contains("DURATION:USERS")
+        );
+        assert!(
+            "30s:many"
+                .parse::<StagesArg>()
+                .unwrap_err()
+                .contains("number of users")
+        );
         assert!("soon:5".parse::<StagesArg>().is_err());
     }
 
@@ -216,12 +229,21 @@ mod tests {
                 count: 4
             })
         );
-        assert!("4/4".parse::<ShardArg>().unwrap_err().contains("from 0 to 3"));
+        assert!(
+            "4/4"
+                .parse::<ShardArg>()
+                .unwrap_err()
+                .contains("from 0 to 3")
+        );
         assert!("1/0".parse::<ShardArg>().is_err());
         assert!("2".parse::<ShardArg>().is_err());
         let auto: ShardArg = "auto/4".parse().unwrap();
         assert_eq!(auto.resolve(Some("3")), Ok((3, 4)));
-        assert!(auto.resolve(None).unwrap_err().contains("JOB_COMPLETION_INDEX"));
+        assert!(
+            auto.resolve(None)
+                .unwrap_err()
+                .contains("JOB_COMPLETION_INDEX")
+        );
         assert!(auto.resolve(Some("4")).unwrap_err().contains("not below"));
         assert!(auto.resolve(Some("x")).is_err());
     }
@@ -237,7 +259,12 @@ mod tests {
             "2026-12-03T11:00:00.5+01:00".parse::<StartAtArg>(),
             Ok(StartAtArg(1_796_292_000.5))
         );
-        assert!("tomorrow".parse::<StartAtArg>().unwrap_err().contains("RFC 3339"));
+        assert!(
+            "tomorrow"
+                .parse::<StartAtArg>()
+                .unwrap_err()
+                .contains("RFC 3339")
+        );
         assert!("-5".parse::<StartAtArg>().is_err());
     }
 }

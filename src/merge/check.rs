@@ -119,10 +119,7 @@ fn differences(a: &ShardFolder<'_>, b: &ShardFolder<'_>) -> Vec<String> {
         ));
     }
     if a.shard.count != b.shard.count {
-        found.push(format!(
-            "{} vs {} shards",
-            a.shard.count, b.shard.count
-        ));
+        found.push(format!("{} vs {} shards", a.shard.count, b.shard.count));
     }
     let config = |s: &RunSummary| {
         let mut value = serde_json::to_value(&s.config).unwrap_or(Value::Null);

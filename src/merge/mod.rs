@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use crate::fsutil;
-use crate::runfolder::results::{
-    ClientResults, RunSummary, SelfCheck, ShardRow, SweepSummary,
-};
+use crate::runfolder::results::{ClientResults, RunSummary, SelfCheck, ShardRow, SweepSummary};
 use crate::runfolder::{Level, bot_audio_file_name, client_file_name};
 use crate::summary::gates::{self, Gates};
 use crate::summary::{self, Finish, SummaryContext, text};
@@ -147,7 +145,8 @@ pub fn merge(options: &MergeOptions) -> anyhow::Result<Merged> {
         shard: None,
     };
     let rows: Vec<ShardRow> = shards.iter().map(shard_row).collect();
-    let mut summary = summary::summarize_clients(&context, &all, worst_self_check(&rows), Some(&finish));
+    let mut summary =
+        summary::summarize_clients(&context, &all, worst_self_check(&rows), Some(&finish));
     summary.run.complete = problems.is_empty() && shards.iter().all(|s| s.summary.run.complete);
     summary.shards = rows;
     for row in &summary.shards {
@@ -173,7 +172,10 @@ pub fn merge(options: &MergeOptions) -> anyhow::Result<Merged> {
     let gates = Gates {
         slo_p95: options.gates.slo_p95.or(summary.config.slo_p95),
         fail_p95: options.gates.fail_p95.or(summary.config.fail_p95),
-        max_error_rate: options.gates.max_error_rate.or(summary.config.max_error_rate),
+        max_error_rate: options
+            .gates
+            .max_error_rate
+            .or(summary.config.max_error_rate),
     };
     let verdict = gates::evaluate(&[(&summary, dir.as_path())], &dir, gates);
     let outcome = if !verdict.gate_failures.is_empty() {
@@ -195,11 +197,11 @@ pub fn merge(options: &MergeOptions) -> anyhow::Result<Merged> {
 pub fn run(options: &MergeOptions) -> anyhow::Result<Outcome> {
     let merged = merge(options)?;
     let paint = Painter::for_stream(Stream::Stdout);
-    print!("{}", text::summary_text(&merged.summary, &merged.dir, paint));
-    println!(
-        "report: voiceperf report {}",
-        merged.dir.display()
+    print!(
+        "{}",
+        text::summary_text(&merged.summary, &merged.dir, paint)
     );
+    println!("report: voiceperf report {}", merged.dir.display());
     let paint = Painter::for_stream(Stream::Stderr);
     if let Some(warning) = &merged.summary.self_check.warning {
         eprintln!("{}", paint.red(&paint.bold(&format!("warning: {warning}"))));
@@ -281,14 +283,16 @@ fn shard_row(shard: &Shard) -> ShardRow {
         error_rate: s.errors.error_rate,
         complete: s.run.complete,
         self_check: s.self_check.clone(),
-        clock: info.map(|i| i.clock.clone()).unwrap_or_else(|| crate::runfolder::results::ClockCheck {
-            ready_at: 0.0,
-            lead_s: 0.0,
-            first_user_late_ms: None,
-            wall_clock_drift_ms: None,
-            tolerance_ms: 0.0,
-            ok: false,
-            warning: Some("no clock check".into()),
+        clock: info.map(|i| i.clock.clone()).unwrap_or_else(|| {
+            crate::runfolder::results::ClockCheck {
+                ready_at: 0.0,
+                lead_s: 0.0,
+                first_user_late_ms: None,
+                wall_clock_drift_ms: None,
+                tolerance_ms: 0.0,
+                ok: false,
+                warning: Some("no clock check".into()),
+            }
         }),
     }
 }

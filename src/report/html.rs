@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 
 use crate::bench::sweep::{self, TABLE_COLUMNS};
 use crate::report::charts::{self, TurnRef};
-use crate::report::load;
 use crate::report::data::{Contents, LevelData, RunFolder};
+use crate::report::load;
 use crate::report::svg::escape;
 use crate::runfolder::REPORT_FILE;
 use crate::runfolder::record::{AgentRecord, RunRecord, StepStatus};
@@ -586,7 +586,9 @@ fn render_load(out: &mut String, summary: &RunSummary, clients: &[ClientResults]
         if knee.is_some() { "" } else { "ok" },
         escape(&match &knee {
             Some(knee) => capitalize(&knee.describe(slo)),
-            None => "No knee: p95 stayed close to p50 (and within the SLO, if one was set) all along.".to_string(),
+            None =>
+                "No knee: p95 stayed close to p50 (and within the SLO, if one was set) all along."
+                    .to_string(),
         })
     );
     out.push_str(&latency);
@@ -606,7 +608,11 @@ fn render_shards(out: &mut String, summary: &RunSummary) {
         summary.shards.first().map_or(0.0, |s| s.clock.tolerance_ms)
     );
     let mut headers: Vec<&str> = crate::summary::text::SHARD_COLUMNS.to_vec();
-    headers.extend(["ready before start (s)", "first user late (ms)", "clock drift (ms)"]);
+    headers.extend([
+        "ready before start (s)",
+        "first user late (ms)",
+        "clock drift (ms)",
+    ]);
     let opt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1}"));
     let rows: Vec<Vec<String>> = crate::summary::text::shard_rows(summary)
         .into_iter()

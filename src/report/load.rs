@@ -117,8 +117,12 @@ pub fn bins(summary: &RunSummary, clients: &[ClientResults]) -> Vec<Bin> {
                 end: hi,
                 users: most_open(&open, lo, hi),
                 turns: sorted.len(),
-                p50: enough.then(|| stats::percentile_sorted(&sorted, 50.0)).flatten(),
-                p95: enough.then(|| stats::percentile_sorted(&sorted, 95.0)).flatten(),
+                p50: enough
+                    .then(|| stats::percentile_sorted(&sorted, 50.0))
+                    .flatten(),
+                p95: enough
+                    .then(|| stats::percentile_sorted(&sorted, 95.0))
+                    .flatten(),
             }
         })
         .collect()
@@ -291,7 +295,9 @@ mod tests {
 
     #[test]
     fn an_slo_break_comes_first() {
-        let bins: Vec<Bin> = (0..6).map(|i| bin(i, i + 1, 1.0, 1.0 + 0.1 * i as f64)).collect();
+        let bins: Vec<Bin> = (0..6)
+            .map(|i| bin(i, i + 1, 1.0, 1.0 + 0.1 * i as f64))
+            .collect();
         let knee = knee(&bins, Some(1.25)).unwrap();
         assert_eq!(knee.reason, KneeReason::Slo);
         assert_eq!(knee.bin.users, 4);

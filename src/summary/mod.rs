@@ -12,16 +12,17 @@ pub mod text;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::summary::store::Store;
 use crate::clock;
 use crate::fsutil;
 use crate::runfolder::results::{
     AgentAgreement, ClientResults, ClientRow, DatasetInfo, ErrorDetection, ErrorKind, ErrorSummary,
     FilteredResults, GlitchDetection, ReverseBargeIn, ReverseBargeInDetection, RunInfo, RunSummary,
-    SelfCheck, ShardInfo, StreamError, SummaryConfig, SummaryResults, TurnCounts, TurnOutcome, TurnRecord,
+    SelfCheck, ShardInfo, StreamError, SummaryConfig, SummaryResults, TurnCounts, TurnOutcome,
+    TurnRecord,
 };
 use crate::runfolder::{SUMMARY_FILE, TURNS_CSV_FILE};
 use crate::stats::{self, Summary, round6};
+use crate::summary::store::Store;
 
 /// p99 send lateness or receive lag above this (ms) means the numbers can't be trusted.
 pub const LATENESS_LIMIT_MS: f64 = 5.0;
@@ -341,14 +342,20 @@ fn spaced<'a>(samples: impl Iterator<Item = &'a [f32]> + Clone, limit: usize) ->
 }
 
 fn self_check(store: &Store, limit: usize) -> SelfCheck {
-    let lateness = spaced(store.clients.values().map(|c| c.lateness_s.as_slice()), limit);
+    let lateness = spaced(
+        store.clients.values().map(|c| c.lateness_s.as_slice()),
+        limit,
+    );
     let lag = spaced(store.clients.values().map(|c| c.lag_s.as_slice()), limit);
     self_check_of(summary_ms(&lateness), summary_ms(&lag))
 }
 
 /// The self-check of a send lateness and a receive lag (ms): trusted when both p99s are
 /// within [`LATENESS_LIMIT_MS`].
-pub fn self_check_of(send_lateness_ms: Option<Summary>, receive_lag_ms: Option<Summary>) -> SelfCheck {
+pub fn self_check_of(
+    send_lateness_ms: Option<Summary>,
+    receive_lag_ms: Option<Summary>,
+) -> SelfCheck {
     let mut problems = Vec::new();
     if let Some(s) = &send_lateness_ms
         && s.p99 > LATENESS_LIMIT_MS
@@ -415,16 +422,19 @@ pub fn write_summary_files<'a>(
     clients: impl Iterator<Item = &'a ClientResults>,
 ) -> anyhow::Result<()> {
     fsutil::write_json_atomic(&dir.join(SUMMARY_FILE), summary)?;
-    fsutil::write_atomic(&dir.join(TURNS_CSV_FILE), csv::turns_csv(clients).as_bytes())
+    fsutil::write_atomic(
+        &dir.join(TURNS_CSV_FILE),
+        csv::turns_csv(clients).as_bytes(),
+    )
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::summary::store::StoredClient;
     use crate::runfolder::results::{
         ConnectionStatus, ErrorRecord, FrameCounts, OnError, SpeechEndSource,
     };
+    use crate::summary::store::StoredClient;
 
     /// An in-window or out-of-window turn with this latency and outcome.
     pub(crate) fn turn(latency: Option<f64>, in_window: bool, outcome: TurnOutcome) -> TurnRecord {
@@ -472,7 +482,11 @@ pub(crate) mod tests {
     }
 
     /// A finished connection of `user` with these turns and failed connection attempts.
-    pub(crate) fn client(user: usize, turns: Vec<TurnRecord>, connect_errors: usize) -> StoredClient {
+    pub(crate) fn client(
+        user: usize,
+        turns: Vec<TurnRecord>,
+        connect_errors: usize,
+    ) -> StoredClient {
         let mut results = ClientResults {
             stream_id: format!("client_{user}_1"),
             individual_latencies: Vec::new(),

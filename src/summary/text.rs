@@ -245,8 +245,8 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
     if !summary.shards.is_empty() {
         let _ = writeln!(
             out,
-            "\n  {:<6}{:<24}{:>6}{:>7}{:>8}{:>8}{:>8}{:>8}{:>14}  {}",
-            "shard", "host", "users", "turns", "p50", "p95", "p99", "errors", "lateness p99", "trusted"
+            "\n  {:<6}{:<24}{:>6}{:>7}{:>8}{:>8}{:>8}{:>8}{:>14}  trusted",
+            "shard", "host", "users", "turns", "p50", "p95", "p99", "errors", "lateness p99"
         );
         for row in shard_rows(summary) {
             let _ = writeln!(
