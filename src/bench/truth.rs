@@ -8,11 +8,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::bench::store::{Store, StoredClient};
 use crate::runfolder::results::{AgentAgreement, AgentStopView, AgentTurnView, ReplyStop};
 use crate::serverlog::truth::turn_for_truth;
 use crate::serverlog::{InterruptionLine, TruthLog};
-use crate::stats::{self, Summary, round6};
+use crate::stats::{Summary, round6};
+use crate::summary::store::{Store, StoredClient};
 
 /// Longest distance (s) between bench's first reply audio and the agent's first reply frame
 /// for them to be the same reply.
@@ -86,17 +86,12 @@ pub fn check_agreement(
             signal_differences.push(difference);
         }
     }
-    let absolute: Vec<f64> = differences.iter().map(|d| d.abs()).collect();
-    AgentAgreement {
-        log: log.display().to_string(),
-        truth_lines,
-        matched_turns: differences.len(),
-        difference_ms: Summary::from_samples(&differences),
-        abs_difference_p99_ms: stats::percentile(&absolute, 99.0),
-        interruption_lines,
-        matched_stops: signal_differences.len(),
-        stop_signal_difference_ms: Summary::from_samples(&signal_differences),
-    }
+    let mut agreement =
+        crate::summary::agent_agreement(log.display().to_string(), truth_lines, &differences);
+    agreement.interruption_lines = interruption_lines;
+    agreement.matched_stops = signal_differences.len();
+    agreement.stop_signal_difference_ms = Summary::from_samples(&signal_differences);
+    agreement
 }
 
 /// When bench sent chunk `id` of this connection (unix s): its schedule plus its lateness.

@@ -5,12 +5,12 @@
 
 use std::fmt::Write as _;
 
-use crate::bench::output::{distractor_line, interruption_line};
 use crate::report::svg::{Chart, Scale, Swatch, escape};
 use crate::runfolder::results::{
     AgentMetricsSummary, ClientResults, RunSummary, Scenario, TurnKind, TurnRecord,
 };
 use crate::stats::Summary;
+use crate::summary::text::{distractor_line, interruption_line};
 use crate::text;
 
 /// The definitions, one line per metric, as the report and summary.md state them.

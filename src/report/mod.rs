@@ -10,6 +10,7 @@ pub mod bargein;
 pub mod charts;
 pub mod data;
 pub mod html;
+pub mod load;
 pub mod markdown;
 pub mod svg;
 
