@@ -8,6 +8,7 @@ use clap::Args;
 use crate::agent::{AgentOptions, Faults, LogTarget};
 use crate::audio::vad::VadMode;
 use crate::delay::Delay;
+use crate::protocol::Protocol;
 
 /// The agent's defaults, stated once in [`AgentOptions::default`].
 static DEFAULTS: LazyLock<AgentOptions> = LazyLock::new(AgentOptions::default);
@@ -29,6 +30,10 @@ pub struct AgentArgs {
 /// The flags of `voiceperf agent`.
 #[derive(Debug, Args)]
 pub struct AgentFlags {
+    /// Wire protocol served: pipecat's protobuf frames, or a phone provider's media stream
+    /// (the agent answers as a pipecat telephony bot: 8 kHz, 20 ms frames; Vonage 16 kHz).
+    #[arg(long, default_value = "pipecat", value_parser = parse_protocol, value_name = "PROTOCOL")]
+    pub protocol: Protocol,
     /// Address to listen on.
     #[arg(long, default_value_t = DEFAULTS.host.clone())]
     pub host: String,
@@ -56,9 +61,9 @@ pub struct AgentFlags {
     /// LLM generation speed after the first token, for the logged generation times.
     #[arg(long, default_value_t = DEFAULTS.llm_tokens_per_sec, value_name = "N")]
     pub llm_tokens_per_sec: f64,
-    /// Length of each reply audio frame in ms.
-    #[arg(long, default_value_t = DEFAULTS.chunk_ms, value_name = "MS")]
-    pub chunk_ms: u32,
+    /// Length of each reply audio frame in ms [default: 40; telephony: 20].
+    #[arg(long, value_name = "MS")]
+    pub chunk_ms: Option<u32>,
     /// Reply sample rate in Hz (default: the --reply file's rate, else 16000).
     #[arg(long, value_name = "HZ")]
     pub sample_rate: Option<u32>,
@@ -127,6 +132,7 @@ impl AgentFlags {
                 .unwrap_or(0)
         });
         let options = AgentOptions {
+            protocol: self.protocol,
             host: self.host,
             port: self.port,
             vad_mode: self.vad_mode,
@@ -136,7 +142,9 @@ impl AgentFlags {
             llm_ttfb: self.llm_ttfb_ms,
             tts_ttfb: self.tts_ttfb_ms,
             llm_tokens_per_sec: self.llm_tokens_per_sec,
-            chunk_ms: self.chunk_ms,
+            chunk_ms: self
+                .chunk_ms
+                .unwrap_or_else(|| default_chunk_ms(self.protocol)),
             sample_rate: self.sample_rate,
             wav_header: self.wav_header,
             reply: self.reply,
@@ -161,3 +169,20 @@ impl AgentFlags {
         Ok(options)
     }
 }
+
+/// `--protocol`: pipecat, twilio, telnyx, plivo, exotel or vonage.
+pub fn parse_protocol(text: &str) -> Result<Protocol, String> {
+    text.parse()
+}
+
+/// Reply frame length unless `--chunk-ms` says otherwise: pipecat's 40 ms output chunks, or
+/// the 20 ms frames phone providers carry.
+pub fn default_chunk_ms(protocol: Protocol) -> u32 {
+    match protocol {
+        Protocol::Pipecat => DEFAULTS.chunk_ms,
+        Protocol::Telephony(_) => TELEPHONY_CHUNK_MS,
+    }
+}
+
+/// Media frame length of telephony audio.
+pub const TELEPHONY_CHUNK_MS: u32 = 20;
