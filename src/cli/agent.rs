@@ -61,9 +61,10 @@ pub struct AgentFlags {
     /// LLM generation speed after the first token, for the logged generation times.
     #[arg(long, default_value_t = DEFAULTS.llm_tokens_per_sec, value_name = "N")]
     pub llm_tokens_per_sec: f64,
-    /// Length of each reply audio frame in ms [default: 40; telephony: 20].
-    #[arg(long, value_name = "MS")]
-    pub chunk_ms: Option<u32>,
+    /// Length of each reply audio frame in ms (pipecat's output transport, telephony included,
+    /// sends 40 ms).
+    #[arg(long, default_value_t = DEFAULTS.chunk_ms, value_name = "MS")]
+    pub chunk_ms: u32,
     /// Reply sample rate in Hz (default: the --reply file's rate, else 16000).
     #[arg(long, value_name = "HZ")]
     pub sample_rate: Option<u32>,
@@ -142,9 +143,7 @@ impl AgentFlags {
             llm_ttfb: self.llm_ttfb_ms,
             tts_ttfb: self.tts_ttfb_ms,
             llm_tokens_per_sec: self.llm_tokens_per_sec,
-            chunk_ms: self
-                .chunk_ms
-                .unwrap_or_else(|| default_chunk_ms(self.protocol)),
+            chunk_ms: self.chunk_ms,
             sample_rate: self.sample_rate,
             wav_header: self.wav_header,
             reply: self.reply,
@@ -174,15 +173,3 @@ impl AgentFlags {
 pub fn parse_protocol(text: &str) -> Result<Protocol, String> {
     text.parse()
 }
-
-/// Reply frame length unless `--chunk-ms` says otherwise: pipecat's 40 ms output chunks, or
-/// the 20 ms frames phone providers carry.
-pub fn default_chunk_ms(protocol: Protocol) -> u32 {
-    match protocol {
-        Protocol::Pipecat => DEFAULTS.chunk_ms,
-        Protocol::Telephony(_) => TELEPHONY_CHUNK_MS,
-    }
-}
-
-/// Media frame length of telephony audio.
-pub const TELEPHONY_CHUNK_MS: u32 = 20;
