@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use crate::audio::speech::{self, SpeechConfig};
 use crate::audio::resample::{self, ResampleError};
+use crate::audio::speech::{self, SpeechConfig};
 use crate::audio::{TARGET_RATE, pcm, wav};
 use crate::dataset::{self, Manifest, RecordedBounds, natural_cmp};
 use crate::fsutil;
@@ -52,7 +52,11 @@ impl QueryFile {
         if rate == self.rate {
             return Ok(self.clone());
         }
-        let unit: Vec<f32> = self.samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
+        let unit: Vec<f32> = self
+            .samples
+            .iter()
+            .map(|&s| f32::from(s) / 32768.0)
+            .collect();
         let samples = pcm::to_pcm16(&resample::resample(&unit, self.rate, rate)?).samples;
         let scale = |n: usize| {
             ((n as u64 * u64::from(rate) + u64::from(self.rate) / 2) / u64::from(self.rate))

@@ -440,6 +440,10 @@ pub struct SummaryConfig {
     /// How users come and go (absent in run folders written before load shapes: `closed`).
     #[serde(default)]
     pub load: LoadShape,
+    /// The wire protocol spoken: `pipecat`, or the telephony provider bench played (absent in
+    /// run folders written before telephony: `pipecat`).
+    #[serde(default)]
+    pub protocol: crate::protocol::Protocol,
 }
 
 /// How users come and go during a run.
