@@ -51,7 +51,7 @@ async fn latency_over(provider: Provider) {
         run.problems
     );
     let summary = &run.levels[0].summary;
-    assert_eq!(summary.config.protocol, protocol);
+    assert_eq!(summary.config.protocol, provider.name());
     assert_eq!(summary.errors.total, 0, "{provider}: {:?}", summary.errors);
     let clients = read_client_files(&run.dir).unwrap().clients;
     assert_eq!(clients.len(), 2);

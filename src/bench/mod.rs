@@ -377,7 +377,7 @@ impl BenchOptions {
             fail_p95: self.fail_p95,
             max_error_rate: self.max_error_rate,
             load: self.shape.clone(),
-            protocol: self.wire.protocol(),
+            protocol: self.wire.protocol().name().to_string(),
         }
     }
 

@@ -224,8 +224,8 @@ fn header(out: &mut String, folder: &RunFolder, subtitle: &str) {
 
 fn agent_description(record: Option<&RunRecord>, config: &SummaryConfig) -> String {
     let agent = agent_at(record, config);
-    match config.protocol {
-        crate::protocol::Protocol::Pipecat => format!("{agent}, pipecat protocol"),
+    match config.protocol.as_str() {
+        "pipecat" => format!("{agent}, pipecat protocol"),
         telephony => format!("{agent}, called over the {telephony} media-stream protocol"),
     }
 }

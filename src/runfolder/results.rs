@@ -442,8 +442,13 @@ pub struct SummaryConfig {
     pub load: LoadShape,
     /// The wire protocol spoken: `pipecat`, or the telephony provider bench played (absent in
     /// run folders written before telephony: `pipecat`).
-    #[serde(default)]
-    pub protocol: crate::protocol::Protocol,
+    #[serde(default = "pipecat_protocol")]
+    pub protocol: String,
+}
+
+/// The protocol of run folders written before telephony.
+fn pipecat_protocol() -> String {
+    "pipecat".to_string()
 }
 
 /// How users come and go during a run.
