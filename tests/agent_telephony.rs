@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use voiceperf::agent::{self, MemoryLog};
 use voiceperf::protocol::Protocol;
 use voiceperf::protocol::telephony::{
-    BotEvent, CallIds, Provider, ProviderSession, WsMessage, WsRef, frames, to_wire_rate,
+    BotEvent, CallIds, Codec, Provider, ProviderSession, WsMessage, WsRef, frames, to_wire_rate,
 };
 
 fn to_ws(message: WsMessage) -> Message {
@@ -36,6 +36,10 @@ struct Heard {
 /// echoed as they arrive (a real provider echoes them when the audio before them has played;
 /// here the reply is short and the point is the round trip), then the provider's stop.
 async fn call(provider: Provider, path_has_id: bool) {
+    call_with(provider, path_has_id, provider.default_codec()).await;
+}
+
+async fn call_with(provider: Provider, path_has_id: bool, codec: Codec) {
     let log = MemoryLog::new();
     let agent = agent::start(agent::AgentOptions {
         protocol: Protocol::Telephony(provider),
@@ -58,7 +62,9 @@ async fn call(provider: Provider, path_has_id: bool) {
             stream_id: stream_id.clone(),
             ..CallIds::numbered(7, vec![("tenant".into(), "acme".into())])
         },
-    );
+    )
+    .with_codec(codec)
+    .unwrap();
     for message in session.opening() {
         sink.send(to_ws(message)).await.unwrap();
     }
@@ -217,6 +223,13 @@ async fn twilio_call_at_the_runner_path() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telnyx_call() {
     call(Provider::Telnyx, true).await;
+}
+
+/// Telnyx with A-law caller audio: the agent decodes what the start message announced and
+/// answers in µ-law, as pipecat's runner does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telnyx_pcma_call() {
+    call_with(Provider::Telnyx, false, Codec::Pcma).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
