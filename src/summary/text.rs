@@ -23,13 +23,13 @@ fn summary_row(out: &mut String, label: &str, s: Option<&Summary>) {
     }
 }
 
-/// Who talked: "4 user(s)", "up to 50 user(s) in stages 30s:10,…", "312 conversation(s)
-/// arriving at 2/s, 3 turns each", with the shard for a shard.
+/// Who talked: "4 users", "50 users in stages 30s:10,…", "312 conversations arriving at
+/// 2/s, 3 turns each", with the shard for a shard.
 pub fn load_text(summary: &RunSummary) -> String {
     let users = summary.run.users;
     let whole = summary.config.num_clients;
     let who = match &summary.config.load {
-        LoadShape::Closed => format!("{users} user(s)"),
+        LoadShape::Closed => text::count(users, "user"),
         LoadShape::Stages { stages, preset } => {
             let stages: Vec<String> = stages
                 .iter()
@@ -38,14 +38,20 @@ pub fn load_text(summary: &RunSummary) -> String {
             let preset = preset
                 .as_ref()
                 .map_or(String::new(), |p| format!(" ({p} preset)"));
-            format!("{users} user(s) in stages {}{preset}", stages.join(","))
+            format!(
+                "{} in stages {}{preset}",
+                text::count(users, "user"),
+                stages.join(",")
+            )
         }
         LoadShape::Open {
             arrival_rate,
             turns_per_conversation,
             ..
         } => format!(
-            "{users} conversation(s) arriving at {arrival_rate}/s, {turns_per_conversation} turn(s) each"
+            "{} arriving at {arrival_rate}/s, {} each",
+            text::count(users, "conversation"),
+            text::count(*turns_per_conversation, "turn")
         ),
     };
     match &summary.shard {
