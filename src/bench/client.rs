@@ -10,7 +10,7 @@
 //! no channel and no extra wake-up per received frame.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use crate::bench::schedule::ChunkSchedule;
 use crate::bench::shape::{Session, UserPlan};
 use crate::bench::stop::Stop;
 use crate::bench::turn::{Conversation, Heard, TurnConfig, first_audible_frame};
-use crate::bench::wire::{Decoded, Wire};
+use crate::bench::wire::{Decoded, Wire, WireConnection};
 use crate::bench::writer::WriterHandle;
 use crate::clock::{self, UnixClock};
 use crate::runfolder::results::{
@@ -344,6 +344,10 @@ pub(crate) struct Connection {
     pub ended: bool,
     /// Received bot audio kept for `--save-audio`.
     saved_audio: Option<SavedAudio>,
+    /// The connection's encoder and decoder (a telephony call's ids and counters).
+    pub wire: WireConnection,
+    /// Marks to echo (Twilio), each when the bot audio received before it has played.
+    pub marks: VecDeque<(Instant, String)>,
 }
 
 /// Runs one connection to its end; returns how it ended and the turns it took.
@@ -380,7 +384,8 @@ async fn run_connection(
     rec.results.connected_at = Some(ctx.clock.unix(connected_at));
 
     let (mut sink, stream) = ws.split();
-    for message in ctx.wire.opening() {
+    let mut wire = ctx.wire.connection(&stream_id, ctx.clock.now_unix_ms());
+    for message in wire.opening() {
         if let Err(e) = sink.send(message).await {
             let reason = format!("sending the opening messages: {e}");
             rec.error(ctx, Instant::now(), ErrorKind::Send, reason, None);
@@ -392,7 +397,11 @@ async fn run_connection(
     }
 
     // The microphone starts at the handshake; chunk 1 leaves one chunk later.
-    let schedule = ChunkSchedule::new(connected_at, ctx.options.chunk_samples());
+    let schedule = ChunkSchedule::with_rate(
+        connected_at,
+        ctx.options.chunk_samples(),
+        ctx.wire.input_rate(),
+    );
     rec.results.audio_origin_at = Some(ctx.clock.unix(connected_at));
     let conversation = Conversation::new(
         Arc::clone(&ctx.turn_config),
@@ -408,6 +417,8 @@ async fn run_connection(
         lost: None,
         ended: false,
         saved_audio: ctx.options.save_audio.then(SavedAudio::default),
+        wire,
+        marks: VecDeque::new(),
     }));
     let receiver =
         tokio::task::spawn_local(receive_loop(stream, Arc::clone(ctx), Rc::clone(&shared)));
@@ -423,7 +434,8 @@ async fn run_connection(
                 receiver.abort();
             } else {
                 // Close cleanly and give the server a moment to answer the close.
-                for message in ctx.wire.closing() {
+                let closing = shared.borrow_mut().wire.closing();
+                for message in closing {
                     let _ = sink.send(message).await;
                 }
                 let _ = sink.send(Message::Close(None)).await;
@@ -589,11 +601,26 @@ async fn receive_loop(mut stream: WsStream, ctx: Arc<RunContext>, shared: Rc<Ref
                 None => "server closed the connection".into(),
             },
             Some(Ok(message)) => {
-                let decoded = ctx.wire.decode(message);
                 let mut c = shared.borrow_mut();
                 let c = &mut *c;
                 if c.ended {
                     continue;
+                }
+                let decoded = c.wire.decode(message);
+                match &decoded {
+                    // The bot was interrupted: the speaker drops what it has queued, and
+                    // the marks after that audio are echoed at once (as Twilio does).
+                    Decoded::Clear => {
+                        c.conversation.flush_playback(at);
+                        for (due, _) in &mut c.marks {
+                            *due = at;
+                        }
+                    }
+                    Decoded::Mark(name) => {
+                        let due = c.conversation.play_end().map_or(at, |end| end.max(at));
+                        c.marks.push_back((due, name.clone()));
+                    }
+                    _ => {}
                 }
                 if let Some(event) =
                     heard(at, decoded, ctx.audible_amplitude, c.saved_audio.as_mut())
@@ -648,6 +675,18 @@ fn heard(
             kind,
             text,
             rtvi_type,
+        }),
+        Decoded::Clear => ReceiverEvent::Heard(Heard::Other {
+            at,
+            kind: ReceivedKind::Interruption,
+            text: "clear".into(),
+            rtvi_type: None,
+        }),
+        Decoded::Mark(name) => ReceiverEvent::Heard(Heard::Other {
+            at,
+            kind: ReceivedKind::Message,
+            text: format!("mark {name}"),
+            rtvi_type: None,
         }),
         Decoded::Bad { kind, message } => ReceiverEvent::Bad { kind, message },
         Decoded::Nothing => return None,

@@ -111,6 +111,8 @@ pub struct BenchOptions {
     pub start_at: Option<f64>,
     /// Worker threads for the users (`--threads`); `None` → one per CPU.
     pub threads: Option<usize>,
+    /// The wire protocol spoken (`--protocol`, with a telephony call's custom parameters).
+    pub wire: wire::Wire,
 }
 
 impl Default for BenchOptions {
@@ -144,6 +146,7 @@ impl Default for BenchOptions {
             shard: None,
             start_at: None,
             threads: None,
+            wire: wire::Wire::Pipecat,
         }
     }
 }
@@ -154,9 +157,9 @@ impl BenchOptions {
         self.url.replace("{stream_id}", stream_id)
     }
 
-    /// Samples per outgoing chunk.
+    /// Samples per outgoing chunk, at the wire's input rate.
     pub fn chunk_samples(&self) -> usize {
-        self.chunk_ms as usize * TARGET_RATE as usize / 1000
+        self.chunk_ms as usize * self.wire.input_rate() as usize / 1000
     }
 
     /// Host and port of the URL (for the seed's `config` fields).
@@ -194,6 +197,15 @@ impl BenchOptions {
             return usage(format!(
                 "--chunk-ms {} must be between 10 and 1000",
                 self.chunk_ms
+            ));
+        }
+        if let Some(frame_ms) = self.wire.fixed_chunk_ms()
+            && self.chunk_ms != frame_ms
+        {
+            return usage(format!(
+                "--chunk-ms {}: {} sends {frame_ms} ms of caller audio per media message",
+                self.chunk_ms,
+                self.wire.protocol()
             ));
         }
         if !self.url.starts_with("ws://") {
@@ -365,6 +377,7 @@ impl BenchOptions {
             fail_p95: self.fail_p95,
             max_error_rate: self.max_error_rate,
             load: self.shape.clone(),
+            protocol: self.wire.protocol().name().to_string(),
         }
     }
 
@@ -411,9 +424,20 @@ pub struct BenchReport {
 pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchReport> {
     options.validate()?;
     let audio_dir = options.audio_dir.clone();
-    let dataset = tokio::task::spawn_blocking(move || QuerySet::load(&audio_dir))
-        .await
-        .context("loading the dataset")??;
+    let rate = options.wire.input_rate();
+    // The dataset is 16 kHz; a telephony wire carries 8 kHz: every file is resampled once
+    // here, as prep resamples.
+    let dataset = tokio::task::spawn_blocking(move || {
+        QuerySet::load(&audio_dir).and_then(|set| {
+            if rate == TARGET_RATE {
+                Ok(set)
+            } else {
+                set.at_rate(rate)
+            }
+        })
+    })
+    .await
+    .context("loading the dataset")??;
     for warning in &dataset.warnings {
         eprintln!("warning: {warning}");
     }
@@ -668,7 +692,7 @@ async fn run_level(
         metrics_start_unix,
         dir: dir.to_path_buf(),
         writer,
-        wire: wire::Wire,
+        wire: options.wire.clone(),
         live: Arc::clone(&live),
         stop: stop.clone(),
         audible_amplitude: turn::audible_amplitude(options.audible_dbfs),
@@ -708,7 +732,7 @@ async fn run_level(
     let agent_agreement = match &options.agent_log {
         Some(log) => {
             let truth = crate::serverlog::read_truth_lines(log)?;
-            let chunk_s = options.chunk_samples() as f64 / f64::from(TARGET_RATE);
+            let chunk_s = f64::from(options.chunk_ms) / 1000.0;
             Some(truth::check_agreement(log, &truth, &mut store, chunk_s))
         }
         None => None,

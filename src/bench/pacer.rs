@@ -215,10 +215,22 @@ fn step(
         c.conversation.stop(now, TurnOutcome::Stopped);
         return Err(ConnectionEnd::Finished);
     }
+    // Twilio: echo the marks whose audio has played. The sink is flushed here (a pending
+    // chunk returned above), so a mark is queued at once and leaves with the next chunk.
+    while c.marks.front().is_some_and(|(at, _)| *at <= now) {
+        let Some((_, name)) = c.marks.pop_front() else {
+            break;
+        };
+        if let Some(echo) = c.wire.mark_echo(&name)
+            && let Some(Err(e)) = p.sink.feed(echo).now_or_never()
+        {
+            return Err(send_failed(ctx, c, p.next_id, &e));
+        }
+    }
     let id = p.next_id;
     let due = p.schedule.due(id);
     c.conversation.fill_chunk(id, due, pcm);
-    let message = ctx.wire.audio(id, pcm);
+    let message = c.wire.audio(id, pcm);
     p.next_id += 1;
     // A send that cannot finish now has its chunk queued in the sink (tokio-tungstenite and
     // the split sink take the message before they flush): it is flushed on the next ticks.

@@ -339,6 +339,17 @@ impl Conversation {
         }
     }
 
+    /// The bot's queued audio was dropped at `at` (a telephony `clear`): the simulated
+    /// speaker stops there. The clear itself is heard as an interruption frame.
+    pub fn flush_playback(&mut self, at: Instant) {
+        self.playback.flush(at);
+    }
+
+    /// When the bot audio received so far has finished playing on the simulated speaker.
+    pub fn play_end(&self) -> Option<Instant> {
+        self.playback.play_end()
+    }
+
     /// Takes in a frame the receive loop heard.
     pub fn heard(&mut self, heard: Heard) {
         match heard {
@@ -538,6 +549,7 @@ mod tests {
         Arc::new(QueryFile {
             name: name.into(),
             samples: vec![1000; len],
+            rate: 16_000,
             sha256: String::new(),
             speech_start: 0,
             speech_end,

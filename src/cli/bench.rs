@@ -8,9 +8,11 @@ use clap::Args;
 use super::value::{DurationArg, SHARD_INDEX_VAR, ShardArg, StagesArg, StartAtArg};
 use crate::CliError;
 use crate::bench::shard::ShardSpec;
+use crate::bench::wire::Wire;
 use crate::bench::{BenchOptions, shape};
 use crate::dataset::DEFAULT_DIR;
-use crate::protocol::{self, url_template};
+use crate::protocol::telephony::{Codec, Provider};
+use crate::protocol::{self, Protocol, url_template};
 use crate::runfolder::results::{LoadShape, OnError};
 
 /// Flags of `voiceperf bench`.
@@ -24,6 +26,17 @@ pub struct BenchArgs {
 /// The flags of `voiceperf bench` themselves.
 #[derive(Debug, Args)]
 pub struct BenchFlags {
+    /// Wire protocol: pipecat's protobuf frames, or play a phone provider's side of each call
+    /// (twilio, telnyx, plivo, exotel, vonage: 8 kHz caller audio in 20 ms media messages).
+    #[arg(long, default_value = "pipecat", value_parser = super::agent::parse_protocol, value_name = "PROTOCOL")]
+    pub protocol: Protocol,
+    /// Telephony: a custom parameter of every call, KEY=VALUE (repeatable; `{stream_id}` in
+    /// the value becomes the connection's stream id).
+    #[arg(long = "custom-param", value_name = "KEY=VALUE", value_parser = parse_custom_param)]
+    pub custom_params: Vec<(String, String)>,
+    /// Telnyx: the caller audio's G.711 law.
+    #[arg(long, value_enum, default_value_t = TelnyxEncoding::Pcmu)]
+    pub telnyx_encoding: TelnyxEncoding,
     /// Agent host.
     #[arg(long, default_value = protocol::DEFAULT_HOST, conflicts_with = "url")]
     pub host: String,
@@ -31,7 +44,8 @@ pub struct BenchFlags {
     #[arg(long, default_value_t = protocol::DEFAULT_PORT, conflicts_with = "url")]
     pub port: u16,
     /// Full WebSocket URL instead of --host/--port; `{stream_id}` is replaced per connection
-    /// (appended as a last path segment when absent), e.g. ws://10.0.0.5:8100/ws/{stream_id}.
+    /// (appended as a last path segment when absent, except with a telephony --protocol, whose
+    /// bots listen at one path such as /ws), e.g. ws://10.0.0.5:8100/ws/{stream_id}.
     #[arg(long)]
     pub url: Option<String>,
     /// Concurrent users; a comma-separated list (1,4,16,64) runs a concurrency sweep.
@@ -54,9 +68,10 @@ pub struct BenchFlags {
     /// Dataset folder of 16 kHz mono int16 WAVs (spoken in natural name order).
     #[arg(long, default_value = DEFAULT_DIR)]
     pub audio_dir: PathBuf,
-    /// Milliseconds of audio per outgoing chunk.
-    #[arg(long, default_value_t = DEFAULTS.chunk_ms)]
-    pub chunk_ms: u32,
+    /// Milliseconds of audio per outgoing chunk [default: 32; telephony: the provider's media
+    /// frame, 20 ms (Exotel 100 ms)].
+    #[arg(long)]
+    pub chunk_ms: Option<u32>,
     /// Silence after the reply has played out before it counts as ended.
     #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.reply_gap))]
     pub reply_gap: DurationArg,
@@ -156,12 +171,34 @@ impl BenchArgs {
 impl BenchFlags {
     /// Validates the flags into the options the command runs with.
     pub fn into_options(self) -> anyhow::Result<BenchOptions> {
+        let telephony = self.protocol.provider().is_some();
         let url = match self.url {
-            Some(url) if url.contains("{stream_id}") => url,
+            Some(url) if url.contains("{stream_id}") || telephony => url,
             Some(url) => format!("{}/{{stream_id}}", url.trim_end_matches('/')),
             None => url_template(&self.host, self.port),
         };
         let usage = |msg: String| anyhow::Error::from(CliError::Usage(msg));
+        let mut wire = Wire::for_protocol(self.protocol, self.custom_params.clone());
+        if let Wire::Telephony(t) = &mut wire {
+            if self.telnyx_encoding == TelnyxEncoding::Pcma {
+                if t.provider != Provider::Telnyx {
+                    return Err(usage(format!(
+                        "--telnyx-encoding PCMA needs --protocol telnyx, not {}",
+                        t.provider
+                    )));
+                }
+                t.codec = Codec::Pcma;
+            }
+        } else if !self.custom_params.is_empty() {
+            return Err(usage(
+                "--custom-param needs a telephony --protocol (twilio, telnyx, plivo, exotel, vonage)"
+                    .into(),
+            ));
+        }
+        let chunk_ms = self
+            .chunk_ms
+            .or(wire.fixed_chunk_ms())
+            .unwrap_or(DEFAULTS.chunk_ms);
         let shape = if let Some(StagesArg(stages)) = self.stages {
             LoadShape::Stages {
                 stages,
@@ -216,7 +253,7 @@ impl BenchFlags {
             output_dir: self.output_dir,
             output_dir_exact: false,
             audio_dir: self.audio_dir,
-            chunk_ms: self.chunk_ms,
+            chunk_ms,
             reply_gap: self.reply_gap.0,
             turn_gap: self.turn_gap.0,
             reply_timeout: self.reply_timeout.0,
@@ -234,8 +271,30 @@ impl BenchFlags {
             shard,
             start_at: self.start_at.map(|t| t.0),
             threads: self.threads,
+            wire,
         };
         options.validate()?;
         Ok(options)
+    }
+}
+
+/// Telnyx's caller audio law (`--telnyx-encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TelnyxEncoding {
+    /// G.711 µ-law.
+    #[value(name = "PCMU", alias = "pcmu")]
+    Pcmu,
+    /// G.711 A-law.
+    #[value(name = "PCMA", alias = "pcma")]
+    Pcma,
+}
+
+/// `--custom-param KEY=VALUE`.
+fn parse_custom_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
     }
 }

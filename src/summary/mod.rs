@@ -569,6 +569,7 @@ pub(crate) mod tests {
                 fail_p95: None,
                 max_error_rate: None,
                 load: Default::default(),
+                protocol: "pipecat".into(),
             },
             dataset: DatasetInfo {
                 audio_dir: String::new(),
