@@ -15,6 +15,9 @@ use crate::fsutil;
 /// File name of the manifest inside a dataset folder.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
+/// Largest manifest read (a million queries' entries fit in a fraction of it).
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
 /// The settings a query was prepared with; a re-run with other settings redoes the file.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PrepSettings {
@@ -129,7 +132,7 @@ impl Manifest {
     /// exists but cannot be read or parsed.
     pub fn load(dataset_dir: &Path) -> anyhow::Result<Option<Manifest>> {
         let path = Self::path(dataset_dir);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match fsutil::read_regular(&path, MAX_MANIFEST_BYTES) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),

@@ -181,7 +181,7 @@ fn prepare_one(job: &Job, manifest: &Manifest, options: &PrepOptions) -> FileRes
         error: Some(error),
         entry: None,
     };
-    let bytes = match std::fs::read(&job.input) {
+    let bytes = match fsutil::read_regular(&job.input, crate::audio::decode::MAX_RECORDING_BYTES) {
         Ok(bytes) => bytes,
         Err(e) => return fail(format!("cannot read the file: {e}")),
     };
