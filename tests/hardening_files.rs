@@ -2,13 +2,13 @@
 //! refused with one line and never read; every read is bounded, and `validate` looks at a
 //! file's header before anything else, with memory independent of the file's size.
 
-mod hardening_support;
+mod support;
 
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use hardening_support::*;
+use support::hardening::*;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

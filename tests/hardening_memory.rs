@@ -2,12 +2,12 @@
 //! rest, with memory independent of the file's size. Measured with a counting allocator, so
 //! these tests have a binary of their own (nothing else allocating meanwhile).
 
-mod hardening_support;
+mod support;
 
 use std::fs;
 use std::time::Duration;
 
-use hardening_support::*;
+use support::hardening::*;
 use voiceperf::validate::{Rule, Status, ValidateOptions, validate_dataset};
 
 #[global_allocator]

@@ -1,6 +1,5 @@
-//! Shared pieces of the hardening tests: a counting global allocator (peak heap of a piece of
+//! Hardening tests: a counting global allocator (peak heap of a piece of
 //! work), running the binary with a time and address-space bound, and small fixtures.
-#![allow(dead_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
