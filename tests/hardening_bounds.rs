@@ -99,3 +99,55 @@ fn recorded_bounds_refuse_every_impossible_range() {
         );
     }
 }
+
+/// Issue 15, item 10: manifest keys that point outside the dataset (`/etc/passwd`, `../x`)
+/// are refused with a warning, never resolved.
+#[test]
+fn manifest_keys_outside_the_dataset_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ds");
+    dataset_with_end(&out, 1);
+    // A file next to the dataset that a `../` key would reach.
+    write_file(dir.path(), "outside.wav", b"not yours");
+    let path = out.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let entry = manifest["entries"]["q1.wav"].clone();
+    for key in [
+        "/etc/passwd",
+        "../outside.wav",
+        "sub/../../outside.wav",
+        "gone\n.wav",
+    ] {
+        manifest["entries"][key] = entry.clone();
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+
+    let report = check(&out);
+    let refused: Vec<&str> = report
+        .folder_findings
+        .iter()
+        .filter(|f| f.rule == Rule::ManifestBadKey)
+        .map(|f| {
+            assert_eq!(f.status, Status::Warning);
+            f.message.as_str()
+        })
+        .collect();
+    assert_eq!(refused.len(), 3, "{:#?}", report.folder_findings);
+    for key in ["/etc/passwd", "../outside.wav", "sub/../../outside.wav"] {
+        assert!(
+            refused.iter().any(|m| m.contains(key)),
+            "{key}: {refused:?}"
+        );
+    }
+    // The one plain (if odd) key is a missing file.
+    let missing: Vec<_> = report
+        .folder_findings
+        .iter()
+        .filter(|f| f.rule == Rule::ManifestMissingFile)
+        .collect();
+    assert_eq!(missing.len(), 1, "{missing:#?}");
+    assert!(missing[0].path.ends_with("gone\n.wav"), "{missing:#?}");
+    // The real query is still judged by its own entry.
+    assert_rule(&report, "q1.wav", Rule::Manifest, Status::Warning);
+}

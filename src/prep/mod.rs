@@ -20,6 +20,7 @@ use crate::dataset::manifest::{Manifest, ManifestEntry, PrepSettings};
 use crate::fsutil;
 use crate::prep::plan::Job;
 use crate::term::{Painter, Stream};
+use crate::text::printable;
 use crate::{CliError, Outcome};
 
 /// Validated options of `voiceperf prep`.
@@ -125,7 +126,10 @@ pub fn prepare_all(options: &PrepOptions) -> anyhow::Result<PrepReport> {
         Ok(manifest) => manifest.unwrap_or_default(),
         Err(e) if options.force => {
             if !options.quiet {
-                eprintln!("warning: {e:#}; --force: rebuilding it");
+                eprintln!(
+                    "warning: {}; --force: rebuilding it",
+                    printable(&format!("{e:#}"))
+                );
             }
             Manifest::default()
         }
@@ -272,14 +276,19 @@ fn print_report(report: &PrepReport, options: &PrepOptions) {
             eprintln!(
                 "note: skipped {} non-audio file(s): {}",
                 report.skipped_non_audio.len(),
-                report.skipped_non_audio.join(", ")
+                printable(&report.skipped_non_audio.join(", "))
             );
         }
         print!("{}", table::render(&report.files, &out));
     }
     for file in &report.files {
         if let Some(error) = &file.error {
-            eprintln!("{}: {}: {error}", err.red("error"), file.input);
+            eprintln!(
+                "{}: {}: {}",
+                err.red("error"),
+                printable(&file.input),
+                printable(error)
+            );
         }
     }
     if !options.quiet {
@@ -297,7 +306,7 @@ fn print_report(report: &PrepReport, options: &PrepOptions) {
         } else {
             summary.push_str(&format!(
                 " → {}/ ({})",
-                report.output_dir.trim_end_matches('/'),
+                printable(report.output_dir.trim_end_matches('/')),
                 crate::dataset::MANIFEST_FILE
             ));
         }
