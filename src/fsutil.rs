@@ -58,6 +58,28 @@ where
     Ok(())
 }
 
+/// Removes the temp files ([`TEMP_PREFIX`]…) anywhere under `dir` last modified more than
+/// `age` ago: left by a run killed between creating and renaming them, which no process is
+/// writing any more. Links are not followed. Returns how many went.
+pub fn remove_stale_temp_files(dir: &Path, age: std::time::Duration) -> usize {
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        let stale = entry.file_type().is_file()
+            && entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            && entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|d| d > age);
+        if stale && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Writes `bytes` to `path` atomically (temp file + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |w| Ok(w.write_all(bytes)?))
@@ -219,35 +241,6 @@ pub fn bytes_text(bytes: u64) -> String {
         }
     }
     format!("{bytes} bytes")
-}
-
-/// Temp files (named [`TEMP_PREFIX`]…) directly in `dir` that no voiceperf process is writing
-/// any more: older than `min_age`. Removes them and returns how many went.
-pub fn remove_stale_temp_files(dir: &Path, min_age: std::time::Duration) -> usize {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return 0;
-    };
-    let now = std::time::SystemTime::now();
-    let mut removed = 0;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if !name.to_string_lossy().starts_with(TEMP_PREFIX) {
-            continue;
-        }
-        // Not followed: a link named like a temp file is removed, never what it points at.
-        let Ok(metadata) = entry.path().symlink_metadata() else {
-            continue;
-        };
-        let old_enough = metadata
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .is_some_and(|age| age >= min_age);
-        if !metadata.is_dir() && old_enough && fs::remove_file(entry.path()).is_ok() {
-            removed += 1;
-        }
-    }
-    removed
 }
 
 /// Raises the soft limit on open files towards `wanted` (capped by the hard limit) so a

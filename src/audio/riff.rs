@@ -212,6 +212,10 @@ const FMT_READ: usize = 64;
 pub trait Source {
     /// Total length in bytes.
     fn len(&self) -> u64;
+    /// Whether it holds no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Fills as much of `buf` as the source holds from `offset`; returns the bytes read.
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>;
 }

@@ -246,10 +246,7 @@ fn collect_dir(
                 path: join_display(&display, MANIFEST_FILE),
                 rule: Rule::ManifestBadKey,
                 status: Status::Warning,
-                message: format!(
-                    "entry {} is not a file inside the dataset folder: ignored",
-                    format!("{key:?}")
-                ),
+                message: format!("entry {key:?} is not a file inside the dataset folder: ignored"),
                 fix: Some(format!(
                     "rebuild the manifest: voiceperf prep <recordings>{} --force",
                     output_flag(&display)
