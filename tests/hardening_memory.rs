@@ -46,8 +46,11 @@ fn a_huge_wav_is_measured_by_streaming() {
     let ds = dir.path().join("ds");
     fs::create_dir(&ds).unwrap();
     let data_len: u32 = 600_000_000;
-    let mut header = Vec::new();
-    voiceperf::audio::riff::write_pcm16_header(&mut header, 16_000, 1, data_len);
+    // The canonical 44-byte header of an empty file, its sizes set to `data_len`.
+    let mut header = voiceperf::audio::riff::wrap_pcm16(&[], 16_000, 1);
+    assert_eq!(header.len(), 44);
+    header[4..8].copy_from_slice(&(36 + data_len).to_le_bytes());
+    header[40..44].copy_from_slice(&data_len.to_le_bytes());
     sparse_file(&ds.join("long.wav"), &header, 44 + u64::from(data_len));
     let options = ValidateOptions::new(vec![ds.clone()]);
     let (report, peak, largest) = peak_heap(|| validate_dataset(&options).unwrap());
