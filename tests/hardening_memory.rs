@@ -35,7 +35,9 @@ fn validate_reads_the_header_first_with_memory_independent_of_file_size() {
     );
     assert!(peak < 16 << 20, "peak heap {peak} bytes");
     assert!(largest < 4 << 20, "largest allocation {largest} bytes");
-    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    // Generous: validate still hashes the 3 GB (streamed); on a loaded 2-core machine that
+    // took 6 s. The bound catches a hang, the heap bounds above catch reading it whole.
+    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
 }
 
 /// A WAV header announcing 600 MB of 16 kHz mono samples (a sparse file): measured by
