@@ -4,6 +4,7 @@
 mod agent;
 mod analyze;
 mod bench;
+mod merge;
 mod prep;
 mod report;
 mod run;
@@ -13,6 +14,7 @@ mod value;
 pub use agent::AgentArgs;
 pub use analyze::AnalyzeArgs;
 pub use bench::BenchArgs;
+pub use merge::MergeArgs;
 pub use prep::PrepArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
@@ -41,6 +43,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Simulate concurrent users against a pipecat WebSocket agent and measure latency.
     Bench(BenchArgs),
+    /// Join the shards of one run (`bench --shard I/N`) into one run folder.
+    Merge(MergeArgs),
     /// Read an agent's server log: per-service timings, per client, joined with a bench run.
     Analyze(AnalyzeArgs),
     /// Serve the built-in reference voice agent (pipecat protobuf over WebSocket).
@@ -57,6 +61,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Prep(args) => crate::prep::run(&args.into_options()?),
         Command::Validate(args) => crate::validate::run(&args.into_options()?),
         Command::Bench(args) => crate::bench::run(&args.into_options()?),
+        Command::Merge(args) => crate::merge::run(&args.into_options()?),
         Command::Analyze(args) => crate::analyze::run(&args.into_options()?),
         Command::Agent(args) => crate::agent::run(&args.into_options()?),
         Command::Run(args) => crate::run::run(&args.into_options()?),
