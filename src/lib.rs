@@ -12,6 +12,7 @@ pub mod audio;
 pub mod clock;
 pub mod delay;
 pub mod fsutil;
+pub mod interrupt;
 pub mod stats;
 pub mod term;
 pub mod text;

@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", voiceperf::text::printable(&format!("{err:#}")));
             ExitCode::from(voiceperf::exit_code_for(&err))
         }
     }

@@ -15,6 +15,9 @@ use crate::dataset::{self, Manifest, RecordedBounds, natural_cmp};
 use crate::fsutil;
 use crate::runfolder::results::{DatasetFile, DatasetInfo, SkippedFile, SpeechEndSource};
 
+/// Largest query file read (over half an hour of 16 kHz mono audio).
+pub const MAX_QUERY_BYTES: u64 = 64 << 20;
+
 /// One query file, loaded.
 #[derive(Debug, Clone)]
 pub struct QueryFile {
@@ -125,7 +128,8 @@ impl QuerySet {
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            if entry.file_type().is_file() && is_wav && !hidden {
+            // Not only regular files: a pipe or device named `.wav` is skipped with its reason.
+            if !entry.file_type().is_dir() && is_wav && !hidden {
                 names.push(fsutil::relative_slash(dir, path));
             }
         }
@@ -202,7 +206,8 @@ fn load_file(
     manifest: &ManifestBounds,
 ) -> anyhow::Result<(QueryFile, Option<String>)> {
     let path = dir.join(name);
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = fsutil::read_regular(&path, MAX_QUERY_BYTES)
+        .with_context(|| format!("reading {}", path.display()))?;
     let samples = read_16k_mono(&bytes)?;
     if samples.is_empty() {
         bail!("no audio samples");

@@ -276,6 +276,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Reply audio sample rates bench accepts (Hz): anything else is a `bad_audio` error.
+pub(crate) const SANE_SAMPLE_RATES: std::ops::RangeInclusive<u32> = 4_000..=192_000;
+
 fn decode_frame(bytes: &[u8]) -> Decoded {
     let frame = match protocol::decode(bytes) {
         Ok(frame) => frame,
@@ -293,6 +296,30 @@ fn decode_frame(bytes: &[u8]) -> Decoded {
     };
     match frame.frame {
         Some(FrameKind::Audio(mut audio)) => match audio.pcm() {
+            Ok(pcm) if !SANE_SAMPLE_RATES.contains(&pcm.sample_rate) => Decoded::Bad {
+                kind: ErrorKind::BadAudio,
+                message: format!(
+                    "audio frame {}: sample rate {} Hz is outside {}..={} Hz",
+                    audio.id,
+                    pcm.sample_rate,
+                    SANE_SAMPLE_RATES.start(),
+                    SANE_SAMPLE_RATES.end()
+                ),
+            },
+            Ok(pcm)
+                if !pcm.wav_wrapped && audio.audio.len() % (2 * usize::from(pcm.channels)) != 0 =>
+            {
+                Decoded::Bad {
+                    kind: ErrorKind::BadAudio,
+                    message: format!(
+                        "audio frame {}: {} bytes of PCM is not a whole number of {}-channel \
+                         16-bit samples",
+                        audio.id,
+                        audio.audio.len(),
+                        pcm.channels
+                    ),
+                }
+            }
             Ok(pcm) => {
                 let format = AudioFormat {
                     sample_rate: pcm.sample_rate,
