@@ -98,7 +98,7 @@ async fn latency_over(provider: Provider) {
     );
     let median = intervals[intervals.len() / 2];
     // Generous: the five providers run at once on a CI machine's cores; on a quiet machine the
-    // medians are within 5 ms (figures in docs/bench.md), under load within a few tens of ms.
+    // medians are within 5 ms, under load within a few tens of ms.
     assert!(
         (median - configured).abs() < 0.04,
         "{provider}: median {median:.4} s vs configured {configured} s ({intervals:?})"
