@@ -9,6 +9,7 @@
 pub mod audio;
 pub mod clock;
 pub mod delay;
+pub mod redact;
 pub mod fsutil;
 pub mod stats;
 pub mod term;

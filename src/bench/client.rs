@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::audio::riff;
 use crate::bench::BenchOptions;
-use crate::bench::connect::{self, ConnectRules, RECONNECT_BACKOFF, Ws};
+use crate::bench::connect::{ConnectRules, Dialer, RECONNECT_BACKOFF, Ws};
 use crate::bench::dataset::QueryFile;
 use crate::bench::live::LiveStats;
 use crate::bench::schedule::ChunkSchedule;
@@ -25,6 +25,7 @@ use crate::bench::turn::{Conversation, Heard, TurnConfig, first_audible_frame};
 use crate::bench::wire::{Decoded, Wire};
 use crate::bench::writer::WriterHandle;
 use crate::clock::{self, UnixClock};
+use crate::redact;
 use crate::runfolder::results::{
     ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, OnError, ReceivedKind,
     TurnOutcome,
@@ -55,6 +56,8 @@ pub(crate) struct RunContext {
     pub writer: WriterHandle,
     /// How the conversation is encoded.
     pub wire: Wire,
+    /// How connections are made.
+    pub dialer: Dialer,
     /// Counters for the live line.
     pub live: Arc<LiveStats>,
     /// Stops every user early.
@@ -198,7 +201,7 @@ async fn run_connection(
 ) -> ConnectionEnd {
     let stream_id = format!("client_{user}_{}", ctx.clock.now_unix_ms());
     let url = ctx.options.url_for(&stream_id);
-    let mut rec = Recorder::new(ctx, &stream_id, user, connection, url.clone());
+    let mut rec = Recorder::new(ctx, &stream_id, user, connection, redact::url(&url));
     rec.publish(ctx, None);
 
     let rules = ConnectRules {
@@ -206,7 +209,7 @@ async fn run_connection(
         on_error: ctx.options.on_error,
         give_up_at: ctx.turn_config.window.end,
     };
-    let connected = connect::connect(&url, rules, &ctx.stop, |message| {
+    let connected = ctx.dialer.connect(&url, rules, &ctx.stop, |message| {
         rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
         rec.publish(ctx, None);
     })

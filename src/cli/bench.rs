@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::value::DurationArg;
 use crate::bench::BenchOptions;
+use crate::bench::connect::{Header, TlsTrust};
 use crate::dataset::DEFAULT_DIR;
 use crate::protocol::{self, url_template};
 use crate::runfolder::results::OnError;
@@ -28,10 +29,23 @@ pub struct BenchFlags {
     /// Agent port.
     #[arg(long, default_value_t = protocol::DEFAULT_PORT, conflicts_with = "url")]
     pub port: u16,
-    /// Full WebSocket URL instead of --host/--port; `{stream_id}` is replaced per connection
-    /// (appended as a last path segment when absent), e.g. ws://10.0.0.5:8100/ws/{stream_id}.
+    /// Full WebSocket URL instead of --host/--port, ws:// or wss:// (TLS); `{stream_id}` is
+    /// replaced per connection (appended as a last path segment when absent; a query string
+    /// is kept), e.g. wss://agent.example.com/ws/{stream_id}?room=bench.
     #[arg(long)]
     pub url: Option<String>,
+    /// Header sent with every WebSocket upgrade request, 'Name: value' (repeatable), e.g.
+    /// -H 'Authorization: Bearer …'. Values are never written to results or printed.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<Header>,
+    /// PEM file of CA certificates to trust for wss:// besides the system's (for an agent
+    /// whose certificate a private CA signed).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Accept any certificate for wss:// (self-signed test servers): still encrypted, but
+    /// the server is not authenticated.
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub insecure: bool,
     /// Concurrent users; a comma-separated list (1,4,16,64) runs a concurrency sweep.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULTS.clients.clone())]
     pub clients: Vec<usize>,
@@ -112,8 +126,7 @@ impl BenchFlags {
     /// Validates the flags into the options the command runs with.
     pub fn into_options(self) -> anyhow::Result<BenchOptions> {
         let url = match self.url {
-            Some(url) if url.contains("{stream_id}") => url,
-            Some(url) => format!("{}/{{stream_id}}", url.trim_end_matches('/')),
+            Some(url) => with_stream_id(&url),
             None => url_template(&self.host, self.port),
         };
         let options = BenchOptions {
@@ -131,6 +144,11 @@ impl BenchFlags {
             reply_timeout: self.reply_timeout.0,
             greeting_timeout: self.greeting_timeout.0,
             connect_timeout: self.connect_timeout.0,
+            headers: self.headers,
+            tls: TlsTrust {
+                ca_cert: self.ca_cert,
+                insecure: self.insecure,
+            },
             on_error: self.on_error,
             save_audio: self.save_audio,
             audible_dbfs: self.audible_dbfs,
@@ -142,5 +160,35 @@ impl BenchFlags {
         };
         options.validate()?;
         Ok(options)
+    }
+}
+
+/// `url` with a `{stream_id}` placeholder: kept where given, else appended as the last path
+/// segment, before any query string or fragment.
+fn with_stream_id(url: &str) -> String {
+    if url.contains("{stream_id}") {
+        return url.to_string();
+    }
+    let rest_at = url.find(['?', '#']).unwrap_or(url.len());
+    let (path, rest) = url.split_at(rest_at);
+    format!("{}/{{stream_id}}{rest}", path.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_id_goes_into_the_path_and_the_query_is_kept() {
+        assert_eq!(with_stream_id("ws://h:1/ws"), "ws://h:1/ws/{stream_id}");
+        assert_eq!(with_stream_id("ws://h:1/ws/"), "ws://h:1/ws/{stream_id}");
+        assert_eq!(
+            with_stream_id("wss://h/ws?token=a&b=c"),
+            "wss://h/ws/{stream_id}?token=a&b=c"
+        );
+        assert_eq!(
+            with_stream_id("wss://h/x/{stream_id}/y?t=1"),
+            "wss://h/x/{stream_id}/y?t=1"
+        );
     }
 }
