@@ -1,11 +1,14 @@
 //! `voiceperf agent` on real sockets: turn detection, reply timing and pacing, WAV headers,
 //! 24 kHz, barge-in and the log format.
 
-mod agent_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use agent_support::*;
+use support::agent::fast_options;
+use support::audio::{read_query, synth_query};
+use support::client::*;
+use support::fixture;
 use voiceperf::agent::{self, MemoryLog};
 use voiceperf::audio::riff;
 use voiceperf::serverlog::truth::AgentTurnTruth;
@@ -18,7 +21,7 @@ async fn query_gets_a_paced_reply_after_the_pipeline_delays() {
     let log = MemoryLog::new();
     let agent = agent::start(fast_options(&log)).await.unwrap();
     let (mut sink, source) = connect(&agent, "client_1_1732700000000").await;
-    let (samples, voice_end) = query(0.3, 1.2, 1.2, 11);
+    let (samples, voice_end) = synth_query(0.3, 1.2, 1.2, 11);
     let receiver = receive_until(source, Instant::now() + Duration::from_millis(4800));
     let sent = stream_audio(&mut sink, &samples, 20, 1).await;
     let received = receiver.await.unwrap();
@@ -170,7 +173,7 @@ async fn wav_header_mode_at_24_khz() {
     };
     let agent = agent::start(options).await.unwrap();
     let (mut sink, source) = connect(&agent, "wav").await;
-    let (samples, _) = query(0.2, 1.0, 1.0, 12);
+    let (samples, _) = synth_query(0.2, 1.0, 1.0, 12);
     let receiver = receive_until(source, Instant::now() + Duration::from_millis(4200));
     stream_audio(&mut sink, &samples, 20, 1).await;
     let frames = audio_frames(&receiver.await.unwrap());
@@ -206,15 +209,15 @@ async fn barge_in_stops_the_reply_with_an_interruption() {
     let (mut sink, source) = connect(&agent, "barge").await;
     // Query 1 ends at 1.2 s; its reply starts ≈ 1.7 s and would last 2.4 s. Query 2 starts at
     // 2.4 s, while the bot is speaking.
-    let (mut samples, _) = query(0.2, 1.0, 1.2, 13);
-    let (second, _) = query(0.0, 1.0, 1.4, 14);
+    let (mut samples, _) = synth_query(0.2, 1.0, 1.2, 13);
+    let (second, _) = synth_query(0.0, 1.0, 1.4, 14);
     samples.extend(second);
     let receiver = receive_until(source, Instant::now() + Duration::from_millis(7000));
     let sent = stream_audio(&mut sink, &samples, 20, 1).await;
     let received = receiver.await.unwrap();
     let interruption = received
         .iter()
-        .position(|r| matches!(r.got, agent_support::Got::Interruption))
+        .position(|r| matches!(r.got, Got::Interruption))
         .expect("an Interruption frame");
     let before = audio_times(&received[..interruption]);
     assert!(
@@ -253,13 +256,8 @@ async fn barge_in_stops_the_reply_with_an_interruption() {
 /// tests/fixtures/agent/README.md) is one turn, answered after the pipeline delays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recorded_query_gets_one_reply() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/agent/front_center_16k.wav");
-    let bytes = std::fs::read(&path).unwrap();
-    let layout = riff::parse(&bytes).unwrap();
-    assert!(layout.fmt.is_16k_mono_s16());
     let mut samples = vec![0i16; 3200];
-    samples.extend(riff::pcm16_from_bytes(&bytes[layout.data.clone()]));
+    samples.extend(read_query(&fixture("agent/front_center_16k.wav")));
     let speech_end = samples.len();
     samples.extend(vec![0i16; 16_000]);
     let log = MemoryLog::new();

@@ -1,38 +1,12 @@
 //! The `voiceperf agent` binary: the listening line on stdout, the log file, clean shutdown on
 //! SIGTERM and SIGINT, usage errors.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use assert_cmd::prelude::*;
+use std::time::Duration;
+
 use predicates::prelude::*;
-
-fn agent_cmd() -> Command {
-    Command::cargo_bin("voiceperf").unwrap()
-}
-
-fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill")
-        .args([format!("-{name}"), pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-fn wait_exit(child: &mut std::process::Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("agent did not exit within {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use support::cli::{AgentProcess, signal, voiceperf, wait_exit};
 
 #[cfg(unix)]
 #[test]
@@ -43,18 +17,9 @@ fn serves_on_port_zero_logs_to_a_file_and_stops_on_signals() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("bot.log");
         std::fs::write(&log, "earlier run\n").unwrap();
-        let mut child = agent_cmd()
-            .args(["agent", "--port", "0", "--seed", "5", "--log"])
-            .arg(&log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let port: u16 = re.captures(&line).expect(&line)[1].parse().unwrap();
+        let mut agent = AgentProcess::start(&["--seed", "5"], &log);
+        let line = &agent.listening;
+        let port: u16 = re.captures(line).expect(line)[1].parse().unwrap();
         assert_ne!(port, 0);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -66,8 +31,8 @@ fn serves_on_port_zero_logs_to_a_file_and_stops_on_signals() {
             drop(ws);
         });
         std::thread::sleep(Duration::from_millis(100));
-        signal(child.id(), sig);
-        let status = wait_exit(&mut child, Duration::from_secs(10));
+        signal(agent.child.id(), sig);
+        let status = wait_exit(&mut agent.child, Duration::from_secs(10));
         assert!(status.success(), "{sig}: {status:?}");
         let text = std::fs::read_to_string(&log).unwrap();
         assert!(text.starts_with("earlier run\n"), "the log is appended to");
@@ -84,21 +49,21 @@ fn serves_on_port_zero_logs_to_a_file_and_stops_on_signals() {
 
 #[test]
 fn usage_errors_exit_2_with_a_reason() {
-    agent_cmd()
+    voiceperf()
         .args(["agent", "--stall-prob", "1.5"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "--stall-prob 1.5 is not a probability",
         ));
-    agent_cmd()
+    voiceperf()
         .args(["agent", "--asr-ms", "normal:300"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
             "a distribution takes exactly two numbers",
         ));
-    agent_cmd()
+    voiceperf()
         .args(["agent", "--chunk-ms", "5"])
         .assert()
         .code(2)
@@ -109,7 +74,7 @@ fn usage_errors_exit_2_with_a_reason() {
 fn a_bad_reply_file_is_named_in_the_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.wav");
-    agent_cmd()
+    voiceperf()
         .args(["agent", "--port", "0", "--reply"])
         .arg(&missing)
         .assert()
@@ -121,7 +86,7 @@ fn a_bad_reply_file_is_named_in_the_error() {
         voiceperf::audio::riff::wrap_pcm16(&[0; 4410], 22_050, 1),
     )
     .unwrap();
-    agent_cmd()
+    voiceperf()
         .args(["agent", "--port", "0", "--sample-rate", "16000", "--reply"])
         .arg(&wav)
         .assert()

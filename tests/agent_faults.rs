@@ -1,26 +1,30 @@
 //! Fault injection, RTVI messages, greeting, seeds and the load model of `voiceperf agent`,
 //! on real sockets. Replies are a 1 s WAV (`--reply`) to keep the tests short.
 
-mod agent_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use agent_support::*;
+use support::agent::fast_options;
+use support::audio::{synth_query, write_reply};
+use support::client::*;
 use voiceperf::agent::{self, AgentOptions, Faults, MemoryLog};
 use voiceperf::delay::Delay;
 use voiceperf::protocol;
 
-/// Options with a 1 s reply file (25 frames of 40 ms).
+/// Options with a 1 s reply file (25 frames of 40 ms) in `dir`.
 fn options(log: &MemoryLog, dir: &tempfile::TempDir) -> AgentOptions {
+    let reply = dir.path().join("reply.wav");
+    write_reply(&reply, 1.0);
     AgentOptions {
-        reply: Some(short_reply(dir, 1.0)),
+        reply: Some(reply),
         ..fast_options(log)
     }
 }
 
 /// 0.2 s silence, 0.8 s voice, 0.6 s silence: the reply starts ≈ 1.5 s and ends ≈ 2.5 s.
 fn short_query() -> (Vec<i16>, usize) {
-    query(0.2, 0.8, 0.6, 21)
+    synth_query(0.2, 0.8, 0.6, 21)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +74,7 @@ async fn early_reply_answers_while_the_user_still_speaks() {
     .await
     .unwrap();
     // 1.6 s of voice: the early reply comes ≈ 0.2 (start) + 0.2 (pipeline) s into it.
-    let (samples, voice_end) = query(0.2, 1.6, 0.8, 22);
+    let (samples, voice_end) = synth_query(0.2, 1.6, 0.8, 22);
     let (sent, received) = converse(&agent, "early", &samples, Duration::from_millis(3000)).await;
     let end_sent = sent[(chunk_id_of_sample(voice_end, 20, 1) - 1) as usize].1;
     let times = audio_times(&received);

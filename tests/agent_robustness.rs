@@ -1,17 +1,18 @@
 //! `voiceperf agent` against bad clients: malformed, unknown and oversize messages, odd stream
 //! ids, wrong paths, the connection limit, broken handshakes and shutdown.
 
-mod agent_support;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use agent_support::*;
 use futures_util::{SinkExt, StreamExt};
+use support::agent::fast_options;
+use support::audio::synth_query;
+use support::client::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use voiceperf::agent::{self, AgentOptions, MemoryLog};
-use voiceperf::audio::riff;
 use voiceperf::protocol::{self, Frame, FrameKind, TextFrame};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,7 +53,7 @@ async fn bad_messages_are_counted_and_the_connection_goes_on() {
     for message in bad {
         sink.send(message).await.unwrap();
     }
-    let (samples, _) = query(0.2, 1.0, 0.8, 31);
+    let (samples, _) = synth_query(0.2, 1.0, 0.8, 31);
     stream_audio(&mut sink, &samples, 20, 1).await;
     let received = receiver.await.unwrap();
     assert_eq!(audio_times(&received).len(), 61, "the reply still comes");
@@ -219,16 +220,9 @@ async fn wav_wrapped_input_is_understood() {
     let agent = agent::start(fast_options(&log)).await.unwrap();
     let (mut sink, source) = connect(&agent, "wav_in").await;
     let receiver = receive_until(source, Instant::now() + Duration::from_millis(2600));
-    let (samples, _) = query(0.2, 0.8, 0.8, 32);
-    let start = Instant::now();
-    for (k, chunk) in samples.chunks(320).enumerate() {
-        tokio::time::sleep_until((start + Duration::from_millis(20 * k as u64)).into()).await;
-        let payload = riff::wrap_pcm16(&riff::pcm16_to_bytes(chunk), 16_000, 1);
-        let frame = protocol::audio_frame(k as u64 + 1, String::new(), payload, 16_000, 1);
-        sink.send(Message::binary(protocol::encode(&frame)))
-            .await
-            .unwrap();
-    }
+    let (samples, _) = synth_query(0.2, 0.8, 0.8, 32);
+    let sent = stream_audio_as(&mut sink, &samples, 20, 1, Payload::WavWrapped).await;
+    assert_eq!(sent.len(), samples.len().div_ceil(320), "every chunk sent");
     let received = receiver.await.unwrap();
     assert!(!audio_times(&received).is_empty());
     assert_eq!(agent.counters().turns, 1);

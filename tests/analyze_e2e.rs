@@ -3,44 +3,19 @@
 //! joined with the run folder. The agent's delays are fixed, so the log's values and the
 //! breakdown are known; timing bounds are generous (loopback on a shared 2-core machine).
 
-use std::path::Path;
+mod support;
+
 use std::time::Duration;
 
-use assert_cmd::Command;
+use support::agent::{ASR_S, LLM_TTFB_S, TTS_TTFB_S, fast_options_logging_to};
+use support::audio::{synth_query, write_reply, write_wav};
+use support::cli::voiceperf;
 use voiceperf::agent::{self, AgentOptions, LogTarget};
 use voiceperf::analyze::join::VadSource;
 use voiceperf::analyze::window::WindowSpec;
 use voiceperf::analyze::{Analysis, AnalyzeOptions, RunJoin, analyze};
-use voiceperf::audio::riff;
-use voiceperf::audio::voice::{VoiceParams, synthesize_speech};
 use voiceperf::bench::{BenchOptions, Stop, bench};
-use voiceperf::delay::Delay;
 use voiceperf::serverlog::input::Input;
-
-const VAD_STOP_MS: u32 = 300;
-const ASR_S: f64 = 0.05;
-const LLM_TTFB_S: f64 = 0.1;
-const TTS_TTFB_S: f64 = 0.05;
-
-fn write_wav(path: &Path, samples: &[i16]) {
-    std::fs::write(
-        path,
-        riff::wrap_pcm16(&riff::pcm16_to_bytes(samples), 16_000, 1),
-    )
-    .unwrap();
-}
-
-fn speech(seconds: f64, seed: u64) -> Vec<i16> {
-    synthesize_speech(
-        16_000,
-        VoiceParams {
-            seconds,
-            f0_hz: 130.0,
-            seed,
-            peak: 0.4,
-        },
-    )
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_log_of_a_real_bench_run_is_analyzed_and_joined() {
@@ -48,24 +23,17 @@ async fn agent_log_of_a_real_bench_run_is_analyzed_and_joined() {
     let audio = root.path().join("audio");
     std::fs::create_dir(&audio).unwrap();
     for (i, seconds) in [0.9, 0.7].into_iter().enumerate() {
-        let mut samples = vec![0i16; 1600];
-        samples.extend(speech(seconds, 10 + i as u64));
+        let (samples, _) = synth_query(0.1, seconds, 0.0, 10 + i as u64);
         write_wav(&audio.join(format!("query_{}.wav", i + 1)), &samples);
     }
     let reply = root.path().join("reply.wav");
-    write_wav(&reply, &speech(0.5, 3));
+    write_reply(&reply, 0.5);
     let log = root.path().join("agent.log");
 
     let agent = agent::start(AgentOptions {
-        port: 0,
-        vad_stop_ms: VAD_STOP_MS,
-        asr: Delay::fixed(ASR_S * 1000.0),
-        llm_ttfb: Delay::fixed(LLM_TTFB_S * 1000.0),
-        tts_ttfb: Delay::fixed(TTS_TTFB_S * 1000.0),
         reply: Some(reply),
         seed: 7,
-        log: LogTarget::File(log.clone()),
-        ..AgentOptions::default()
+        ..fast_options_logging_to(LogTarget::File(log.clone()))
     })
     .await
     .unwrap();
@@ -107,8 +75,7 @@ async fn agent_log_of_a_real_bench_run_is_analyzed_and_joined() {
     assert_eq!(plain.clients.len(), 2);
 
     // And through the binary, as a user runs it.
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .arg("analyze")
         .arg(&log)
         .arg("--run")

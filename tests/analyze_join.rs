@@ -6,11 +6,14 @@
 //! warm-up. A second connection failed and never reached the log. The logs were written on a
 //! UTC+01:00 wall clock (11:00:00 = +0 s).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod support;
 
-use assert_cmd::Command;
+use std::collections::BTreeMap;
+use std::path::Path;
+
 use predicates::prelude::*;
+use support::cli::voiceperf;
+use support::{close_to_us, close_within, fixture};
 use voiceperf::analyze::join::VadSource;
 use voiceperf::analyze::{Analysis, AnalyzeOptions, RunJoin, analyze};
 use voiceperf::runfolder::client_file_name;
@@ -22,12 +25,6 @@ use voiceperf::serverlog::input::Input;
 const T0: f64 = 1_795_773_600.0;
 const STREAM: &str = "client_1_1795773600000";
 const FAILED_STREAM: &str = "client_2_1795773601000";
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/logs")
-        .join(name)
-}
 
 /// (turn, first chunk id, start, speech end, first audio, in window), times relative to T0.
 const TURNS: [(usize, u64, f64, f64, f64, bool); 3] = [
@@ -153,26 +150,12 @@ fn write_run_with(dir: &Path, edit: impl Fn(&mut ClientResults)) {
 fn joined(log: &str, offset: Option<i32>) -> Analysis {
     let dir = tempfile::tempdir().unwrap();
     write_run(dir.path());
-    let mut options = AnalyzeOptions::new(vec![Input::File(fixture(log))]);
+    let mut options = AnalyzeOptions::new(vec![Input::File(fixture(&format!("logs/{log}")))]);
     options.run = Some(RunJoin {
         dir: dir.path().to_path_buf(),
         log_utc_offset_s: offset,
     });
     analyze(&options).expect("joined analysis")
-}
-
-#[track_caller]
-fn close(actual: Option<f64>, expected: f64) {
-    close_within(actual, expected, 1e-6);
-}
-
-#[track_caller]
-fn close_within(actual: Option<f64>, expected: f64, tolerance: f64) {
-    let actual = actual.expect("a value");
-    assert!(
-        (actual - expected).abs() < tolerance,
-        "expected {expected}, got {actual}"
-    );
 }
 
 /// Truth lines (voiceperf agent). Turn 2: ASR 0.100 + LLM 0.300 + TTS 0.150 inside the agent's
@@ -187,11 +170,11 @@ fn agent_log_splits_each_turn_exactly() {
     let a = joined("join_agent.log", None);
     let j = a.join.as_ref().expect("join report");
     assert_eq!(j.clock.source, "truth_lines");
-    close(Some(j.clock.offset_s), 3600.0);
+    close_to_us(Some(j.clock.offset_s), 3600.0);
     // Truth lines logged 0, 1 and 1 ms after their send times: median 1 ms.
     close_within(j.clock.residual_ms, 1.0, 1e-3); // f64 unix times: ~1e-4 ms
-    close(Some(j.metrics_start_at), T0 + 5.0);
-    close(Some(j.metrics_end_at), T0 + 45.0);
+    close_to_us(Some(j.metrics_start_at), T0 + 5.0);
+    close_to_us(Some(j.metrics_end_at), T0 + 45.0);
 
     assert_eq!(j.turns.len(), 3);
     let t2 = &j.turns[1];
@@ -199,20 +182,20 @@ fn agent_log_splits_each_turn_exactly() {
     assert_eq!(t2.vad_source, Some(VadSource::TruthLine));
     assert_eq!(t2.agent.map(|a| a.turn), Some(2));
     let b = &t2.breakdown;
-    close(b.latency, 1.2);
-    close(b.asr, 0.1);
-    close(b.llm_ttfb, 0.3);
-    close(b.tts_ttfb, 0.15);
-    close(t2.agent_stop_wait_s, 0.61);
-    close(t2.vad_speech_end_offset_s, -0.032);
-    close(b.vad_wait, 0.578);
-    close(t2.uplink_s, 0.052);
-    close(t2.downlink_s, 0.02);
-    close(b.transport_other, 0.072);
-    close(t2.llm_first_sentence, 0.4);
+    close_to_us(b.latency, 1.2);
+    close_to_us(b.asr, 0.1);
+    close_to_us(b.llm_ttfb, 0.3);
+    close_to_us(b.tts_ttfb, 0.15);
+    close_to_us(t2.agent_stop_wait_s, 0.61);
+    close_to_us(t2.vad_speech_end_offset_s, -0.032);
+    close_to_us(b.vad_wait, 0.578);
+    close_to_us(t2.uplink_s, 0.052);
+    close_to_us(t2.downlink_s, 0.02);
+    close_to_us(b.transport_other, 0.072);
+    close_to_us(t2.llm_first_sentence, 0.4);
     let t3 = &j.turns[2].breakdown;
-    close(t3.vad_wait, 0.514);
-    close(t3.transport_other, 0.036);
+    close_to_us(t3.vad_wait, 0.514);
+    close_to_us(t3.transport_other, 0.036);
     // The parts add up to the latency.
     for t in &j.turns[1..] {
         let b = &t.breakdown;
@@ -221,7 +204,7 @@ fn agent_log_splits_each_turn_exactly() {
             + b.llm_ttfb.unwrap()
             + b.tts_ttfb.unwrap()
             + b.transport_other.unwrap();
-        close(Some(sum), b.latency.unwrap());
+        close_to_us(Some(sum), b.latency.unwrap());
     }
     // Turn 1 is warm-up: joined, but in no statistic.
     assert!(!j.turns[0].in_window);
@@ -230,15 +213,15 @@ fn agent_log_splits_each_turn_exactly() {
     assert_eq!(j.clients.len(), 1);
     let mean = &j.clients[0].mean;
     assert_eq!(j.clients[0].turns, 2);
-    close(mean.latency, 1.1);
-    close(mean.vad_wait, 0.546);
-    close(mean.asr, 0.09);
-    close(mean.llm_ttfb, 0.275);
-    close(mean.tts_ttfb, 0.135);
-    close(mean.transport_other, 0.054);
+    close_to_us(mean.latency, 1.1);
+    close_to_us(mean.vad_wait, 0.546);
+    close_to_us(mean.asr, 0.09);
+    close_to_us(mean.llm_ttfb, 0.275);
+    close_to_us(mean.tts_ttfb, 0.135);
+    close_to_us(mean.transport_other, 0.054);
     let overall = j.overall.latency.as_ref().unwrap();
     assert_eq!(overall.count, 2);
-    close(Some(overall.p50), 1.1);
+    close_to_us(Some(overall.p50), 1.1);
 
     let c = &j.counts;
     assert_eq!((c.connections, c.connections_in_log), (2, 1));
@@ -258,17 +241,17 @@ fn agent_log_splits_each_turn_exactly() {
 fn without_audio_origin_the_split_uses_the_agents_interval() {
     let dir = tempfile::tempdir().unwrap();
     write_run_with(dir.path(), |c| c.audio_origin_at = None);
-    let mut options = AnalyzeOptions::new(vec![Input::File(fixture("join_agent.log"))]);
+    let mut options = AnalyzeOptions::new(vec![Input::File(fixture("logs/join_agent.log"))]);
     options.run = Some(RunJoin {
         dir: dir.path().to_path_buf(),
         log_utc_offset_s: None,
     });
     let a = analyze(&options).unwrap();
     let t2 = &a.join.as_ref().unwrap().turns[1];
-    close(t2.breakdown.vad_wait, 0.61);
-    close(t2.breakdown.transport_other, 0.04);
+    close_to_us(t2.breakdown.vad_wait, 0.61);
+    close_to_us(t2.breakdown.transport_other, 0.04);
     assert_eq!(t2.uplink_s, None);
-    close(t2.downlink_s, 0.02);
+    close_to_us(t2.downlink_s, 0.02);
 }
 
 /// With --run the seed table and percentiles cover exactly the in-window turns of the run's
@@ -288,7 +271,7 @@ fn run_window_is_exact() {
     assert_eq!(c.samples.llm_tokens_per_sec, vec![25.0]); // 20 / 0.8
     let turns: Vec<u64> = c.agent_turns.iter().map(|t| t.truth.turn).collect();
     assert_eq!(turns, [2, 3]);
-    close(a.seed.overall_average.llm_ttfb, 0.275);
+    close_to_us(a.seed.overall_average.llm_ttfb, 0.275);
     assert_eq!(a.empty_reason(), None);
 }
 
@@ -302,16 +285,16 @@ fn pipecat_log_uses_client_start_and_user_stopped_speaking() {
     let a = joined("join_pipecat.log", None);
     let j = a.join.as_ref().unwrap();
     assert_eq!(j.clock.source, "client_start_lines");
-    close(Some(j.clock.offset_s), 3600.0);
+    close_to_us(Some(j.clock.offset_s), 3600.0);
     close_within(j.clock.residual_ms, -4.0, 1e-3);
     let t2 = &j.turns[1];
     assert_eq!(t2.vad_source, Some(VadSource::UserStoppedSpeaking));
-    close(t2.breakdown.vad_wait, 0.5);
-    close(t2.breakdown.transport_other, 0.15);
+    close_to_us(t2.breakdown.vad_wait, 0.5);
+    close_to_us(t2.breakdown.transport_other, 0.15);
     assert!(t2.agent.is_none());
     let t3 = &j.turns[2];
     assert_eq!(t3.breakdown.vad_wait, None);
-    close(t3.breakdown.transport_other, 0.55);
+    close_to_us(t3.breakdown.transport_other, 0.55);
     assert_eq!(j.counts.with_vad_wait, 1);
 }
 
@@ -322,7 +305,7 @@ fn given_offset_is_used_as_is() {
     let right = joined("join_pipecat.log", Some(3600));
     let j = right.join.as_ref().unwrap();
     assert_eq!(j.clock.source, "given");
-    close(j.turns[1].breakdown.asr, 0.1);
+    close_to_us(j.turns[1].breakdown.asr, 0.1);
     let wrong = joined("join_pipecat.log", Some(0));
     let j = wrong.join.as_ref().unwrap();
     assert_eq!(j.turns[1].breakdown.asr, None);
@@ -336,10 +319,9 @@ fn cli_prints_the_breakdown_and_exports_turns() {
     let dir = tempfile::tempdir().unwrap();
     write_run(dir.path());
     let turns_csv = dir.path().join("joined.csv");
-    let output = Command::cargo_bin("voiceperf")
-        .unwrap()
+    let output = voiceperf()
         .arg("analyze")
-        .arg(fixture("join_agent.log"))
+        .arg(fixture("logs/join_agent.log"))
         .arg("--run")
         .arg(dir.path())
         .arg("--export-turns-csv")
@@ -373,11 +355,10 @@ fn cli_prints_the_breakdown_and_exports_turns() {
     assert!(lines[2].contains(",0.578000,0.100000,0.300000,0.150000,0.072000,truth_line,2,"));
 
     // JSON carries the join.
-    let json = Command::cargo_bin("voiceperf")
-        .unwrap()
+    let json = voiceperf()
         .arg("analyze")
         .arg("--json")
-        .arg(fixture("join_agent.log"))
+        .arg(fixture("logs/join_agent.log"))
         .arg("--run")
         .arg(dir.path())
         .assert()
@@ -393,9 +374,8 @@ fn cli_prints_the_breakdown_and_exports_turns() {
 #[test]
 fn run_errors() {
     let empty = tempfile::tempdir().unwrap();
-    let log = fixture("join_agent.log");
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    let log = fixture("logs/join_agent.log");
+    voiceperf()
         .arg("analyze")
         .arg(&log)
         .arg("--run")
@@ -430,8 +410,7 @@ fn run_errors() {
         &sweep_summary,
     )
     .unwrap();
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .arg("analyze")
         .arg(&log)
         .arg("--run")
@@ -443,10 +422,9 @@ fn run_errors() {
     // A log without the run's streams: the window is empty, and it says so.
     let dir = tempfile::tempdir().unwrap();
     write_run(dir.path());
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .arg("analyze")
-        .arg(fixture("seed_compat.log"))
+        .arg(fixture("logs/seed_compat.log"))
         .arg("--run")
         .arg(dir.path())
         .assert()
@@ -459,8 +437,7 @@ fn run_errors() {
         vec!["--log-utc-offset", "+01:00"],
         vec!["--run", "x", "--log-utc-offset", "1 hour"],
     ] {
-        Command::cargo_bin("voiceperf")
-            .unwrap()
+        voiceperf()
             .arg("analyze")
             .arg(&log)
             .args(&args)
@@ -481,7 +458,7 @@ fn a_pipeline_run_cut_short_inside_the_turn_is_not_the_replys() {
         "2026-11-27 11:00:11.700 | DEBUG    | pipecat.processors.metrics.frame_processor_metrics:log:88 | streamId=client_1_1795773600000 - NvidiaLLMService#0 TTFB: 0.500",
     ];
     for (fixture_log, truth) in [("join_agent.log", true), ("join_pipecat.log", false)] {
-        let original = std::fs::read_to_string(fixture(fixture_log)).unwrap();
+        let original = std::fs::read_to_string(fixture(&format!("logs/{fixture_log}"))).unwrap();
         let mut lines: Vec<&str> = original.lines().collect();
         // Before turn 2's own lines (at 11:00:12.x).
         let at = lines
@@ -503,11 +480,11 @@ fn a_pipeline_run_cut_short_inside_the_turn_is_not_the_replys() {
         let a = analyze(&options).unwrap();
         let t2 = &a.join.as_ref().unwrap().turns[1];
         assert_eq!(t2.agent.is_some(), truth, "{fixture_log}");
-        close(t2.breakdown.asr, 0.1);
-        close(t2.breakdown.llm_ttfb, 0.3);
-        close(t2.breakdown.tts_ttfb, 0.15);
+        close_to_us(t2.breakdown.asr, 0.1);
+        close_to_us(t2.breakdown.llm_ttfb, 0.3);
+        close_to_us(t2.breakdown.tts_ttfb, 0.15);
         if truth {
-            close(t2.breakdown.vad_wait, 0.578);
+            close_to_us(t2.breakdown.vad_wait, 0.578);
         }
         // The cut-short run's samples still count as server samples of the run.
         assert_eq!(a.clients[0].samples.asr_latency.len(), 3, "{fixture_log}");

@@ -1,24 +1,25 @@
 //! `voiceperf analyze` on committed log fixtures, every number checked against values computed
 //! by hand (written next to each assertion).
 
-use std::io::Write;
-use std::path::PathBuf;
+mod support;
 
-use assert_cmd::Command;
+use std::io::Write;
+
 use predicates::prelude::*;
+use support::cli::voiceperf;
+use support::{close, fixture, values};
 use voiceperf::analyze::window::{WindowSpec, parse_user_time};
 use voiceperf::analyze::{Analysis, AnalyzeOptions, EmptyReason, analyze};
 use voiceperf::serverlog::input::Input;
 use voiceperf::serverlog::parse::LogTime;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/logs")
-        .join(name)
-}
-
 fn run_on(names: &[&str], window: WindowSpec) -> Analysis {
-    let mut options = AnalyzeOptions::new(names.iter().map(|n| Input::File(fixture(n))).collect());
+    let mut options = AnalyzeOptions::new(
+        names
+            .iter()
+            .map(|n| Input::File(fixture(&format!("logs/{n}"))))
+            .collect(),
+    );
     options.window = window;
     analyze(&options).expect("analysis runs")
 }
@@ -28,31 +29,6 @@ fn all() -> WindowSpec {
         since: None,
         until: None,
     }
-}
-
-#[track_caller]
-fn close(actual: f64, expected: f64) {
-    assert!(
-        (actual - expected).abs() < 1e-9,
-        "expected {expected}, got {actual}"
-    );
-}
-
-#[track_caller]
-fn close_opt(actual: Option<f64>, expected: f64) {
-    close(actual.expect("a value"), expected);
-}
-
-#[track_caller]
-fn values(actual: &[f64], expected: &[f64]) {
-    assert_eq!(actual.len(), expected.len(), "{actual:?} vs {expected:?}");
-    for (a, e) in actual.iter().zip(expected) {
-        close(*a, *e);
-    }
-}
-
-fn voiceperf() -> Command {
-    Command::cargo_bin("voiceperf").expect("binary built")
 }
 
 /// seed_compat.log: an earlier run (client_0_1700000000000, values 9.0 — excluded), then a run
@@ -87,11 +63,11 @@ fn seed_window_per_client_arrays_and_means() {
     values(&c0.samples.llm_ttfat, &[0.301]);
     values(&c0.samples.llm_processing_time, &[0.8, 0.5, 0.4]);
     values(&c0.samples.tts_processing_time, &[0.15]);
-    close_opt(c0.means.llm_ttfb, 0.4);
-    close_opt(c0.means.tts_ttfb, 0.15);
-    close_opt(c0.means.asr_latency, 0.05);
-    close_opt(c0.means.llm_first_sentence, 0.5);
-    close_opt(c0.means.llm_tokens_per_sec, 40.0);
+    close(c0.means.llm_ttfb, 0.4);
+    close(c0.means.tts_ttfb, 0.15);
+    close(c0.means.asr_latency, 0.05);
+    close(c0.means.llm_first_sentence, 0.5);
+    close(c0.means.llm_tokens_per_sec, 40.0);
     assert_eq!((c0.calls.llm, c0.calls.tts, c0.calls.asr), (2, 2, 2));
 
     let c1 = &a.clients[1];
@@ -118,21 +94,21 @@ fn seed_overall_numbers() {
     let avg = &a.seed.overall_average;
     let p95 = &a.seed.overall_p95;
     // LLM means 0.4, 0.6 (client 2's 0.0 skipped): avg 0.5; n=2 → index 0 → 0.4.
-    close_opt(avg.llm_ttfb, 0.5);
-    close_opt(p95.llm_ttfb, 0.4);
+    close(avg.llm_ttfb, 0.5);
+    close(p95.llm_ttfb, 0.4);
     assert_eq!(a.seed.clients_counted.llm_ttfb, 2);
     // TTS means 0.15, 0.3, 0.3: avg 0.25; n=3 → index int(1.9)=1 → 0.3.
-    close_opt(avg.tts_ttfb, 0.25);
-    close_opt(p95.tts_ttfb, 0.3);
+    close(avg.tts_ttfb, 0.25);
+    close(p95.tts_ttfb, 0.3);
     // ASR means 0.05, 0.07, 0.05: avg 0.17/3; sorted 0.05, 0.05, 0.07 → index 1 → 0.05.
-    close_opt(avg.asr_latency, 0.17 / 3.0);
-    close_opt(p95.asr_latency, 0.05);
+    close(avg.asr_latency, 0.17 / 3.0);
+    close(p95.asr_latency, 0.05);
     // First sentence means 0.5, 0.9: avg 0.7, P95 0.5.
-    close_opt(avg.llm_first_sentence, 0.7);
-    close_opt(p95.llm_first_sentence, 0.5);
+    close(avg.llm_first_sentence, 0.7);
+    close(p95.llm_first_sentence, 0.5);
     // Tokens/s means 40, 50: avg 45, P95 40.
-    close_opt(avg.llm_tokens_per_sec, 45.0);
-    close_opt(p95.llm_tokens_per_sec, 40.0);
+    close(avg.llm_tokens_per_sec, 45.0);
+    close(p95.llm_tokens_per_sec, 40.0);
 }
 
 /// Percentiles over all samples, numpy's linear interpolation.
@@ -236,10 +212,10 @@ fn docker_colour_crlf_and_unit_variations() {
     values(&c1.samples.asr_ttfb, &[0.6]); // the ASR's TTFB, not an LLM/TTS one
     assert!(c1.samples.llm_tokens_per_sec.is_empty());
     values(&c1.samples.llm_processing_time, &[1.0]);
-    close_opt(a.seed.overall_average.llm_ttfb, 0.2);
-    close_opt(a.seed.overall_p95.llm_ttfb, 0.15);
-    close_opt(a.seed.overall_average.tts_ttfb, 0.1);
-    close_opt(a.seed.overall_average.asr_latency, 0.04);
+    close(a.seed.overall_average.llm_ttfb, 0.2);
+    close(a.seed.overall_p95.llm_ttfb, 0.15);
+    close(a.seed.overall_average.tts_ttfb, 0.1);
+    close(a.seed.overall_average.asr_latency, 0.04);
     assert_eq!(a.warnings_total, 0);
 }
 
@@ -257,7 +233,7 @@ fn gzip_is_detected_by_content_not_name() {
 /// Several files are one log read in order: a log split anywhere gives the same result.
 #[test]
 fn several_files_read_as_one_log() {
-    let text = std::fs::read_to_string(fixture("seed_compat.log")).unwrap();
+    let text = std::fs::read_to_string(fixture("logs/seed_compat.log")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let whole = run_on(&["seed_compat.log"], WindowSpec::LastClientStart);
     for split_line in [5, 12, 20, 44] {
@@ -316,7 +292,7 @@ fn malformed_values_warn_with_line_numbers_and_the_rest_counts() {
     assert!(a.clients[0].samples.asr_latency.is_empty());
 
     voiceperf()
-        .args(["analyze", fixture("malformed.log").to_str().unwrap()])
+        .args(["analyze", fixture("logs/malformed.log").to_str().unwrap()])
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
@@ -359,7 +335,10 @@ fn empty_results_say_why() {
         ("window_empty.log", "window empty"),
     ] {
         voiceperf()
-            .args(["analyze", fixture(name).to_str().unwrap()])
+            .args([
+                "analyze",
+                fixture(&format!("logs/{name}")).to_str().unwrap(),
+            ])
             .assert()
             .code(1)
             .stdout(predicate::str::is_empty())
@@ -370,7 +349,7 @@ fn empty_results_say_why() {
 #[test]
 fn text_report_has_the_seed_layout_and_percentiles() {
     let output = voiceperf()
-        .args(["analyze", fixture("seed_compat.log").to_str().unwrap()])
+        .args(["analyze", fixture("logs/seed_compat.log").to_str().unwrap()])
         .env("NO_COLOR", "1")
         .assert()
         .success()
@@ -412,7 +391,7 @@ fn json_output_is_the_result_struct() {
         .args([
             "analyze",
             "--json",
-            fixture("seed_compat.log").to_str().unwrap(),
+            fixture("logs/seed_compat.log").to_str().unwrap(),
         ])
         .assert()
         .success()
@@ -445,7 +424,7 @@ fn csv_output_has_a_row_per_client_and_the_overall_rows() {
         .args([
             "analyze",
             "--csv",
-            fixture("seed_compat.log").to_str().unwrap(),
+            fixture("logs/seed_compat.log").to_str().unwrap(),
         ])
         .arg("--export-csv")
         .arg(&export)
@@ -479,8 +458,8 @@ fn csv_output_has_a_row_per_client_and_the_overall_rows() {
 
 #[test]
 fn stdin_plain_and_gzip() {
-    let plain = std::fs::read(fixture("seed_compat.log")).unwrap();
-    let gz = std::fs::read(fixture("rotated.log.1")).unwrap();
+    let plain = std::fs::read(fixture("logs/seed_compat.log")).unwrap();
+    let gz = std::fs::read(fixture("logs/rotated.log.1")).unwrap();
     for input in [plain, gz] {
         voiceperf()
             .args(["analyze", "-"])
@@ -498,7 +477,7 @@ fn stdin_plain_and_gzip() {
 #[test]
 fn stdin_and_files_mix_in_order() {
     // The earlier part of the log on stdin, the rest in a file.
-    let text = std::fs::read_to_string(fixture("seed_compat.log")).unwrap();
+    let text = std::fs::read_to_string(fixture("logs/seed_compat.log")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let dir = tempfile::tempdir().unwrap();
     let rest = dir.path().join("rest.log");
@@ -515,11 +494,11 @@ fn stdin_and_files_mix_in_order() {
 
 #[test]
 fn unreadable_inputs_are_reported_and_the_rest_analyzed() {
-    let missing = fixture("does_not_exist.log");
+    let missing = fixture("logs/does_not_exist.log");
     voiceperf()
         .arg("analyze")
         .arg(&missing)
-        .arg(fixture("seed_compat.log"))
+        .arg(fixture("logs/seed_compat.log"))
         .assert()
         .code(1)
         .stderr(predicate::str::contains("does_not_exist.log"))
@@ -534,7 +513,7 @@ fn unreadable_inputs_are_reported_and_the_rest_analyzed() {
 
 #[test]
 fn truncated_gzip_is_an_error_naming_the_file() {
-    let gz = std::fs::read(fixture("rotated.log.1")).unwrap();
+    let gz = std::fs::read(fixture("logs/rotated.log.1")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.gz");
     let mut file = std::fs::File::create(&cut).unwrap();
@@ -551,7 +530,7 @@ fn truncated_gzip_is_an_error_naming_the_file() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let log = fixture("seed_compat.log");
+    let log = fixture("logs/seed_compat.log");
     let log = log.to_str().unwrap();
     for args in [
         vec!["analyze", "-", "-"],

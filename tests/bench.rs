@@ -2,11 +2,13 @@
 //! synthesized queries and a few seconds per run. Timing bounds are generous: the precise
 //! figures come from `scripts/bench_scale.sh`.
 
-mod bench_support;
+mod support;
 
 use std::time::Duration;
 
-use bench_support::{Fixture, PIPELINE_MS, VAD_STOP_MS, json};
+use support::agent::{PIPELINE_MS, VAD_STOP_MS};
+use support::bench::Fixture;
+use support::json;
 use voiceperf::Outcome;
 use voiceperf::agent::{self, Faults};
 use voiceperf::bench::{Stop, bench};

@@ -1,13 +1,14 @@
 //! The `voiceperf bench` binary: flags, exit statuses, console output, the sweep, SIGINT.
 
-mod bench_support;
+mod support;
 
-use std::process::Command as StdCommand;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::Command;
-use bench_support::{Fixture, json};
 use predicates::prelude::*;
+use support::bench::Fixture;
+use support::cli::{signal, voiceperf, voiceperf_process, wait_exit};
+use support::json;
 use voiceperf::agent::{self, AgentHandle};
 
 /// A multi-thread runtime hosting an agent while the binary runs in the foreground.
@@ -49,7 +50,7 @@ impl Drop for Agent {
 }
 
 fn bench_cmd(fx: &Fixture, port: &str) -> Command {
-    let mut cmd = Command::cargo_bin("voiceperf").unwrap();
+    let mut cmd = voiceperf();
     cmd.args(["bench", "--port", port, "--audio-dir"])
         .arg(&fx.audio_dir)
         .arg("--output-dir")
@@ -94,8 +95,7 @@ fn bad_flags_are_usage_errors() {
 #[test]
 fn missing_dataset_is_a_clear_error() {
     let fx = Fixture::new(&[(0.5, 0.0)]);
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .args(["bench", "--port", "1", "--audio-dir"])
         .arg(fx.root.path().join("nothing-here"))
         .assert()
@@ -190,7 +190,7 @@ fn an_existing_results_folder_is_never_overwritten() {
 fn sigint_stops_the_run_and_writes_what_was_measured() {
     let fx = Fixture::new(&[(0.6, 0.0)]);
     let agent = Agent::start(&fx);
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("voiceperf"))
+    let mut child = voiceperf_process()
         .args(["bench", "--port", &agent.port(), "--audio-dir"])
         .arg(&fx.audio_dir)
         .arg("--output-dir")
@@ -208,22 +208,9 @@ fn sigint_stops_the_run_and_writes_what_was_measured() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(4));
-    let killed = StdCommand::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "bench ignored SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    signal(child.id(), "INT");
+    // Within 15 s, or bench ignored SIGINT.
+    let status = wait_exit(&mut child, Duration::from_secs(15));
     assert_eq!(status.code(), Some(1));
     let summary = json(&fx.out.join("summary.json"));
     assert_eq!(summary["run"]["stopped_early"], true);

@@ -1,23 +1,20 @@
 //! `voiceperf prep` end to end: every input format in, 16 kHz mono 16-bit WAV out, trimmed to
 //! a known end of speech; channel handling; normalisation; the committed dataset.
 
-mod prep_support;
+mod support;
 
 use std::fs;
 
-use prep_support::*;
+use support::audio::{Encoding, at_rate, read_query, scene, voice_unit, wav_bytes};
+use support::cli::{Run, prep};
+use support::prep::{check_query, manifest, pad, trailing_residual};
+use support::{fixture, repo};
 use voiceperf::audio::mix::ChannelUse;
-use voiceperf::dataset::manifest::PrepSettings;
-
-/// Non-speech prep keeps after the end of speech by default, seconds.
-fn pad() -> f64 {
-    f64::from(PrepSettings::default().pad_ms) / 1000.0
-}
 
 /// Real voice (speech ends at its last sample) with 0.5 s before and 1.0 s after, over
 /// -60 dBFS noise.
 fn rear_left_scene() -> (Vec<f32>, f64) {
-    scene(&voice("rear_left"), 0.5, 1.0, -60.0)
+    scene(&voice_unit("rear_left"), 0.5, 1.0, -60.0)
 }
 
 #[test]
@@ -73,9 +70,12 @@ fn wav_variants_end_one_pad_after_speech() {
         )
         .unwrap();
     }
-    let output = prep(dir.path(), &["raw", "-o", "out"]);
-    let (stdout, stderr) = texts(&output);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = prep(dir.path(), &["raw", "-o", "out"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stdout.contains("prepared 10, unchanged 0, failed 0"),
         "{stdout}"
@@ -106,7 +106,7 @@ fn wav_variants_end_one_pad_after_speech() {
         .map(|&x| (f64::from(x) * 32767.0).round() as i16)
         .collect();
     let start = (entry.trimmed_leading_ms * 16.0).round() as usize;
-    let samples = query_samples(&out.join("s16_16k_mono.wav"));
+    let samples = read_query(&out.join("s16_16k_mono.wav"));
     assert_eq!(samples, input[start..start + samples.len()]);
 }
 
@@ -129,11 +129,14 @@ fn compressed_and_other_containers_end_one_pad_after_speech() {
     ];
     for (name, ..) in cases {
         let unique = name.replace('.', "_") + "." + name.rsplit('.').next().unwrap();
-        fs::copy(fixtures().join(name), raw.join(unique)).unwrap();
+        fs::copy(fixture(&format!("audio/{name}")), raw.join(unique)).unwrap();
     }
-    let output = prep(dir.path(), &["raw"]);
-    let (stdout, stderr) = texts(&output);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = prep(dir.path(), &["raw"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     let out = dir.path().join("audio_files");
     let manifest = manifest(&out);
     for (name, container, codec, rate, channels) in cases {
@@ -179,9 +182,12 @@ fn phase_inverted_stereo_falls_back_to_one_channel() {
         ),
     )
     .unwrap();
-    let output = prep(dir.path(), &["inverted.wav", "-o", "mix"]);
-    let (stdout, stderr) = texts(&output);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = prep(dir.path(), &["inverted.wav", "-o", "mix"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("cancel out"), "{stdout}");
     let entry = manifest(&dir.path().join("mix"))
         .get("inverted.wav")
@@ -201,23 +207,22 @@ fn phase_inverted_stereo_falls_back_to_one_channel() {
     );
 
     // --channel picks one explicitly; a channel the file lacks fails that file.
-    let output = prep(
+    let run = prep(
         dir.path(),
         &["inverted.wav", "-o", "second", "--channel", "2"],
     );
-    assert!(output.status.success(), "{:?}", texts(&output));
+    assert_eq!(run.code, 0, "{run:?}");
     let entry = manifest(&dir.path().join("second"))
         .get("inverted.wav")
         .unwrap()
         .clone();
     assert_eq!(entry.channel, ChannelUse::Channel(2));
     assert!(entry.warnings.is_empty(), "{:?}", entry.warnings);
-    let output = prep(
+    let Run { code, stderr, .. } = prep(
         dir.path(),
         &["inverted.wav", "-o", "third", "--channel", "3"],
     );
-    assert_eq!(output.status.code(), Some(1));
-    let (_, stderr) = texts(&output);
+    assert_eq!(code, 1);
     assert!(
         stderr.contains("inverted.wav: asked for channel 3 but the recording has 2 channel(s)"),
         "{stderr}"
@@ -227,14 +232,14 @@ fn phase_inverted_stereo_falls_back_to_one_channel() {
 #[test]
 fn pad_lead_and_normalisation_are_applied() {
     let dir = tempfile::tempdir().unwrap();
-    let (mono, speech_end) = scene(&voice("side_right"), 1.0, 1.0, -70.0);
+    let (mono, speech_end) = scene(&voice_unit("side_right"), 1.0, 1.0, -70.0);
     let quiet: Vec<f32> = mono.iter().map(|x| x * 0.1).collect();
     fs::write(
         dir.path().join("quiet.wav"),
         wav_bytes(&[quiet], 16_000, Encoding::Int(16), false, &[]),
     )
     .unwrap();
-    let output = prep(
+    let run = prep(
         dir.path(),
         &[
             "quiet.wav",
@@ -248,7 +253,7 @@ fn pad_lead_and_normalisation_are_applied() {
             "-3",
         ],
     );
-    assert!(output.status.success(), "{:?}", texts(&output));
+    assert_eq!(run.code, 0, "{run:?}");
     let out = dir.path().join("out");
     check_query(&out, "quiet.wav", speech_end, 0.020..=0.041);
     let entry = manifest(&out).get("quiet.wav").unwrap().clone();
@@ -260,7 +265,7 @@ fn pad_lead_and_normalisation_are_applied() {
     );
     let gain = entry.gain_db.expect("gain recorded");
     assert!(gain > 15.0, "{gain}");
-    let peak = query_samples(&out.join("quiet.wav"))
+    let peak = read_query(&out.join("quiet.wav"))
         .iter()
         .map(|s| f64::from(s.unsigned_abs()))
         .fold(0.0, f64::max);
@@ -283,7 +288,7 @@ fn quiet_speech_with_little_lead_in_keeps_its_first_word() {
     let names = ["front_center", "rear_left", "side_right", "front_left"];
     let mut voice_ends = Vec::new();
     for name in names {
-        let clean = voice(name);
+        let clean = voice_unit(name);
         let peak = clean.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         let quiet: Vec<f32> = clean.iter().map(|x| x / peak * 0.00794).collect();
         let (mono, speech_end) = scene(&quiet, 0.2, 0.15, -75.0);
@@ -291,8 +296,8 @@ fn quiet_speech_with_little_lead_in_keeps_its_first_word() {
         let bytes = wav_bytes(&[mono], 16_000, Encoding::Int(16), false, &[]);
         fs::write(raw.join(format!("{name}.wav")), bytes).unwrap();
     }
-    let output = prep(dir.path(), &["raw", "-o", "out"]);
-    assert!(output.status.success(), "{:?}", texts(&output));
+    let run = prep(dir.path(), &["raw", "-o", "out"]);
+    assert_eq!(run.code, 0, "{run:?}");
     let out = dir.path().join("out");
     let manifest = manifest(&out);
     for (name, voice_end) in names.iter().zip(voice_ends) {
@@ -312,7 +317,7 @@ fn quiet_speech_with_little_lead_in_keeps_its_first_word() {
             entry.trimmed_leading_ms
         );
         assert!(trailing_residual(entry, voice_end) <= 0.100, "{name}");
-        let samples = query_samples(&out.join(&query));
+        let samples = read_query(&out.join(&query));
         let again = voiceperf::audio::speech::find_speech(&samples, &Default::default())
             .unwrap_or_else(|| panic!("{name}: no speech in the query"));
         assert!(
@@ -327,30 +332,26 @@ fn quiet_speech_with_little_lead_in_keeps_its_first_word() {
 /// audio_files/: same queries, same speech bounds, samples equal to within rounding.
 #[test]
 fn committed_dataset_is_what_prep_makes() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let committed = manifest(&root.join("audio_files"));
+    let committed = manifest(&repo("audio_files"));
     let names: Vec<&String> = committed.entries.keys().collect();
     let expected: Vec<String> = (1..=10).map(|n| format!("query_{n}.wav")).collect();
     let mut sorted_expected: Vec<&String> = expected.iter().collect();
     sorted_expected.sort();
     assert_eq!(names, sorted_expected);
-    let listing: Vec<String> = fs::read_dir(root.join("audio_files"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let listing = support::names(&repo("audio_files"));
     assert_eq!(listing.len(), 11, "{listing:?}");
 
     let dir = tempfile::tempdir().unwrap();
-    let output = prep(
+    let run = prep(
         dir.path(),
         &[
-            root.join("raw_recordings").to_str().unwrap(),
+            repo("raw_recordings").to_str().unwrap(),
             "-o",
             "fresh",
             "--quiet",
         ],
     );
-    assert!(output.status.success(), "{:?}", texts(&output));
+    assert_eq!(run.code, 0, "{run:?}");
     let fresh = manifest(&dir.path().join("fresh"));
     for (name, old) in &committed.entries {
         let new = fresh.get(name).unwrap();
@@ -364,8 +365,8 @@ fn committed_dataset_is_what_prep_makes() {
             (old.speech_end_s - new.speech_end_s).abs() < 0.0015,
             "{name}"
         );
-        let a = query_samples(&root.join("audio_files").join(name));
-        let b = query_samples(&dir.path().join("fresh").join(name));
+        let a = read_query(&repo("audio_files").join(name));
+        let b = read_query(&dir.path().join("fresh").join(name));
         let common = a.len().min(b.len());
         let worst = (0..common)
             .map(|i| (i32::from(a[i]) - i32::from(b[i])).abs())
@@ -401,8 +402,8 @@ fn float_overs_are_clipped_and_counted() {
         bytes[data_start + 4 * i..data_start + 4 * i + 4].copy_from_slice(&x.to_le_bytes());
     }
     fs::write(dir.path().join("hot.wav"), bytes).unwrap();
-    let output = prep(dir.path(), &["hot.wav", "-o", "out"]);
-    assert!(output.status.success(), "{:?}", texts(&output));
+    let run = prep(dir.path(), &["hot.wav", "-o", "out"]);
+    assert_eq!(run.code, 0, "{run:?}");
     let entry = manifest(&dir.path().join("out"))
         .get("hot.wav")
         .unwrap()
@@ -419,6 +420,6 @@ fn float_overs_are_clipped_and_counted() {
         "{:?}",
         entry.warnings
     );
-    let samples = query_samples(&dir.path().join("out/hot.wav"));
+    let samples = read_query(&dir.path().join("out/hot.wav"));
     assert!(samples.contains(&i16::MAX) || samples.contains(&i16::MIN));
 }

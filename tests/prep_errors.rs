@@ -1,16 +1,18 @@
 //! `voiceperf prep` when things go wrong or have been done before: bad recordings, re-runs,
 //! dry runs, colliding outputs, usage errors, the JSON report.
 
-mod prep_support;
+mod support;
 
 use std::fs;
-use std::path::Path;
 
-use prep_support::*;
+use support::audio::{Encoding, Noise, scene, voice_unit, wav_bytes};
+use support::cli::{Run, prep};
+use support::prep::{check_query, manifest, pad};
+use support::{files_under, fixture};
 
 /// A good recording: real voice with silence around it, 16 kHz 16-bit mono.
 fn good_wav() -> Vec<u8> {
-    let (samples, _) = scene(&voice("front_center"), 0.5, 0.8, -60.0);
+    let (samples, _) = scene(&voice_unit("front_center"), 0.5, 0.8, -60.0);
     wav_bytes(&[samples], 16_000, Encoding::Int(16), false, &[])
 }
 
@@ -27,13 +29,13 @@ fn bad_recordings_fail_one_line_each_and_the_rest_is_prepared() {
     let raw = dir.path().join("raw");
     fs::create_dir_all(raw.join("more")).unwrap();
     fs::write(raw.join("good.wav"), good_wav()).unwrap();
-    fs::copy(fixtures().join("speech.opus"), raw.join("more/good2.opus")).unwrap();
+    fs::copy(fixture("audio/speech.opus"), raw.join("more/good2.opus")).unwrap();
     fs::write(raw.join("empty.wav"), b"").unwrap();
-    let flac = fs::read(fixtures().join("speech.flac")).unwrap();
+    let flac = fs::read(fixture("audio/speech.flac")).unwrap();
     fs::write(raw.join("truncated.flac"), &flac[..flac.len() / 3]).unwrap();
     let mut noise = Noise(99);
     let random: Vec<u8> = (0..30_000)
-        .map(|_| (noise.next() * 127.0 + 128.0) as u8)
+        .map(|_| (noise.symmetric() * 127.0 + 128.0) as u8)
         .collect();
     fs::write(raw.join("random.mp3"), &random).unwrap();
     fs::write(raw.join("text.mp3"), "Remember to buy milk.\n".repeat(40)).unwrap();
@@ -50,9 +52,12 @@ fn bad_recordings_fail_one_line_each_and_the_rest_is_prepared() {
     .unwrap();
     fs::write(raw.join("notes.txt"), "not audio").unwrap();
 
-    let output = prep(dir.path(), &["raw", "-o", "out"]);
-    let (stdout, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = prep(dir.path(), &["raw", "-o", "out"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let expected = [
         ("raw/empty.wav", "empty file (0 bytes)"),
@@ -85,29 +90,11 @@ fn bad_recordings_fail_one_line_each_and_the_rest_is_prepared() {
 
     // The good ones were prepared; nothing was written for the bad ones.
     let out = dir.path().join("out");
-    let mut written: Vec<String> = walk(&out);
-    written.sort();
+    let written = files_under(&out);
     assert_eq!(written, ["good.wav", "manifest.json", "more/good2.wav"]);
     let manifest = manifest(&out);
     assert_eq!(manifest.entries.len(), 2);
-    let pad = f64::from(voiceperf::dataset::manifest::PrepSettings::default().pad_ms) / 1000.0;
-    check_query(&out, "more/good2.wav", 1.663, pad - 0.020..=pad + 0.010);
-}
-
-/// Files under `dir`, relative, '/'-separated.
-fn walk(dir: &Path) -> Vec<String> {
-    walkdir::WalkDir::new(dir)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            e.path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/")
-        })
-        .collect()
+    check_query(&out, "more/good2.wav", 1.663, pad() - 0.020..=pad() + 0.010);
 }
 
 #[test]
@@ -116,12 +103,15 @@ fn rerun_skips_unchanged_recordings() {
     let raw = dir.path().join("raw");
     fs::create_dir(&raw).unwrap();
     fs::write(raw.join("a.wav"), good_wav()).unwrap();
-    fs::copy(fixtures().join("speech.mp3"), raw.join("b.mp3")).unwrap();
+    fs::copy(fixture("audio/speech.mp3"), raw.join("b.mp3")).unwrap();
     let out = dir.path().join("out");
     let summary = |args: &[&str]| {
-        let output = prep(dir.path(), args);
-        let (stdout, stderr) = texts(&output);
-        assert!(output.status.success(), "{stdout}\n{stderr}");
+        let Run {
+            code,
+            stdout,
+            stderr,
+        } = prep(dir.path(), args);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
         stdout.lines().last().unwrap_or_default().to_string()
     };
     assert!(summary(&["raw", "-o", "out"]).starts_with("prepared 2, unchanged 0"));
@@ -137,7 +127,7 @@ fn rerun_skips_unchanged_recordings() {
     assert_eq!(fs::read(out.join("manifest.json")).unwrap(), manifest_bytes);
 
     // A changed recording is redone, the other is not.
-    let (louder, _) = scene(&voice("side_right"), 0.3, 0.8, -60.0);
+    let (louder, _) = scene(&voice_unit("side_right"), 0.3, 0.8, -60.0);
     fs::write(
         raw.join("a.wav"),
         wav_bytes(&[louder], 16_000, Encoding::Int(16), false, &[]),
@@ -174,17 +164,19 @@ fn rerun_skips_unchanged_recordings() {
 fn dry_run_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("a.wav"), good_wav()).unwrap();
-    let output = prep(dir.path(), &["a.wav", "-o", "out", "--dry-run"]);
-    let (stdout, stderr) = texts(&output);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = prep(dir.path(), &["a.wav", "-o", "out", "--dry-run"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("would prepare"), "{stdout}");
     assert!(
         stdout.contains("would prepare 1, unchanged 0, failed 0 (dry run: nothing written)"),
         "{stdout}"
     );
     assert!(!dir.path().join("out").exists());
-    let mut files: Vec<String> = walk(dir.path());
-    files.sort();
+    let files = files_under(dir.path());
     assert_eq!(files, ["a.wav"]);
 }
 
@@ -194,11 +186,14 @@ fn colliding_outputs_are_refused_before_anything_is_written() {
     let raw = dir.path().join("raw");
     fs::create_dir(&raw).unwrap();
     fs::write(raw.join("q1.wav"), good_wav()).unwrap();
-    fs::copy(fixtures().join("speech.flac"), raw.join("q1.flac")).unwrap();
-    fs::copy(fixtures().join("speech.mp3"), raw.join("q2.mp3")).unwrap();
-    let output = prep(dir.path(), &["raw", "-o", "out"]);
-    let (stdout, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    fs::copy(fixture("audio/speech.flac"), raw.join("q1.flac")).unwrap();
+    fs::copy(fixture("audio/speech.mp3"), raw.join("q2.mp3")).unwrap();
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = prep(dir.path(), &["raw", "-o", "out"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert!(stderr.contains("q1.wav"), "{stderr}");
     assert!(
         stderr.contains("raw/q1.flac") && stderr.contains("raw/q1.wav"),
@@ -208,9 +203,9 @@ fn colliding_outputs_are_refused_before_anything_is_written() {
     assert!(!dir.path().join("out").exists());
 
     // Preparing into the input folder would overwrite q1.wav itself: refused as well.
-    let output = prep(dir.path(), &["raw/q1.wav", "-o", "raw"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(texts(&output).1.contains("overwritten"));
+    let run = prep(dir.path(), &["raw/q1.wav", "-o", "raw"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("overwritten"));
 }
 
 #[test]
@@ -218,7 +213,11 @@ fn report_json_lists_every_file() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("a.wav"), good_wav()).unwrap();
     fs::write(dir.path().join("bad.mp3"), "text").unwrap();
-    let output = prep(
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = prep(
         dir.path(),
         &[
             "a.wav",
@@ -231,8 +230,7 @@ fn report_json_lists_every_file() {
             "report.json",
         ],
     );
-    let (stdout, stderr) = texts(&output);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(code, 1);
     assert!(stdout.is_empty(), "--quiet prints no table: {stdout}");
     assert_eq!(error_lines(&stderr).len(), 2, "{stderr}");
     assert!(stderr.contains("error: missing.ogg: "), "{stderr}");
@@ -282,15 +280,14 @@ fn usage_errors_exit_2() {
         ),
         (&["a.wav", "--vad-mode", "loud"][..], "invalid value 'loud'"),
     ] {
-        let output = prep(dir.path(), args);
-        let (_, stderr) = texts(&output);
-        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        let Run { code, stderr, .. } = prep(dir.path(), args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
     fs::create_dir(dir.path().join("empty")).unwrap();
-    let output = prep(dir.path(), &["empty"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(texts(&output).1.contains("no audio files found in empty"));
+    let run = prep(dir.path(), &["empty"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("no audio files found in empty"));
 }
 
 #[test]
@@ -299,15 +296,17 @@ fn defaults_read_raw_recordings_into_audio_files() {
     fs::create_dir(dir.path().join("raw_recordings")).unwrap();
     fs::write(dir.path().join("raw_recordings/query_1.wav"), good_wav()).unwrap();
     fs::write(dir.path().join("raw_recordings/.gitkeep"), "").unwrap();
-    let output = prep(dir.path(), &[]);
-    let (stdout, stderr) = texts(&output);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = prep(dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         !stderr.contains("note:"),
         "hidden files are not mentioned: {stderr}"
     );
-    let mut files = walk(&dir.path().join("audio_files"));
-    files.sort();
+    let files = files_under(&dir.path().join("audio_files"));
     assert_eq!(files, ["manifest.json", "query_1.wav"]);
     for header in [
         "query",

@@ -9,42 +9,11 @@
 //! how far the start and end are from the audible voice, the residual after the voice, and
 //! how far the bounds move on the trimmed query. Each figure is also checked.
 
+mod support;
+
+use support::audio::{Noise, RATE, VOICES, hum, to_pcm16, voice_unit};
 use voiceperf::audio::speech::{SpeechConfig, find_speech};
 use voiceperf::dataset::manifest::PrepSettings;
-
-const RATE: usize = 16_000;
-const VOICES: [&str; 4] = ["front_center", "rear_left", "side_right", "front_left"];
-
-/// Real recorded voice, full scale ±1; its speech ends at the last sample.
-fn voice(name: &str) -> Vec<f64> {
-    let path = format!(
-        "{}/tests/fixtures/audio/voice_{name}.wav",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    hound::WavReader::open(&path)
-        .unwrap()
-        .samples::<i16>()
-        .map(|s| f64::from(s.unwrap()) / 32768.0)
-        .collect()
-}
-
-/// Deterministic Gaussian noise (xorshift + Box-Muller).
-struct Noise(u64);
-
-impl Noise {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn gaussian(&mut self) -> f64 {
-        let a = self.uniform().max(1e-300);
-        let b = self.uniform();
-        (-2.0 * a.ln()).sqrt() * (2.0 * std::f64::consts::PI * b).cos()
-    }
-}
 
 /// Energy of `frame`, dBFS.
 fn db(frame: &[f64]) -> f64 {
@@ -79,19 +48,6 @@ fn high_pass(samples: &[f64]) -> Vec<f64> {
     out
 }
 
-fn pcm(signal: &[f64]) -> Vec<i16> {
-    signal
-        .iter()
-        .map(|&x| (x * 32768.0).round().clamp(-32768.0, 32767.0) as i16)
-        .collect()
-}
-
-/// 50 Hz mains hum with its 3rd and 5th harmonics, RMS `amplitude`, at sample `i`.
-fn hum(amplitude: f64, i: usize) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * 50.0 * i as f64 / RATE as f64;
-    amplitude / 0.648 * (0.8 * w.sin() + 0.4 * (3.0 * w).sin() + 0.2 * (5.0 * w).sin())
-}
-
 /// What happened to one case, in ms.
 struct Outcome {
     /// Found start minus the audible voice's start.
@@ -114,7 +70,8 @@ fn generated_hard_cases() {
     let mut outcomes = Vec::new();
     let mut missed = Vec::new();
     for name in VOICES {
-        let clean = voice(name);
+        // Real recorded voice, full scale ±1; its speech ends at the last sample.
+        let clean: Vec<f64> = voice_unit(name).into_iter().map(f64::from).collect();
         let peak = clean.iter().fold(0.0f64, |m, &x| m.max(x.abs()));
         for peak_db in [-42.0, -35.0, -20.0, -6.0] {
             let gain = 10f64.powf(peak_db / 20.0) / peak;
@@ -171,7 +128,7 @@ fn generated_hard_cases() {
                         let audible_end =
                             lead + ((loud[loud.len() - 1] + 1) * 160).min(voice.len());
                         let voice_end = lead + voice.len();
-                        let samples = pcm(&signal);
+                        let samples = to_pcm16(&signal);
                         let what = format!(
                             "{name} at {peak_db} dBFS, {noise_db:?}{} {lead_ms}/{tail_ms} ms #{seed}",
                             if is_hum { " hum" } else { "" }
@@ -252,8 +209,7 @@ fn generated_hard_cases() {
 #[test]
 #[ignore = "a measurement: run with --ignored --nocapture in release"]
 fn committed_recordings() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut paths: Vec<_> = std::fs::read_dir(root.join("raw_recordings"))
+    let mut paths: Vec<_> = std::fs::read_dir(support::repo("raw_recordings"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();

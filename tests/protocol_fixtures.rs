@@ -3,21 +3,13 @@
 //! (scripts/pipecat_fixtures.py). Each must decode to the fields pipecat recorded and
 //! re-encode to the same bytes.
 
-use std::path::PathBuf;
+mod support;
 
 use serde_json::Value;
+use support::{fixture, json};
 use voiceperf::audio::riff;
 use voiceperf::fsutil::sha256_hex;
 use voiceperf::protocol::{self, FrameKind};
-
-fn fixture_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/protocol")
-}
-
-fn manifest() -> Value {
-    let text = std::fs::read_to_string(fixture_dir().join("manifest.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
 
 fn u64_field(fields: &Value, name: &str) -> u64 {
     fields[name]
@@ -33,14 +25,14 @@ fn str_field<'a>(fields: &'a Value, name: &str) -> &'a str {
 
 #[test]
 fn pipecat_fixtures_decode_to_their_fields_and_reencode_byte_exactly() {
-    let manifest = manifest();
+    let manifest = json(&fixture("protocol/manifest.json"));
     assert_eq!(manifest["pipecat_ai"], "1.14.0");
     let fixtures = manifest["fixtures"].as_array().unwrap();
     assert!(fixtures.len() >= 14);
     let mut kinds = std::collections::BTreeSet::new();
     for fixture in fixtures {
         let file = fixture["file"].as_str().unwrap();
-        let bytes = std::fs::read(fixture_dir().join(file)).unwrap();
+        let bytes = std::fs::read(support::fixture(&format!("protocol/{file}"))).unwrap();
         assert_eq!(sha256_hex(&bytes), fixture["sha256"], "{file} changed");
         let frame = protocol::decode(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
         let fields = &fixture["fields"];
@@ -106,7 +98,7 @@ fn pipecat_wav_payloads_match_our_wav_writer_and_reader() {
         ("server_audio_16k_wav.bin", 16_000, 1280),
         ("server_audio_24k_wav.bin", 24_000, 1920),
     ] {
-        let bytes = std::fs::read(fixture_dir().join(file)).unwrap();
+        let bytes = std::fs::read(fixture(&format!("protocol/{file}"))).unwrap();
         let Some(FrameKind::Audio(audio)) = protocol::decode(&bytes).unwrap().frame else {
             panic!("{file} is not audio")
         };
@@ -118,8 +110,8 @@ fn pipecat_wav_payloads_match_our_wav_writer_and_reader() {
         assert_eq!(riff::wrap_pcm16(pcm.bytes, rate, 1), audio.audio, "{file}");
     }
     // The raw 16 kHz chunk carries the same tone as the WAV-wrapped one.
-    let raw = std::fs::read(fixture_dir().join("server_audio_16k.bin")).unwrap();
-    let wav = std::fs::read(fixture_dir().join("server_audio_16k_wav.bin")).unwrap();
+    let raw = std::fs::read(fixture("protocol/server_audio_16k.bin")).unwrap();
+    let wav = std::fs::read(fixture("protocol/server_audio_16k_wav.bin")).unwrap();
     let (Some(FrameKind::Audio(raw)), Some(FrameKind::Audio(wav))) = (
         protocol::decode(&raw).unwrap().frame,
         protocol::decode(&wav).unwrap().frame,
@@ -134,7 +126,7 @@ fn pipecat_wav_payloads_match_our_wav_writer_and_reader() {
 /// would: the server chunk (id + name + audio + rate + channels) and the client chunk (id only).
 #[test]
 fn frames_we_build_are_the_bytes_pipecat_builds() {
-    let server = std::fs::read(fixture_dir().join("server_audio_16k.bin")).unwrap();
+    let server = std::fs::read(fixture("protocol/server_audio_16k.bin")).unwrap();
     let Some(FrameKind::Audio(audio)) = protocol::decode(&server).unwrap().frame else {
         panic!()
     };
@@ -147,14 +139,14 @@ fn frames_we_build_are_the_bytes_pipecat_builds() {
     );
     assert_eq!(protocol::encode(&ours), server);
 
-    let client = std::fs::read(fixture_dir().join("client_audio_id7.bin")).unwrap();
+    let client = std::fs::read(fixture("protocol/client_audio_id7.bin")).unwrap();
     let Some(FrameKind::Audio(audio)) = protocol::decode(&client).unwrap().frame else {
         panic!()
     };
     let ours = protocol::audio_frame(7, String::new(), audio.audio.clone(), 16_000, 1);
     assert_eq!(protocol::encode(&ours), client);
 
-    let interruption = std::fs::read(fixture_dir().join("interruption.bin")).unwrap();
+    let interruption = std::fs::read(fixture("protocol/interruption.bin")).unwrap();
     let ours = protocol::Frame {
         frame: Some(FrameKind::Interruption(protocol::InterruptionFrame {
             id: 8,

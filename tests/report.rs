@@ -3,23 +3,24 @@
 //! connections, made by scripts/make_report_fixture.sh), and the page checked in a real
 //! browser (headless Chromium).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
-use assert_cmd::Command;
+use support::cli::voiceperf;
+use support::{fixture, json};
 use voiceperf::runfolder::read_json;
 use voiceperf::runfolder::results::RunSummary;
-
-const FIXTURE: &str = "tests/fixtures/report_run";
 
 /// A copy of the saved run folder in a temp dir (the fixture itself is never written).
 fn saved_run() -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("20261127_122641");
     std::fs::create_dir(&dir).unwrap();
-    for entry in std::fs::read_dir(FIXTURE).unwrap() {
+    for entry in std::fs::read_dir(fixture("report_run")).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
     }
@@ -41,8 +42,7 @@ fn file_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn render(dir: &Path) -> String {
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .args(["report"])
         .arg(dir)
         .assert()
@@ -133,8 +133,7 @@ fn report_renders_again_atomically_and_to_another_file() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
     let elsewhere = root.path().join("copy.html");
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .args(["report"])
         .arg(&dir)
         .arg("-o")
@@ -147,15 +146,13 @@ fn report_renders_again_atomically_and_to_another_file() {
 #[test]
 fn report_refuses_a_folder_that_is_not_a_run() {
     let root = tempfile::tempdir().unwrap();
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .args(["report"])
         .arg(root.path())
         .assert()
         .code(1)
         .stderr(predicates::str::contains("not a run folder"));
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .args(["report"])
         .arg(root.path().join("missing"))
         .assert()
@@ -167,8 +164,7 @@ fn report_refuses_a_folder_that_is_not_a_run() {
 fn report_notes_an_unreadable_analysis_and_still_renders() {
     let (_root, dir) = saved_run();
     std::fs::write(dir.join("analysis.json"), b"{ not json").unwrap();
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .args(["report"])
         .arg(&dir)
         .assert()
@@ -330,8 +326,7 @@ fn report_renders_in_a_real_browser() {
 
 /// Rewrites a JSON file of the saved run through `edit`.
 fn edit_json(path: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut value = json(path);
     edit(&mut value);
     std::fs::write(path, serde_json::to_vec(&value).unwrap()).unwrap();
 }
@@ -432,7 +427,7 @@ fn sweep_report_renders_levels_and_stays_inside_its_folder() {
     // A complete run folder next to the sweep's, not inside it.
     let outside = root.path().join("outside");
     std::fs::create_dir(&outside).unwrap();
-    for entry in std::fs::read_dir(FIXTURE).unwrap() {
+    for entry in std::fs::read_dir(fixture("report_run")).unwrap() {
         let path = entry.unwrap().path();
         std::fs::copy(&path, outside.join(path.file_name().unwrap())).unwrap();
     }
@@ -459,8 +454,7 @@ fn sweep_report_renders_levels_and_stays_inside_its_folder() {
         gate_failures: Vec::new(),
     };
     voiceperf::fsutil::write_json_atomic(&sweep_dir.join(SWEEP_FILE), &sweep).unwrap();
-    Command::cargo_bin("voiceperf")
-        .unwrap()
+    voiceperf()
         .args(["report"])
         .arg(&sweep_dir)
         .assert()

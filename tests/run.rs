@@ -3,13 +3,13 @@
 //! against a separately started `voiceperf agent` process and its log, as a concurrency sweep,
 //! and stopping early when the dataset does not validate.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand, Stdio};
+mod support;
 
-use assert_cmd::Command;
-use assert_cmd::prelude::*;
+use std::path::{Path, PathBuf};
+
 use predicates::str::contains;
+use support::cli::{AgentProcess, voiceperf};
+use support::{names, repo};
 use voiceperf::analyze::Analysis;
 use voiceperf::runfolder::record::{AgentRecord, RunOutcome, RunRecord, StepStatus};
 use voiceperf::runfolder::results::{RunSummary, SweepSummary};
@@ -20,17 +20,11 @@ fn workspace() -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
     let raw = root.path().join("raw");
     std::fs::create_dir(&raw).unwrap();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("raw_recordings");
+    let recordings = repo("raw_recordings");
     for name in ["query_4.mp3", "query_7.opus"] {
-        std::fs::copy(repo.join(name), raw.join(name)).unwrap();
+        std::fs::copy(recordings.join(name), raw.join(name)).unwrap();
     }
     root
-}
-
-fn voiceperf(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("voiceperf").unwrap();
-    cmd.current_dir(dir);
-    cmd
 }
 
 /// The short-run flags every test uses (2 users, 4 s window, no live line). Each user's
@@ -44,15 +38,6 @@ const SHORT: [&str; 7] = [
     "4",
     "-q",
 ];
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
 
 /// Checks a single-level run folder: every output file, consistent numbers, the report.
 fn check_level(dir: &Path, users: usize) -> RunSummary {
@@ -100,7 +85,8 @@ fn run_with_the_built_in_agent_writes_every_output_in_a_fresh_folder() {
     // A folder that holds files is never written into: the run goes to a fresh sibling.
     std::fs::create_dir(root.path().join("out")).unwrap();
     std::fs::write(root.path().join("out/keep.txt"), "mine").unwrap();
-    let assert = voiceperf(root.path())
+    let assert = voiceperf()
+        .current_dir(root.path())
         .args([
             "run",
             "--raw-dir",
@@ -164,50 +150,15 @@ fn run_with_the_built_in_agent_writes_every_output_in_a_fresh_folder() {
     assert!(html.contains("built-in voiceperf agent"));
 }
 
-/// A `voiceperf agent` process on a free port, logging to `log`.
-struct AgentProcess {
-    child: Child,
-    url: String,
-}
-
-impl AgentProcess {
-    fn start(log: &Path) -> AgentProcess {
-        let mut child = StdCommand::cargo_bin("voiceperf")
-            .unwrap()
-            .args(["agent", "--port", "0", "--greeting", "--rtvi", "--log"])
-            .arg(log)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected agent output: {line}"))
-            .to_string();
-        AgentProcess { child, url }
-    }
-}
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn run_against_an_external_agent_joins_its_server_log_and_applies_gates() {
     let root = workspace();
     let log = root.path().join("bot_logs.txt");
-    let agent = AgentProcess::start(&log);
+    let agent = AgentProcess::start(&["--greeting", "--rtvi"], &log);
     // The agent needs ~1 s per reply, so a 0.2 s p95 gate fails: exit 3, everything written.
-    voiceperf(root.path())
-        .args(["run", "--url", &agent.url, "--server-log"])
+    voiceperf()
+        .current_dir(root.path())
+        .args(["run", "--url", agent.url(), "--server-log"])
         .arg(&log)
         .args(["--raw-dir", "raw", "--audio-dir", "audio", "-o", "ext"])
         .args(["--fail-p95", "0.2"])
@@ -225,10 +176,10 @@ fn run_against_an_external_agent_joins_its_server_log_and_applies_gates() {
     let record: RunRecord = read_json(&dir.join("run.json")).unwrap();
     let agent_step = record.steps.iter().find(|s| s.name == "agent").unwrap();
     assert_eq!(agent_step.status, StepStatus::Skipped);
-    assert!(agent_step.detail.contains(&agent.url));
+    assert!(agent_step.detail.contains(agent.url()));
     match &record.agent {
         AgentRecord::External(agent_record) => {
-            assert_eq!(agent_record.url, agent.url);
+            assert_eq!(agent_record.url, agent.url());
             assert!(
                 agent_record
                     .server_log
@@ -256,7 +207,8 @@ fn run_sweeps_levels_and_goes_on_past_a_bad_recording() {
         b"RIFF\x04\0\0\0WAVEjunk",
     )
     .unwrap();
-    voiceperf(root.path())
+    voiceperf()
+        .current_dir(root.path())
         .args([
             "run",
             "--raw-dir",
@@ -326,7 +278,8 @@ fn run_stops_with_the_fixes_when_the_dataset_does_not_validate() {
         1,
     );
     std::fs::write(audio.join("q.wav"), wav).unwrap();
-    voiceperf(root.path())
+    voiceperf()
+        .current_dir(root.path())
         .args(["run", "--no-prep", "--audio-dir", "bad_set", "-o", "out"])
         .args(SHORT)
         .assert()
@@ -355,7 +308,8 @@ fn run_usage_errors_exit_2_before_doing_anything() {
         (vec!["run", "--clients", "0"], "--clients"),
         (vec!["run", "--no-prep", "--raw-dir", "x"], "--raw-dir"),
     ] {
-        voiceperf(root.path())
+        voiceperf()
+            .current_dir(root.path())
             .args(&args)
             .assert()
             .code(2)

@@ -3,6 +3,7 @@
 //! finding where speech is (WebRTC VAD + energy), and reading/writing query WAV files.
 
 pub mod decode;
+pub mod g711;
 pub mod mix;
 pub mod pcm;
 pub mod resample;

@@ -7,6 +7,7 @@ use thiserror::Error;
 use crate::audio::riff;
 
 pub mod rtvi;
+pub mod telephony;
 
 /// The host a pipecat agent is reached at by default (`voiceperf agent` listens here).
 pub const DEFAULT_HOST: &str = "127.0.0.1";

@@ -1,6 +1,5 @@
 //! A small pipecat client for the agent tests: streams 16 kHz audio paced on an absolute
 //! clock and records every frame it receives with its arrival time.
-#![allow(dead_code)]
 
 use std::time::{Duration, Instant};
 
@@ -10,10 +9,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use voiceperf::agent::{AgentHandle, AgentOptions, LogTarget, MemoryLog};
+use voiceperf::agent::AgentHandle;
 use voiceperf::audio::riff;
-use voiceperf::audio::voice::{VoiceParams, synthesize_speech};
-use voiceperf::delay::Delay;
 use voiceperf::protocol::{self, AudioRawFrame, Frame, FrameKind};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -35,42 +32,20 @@ pub enum Got {
     End,
 }
 
+/// One thing received and when.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub at: Instant,
     pub got: Got,
 }
 
-/// Fast agent options for tests: short VAD stop and delays, log in memory.
-pub fn fast_options(log: &MemoryLog) -> AgentOptions {
-    AgentOptions {
-        port: 0,
-        vad_stop_ms: 300,
-        asr: Delay::fixed(50.0),
-        llm_ttfb: Delay::fixed(100.0),
-        tts_ttfb: Delay::fixed(50.0),
-        seed: 42,
-        log: LogTarget::Memory(log.clone()),
-        ..AgentOptions::default()
-    }
-}
-
-/// A query: `lead` s of silence, `voice` s of synthesized speech, `trail` s of silence.
-/// Returns the samples and the index one past the last voiced sample.
-pub fn query(lead: f64, voice: f64, trail: f64, seed: u64) -> (Vec<i16>, usize) {
-    let mut samples = vec![0i16; (lead * 16_000.0) as usize];
-    samples.extend(synthesize_speech(
-        16_000,
-        VoiceParams {
-            seconds: voice,
-            f0_hz: 120.0,
-            seed,
-            peak: 0.4,
-        },
-    ));
-    let voice_end = samples.len();
-    samples.extend(vec![0i16; (trail * 16_000.0) as usize]);
-    (samples, voice_end)
+/// How the client sends its audio chunks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Payload {
+    /// Raw PCM, frames named `InputAudioRawFrame#<id>` (as pipecat's client does).
+    Raw,
+    /// Each chunk a WAV file of its own (pipecat's add_wav_header), frames unnamed.
+    WavWrapped,
 }
 
 pub async fn connect(agent: &AgentHandle, stream_id: &str) -> (Sink, Source) {
@@ -80,13 +55,25 @@ pub async fn connect(agent: &AgentHandle, stream_id: &str) -> (Sink, Source) {
     ws.split()
 }
 
-/// Sends `samples` as 16 kHz mono AudioRawFrames of `chunk_ms`, with ids from `first_id`,
-/// paced on an absolute clock. Returns each id with the time its send completed.
+/// Sends `samples` as 16 kHz mono raw AudioRawFrames of `chunk_ms`, with ids from
+/// `first_id`, paced on an absolute clock. Returns each id with the time its send completed.
 pub async fn stream_audio(
     sink: &mut Sink,
     samples: &[i16],
     chunk_ms: u64,
     first_id: u64,
+) -> Vec<(u64, Instant)> {
+    stream_audio_as(sink, samples, chunk_ms, first_id, Payload::Raw).await
+}
+
+/// [`stream_audio`] with the chunks sent as `payload`; stops at the first failed send (the
+/// agent closed the connection).
+pub async fn stream_audio_as(
+    sink: &mut Sink,
+    samples: &[i16],
+    chunk_ms: u64,
+    first_id: u64,
+    payload: Payload,
 ) -> Vec<(u64, Instant)> {
     let per_chunk = (16 * chunk_ms) as usize;
     let start = Instant::now();
@@ -95,19 +82,25 @@ pub async fn stream_audio(
         let due = start + Duration::from_millis(chunk_ms * k as u64);
         tokio::time::sleep_until(due.into()).await;
         let id = first_id + k as u64;
-        let frame = protocol::audio_frame(
-            id,
-            format!("InputAudioRawFrame#{id}"),
-            riff::pcm16_to_bytes(chunk),
-            16_000,
-            1,
-        );
+        let pcm = riff::pcm16_to_bytes(chunk);
+        let frame = match payload {
+            Payload::Raw => {
+                protocol::audio_frame(id, format!("InputAudioRawFrame#{id}"), pcm, 16_000, 1)
+            }
+            Payload::WavWrapped => protocol::audio_frame(
+                id,
+                String::new(),
+                riff::wrap_pcm16(&pcm, 16_000, 1),
+                16_000,
+                1,
+            ),
+        };
         if sink
             .send(Message::binary(protocol::encode(&frame)))
             .await
             .is_err()
         {
-            break; // The agent closed the connection.
+            break;
         }
         sent.push((id, Instant::now()));
     }
@@ -127,25 +120,6 @@ pub async fn converse(
     let sent = stream_audio(&mut sink, samples, 20, 1).await;
     let received = receiver.await.expect("receiver task");
     (sent, received)
-}
-
-/// Writes a short reply WAV (synthesized voice) and returns its path; keep the dir alive.
-pub fn short_reply(dir: &tempfile::TempDir, seconds: f64) -> std::path::PathBuf {
-    let samples = synthesize_speech(
-        16_000,
-        VoiceParams {
-            seconds,
-            seed: 77,
-            ..VoiceParams::default()
-        },
-    );
-    let path = dir.path().join("reply.wav");
-    std::fs::write(
-        &path,
-        riff::wrap_pcm16(&riff::pcm16_to_bytes(&samples), 16_000, 1),
-    )
-    .unwrap();
-    path
 }
 
 /// The id of the chunk holding sample `index - 1` (the last voiced one).
