@@ -112,7 +112,10 @@ mod tests {
             url("ws://h/ws?X-Api-Key=k1&access_token=t&sig=s&region=eu#frag"),
             "ws://h/ws?X-Api-Key=***&access_token=***&sig=***&region=eu#frag"
         );
-        assert_eq!(url("ws://127.0.0.1:8100/ws/{stream_id}"), "ws://127.0.0.1:8100/ws/{stream_id}");
+        assert_eq!(
+            url("ws://127.0.0.1:8100/ws/{stream_id}"),
+            "ws://127.0.0.1:8100/ws/{stream_id}"
+        );
         // A name merely containing a secret word is kept: `monkey` is not a key.
         assert_eq!(url("ws://h/?monkey=1&keys=2"), "ws://h/?monkey=1&keys=***");
         // Not a URL at all: nothing to parse, nothing lost.
@@ -121,14 +124,20 @@ mod tests {
 
     #[test]
     fn header_values_never_show() {
-        assert_eq!(header("Authorization", "Bearer s3cret"), "Authorization: ***");
+        assert_eq!(
+            header("Authorization", "Bearer s3cret"),
+            "Authorization: ***"
+        );
         assert_eq!(header("X-Empty", ""), "X-Empty:");
     }
 
     #[test]
     fn scrub_removes_quoted_secrets() {
         assert_eq!(
-            scrub("HTTP error for Bearer s3cret-token", &["Bearer s3cret-token"]),
+            scrub(
+                "HTTP error for Bearer s3cret-token",
+                &["Bearer s3cret-token"]
+            ),
             "HTTP error for ***"
         );
         // Too short to hide without mangling ordinary words.

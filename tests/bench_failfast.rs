@@ -1,14 +1,14 @@
 //! Failing fast: a URL nothing can connect to ends bench within seconds, with one line naming
 //! the URL and the cause and exit status 1, instead of retrying for the whole metrics window.
 
-mod bench_support;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use bench_support::Fixture;
+use support::bench::Fixture;
 
 /// Runs bench against `url` with a 60 s window; returns (exit code, stderr, seconds taken).
 fn bench(fx: &Fixture, url: &str) -> (Option<i32>, String, f64) {
@@ -49,7 +49,9 @@ fn nothing_listening_stops_bench_in_seconds_with_one_line() {
     assert_eq!(errors.len(), 1, "{stderr}");
     let line = errors[0];
     assert!(
-        line.starts_with(&format!("error: cannot connect to ws://127.0.0.1:{port}/ws/client_")),
+        line.starts_with(&format!(
+            "error: cannot connect to ws://127.0.0.1:{port}/ws/client_"
+        )),
         "{line}"
     );
     assert!(line.contains("connection refused"), "{line}");

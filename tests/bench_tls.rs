@@ -3,7 +3,7 @@
 //! URL's query string arrive at the server, and no header value or token reaches a result
 //! file or the console.
 
-mod bench_support;
+mod support;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use assert_cmd::Command;
-use bench_support::Fixture;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use support::bench::Fixture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use voiceperf::agent::{self, AgentHandle};
@@ -124,10 +124,9 @@ async fn tls_front(pki: &Pki, upstream: Option<SocketAddr>) -> (SocketAddr, Seen
                                     .then(|| value.trim().to_string())
                             })
                             .unwrap_or_default();
-                        let accept =
-                            tokio_tungstenite::tungstenite::handshake::derive_accept_key(
-                                key.trim().as_bytes(),
-                            );
+                        let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(
+                            key.trim().as_bytes(),
+                        );
                         let response = format!(
                             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
                         );
@@ -162,7 +161,10 @@ async fn system_roots_reject_a_private_ca_which_ca_cert_or_insecure_accept() {
         insecure: false,
     };
     let with_ca = Dialer::new(&url, std::slice::from_ref(&header), &trusted).unwrap();
-    with_ca.open(&url, timeout).await.expect("--ca-cert accepts");
+    with_ca
+        .open(&url, timeout)
+        .await
+        .expect("--ca-cert accepts");
 
     let insecure = TlsTrust {
         ca_cert: None,
@@ -307,10 +309,14 @@ fn bench_runs_over_wss_with_headers_and_keeps_secrets_out_of_everything() {
     for head in &heads {
         let lower = head.to_ascii_lowercase();
         assert!(
-            head.starts_with("GET /ws/client_1_") && head.contains("?room=bench&token=tok-SECRET-1 "),
+            head.starts_with("GET /ws/client_1_")
+                && head.contains("?room=bench&token=tok-SECRET-1 "),
             "{head}"
         );
-        assert!(lower.contains("authorization: bearer hdr-secret-2"), "{head}");
+        assert!(
+            lower.contains("authorization: bearer hdr-secret-2"),
+            "{head}"
+        );
         assert!(lower.contains("x-tenant: t-secret-3"), "{head}");
     }
 
@@ -318,5 +324,8 @@ fn bench_runs_over_wss_with_headers_and_keeps_secrets_out_of_everything() {
     for text in [&written, &stdout.to_string(), &stderr.to_string()] {
         assert!(!text.contains("SECRET"), "a secret leaked:\n{text}");
     }
-    assert!(written.contains("token=***"), "the redacted URL is recorded");
+    assert!(
+        written.contains("token=***"),
+        "the redacted URL is recorded"
+    );
 }

@@ -21,7 +21,7 @@ use crate::bench::live::LiveStats;
 use crate::bench::schedule::ChunkSchedule;
 use crate::bench::stop::Stop;
 use crate::bench::store::ClientUpdate;
-use crate::bench::turn::{Conversation, Heard, TurnConfig, first_audible_frame};
+use crate::bench::turn::{Conversation, GreetingMemory, Heard, TurnConfig, first_audible_frame};
 use crate::bench::wire::{Decoded, Wire};
 use crate::bench::writer::WriterHandle;
 use crate::clock::{self, UnixClock};
@@ -64,6 +64,8 @@ pub(crate) struct RunContext {
     pub stop: Stop,
     /// Minimum absolute sample value counting as audible.
     pub audible_amplitude: i32,
+    /// Whether the agent greets, as far as the run's connections have learnt.
+    pub greeting: GreetingMemory,
 }
 
 /// How a connection ended.
@@ -209,11 +211,13 @@ async fn run_connection(
         on_error: ctx.options.on_error,
         give_up_at: ctx.turn_config.window.end,
     };
-    let connected = ctx.dialer.connect(&url, rules, &ctx.stop, |message| {
-        rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
-        rec.publish(ctx, None);
-    })
-    .await;
+    let connected = ctx
+        .dialer
+        .connect(&url, rules, &ctx.stop, |message| {
+            rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
+            rec.publish(ctx, None);
+        })
+        .await;
     let ws = match connected {
         Ok(ws) => ws,
         Err(status) => return finish_without_connection(ctx, &mut rec, status),
@@ -253,9 +257,11 @@ async fn run_connection(
         schedule,
         connected_at,
         *next_file,
-    );
+    )
+    .with_greeting_wait(ctx.greeting.wait(ctx.options.greeting_timeout));
     let mut pcm = Vec::with_capacity(chunk_samples * 2);
     let mut id: u64 = 1;
+    let mut greeting_learnt = false;
     let stopped = ctx.stop.stopped();
     tokio::pin!(stopped);
 
@@ -283,6 +289,10 @@ async fn run_connection(
                 }
                 let now = Instant::now();
                 let step = conversation.advance(now);
+                if !greeting_learnt && let Some(heard) = conversation.greeting_wait_ended() {
+                    ctx.greeting.learn(heard);
+                    greeting_learnt = true;
+                }
                 if let Some(outcome) = step.ended {
                     if outcome == TurnOutcome::NoReply {
                         let message = format!(

@@ -371,9 +371,7 @@ fn client_config(trust: &TlsTrust) -> anyhow::Result<rustls::ClientConfig> {
             "no trusted CA certificates: the system has none installed (on Debian/Ubuntu: apt-get install ca-certificates); give --ca-cert FILE, or --insecure for a test server"
         );
     }
-    Ok(builder
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
 /// Adds every certificate of a PEM file; returns how many.

@@ -112,7 +112,10 @@ mod tests {
         watch.attempt(now, Some(&failure(FailureCause::Refused)));
         let verdict = watch.verdict().unwrap();
         assert!(stop.is_stopped());
-        assert!(verdict.starts_with("cannot connect to ws://127.0.0.1:9/"), "{verdict}");
+        assert!(
+            verdict.starts_with("cannot connect to ws://127.0.0.1:9/"),
+            "{verdict}"
+        );
         assert!(verdict.contains("connection refused"), "{verdict}");
         assert!(!verdict.contains('\n'));
     }

@@ -61,10 +61,7 @@ impl LiveStats {
             format!("turns {}", self.turns.load(Ordering::Relaxed)),
             format!("p50 {}", secs(p50)),
             format!("p95 {}", secs(p95)),
-            format!(
-                "rbi {}",
-                self.reverse_barge_ins.load(Ordering::Relaxed)
-            ),
+            format!("rbi {}", self.reverse_barge_ins.load(Ordering::Relaxed)),
             format!("glitches {}", self.glitches.load(Ordering::Relaxed)),
         ];
         let mut line = String::new();
@@ -155,7 +152,11 @@ mod tests {
         stats.reverse_barge_ins.store(44_444, Ordering::Relaxed);
         stats.latencies.lock().unwrap().extend([10.5, 12.25]);
         let line = stats.line(20_000, Duration::from_secs(3600), Duration::from_secs(7200));
-        assert!(line.chars().count() <= LINE_WIDTH, "{} > {LINE_WIDTH}: {line}", line.chars().count());
+        assert!(
+            line.chars().count() <= LINE_WIDTH,
+            "{} > {LINE_WIDTH}: {line}",
+            line.chars().count()
+        );
         assert!(line.starts_with("errors 987654  3600/7200s  "), "{line}");
     }
 }

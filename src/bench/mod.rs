@@ -34,8 +34,8 @@ use anyhow::{Context, bail};
 use crate::audio::TARGET_RATE;
 use crate::bench::client::RunContext;
 use crate::bench::connect::{Dialer, Header, TlsTrust};
-use crate::bench::failfast::FailFast;
 use crate::bench::dataset::QuerySet;
+use crate::bench::failfast::FailFast;
 use crate::bench::live::{LiveLine, LiveStats};
 use crate::bench::schedule::MetricsWindow;
 use crate::bench::summary::{Finish, SummaryContext};
@@ -154,7 +154,11 @@ impl BenchOptions {
             Ok(uri) => (
                 uri.host().unwrap_or_default().to_string(),
                 uri.port_u16()
-                    .unwrap_or(if uri.scheme_str() == Some("wss") { 443 } else { 80 }),
+                    .unwrap_or(if uri.scheme_str() == Some("wss") {
+                        443
+                    } else {
+                        80
+                    }),
             ),
             Err(_) => (String::new(), 0),
         }
@@ -505,6 +509,7 @@ async fn run_level(
         live: Arc::clone(&live),
         stop: stop.clone(),
         audible_amplitude: turn::audible_amplitude(options.audible_dbfs),
+        greeting: turn::GreetingMemory::default(),
     });
     let line = LiveLine::start(
         live,

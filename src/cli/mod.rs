@@ -4,6 +4,7 @@
 mod agent;
 mod analyze;
 mod bench;
+mod compare;
 mod prep;
 mod report;
 mod run;
@@ -13,6 +14,7 @@ mod value;
 pub use agent::AgentArgs;
 pub use analyze::AnalyzeArgs;
 pub use bench::BenchArgs;
+pub use compare::CompareArgs;
 pub use prep::PrepArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
@@ -24,7 +26,7 @@ use crate::Outcome;
 
 /// Voice-agent latency testing: from raw recordings to a latency report.
 #[derive(Debug, Parser)]
-#[command(name = "voiceperf", version, about, propagate_version = true)]
+#[command(name = "voiceperf", version = crate::LONG_VERSION, about, propagate_version = true)]
 pub struct Cli {
     /// The step to run.
     #[command(subcommand)]
@@ -49,6 +51,19 @@ pub enum Command {
     Run(RunArgs),
     /// Re-render the HTML report of a run folder from its JSON results.
     Report(ReportArgs),
+    /// Compare two run folders: latency percentiles side by side with confidence intervals,
+    /// the difference and whether it is significant.
+    Compare(CompareArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(CompletionsArgs),
+}
+
+/// Flags of `voiceperf completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell, e.g. bash: `voiceperf completions bash > ~/.local/share/bash-completion/completions/voiceperf`.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Runs the chosen subcommand.
@@ -61,5 +76,16 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Agent(args) => crate::agent::run(&args.into_options()?),
         Command::Run(args) => crate::run::run(&args.into_options()?),
         Command::Report(args) => crate::report::run(&args.into_options()?),
+        Command::Compare(args) => crate::compare::run(&args.into_options()?),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(
+                args.shell,
+                &mut command,
+                "voiceperf",
+                &mut std::io::stdout(),
+            );
+            Ok(Outcome::Success)
+        }
     }
 }
