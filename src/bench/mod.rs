@@ -43,7 +43,7 @@ use crate::bench::turn::TurnConfig;
 use crate::clock::UnixClock;
 use crate::protocol::{self, url_template};
 use crate::runfolder::results::{OnError, RunInfo, RunSummary, SummaryConfig, SweepSummary};
-use crate::runfolder::{SWEEP_FILE, client_file_name};
+use crate::runfolder::{CONFIG_FILE, SWEEP_FILE, client_file_name};
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome, fsutil, redact};
 
@@ -101,6 +101,9 @@ pub struct BenchOptions {
     pub agent_log: Option<PathBuf>,
     /// No live progress line.
     pub quiet: bool,
+    /// The settings of the command line, as `--config` reads them (written into the results
+    /// folder as config.toml).
+    pub settings: Option<String>,
 }
 
 impl Default for BenchOptions {
@@ -132,6 +135,7 @@ impl Default for BenchOptions {
             max_error_rate: None,
             agent_log: None,
             quiet: false,
+            settings: None,
         }
     }
 }
@@ -315,6 +319,9 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         Err(e) => eprintln!("warning: could not raise the open-file limit: {e}"),
     }
     let dir = prepare_output_dir(options)?;
+    if let Some(settings) = &options.settings {
+        fsutil::write_atomic(&dir.join(CONFIG_FILE), settings.as_bytes())?;
+    }
     let sweeping = options.clients.len() > 1;
     let mut levels = Vec::new();
     for &clients in &options.clients {

@@ -23,6 +23,12 @@ pub struct BenchArgs {
 /// The flags of `voiceperf bench` themselves.
 #[derive(Debug, Args)]
 pub struct BenchFlags {
+    /// Settings file: any flag below as `long-name = value` (test-duration = "30s",
+    /// clients = [1, 4], insecure = true); flags on the command line win. Every run folder
+    /// gets the settings it ran with as config.toml, so `--config results/<run>/config.toml`
+    /// repeats a run.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
     /// Agent host.
     #[arg(long, default_value = protocol::DEFAULT_HOST, conflicts_with = "url")]
     pub host: String,
@@ -157,6 +163,7 @@ impl BenchFlags {
             max_error_rate: self.max_error_rate,
             agent_log: self.agent_log,
             quiet: self.quiet,
+            settings: None,
         };
         options.validate()?;
         Ok(options)

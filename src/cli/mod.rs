@@ -5,6 +5,7 @@ mod agent;
 mod analyze;
 mod bench;
 mod compare;
+mod config;
 mod prep;
 mod report;
 mod run;
@@ -15,6 +16,7 @@ pub use agent::AgentArgs;
 pub use analyze::AnalyzeArgs;
 pub use bench::BenchArgs;
 pub use compare::CompareArgs;
+pub use config::{Parsed, parse_from};
 pub use prep::PrepArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
@@ -66,15 +68,23 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Runs the chosen subcommand.
-pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
+/// Runs the chosen subcommand; `settings` (from [`parse_from`]) are written into the run
+/// folder of `bench` and `run`.
+pub fn dispatch(cli: Cli, settings: Option<String>) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Prep(args) => crate::prep::run(&args.into_options()?),
         Command::Validate(args) => crate::validate::run(&args.into_options()?),
-        Command::Bench(args) => crate::bench::run(&args.into_options()?),
+        Command::Bench(args) => crate::bench::run(&crate::bench::BenchOptions {
+            settings,
+            ..args.into_options()?
+        }),
         Command::Analyze(args) => crate::analyze::run(&args.into_options()?),
         Command::Agent(args) => crate::agent::run(&args.into_options()?),
-        Command::Run(args) => crate::run::run(&args.into_options()?),
+        Command::Run(args) => {
+            let mut options = args.into_options()?;
+            options.bench.settings = settings;
+            crate::run::run(&options)
+        }
         Command::Report(args) => crate::report::run(&args.into_options()?),
         Command::Compare(args) => crate::compare::run(&args.into_options()?),
         Command::Completions(args) => {
