@@ -175,6 +175,13 @@ fn config_args(
                 ))
                 .into());
             }
+            toml::Value::String(url) if long == "url" && url.contains("***") => {
+                return Err(CliError::Usage(format!(
+                    "--config {}: its url has secrets left out (***), as voiceperf writes it: give --url on the command line",
+                    path.display()
+                ))
+                .into());
+            }
             other => args.push(format!("--{long}={}", scalar(other)?).into()),
         }
     }
@@ -202,6 +209,7 @@ fn toml_value(raw: &str) -> toml::Value {
 pub fn effective(name: &str, command: &Command, matches: &ArgMatches) -> String {
     let mut table = toml::Table::new();
     let mut headers = BTreeSet::new();
+    let mut secrets_left_out = false;
     for arg in command.get_arguments() {
         let Some(long) = arg.get_long() else { continue };
         let id = arg.get_id().as_str();
@@ -232,6 +240,15 @@ pub fn effective(name: &str, command: &Command, matches: &ArgMatches) -> String 
             .map(|r| r.to_string_lossy().into_owned())
             .collect();
         let multiple = matches!(arg.get_action(), ArgAction::Append);
+        let raws: Vec<String> = if long == "url" {
+            let redacted: Vec<String> = raws.iter().map(|r| crate::redact::url(r)).collect();
+            if redacted != raws {
+                secrets_left_out = true;
+            }
+            redacted
+        } else {
+            raws
+        };
         let value = if multiple {
             toml::Value::Array(raws.iter().map(|r| toml_value(r)).collect())
         } else if let Some(raw) = raws.first() {
@@ -254,6 +271,11 @@ pub fn effective(name: &str, command: &Command, matches: &ArgMatches) -> String 
                 .collect::<Vec<_>>()
                 .join(" ")
         ));
+    }
+    if secrets_left_out {
+        text.push_str(
+            "# The URL's secrets (user info, token parameters) are not saved (***): give --url again.\n",
+        );
     }
     text.push_str(&toml::to_string(&table).unwrap_or_default());
     text
@@ -301,6 +323,25 @@ mod tests {
         assert!(settings.contains("test-duration = \"2m\""), "{settings}");
         assert!(settings.contains("-H 'X-A: …'"), "{settings}");
         assert!(!settings.contains("X-A: 1"), "{settings}");
+        // A token in the URL is not written, and a file holding the redacted URL says so.
+        let parsed = parse(&["voiceperf", "bench", "--url", "wss://h/ws?token=abc123"]).unwrap();
+        let (_, settings) = bench(parsed);
+        assert!(
+            !settings.contains("abc123") && settings.contains("token=***"),
+            "{settings}"
+        );
+        std::fs::write(&file, &settings).unwrap();
+        let err = parse(&["voiceperf", "bench", "--config", f]).unwrap_err();
+        assert!(format!("{err:#}").contains("give --url"), "{err:#}");
+        let parsed = parse(&[
+            "voiceperf",
+            "bench",
+            "--config",
+            f,
+            "--url",
+            "wss://h/ws?token=abc123",
+        ]);
+        assert!(parsed.is_ok());
     }
 
     #[test]
