@@ -172,6 +172,12 @@ async fn connection_limit_refuses_with_503_and_frees_slots() {
             Err(err) => panic!("slot never freed: {err}"),
         }
     }
+    // The agent counts a connection once its handshake future returns, which can be after the
+    // client has read the 101 response.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while agent.counters().connections_accepted < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let c = agent.counters();
     assert!(c.connections_rejected >= 1);
     assert_eq!(c.connections_accepted, 3);

@@ -4,6 +4,7 @@
 mod support;
 
 use std::io::Write;
+use std::path::Path;
 
 use predicates::prelude::*;
 use support::cli::voiceperf;
@@ -566,24 +567,53 @@ fn other_deployments_service_names() {
         ),
     )
     .unwrap();
-    let output = voiceperf()
-        .args(["analyze", "--json", "--llm-service", "*LLMService"])
-        .args(["--tts-service", "CartesiaTTSService,ElevenLabsTTSService"])
-        .args(["--asr-service", "DeepgramSTTService"])
-        .arg(&log)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let a: Analysis = serde_json::from_slice(&output).unwrap();
+    let json = |args: &[&str], log: &Path| -> Analysis {
+        let output = voiceperf()
+            .args(["analyze", "--json"])
+            .args(args)
+            .arg(log)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        serde_json::from_slice(&output).unwrap()
+    };
+    // pipecat's naming convention is the default.
+    let a = json(&[], &log);
+    values(&a.clients[0].samples.llm_ttfb, &[0.42]);
+    values(&a.clients[0].samples.tts_ttfb, &[0.11]);
+    values(&a.clients[0].samples.asr_ttfb, &[0.2]);
+    // Other names are given by flag.
+    let custom = dir.path().join("custom.log");
+    std::fs::write(
+        &custom,
+        format!(
+            "{p}Accepting WebSocket connection for stream ID client_0_5\n\
+             {p}AcmeBrain#0 TTFB: 0.42\n\
+             {p}AcmeVoice#0 TTFB: 0.11\n\
+             {p}AcmeEars#0 TTFB: 0.2\n"
+        ),
+    )
+    .unwrap();
+    let a = json(
+        &[
+            "--llm-service",
+            "Acme*n",
+            "--tts-service",
+            "AcmeVoice,ElevenLabsTTSService",
+            "--asr-service",
+            "AcmeEars",
+        ],
+        &custom,
+    );
     values(&a.clients[0].samples.llm_ttfb, &[0.42]);
     values(&a.clients[0].samples.tts_ttfb, &[0.11]);
     values(&a.clients[0].samples.asr_ttfb, &[0.2]);
     // Default names: nothing recognised, and the error says how to fix it.
     voiceperf()
         .arg("analyze")
-        .arg(&log)
+        .arg(&custom)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("--llm-service"));

@@ -199,6 +199,119 @@ fn run_against_an_external_agent_joins_its_server_log_and_applies_gates() {
     assert_eq!(join.counts.connections, join.counts.connections_in_log);
 }
 
+/// The agent's log rewritten, line by line as it is written, into loguru's default layout as a
+/// stock pipecat bot writes it: no `streamId=` field, and no `voiceperf agent` truth lines.
+fn stock_layout_log(mut agent: std::process::Child, log: PathBuf) -> std::thread::JoinHandle<()> {
+    use std::io::{BufRead, Write};
+    let stderr = agent.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        let mut out = std::fs::File::create(&log).unwrap();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("VoiceperfAgent turn") {
+                continue;
+            }
+            let line = match line.find(" | streamId=") {
+                Some(at) => {
+                    let rest = &line[at + " | streamId=".len()..];
+                    let end = rest.find(' ').unwrap_or(rest.len());
+                    format!("{}{}", &line[..at], &rest[end..])
+                }
+                None => line,
+            };
+            writeln!(out, "{line}").unwrap();
+            out.flush().unwrap();
+        }
+        let _ = agent.wait();
+    })
+}
+
+/// A `voiceperf agent` whose log is written to `log` in pipecat's stock layout: its URL, its
+/// pid and the thread writing the log (ends when the agent does).
+fn stock_layout_agent(log: &Path) -> (String, u32, std::thread::JoinHandle<()>) {
+    use std::io::BufRead;
+    let mut agent = support::cli::voiceperf_process()
+        .args(["agent", "--port", "0", "--greeting"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut listening = String::new();
+    std::io::BufReader::new(agent.stdout.take().unwrap())
+        .read_line(&mut listening)
+        .unwrap();
+    let url = listening
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected agent output: {listening}"))
+        .to_string();
+    let pid = agent.id();
+    (url, pid, stock_layout_log(agent, log.to_path_buf()))
+}
+
+/// Runs `voiceperf run` with `users` against a stock-layout agent; returns the run's output and
+/// its joined analysis.
+fn run_with_stock_log(users: &str) -> (std::process::Output, voiceperf::analyze::join::JoinReport) {
+    let root = workspace();
+    let log = root.path().join("bot.log");
+    let (url, pid, writer) = stock_layout_agent(&log);
+    let assert = voiceperf()
+        .current_dir(root.path())
+        .args(["run", "--url", &url, "--server-log"])
+        .arg(&log)
+        .args(["--raw-dir", "raw", "--audio-dir", "audio", "-o", "stock"])
+        .args(["--clients", users, "--client-start-delay", "0.2"])
+        .args(["--test-duration", "5", "-q"])
+        .env("NO_COLOR", "1")
+        .assert();
+    support::cli::signal(pid, "KILL");
+    writer.join().unwrap();
+    let output = assert.get_output().clone();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("streamId=") && text.contains("User stopped speaking"));
+    let analysis: Analysis = read_json(&root.path().join("stock/analysis.json")).unwrap();
+    (output, analysis.join.unwrap())
+}
+
+/// `run --server-log` with a log in pipecat's stock layout (no stream ids): one user, so every
+/// line is attributed to its turn by time and every turn is split.
+#[test]
+fn run_with_a_stock_layout_server_log_splits_every_turn() {
+    let (_, join) = run_with_stock_log("1");
+    let c = &join.counts;
+    assert!(c.with_latency >= 1, "{c:?}");
+    assert_eq!(c.with_vad_wait, c.with_latency, "{c:?}");
+    assert_eq!(c.with_all_components, c.with_latency, "{c:?}");
+    assert!(c.unlabeled_attributed > 0, "{c:?}");
+    assert_eq!(c.unlabeled_ambiguous, 0, "{c:?}");
+    assert_eq!(join.note, None);
+}
+
+/// The same with two users whose turns overlap: the run still succeeds and keeps its analysis;
+/// turns whose lines cannot be told apart are left unsplit, and the run says why and what to
+/// change.
+#[test]
+fn run_with_a_stock_layout_log_and_overlapping_users_says_why_the_split_is_missing() {
+    let (output, join) = run_with_stock_log("2");
+    let c = &join.counts;
+    assert!(c.with_latency >= 2, "{c:?}");
+    assert!(c.unlabeled_ambiguous > 0, "{c:?}");
+    assert!(c.missing_split_overlap > 0, "{c:?}");
+    assert_eq!(c.connections_in_log, 2, "{c:?}");
+    let note = join.note.as_deref().expect("a note");
+    assert!(note.contains("streamId={extra[streamId]}"), "{note}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("logger.contextualize(streamId="),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn run_sweeps_levels_and_goes_on_past_a_bad_recording() {
     let root = workspace();

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::window::{ClientStartLine, WindowSpec};
 use crate::dataset::natural_cmp;
-use crate::serverlog::parse::{Event, LogTime, MetricKind, find_log_time};
+use crate::serverlog::parse::{Event, LogTime, MetricKind, StopKind, find_log_time};
 use crate::serverlog::truth::AgentTurnTruth;
 
 /// One metric value with the time of its log line.
@@ -34,8 +34,8 @@ pub struct StreamData {
     pub samples: [Vec<Sample>; MetricKind::ALL.len()],
     /// Agent truth lines, in log order.
     pub turns: Vec<TurnLine>,
-    /// Times of pipecat's `User stopped speaking` lines, in log order.
-    pub user_stopped: Vec<LogTime>,
+    /// Times of pipecat's `User stopped speaking` lines and which kind each is, in log order.
+    pub user_stopped: Vec<(LogTime, StopKind)>,
     /// Completion tokens waiting for the LLM's next processing time.
     pending_tokens: Option<u64>,
 }
@@ -50,6 +50,10 @@ impl StreamData {
         self.samples[metric_index(kind)].push(sample);
     }
 }
+
+/// The stream id under which lines without one are collected (a real id never contains a
+/// space: the parser reads ids up to the first one).
+pub const NO_STREAM_ID: &str = "(no stream id)";
 
 /// Position of `kind` in [`MetricKind::ALL`].
 pub fn metric_index(kind: MetricKind) -> usize {
@@ -161,11 +165,11 @@ impl Collector {
             }
             return;
         }
-        if let Event::UserStoppedSpeaking { stream } = event {
+        if let Event::UserStoppedSpeaking { stream, kind } = event {
             let time = find_log_time(text);
             if let Some(time) = time {
                 if self.inside(stream, Some(time)) {
-                    self.stream_mut(stream).user_stopped.push(time);
+                    self.stream_mut(stream).user_stopped.push((time, kind));
                 }
             }
             return;
@@ -223,6 +227,11 @@ impl Collector {
     }
 
     fn stream_mut(&mut self, stream: &[u8]) -> &mut StreamData {
+        let stream = if stream.is_empty() {
+            NO_STREAM_ID.as_bytes()
+        } else {
+            stream
+        };
         if !self.streams.contains_key(stream) {
             self.streams.insert(stream.into(), StreamData::default());
         }

@@ -32,18 +32,19 @@
 //! Components are taken as logged; in pipelines whose stages overlap, transport/other can be
 //! negative, and it is reported as it is.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use chrono::{Local, Offset, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use super::collect::{Collected, StreamData, metric_index};
+use super::collect::{Collected, NO_STREAM_ID, Sample, StreamData, metric_index};
 use super::window::WindowSpec;
+use crate::dataset::natural_cmp;
 use crate::runfolder::results::{ClientResults, SweepSummary, TurnRecord};
 use crate::runfolder::{Level, SWEEP_FILE, read_json};
-use crate::serverlog::parse::{LogTime, MetricKind};
+use crate::serverlog::parse::{LogTime, MetricKind, StopKind};
 use crate::serverlog::truth::{AgentTurnTruth, turn_for_truth};
 use crate::stats::{self, Summary};
 
@@ -137,8 +138,27 @@ pub struct ClockAlignment {
 pub enum VadSource {
     /// `voiceperf agent`'s truth line: agent interval − ASR − LLM TTFB − TTS TTFB.
     TruthLine,
-    /// pipecat's `User stopped speaking` line − bench's speech end.
+    /// pipecat's VAD-stop `User stopped speaking` line (bare, or `VADProcessor#N: …`) − bench's
+    /// speech end.
     UserStoppedSpeaking,
+    /// pipecat's turn-end line (`… User turn inference triggered (strategy: …)` or `… User
+    /// stopped speaking (strategy: …)`, the last one before the LLM run that produced the reply)
+    /// − bench's speech end, minus the STT's TTFB when that is the ASR part (pipecat measures it
+    /// from the speech end, so it lies inside the same wait). Negative when the turn was ended
+    /// before the user had finished.
+    TurnEnd,
+}
+
+/// Where a turn's ASR part came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AsrSource {
+    /// `… ASR compute latency: s` (NVIDIA's Riva/Nemotron ASR): after the VAD stop.
+    ComputeLatency,
+    /// The STT service's `TTFB: s`: pipecat (≥ 1.0) measures it from the end of speech to the
+    /// final transcript. After a VAD-stop line (no turn-end line), only the part after that
+    /// line is the ASR's.
+    SttTtfb,
 }
 
 /// The parts of a turn's latency (s).
@@ -190,6 +210,13 @@ pub struct JoinedTurn {
     pub breakdown: Breakdown<Option<f64>>,
     /// Where the VAD wait came from.
     pub vad_source: Option<VadSource>,
+    /// Where the ASR part came from.
+    #[serde(default)]
+    pub asr_source: Option<AsrSource>,
+    /// Server samples without a stream id logged during this turn while another connection was
+    /// active too: not attributed to any turn.
+    #[serde(default)]
+    pub ambiguous_samples: usize,
     /// The agent's truth line for the turn.
     pub agent: Option<AgentTurnTruth>,
     /// The agent's own end-of-turn wait: its interval (last speech frame arrived → first
@@ -248,6 +275,22 @@ pub struct JoinCounts {
     pub untimed_samples: usize,
     /// Truth lines that matched no turn.
     pub unmatched_truth_lines: usize,
+    /// Timed server samples without a stream id.
+    #[serde(default)]
+    pub unlabeled_samples: usize,
+    /// Of those, attributed by time to an in-window turn (one connection active).
+    #[serde(default)]
+    pub unlabeled_attributed: usize,
+    /// Of those, logged while several connections were active: not attributed.
+    #[serde(default)]
+    pub unlabeled_ambiguous: usize,
+    /// Of those, logged while no turn of the run was in flight (greeting, other runs).
+    #[serde(default)]
+    pub unlabeled_outside: usize,
+    /// In-window turns with a latency but without all of ASR, LLM TTFB and TTS TTFB, during
+    /// which lines without a stream id could not be attributed.
+    #[serde(default)]
+    pub missing_split_overlap: usize,
 }
 
 /// The join of a log with a bench run.
@@ -265,6 +308,9 @@ pub struct JoinReport {
     pub clock: ClockAlignment,
     /// How well they matched.
     pub counts: JoinCounts,
+    /// Why turns lack their split and what to change, when the cause is known.
+    #[serde(default)]
+    pub note: Option<String>,
     /// Per in-window turn with a latency, over all connections: each part's distribution (s).
     pub overall: Breakdown<Option<Summary>>,
     /// Per connection.
@@ -371,8 +417,136 @@ fn from_measurements(offsets: &[f64], source: &str) -> Option<ClockAlignment> {
     })
 }
 
+/// One connection's turns on the run's clock, for attributing log lines by time.
+struct Timeline<'r> {
+    client: &'r ClientResults,
+    turns: Vec<&'r TurnRecord>,
+    starts: Vec<f64>,
+    /// The server may still log for the last turn until here (unix s).
+    last_end: f64,
+    /// From when the server may log for this connection (unix s); `None` if it never
+    /// connected.
+    active_from: Option<f64>,
+}
+
+impl<'r> Timeline<'r> {
+    fn new(client: &'r ClientResults) -> Self {
+        let mut turns: Vec<&TurnRecord> = client.turns.iter().collect();
+        turns.sort_by_key(|t| t.turn);
+        let starts = turns.iter().map(|t| t.started_at).collect();
+        // The last turn ends with the connection (its reply's trailing lines included).
+        let last_end = match turns.last() {
+            Some(t) => t.ended_at.max(client.closed_at.unwrap_or(t.ended_at)) + LAST_TURN_SLACK_S,
+            None => client
+                .closed_at
+                .map_or(f64::NEG_INFINITY, |c| c + LAST_TURN_SLACK_S),
+        };
+        let active_from = client.connected_at.map(|_| {
+            client
+                .connect_started_at
+                .min(turns.first().map_or(f64::INFINITY, |t| t.started_at))
+        });
+        Timeline {
+            client,
+            turns,
+            starts,
+            last_end,
+            active_from,
+        }
+    }
+
+    /// Turn `k` owns `[started_at(k), started_at(k+1))`, the last one until `last_end`.
+    /// `Err(true)`: before the first turn; `Err(false)`: after the last.
+    fn turn_of(&self, unix: f64) -> Result<usize, bool> {
+        if unix >= self.last_end {
+            return Err(false);
+        }
+        self.starts
+            .partition_point(|&s| s <= unix)
+            .checked_sub(1)
+            .ok_or(true)
+    }
+
+    /// Whether the server may be logging for this connection at `unix` (greeting included).
+    fn active(&self, unix: f64) -> bool {
+        self.active_from
+            .is_some_and(|from| unix >= from && unix < self.last_end)
+    }
+}
+
+/// Server data of one connection, by turn.
+#[derive(Default)]
+struct ConnectionSamples {
+    per_turn: Vec<TurnSamples>,
+    /// What goes into the statistics: samples of in-window turns.
+    kept: StreamData,
+    /// Whether any log line was this connection's (by stream id or attributed by time).
+    in_log: bool,
+}
+
+impl ConnectionSamples {
+    fn new(turns: usize) -> Self {
+        ConnectionSamples {
+            per_turn: vec![TurnSamples::default(); turns],
+            ..ConnectionSamples::default()
+        }
+    }
+
+    fn add_sample(
+        &mut self,
+        timeline: &Timeline,
+        turn: usize,
+        kind: MetricKind,
+        sample: Sample,
+        unix: f64,
+    ) {
+        self.in_log = true;
+        if timeline.turns[turn].in_window {
+            self.per_turn[turn].push(kind, sample.value, unix);
+            self.kept.samples[metric_index(kind)].push(sample);
+        }
+    }
+
+    fn add_stop(&mut self, turn: usize, kind: StopKind, unix: f64) {
+        self.in_log = true;
+        self.per_turn[turn].stops.push((unix, kind));
+    }
+}
+
+/// Where a line without a stream id belongs, judged by its time.
+enum Owner {
+    /// Exactly one connection was active, in this turn.
+    Turn { connection: usize, turn: usize },
+    /// Exactly one connection was active, outside its turns (greeting, after the last).
+    OutsideTurns,
+    /// No connection of the run was active.
+    NoConnection,
+    /// Several were: these connections' turns (or greetings) were in flight.
+    Ambiguous(Vec<(usize, Option<usize>)>),
+}
+
+fn owner_at(timelines: &[Timeline], unix: f64) -> Owner {
+    let active: Vec<(usize, Option<usize>)> = timelines
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.active(unix))
+        .map(|(i, t)| (i, t.turn_of(unix).ok()))
+        .collect();
+    match active.as_slice() {
+        [] => Owner::NoConnection,
+        [(connection, Some(turn))] => Owner::Turn {
+            connection: *connection,
+            turn: *turn,
+        },
+        [(_, None)] => Owner::OutsideTurns,
+        _ => Owner::Ambiguous(active),
+    }
+}
+
 /// Attributes samples to bench turns, keeps only those of in-window turns in `collected`, and
-/// computes the per-turn split.
+/// computes the per-turn split. Lines with the run's stream ids go to their connection's turns;
+/// lines without a stream id go to the turn in flight when they were logged, if exactly one
+/// connection of the run was active then.
 pub fn join(
     collected: Collected,
     run: &JoinedRun,
@@ -384,43 +558,28 @@ pub fn join(
         connections: run.level.clients.len(),
         ..JoinCounts::default()
     };
-    let mut joined_turns = Vec::new();
-    let mut clients = Vec::new();
     let mut collected = collected;
-    let by_id: std::collections::HashMap<&str, &ClientResults> = run
-        .level
-        .clients
-        .iter()
-        .map(|c| (c.stream_id.as_str(), c))
-        .collect();
+    let mut by_stream: HashMap<String, StreamData> =
+        std::mem::take(&mut collected.streams).into_iter().collect();
+    let unlabeled = by_stream.remove(NO_STREAM_ID);
 
-    let mut kept_streams = Vec::new();
-    for (stream_id, data) in std::mem::take(&mut collected.streams) {
-        let Some(client) = by_id.get(stream_id.as_str()) else {
+    let mut sorted: Vec<&ClientResults> = run.level.clients.iter().collect();
+    sorted.sort_by(|a, b| natural_cmp(&a.stream_id, &b.stream_id));
+    let timelines: Vec<Timeline> = sorted.iter().map(|c| Timeline::new(c)).collect();
+    let mut connections: Vec<ConnectionSamples> = timelines
+        .iter()
+        .map(|t| ConnectionSamples::new(t.turns.len()))
+        .collect();
+    // Per connection and turn: lines without a stream id logged while it and another were in
+    // flight.
+    let mut ambiguous: Vec<Vec<usize>> = timelines.iter().map(|t| vec![0; t.turns.len()]).collect();
+
+    for (i, timeline) in timelines.iter().enumerate() {
+        let Some(data) = by_stream.get(&timeline.client.stream_id) else {
             continue;
         };
-        counts.connections_in_log += 1;
-        let mut turns: Vec<&TurnRecord> = client.turns.iter().collect();
-        turns.sort_by_key(|t| t.turn);
-        let starts: Vec<f64> = turns.iter().map(|t| t.started_at).collect();
-        // The last turn ends with the connection (its reply's trailing lines included).
-        let last_end = turns
-            .last()
-            .map(|t| t.ended_at.max(client.closed_at.unwrap_or(t.ended_at)) + LAST_TURN_SLACK_S)
-            .unwrap_or(f64::NEG_INFINITY);
-        let turn_of = |unix: f64| -> Result<usize, bool> {
-            if unix >= last_end {
-                return Err(false);
-            }
-            starts
-                .partition_point(|&s| s <= unix)
-                .checked_sub(1)
-                .ok_or(true)
-        };
-
-        // Samples by turn; only in-window turns' samples are kept for the statistics.
-        let mut per_turn: Vec<TurnSamples> = vec![TurnSamples::default(); turns.len()];
-        let mut kept = StreamData::default();
+        let connection = &mut connections[i];
+        connection.in_log = true;
         for kind in MetricKind::ALL {
             for sample in data.metric(kind) {
                 let Some(time) = sample.time else {
@@ -428,44 +587,102 @@ pub fn join(
                     continue;
                 };
                 let unix = to_unix(time);
-                match turn_of(unix) {
+                match timeline.turn_of(unix) {
                     Err(true) => counts.samples_before_first_turn += 1,
                     Err(false) => counts.samples_after_last_turn += 1,
-                    Ok(k) if turns[k].in_window => {
-                        per_turn[k].push(kind, sample.value, unix);
-                        kept.samples[metric_index(kind)].push(*sample);
+                    Ok(k) if timeline.turns[k].in_window => {
+                        connection.add_sample(timeline, k, kind, *sample, unix)
                     }
                     Ok(_) => counts.samples_outside_window += 1,
                 }
             }
         }
         for line in &data.turns {
-            match turn_for_truth(&turns, &line.truth) {
+            match turn_for_truth(&timeline.turns, &line.truth) {
                 Some(k) => {
-                    if per_turn[k].truth.is_none() {
-                        per_turn[k].truth = Some(line.truth);
+                    let turn = &mut connection.per_turn[k];
+                    if turn.truth.is_none() {
+                        turn.truth = Some(line.truth);
                     }
-                    if turns[k].in_window {
-                        kept.turns.push(*line);
+                    if timeline.turns[k].in_window {
+                        connection.kept.turns.push(*line);
                     }
                 }
                 None => counts.unmatched_truth_lines += 1,
             }
         }
-        for &time in &data.user_stopped {
-            let unix = to_unix(time);
-            if let Ok(k) = turn_of(unix) {
-                // The last stop before the reply's first audio is the end-of-turn decision.
-                let before_reply = turns[k].first_audio_at.is_none_or(|first| unix <= first);
-                if before_reply {
-                    per_turn[k].user_stopped_at = Some(unix);
+        for &(time, kind) in &data.user_stopped {
+            if let Ok(k) = timeline.turn_of(to_unix(time)) {
+                connection.add_stop(k, kind, to_unix(time));
+            }
+        }
+    }
+
+    if let Some(data) = &unlabeled {
+        counts.unmatched_truth_lines += data.turns.len();
+        for kind in MetricKind::ALL {
+            for sample in data.metric(kind) {
+                let Some(time) = sample.time else {
+                    counts.untimed_samples += 1;
+                    continue;
+                };
+                counts.unlabeled_samples += 1;
+                let unix = to_unix(time);
+                match owner_at(&timelines, unix) {
+                    Owner::Turn { connection, turn } => {
+                        if timelines[connection].turns[turn].in_window {
+                            counts.unlabeled_attributed += 1;
+                        } else {
+                            counts.samples_outside_window += 1;
+                        }
+                        connections[connection].add_sample(
+                            &timelines[connection],
+                            turn,
+                            kind,
+                            *sample,
+                            unix,
+                        );
+                    }
+                    Owner::OutsideTurns | Owner::NoConnection => counts.unlabeled_outside += 1,
+                    Owner::Ambiguous(active) => {
+                        counts.unlabeled_ambiguous += 1;
+                        for (connection, turn) in active {
+                            // Its lines are in the log, just not told apart.
+                            connections[connection].in_log = true;
+                            if let Some(turn) = turn {
+                                ambiguous[connection][turn] += 1;
+                            }
+                        }
+                    }
                 }
             }
         }
+        for &(time, kind) in &data.user_stopped {
+            let unix = to_unix(time);
+            if let Owner::Turn { connection, turn } = owner_at(&timelines, unix) {
+                connections[connection].add_stop(turn, kind, unix);
+            }
+        }
+    }
 
+    let mut joined_turns = Vec::new();
+    let mut clients = Vec::new();
+    let mut kept_streams = Vec::new();
+    for ((timeline, connection), ambiguous) in timelines.iter().zip(connections).zip(ambiguous) {
+        if !connection.in_log {
+            continue;
+        }
+        let client = timeline.client;
+        counts.connections_in_log += 1;
         let mut client_parts = Vec::new();
-        for (turn, samples) in turns.iter().zip(&per_turn) {
-            let joined = joined_turn(client, turn, samples);
+        for ((turn, samples), ambiguous) in timeline
+            .turns
+            .iter()
+            .zip(&connection.per_turn)
+            .zip(ambiguous)
+        {
+            let mut joined = joined_turn(client, turn, samples);
+            joined.ambiguous_samples = ambiguous;
             if turn.in_window {
                 counts.in_window_turns += 1;
                 counts.with_server_samples += usize::from(joined.server_samples > 0);
@@ -476,20 +693,21 @@ pub fn join(
                     let all = b.asr.is_some() && b.llm_ttfb.is_some() && b.tts_ttfb.is_some();
                     counts.with_all_components += usize::from(all);
                     counts.with_vad_wait += usize::from(b.vad_wait.is_some());
+                    counts.missing_split_overlap += usize::from(!all && ambiguous > 0);
                     client_parts.push(joined.breakdown.clone());
                 }
             }
             joined_turns.push(joined);
         }
         clients.push(ClientBreakdown {
-            stream_id: stream_id.clone(),
+            stream_id: client.stream_id.clone(),
             turns: client_parts.len(),
             mean: Breakdown::from_fn(|part| {
                 let values: Vec<f64> = client_parts.iter().filter_map(part).collect();
                 stats::mean(&values)
             }),
         });
-        kept_streams.push((stream_id, kept));
+        kept_streams.push((client.stream_id.clone(), connection.kept));
     }
     collected.streams = kept_streams;
 
@@ -502,6 +720,7 @@ pub fn join(
         let values: Vec<f64> = measured.iter().filter_map(|b| part(b)).collect();
         Summary::from_samples(&values)
     });
+    let note = split_note(&counts);
     let report = JoinReport {
         run_dir: run.level.dir.display().to_string(),
         metrics_start_at: run.metrics_start_at,
@@ -509,6 +728,7 @@ pub fn join(
         summary_problem: run.level.summary_problem.clone(),
         clock,
         counts,
+        note,
         overall,
         clients,
         turns: joined_turns,
@@ -516,17 +736,54 @@ pub fn join(
     (collected, report)
 }
 
+/// The loguru format that puts the stream id in every line, NVIDIA's layout.
+pub const STREAM_ID_LOG_FORMAT: &str = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <8} | {name}:{function}:{line} | streamId={extra[streamId]} - {message}";
+
+/// What to change so that every turn can be split: stream ids in the log.
+pub fn stream_id_fix() -> String {
+    format!(
+        "put the connection's stream id in every log line: in the bot, \
+         `logger.configure(extra={{\"streamId\": \"-\"}})` and \
+         `logger.add(sys.stderr, level=\"DEBUG\", format=\"{STREAM_ID_LOG_FORMAT}\")`, and run \
+         each connection inside `with logger.contextualize(streamId=stream_id):`, with the id \
+         bench puts in the URL (the last path segment of /ws/{{stream_id}}); or run bench with \
+         --clients 1, so that turns never overlap"
+    )
+}
+
+/// Why turns lack their split when lines without a stream id could not be attributed.
+fn split_note(c: &JoinCounts) -> Option<String> {
+    if c.missing_split_overlap == 0 {
+        return None;
+    }
+    Some(format!(
+        "{} of the {} in-window turns have no complete split: the log's timing lines carry no \
+         stream id, and {} of its {} such lines were logged while turns of several connections \
+         were in flight, so they cannot be given to a turn (they are attributed by time only \
+         where one connection is active). To split every turn, {}.",
+        c.missing_split_overlap,
+        c.with_latency,
+        c.unlabeled_ambiguous,
+        c.unlabeled_samples,
+        stream_id_fix()
+    ))
+}
+
 /// Server samples of one turn, in log order, each with its time (unix s, log clock aligned).
 #[derive(Debug, Clone, Default)]
 struct TurnSamples {
     values: [Vec<(f64, f64)>; MetricKind::ALL.len()],
     truth: Option<AgentTurnTruth>,
-    user_stopped_at: Option<f64>,
+    /// pipecat's `User stopped speaking` / `User turn inference triggered` lines, in log order.
+    stops: Vec<(f64, StopKind)>,
 }
 
 /// A service sample logged up to this long after the reply's first audio is still its own
 /// (log times are cut to the millisecond; the two clocks may differ by a little).
 const REPLY_SLACK_S: f64 = 0.05;
+/// A turn's end logged up to this long after the start of the LLM run it started (that start
+/// is computed from a TTFB and a log time, both cut to the millisecond).
+const RUN_START_SLACK_S: f64 = 0.05;
 
 impl TurnSamples {
     fn push(&mut self, kind: MetricKind, value: f64, unix: f64) {
@@ -538,6 +795,12 @@ impl TurnSamples {
     /// short when the user went on speaking after a pause the VAD took for the end of the
     /// turn. Without a reply time (or with none logged before it), the first sample.
     fn for_reply(&self, kind: MetricKind, reply_at: Option<f64>) -> Option<f64> {
+        self.sample_for_reply(kind, reply_at)
+            .map(|(value, _)| value)
+    }
+
+    /// [`Self::for_reply`] with the sample's log time.
+    fn sample_for_reply(&self, kind: MetricKind, reply_at: Option<f64>) -> Option<(f64, f64)> {
         let samples = &self.values[metric_index(kind)];
         reply_at
             .and_then(|at| {
@@ -547,7 +810,32 @@ impl TurnSamples {
                     .find(|(_, logged)| *logged <= at + REPLY_SLACK_S)
             })
             .or(samples.first())
+            .copied()
+    }
+
+    /// The value of `kind` that went into the LLM run starting at `run_start`: the last one
+    /// logged by then, else the first one after (an STT that reports its TTFB only after a
+    /// timeout logs it late).
+    fn for_run(&self, kind: MetricKind, run_start: Option<f64>) -> Option<f64> {
+        let samples = &self.values[metric_index(kind)];
+        let Some(start) = run_start else {
+            return samples.first().map(|(value, _)| *value);
+        };
+        samples
+            .iter()
+            .rev()
+            .find(|(_, logged)| *logged <= start)
+            .or_else(|| samples.iter().find(|(_, logged)| *logged > start))
             .map(|(value, _)| *value)
+    }
+
+    /// The last stop line of one of `kinds` logged by `until`.
+    fn last_stop(&self, kinds: &[StopKind], until: Option<f64>) -> Option<f64> {
+        self.stops
+            .iter()
+            .rev()
+            .find(|(at, kind)| kinds.contains(kind) && until.is_none_or(|u| *at <= u))
+            .map(|(at, _)| *at)
     }
 
     fn count(&self) -> usize {
@@ -562,14 +850,24 @@ fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples)
         .map(|t| t.first_reply_unix)
         .or(turn.first_audio_at);
     let component = |kind| samples.for_reply(kind, reply_at);
-    let asr = component(MetricKind::AsrLatency);
-    let llm = component(MetricKind::LlmTtfb);
+    let llm_sample = samples.sample_for_reply(MetricKind::LlmTtfb, reply_at);
+    // The LLM run that produced the reply started at its TTFB line's time less the TTFB; what
+    // ended the user's turn, and the transcript it answered, came before that. (An earlier
+    // inference may be the one the reply comes from while a later turn end, logged before the
+    // reply, started a run that answered after it.)
+    let run_start = llm_sample.map(|(value, logged)| logged - value + RUN_START_SLACK_S);
+    let stop_cutoff = run_start.or(reply_at);
+    let (mut asr, asr_source) = match (
+        component(MetricKind::AsrLatency),
+        samples.for_run(MetricKind::AsrTtfb, stop_cutoff),
+    ) {
+        (Some(latency), _) => (Some(latency), Some(AsrSource::ComputeLatency)),
+        (None, Some(ttfb)) => (Some(ttfb), Some(AsrSource::SttTtfb)),
+        (None, None) => (None, None),
+    };
+    let llm = llm_sample.map(|(value, _)| value);
     let tts = component(MetricKind::TtsTtfb);
     let latency = turn.latency_s;
-    let components = match (asr, llm, tts) {
-        (Some(a), Some(l), Some(t)) => Some(a + l + t),
-        _ => None,
-    };
     let mut joined = JoinedTurn {
         stream_id: client.stream_id.clone(),
         turn: turn.turn,
@@ -585,6 +883,8 @@ fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples)
             ..Breakdown::default()
         },
         vad_source: None,
+        asr_source,
+        ambiguous_samples: 0,
         agent: samples.truth,
         agent_stop_wait_s: None,
         vad_speech_end_offset_s: None,
@@ -594,16 +894,44 @@ fn joined_turn(client: &ClientResults, turn: &TurnRecord, samples: &TurnSamples)
         server_samples: samples.count(),
     };
     let Some(truth) = samples.truth else {
-        // A pipecat log: its VAD's decision, if logged, against bench's speech end.
-        let vad = match (samples.user_stopped_at, turn.speech_end_at) {
-            (Some(stopped), Some(end)) => Some(stopped - end),
-            _ => None,
+        // A pipecat log: the wait from bench's speech end to the turn's end (or, without a
+        // turn-end line, to the VAD's stop), as far as it is not the STT's.
+        let turn_end = samples.last_stop(
+            &[StopKind::TurnEnd, StopKind::InferenceTriggered],
+            stop_cutoff,
+        );
+        let vad_stop = samples.last_stop(&[StopKind::VadStop], stop_cutoff);
+        let stop = match (turn_end, vad_stop) {
+            (Some(end), _) => Some((end, VadSource::TurnEnd)),
+            (None, Some(stop)) => Some((stop, VadSource::UserStoppedSpeaking)),
+            (None, None) => None,
         };
+        let mut vad = None;
+        if let (Some((at, source)), Some(end)) = (stop, turn.speech_end_at) {
+            let waited = at - end;
+            let stt_from_speech_end = asr_source == Some(AsrSource::SttTtfb);
+            vad = Some(match source {
+                // The turn ended once the final transcript was in: the STT's part of the wait
+                // is its TTFB, the rest is the turn detection's.
+                VadSource::TurnEnd if stt_from_speech_end => waited - asr.unwrap_or(0.0),
+                // The VAD stopped; the transcript came later, after the STT's TTFB.
+                VadSource::UserStoppedSpeaking if stt_from_speech_end => {
+                    asr = asr.map(|a| a - waited);
+                    waited
+                }
+                _ => waited,
+            });
+            joined.vad_source = Some(source);
+        }
+        joined.breakdown.asr = asr;
         let known = asr.unwrap_or(0.0) + llm.unwrap_or(0.0) + tts.unwrap_or(0.0);
         joined.breakdown.vad_wait = vad;
-        joined.vad_source = vad.map(|_| VadSource::UserStoppedSpeaking);
         joined.breakdown.transport_other = latency.map(|l| l - known - vad.unwrap_or(0.0));
         return joined;
+    };
+    let components = match (asr, llm, tts) {
+        (Some(a), Some(l), Some(t)) => Some(a + l + t),
+        _ => None,
     };
     // The agent's interval: last speech frame arrived → first reply sent.
     let stop_wait = components.map(|c| truth.latency_s - c);

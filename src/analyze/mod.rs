@@ -64,7 +64,7 @@ pub struct AnalyzeOptions {
 }
 
 impl AnalyzeOptions {
-    /// Options for `inputs` with every default: seed window, NVIDIA service names, text.
+    /// Options for `inputs` with every default: seed window, pipecat service names, text.
     pub fn new(inputs: Vec<Input>) -> Self {
         AnalyzeOptions {
             inputs,
@@ -96,7 +96,8 @@ pub enum EmptyReason {
     #[error(
         "no client start found: no `Accepting WebSocket connection for stream ID client_<n>_<digits>` \
          line in {lines} lines, so the default window (after the last client start) is empty; \
-         use --all to analyze every line{metric_hint}"
+         use --all to analyze every line, or --run DIR to take the turns of a bench run (a \
+         stock pipecat log has no such line){metric_hint}"
     )]
     NoClientStart {
         /// Lines read.
@@ -106,15 +107,22 @@ pub enum EmptyReason {
     },
     /// Not one metric line of the recognised services.
     #[error(
-        "no metric lines: none of the {lines} lines is a TTFB / ASR compute latency / LLM timing \
-         line with `streamId=` from the services {services}; if your services have other names, \
-         use --llm-service/--tts-service/--asr-service"
+        "no metric lines: none of the {lines} lines is a TTFB / processing time / token / ASR \
+         compute latency line of the services {services} (pipecat logs them at DEBUG level with \
+         `PipelineParams(enable_metrics=True, enable_usage_metrics=True)`); if your services \
+         have other names, use --llm-service/--tts-service/--asr-service"
     )]
     NoMetricLines {
         /// Lines read.
         lines: u64,
         /// The service names looked for.
         services: String,
+    },
+    /// Joined with a run, the log's lines have no stream id and none could be attributed.
+    #[error("no turn of the run could be split: {note}")]
+    NoStreamIds {
+        /// Why, and what to change.
+        note: String,
     },
     /// Metric lines exist, none inside the window.
     #[error("window empty: {metric_lines} metric lines in the log, none {window}")]
@@ -352,7 +360,22 @@ impl Analysis {
                 services: names.join(", "),
             });
         }
+        if let Some(note) = self.join.as_ref().and_then(|j| j.note.clone()) {
+            return Some(EmptyReason::NoStreamIds { note });
+        }
         let mut window = self.window.description.clone();
+        if let Some(j) = &self.join {
+            if j.counts.unlabeled_outside > 0 {
+                window.push_str(&format!(
+                    "; {} lines without a stream id fell outside every turn of the run: they \
+                     are attributed by time, so check that the log clock's offset from UTC is \
+                     right (--log-utc-offset; used: {} from {})",
+                    j.counts.unlabeled_outside,
+                    j.clock.offset_s,
+                    j.clock.source.replace('_', " ")
+                ));
+            }
+        }
         if counts.untimed_metric_lines > 0 {
             window.push_str(&format!(
                 "; {} metric lines had no timestamp",

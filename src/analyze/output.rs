@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::join::{Breakdown, JoinReport, VadSource};
+use super::join::{AsrSource, Breakdown, JoinReport, VadSource};
 use super::results::{Analysis, MetricSet};
 use crate::serverlog::parse::MetricKind;
 use crate::stats::Summary;
@@ -208,6 +208,16 @@ fn write_breakdown(out: &mut String, j: &JoinReport, paint: Painter) -> std::fmt
         c.with_truth_line,
         c.with_vad_wait
     )?;
+    if c.unlabeled_samples > 0 {
+        writeln!(
+            out,
+            "Lines without a stream id: {} timing lines, {} attributed by time to an in-window turn (one connection active), {} logged while several connections were active (not used), {} outside the run's turns",
+            c.unlabeled_samples, c.unlabeled_attributed, c.unlabeled_ambiguous, c.unlabeled_outside
+        )?;
+    }
+    if let Some(note) = &j.note {
+        writeln!(out, "{}", paint.yellow(note))?;
+    }
     if c.connections_in_log < c.connections {
         writeln!(
             out,
@@ -313,7 +323,7 @@ fn format_offset(seconds: f64) -> String {
 /// The joined per-turn table as CSV: one row per bench turn of the run.
 pub fn turns_csv(j: &JoinReport) -> String {
     let mut out = String::from(
-        "stream_id,turn,file,in_window,speech_end_at,first_audio_at,latency_s,vad_wait_s,asr_s,llm_ttfb_s,tts_ttfb_s,transport_other_s,vad_source,agent_turn,agent_latency_s,agent_stop_wait_s,vad_speech_end_offset_s,uplink_s,downlink_s,llm_first_sentence_s,server_samples\n",
+        "stream_id,turn,file,in_window,speech_end_at,first_audio_at,latency_s,vad_wait_s,asr_s,llm_ttfb_s,tts_ttfb_s,transport_other_s,vad_source,agent_turn,agent_latency_s,agent_stop_wait_s,vad_speech_end_offset_s,uplink_s,downlink_s,llm_first_sentence_s,server_samples,asr_source,ambiguous_samples\n",
     );
     let number = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
     for t in &j.turns {
@@ -321,6 +331,12 @@ pub fn turns_csv(j: &JoinReport) -> String {
         let vad_source = match t.vad_source {
             Some(VadSource::TruthLine) => "truth_line",
             Some(VadSource::UserStoppedSpeaking) => "user_stopped_speaking",
+            Some(VadSource::TurnEnd) => "turn_end",
+            None => "",
+        };
+        let asr_source = match t.asr_source {
+            Some(AsrSource::ComputeLatency) => "compute_latency",
+            Some(AsrSource::SttTtfb) => "stt_ttfb",
             None => "",
         };
         let cells = [
@@ -345,6 +361,8 @@ pub fn turns_csv(j: &JoinReport) -> String {
             number(t.downlink_s),
             number(t.llm_first_sentence),
             t.server_samples.to_string(),
+            asr_source.to_string(),
+            t.ambiguous_samples.to_string(),
         ];
         out.push_str(&cells.join(","));
         out.push('\n');

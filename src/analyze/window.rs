@@ -69,11 +69,13 @@ impl WindowSpec {
     }
 
     /// Whether a line of `stream` at `time` is inside, for the explicit windows. (The default
-    /// window is decided by position; see the module documentation.)
+    /// window is decided by position; see the module documentation.) A line without a stream
+    /// id (`stream` empty) cannot be told apart by stream: it is judged by time only, and a run's
+    /// join attributes it by time later.
     pub fn admits(&self, stream: &[u8], time: Option<LogTime>) -> bool {
         if let WindowSpec::Streams { stream_ids, .. } = self {
             let known = std::str::from_utf8(stream).is_ok_and(|id| stream_ids.contains(id));
-            if !known {
+            if !known && !stream.is_empty() {
                 return false;
             }
         }
@@ -210,5 +212,6 @@ mod tests {
         };
         assert!(run.admits(b"client_1_5", None));
         assert!(!run.admits(b"client_2_5", None));
+        assert!(run.admits(b"", None));
     }
 }

@@ -246,21 +246,11 @@ fn repaired_wav(bytes: &[u8]) -> Option<(Vec<u8>, Option<String>)> {
         return None;
     }
     let fmt = layout.chunks.iter().find(|c| c.id == "fmt ")?;
-    let fmt_body = &bytes[fmt.body.clone()];
     let data = &bytes[layout.data.clone()];
-    let padded = |n: usize| n + (n & 1);
-    let riff_len = 4 + 8 + padded(fmt_body.len()) + 8 + padded(data.len());
-    let mut fixed = Vec::with_capacity(8 + riff_len);
-    fixed.extend_from_slice(b"RIFF");
-    fixed.extend_from_slice(&u32::try_from(riff_len).ok()?.to_le_bytes());
-    fixed.extend_from_slice(b"WAVEfmt ");
-    fixed.extend_from_slice(&(fmt_body.len() as u32).to_le_bytes());
-    fixed.extend_from_slice(fmt_body);
-    fixed.resize(8 + 4 + 8 + padded(fmt_body.len()), 0);
-    fixed.extend_from_slice(b"data");
-    fixed.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    fixed.extend_from_slice(data);
-    fixed.resize(8 + riff_len, 0);
+    if riff::canonical_len(fmt.body.len(), data.len()) > u32::MAX as usize {
+        return None;
+    }
+    let fixed = riff::canonical_wav(&bytes[fmt.body.clone()], data);
     let what: Vec<String> = layout.issues.iter().map(ToString::to_string).collect();
     Some((fixed, (!what.is_empty()).then(|| what.join("; "))))
 }

@@ -327,30 +327,52 @@ fn parse_fmt(body: &[u8], declared: u32) -> Result<FmtChunk, RiffError> {
     })
 }
 
-/// Appends a canonical 44-byte PCM WAVE header for `data_len` bytes of 16-bit samples —
-/// the header Python's `wave` module (and so pipecat's `add_wav_header`) writes.
-pub fn write_pcm16_header(out: &mut Vec<u8>, sample_rate: u32, channels: u16, data_len: u32) {
-    let block_align = channels * 2;
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&WAVE_FORMAT_PCM.to_le_bytes());
-    out.extend_from_slice(&channels.to_le_bytes());
-    out.extend_from_slice(&sample_rate.to_le_bytes());
-    out.extend_from_slice(&(sample_rate * u32::from(block_align)).to_le_bytes());
-    out.extend_from_slice(&block_align.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
+/// The RIFF size field of [`canonical_wav`] for chunk bodies of these lengths (it must fit
+/// in 32 bits: larger data needs RF64, which voiceperf reads but never writes).
+pub fn canonical_len(fmt_len: usize, data_len: usize) -> usize {
+    let padded = |n: usize| n + (n & 1);
+    4 + 8 + padded(fmt_len) + 8 + padded(data_len)
 }
 
-/// A complete WAVE file holding `pcm` (16-bit little-endian interleaved samples).
-pub fn wrap_pcm16(pcm: &[u8], sample_rate: u32, channels: u16) -> Vec<u8> {
-    let mut out = Vec::with_capacity(44 + pcm.len());
-    write_pcm16_header(&mut out, sample_rate, channels, pcm.len() as u32);
-    out.extend_from_slice(pcm);
+/// A canonical RIFF/WAVE file: the `fmt ` chunk holding `fmt_body`, then the `data` chunk
+/// holding `data`, each padded to an even length. The one WAVE writer of the crate: query
+/// files, repaired headers and test fixtures all come from here. Sizes beyond 4 GiB are the
+/// caller's to refuse ([`canonical_len`]).
+pub fn canonical_wav(fmt_body: &[u8], data: &[u8]) -> Vec<u8> {
+    let padded = |n: usize| n + (n & 1);
+    let riff_len = canonical_len(fmt_body.len(), data.len());
+    let mut out = Vec::with_capacity(8 + riff_len);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(riff_len as u32).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&(fmt_body.len() as u32).to_le_bytes());
+    out.extend_from_slice(fmt_body);
+    out.resize(8 + 4 + 8 + padded(fmt_body.len()), 0);
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out.extend_from_slice(data);
+    out.resize(8 + riff_len, 0);
     out
+}
+
+/// The 16-byte `fmt ` body of integer PCM with 16-bit samples.
+fn pcm16_fmt_body(sample_rate: u32, channels: u16) -> [u8; 16] {
+    let block_align = channels * 2;
+    let mut body = [0u8; 16];
+    body[0..2].copy_from_slice(&WAVE_FORMAT_PCM.to_le_bytes());
+    body[2..4].copy_from_slice(&channels.to_le_bytes());
+    body[4..8].copy_from_slice(&sample_rate.to_le_bytes());
+    body[8..12].copy_from_slice(&(sample_rate * u32::from(block_align)).to_le_bytes());
+    body[12..14].copy_from_slice(&block_align.to_le_bytes());
+    body[14..16].copy_from_slice(&16u16.to_le_bytes());
+    body
+}
+
+/// A complete WAVE file holding `pcm` (16-bit little-endian interleaved samples) behind the
+/// canonical 44-byte header — the header Python's `wave` module (and so pipecat's
+/// `add_wav_header`) writes.
+pub fn wrap_pcm16(pcm: &[u8], sample_rate: u32, channels: u16) -> Vec<u8> {
+    canonical_wav(&pcm16_fmt_body(sample_rate, channels), pcm)
 }
 
 /// Little-endian 16-bit sample bytes → samples (a trailing odd byte is ignored).

@@ -1,7 +1,6 @@
-//! Query WAV files: writing 16 kHz mono 16-bit PCM with hound (atomically), and reading one
+//! Query WAV files: writing 16 kHz mono 16-bit PCM (atomically, through [`super::riff`]), and reading one
 //! back into samples (structure checked with [`super::riff`]).
 
-use std::io::Cursor;
 use std::path::Path;
 
 use anyhow::Context;
@@ -12,33 +11,16 @@ use super::riff::{self, RiffError, StructureIssue};
 use crate::fsutil;
 
 /// The bytes of a 16 kHz mono 16-bit PCM WAV file holding `samples` (canonical 44-byte
-/// header, written by hound).
-pub fn encode_pcm16_mono(samples: &[i16]) -> anyhow::Result<Vec<u8>> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: TARGET_RATE,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut bytes = Cursor::new(Vec::with_capacity(44 + 2 * samples.len()));
-    {
-        let mut writer = hound::WavWriter::new(&mut bytes, spec)?;
-        let mut samples_writer = writer.get_i16_writer(samples.len() as u32);
-        for &sample in samples {
-            samples_writer.write_sample(sample);
-        }
-        samples_writer.flush()?;
-        writer.finalize()?;
-    }
-    Ok(bytes.into_inner())
+/// header).
+pub fn encode_pcm16_mono(samples: &[i16]) -> Vec<u8> {
+    riff::wrap_pcm16(&riff::pcm16_to_bytes(samples), TARGET_RATE, 1)
 }
 
 /// Writes `samples` as a 16 kHz mono 16-bit WAV file at `path` through a temp file that is
 /// renamed into place; returns the file's bytes (for hashing).
 pub fn write_pcm16_mono(path: &Path, samples: &[i16]) -> anyhow::Result<Vec<u8>> {
-    let bytes =
-        encode_pcm16_mono(samples).with_context(|| format!("encoding {}", path.display()))?;
-    fsutil::write_atomic(path, &bytes)?;
+    let bytes = encode_pcm16_mono(samples);
+    fsutil::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))?;
     Ok(bytes)
 }
 
@@ -119,11 +101,16 @@ mod tests {
         let back = read_pcm16_mono(&path).unwrap();
         assert_eq!(back.samples, samples);
         assert!(back.issues.is_empty());
-        // hound writes the canonical 44-byte header.
+        // An independent reader (hound) sees the same format and samples.
+        let reader = hound::WavReader::new(std::io::Cursor::new(&bytes)).unwrap();
+        let spec = reader.spec();
         assert_eq!(
-            bytes,
-            riff::wrap_pcm16(&riff::pcm16_to_bytes(&samples), 16_000, 1)
+            (spec.channels, spec.sample_rate, spec.bits_per_sample),
+            (1, 16_000, 16)
         );
+        assert_eq!(spec.sample_format, hound::SampleFormat::Int);
+        let read: Vec<i16> = reader.into_samples().map(Result::unwrap).collect();
+        assert_eq!(read, samples);
     }
 
     #[test]

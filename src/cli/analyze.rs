@@ -90,15 +90,16 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct ServiceArgs {
     /// LLM service class name(s) in the log, `*` wildcards allowed, comma-separated or repeated
-    /// [default: NvidiaLLMService].
+    /// [default: *LLMService].
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub llm_service: Vec<String>,
 
-    /// TTS service class name(s) [default: RivaTTSService,NemotronTTSService].
+    /// TTS service class name(s) [default: *TTSService].
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub tts_service: Vec<String>,
 
-    /// ASR service class name(s) [default: RivaASRService,NemotronASRService].
+    /// ASR service class name(s) [default: *STTService,WhisperSTTServiceMLX,RivaASRService,
+    /// NemotronASRService].
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub asr_service: Vec<String>,
 }

@@ -124,7 +124,7 @@ pub fn prepare(
         ));
     }
 
-    let wav = wav::encode_pcm16_mono(&query.samples).map_err(|e| format!("{e:#}"))?;
+    let wav = wav::encode_pcm16_mono(&query.samples);
     let entry = ManifestEntry {
         source,
         source_sha256,

@@ -6,6 +6,7 @@ use thiserror::Error;
 
 use crate::audio::riff;
 
+pub mod pyjson;
 pub mod rtvi;
 pub mod telephony;
 

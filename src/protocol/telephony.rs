@@ -15,7 +15,6 @@
 //! scripts/pipecat_telephony_fixtures.py with pipecat itself, is the reference.
 
 use std::fmt;
-use std::io;
 use std::str::FromStr;
 
 use base64::Engine as _;
@@ -25,6 +24,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 use thiserror::Error;
 
+use super::pyjson;
 use crate::audio::g711::Law;
 use crate::audio::pcm;
 use crate::audio::resample::{self, ResampleError};
@@ -1121,58 +1121,9 @@ fn compact<T: Serialize>(value: &T) -> WsMessage {
 }
 
 /// JSON as Python's `json.dumps` writes it with its defaults, as pipecat's serializers send
-/// it: `", "` and `": "` separators, every character outside printable ASCII escaped.
+/// it.
 fn python<T: Serialize>(value: &T) -> WsMessage {
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, PythonFormatter);
-    value
-        .serialize(&mut ser)
-        .expect("telephony messages serialize");
-    WsMessage::Text(String::from_utf8(out).expect("the formatter writes ASCII"))
-}
-
-struct PythonFormatter;
-
-impl serde_json::ser::Formatter for PythonFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        if first { Ok(()) } else { w.write_all(b", ") }
-    }
-
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
-        if first { Ok(()) } else { w.write_all(b", ") }
-    }
-
-    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b": ")
-    }
-
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        // serde_json escapes quotes, backslashes and control characters itself; Python's
-        // ensure_ascii also escapes DEL and everything beyond ASCII, as UTF-16 units.
-        for c in fragment.chars() {
-            if (' '..='~').contains(&c) {
-                w.write_all(&[c as u8])?;
-            } else {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    write!(w, "\\u{unit:04x}")?;
-                }
-            }
-        }
-        Ok(())
-    }
+    WsMessage::Text(pyjson::to_json(value))
 }
 
 /// Custom parameters as a JSON object in their given order.

@@ -587,6 +587,9 @@ fn render_breakdown(out: &mut String, level: &LevelData, record: Option<&RunReco
     out.push_str("<h3>Parts of the latency (ms, over in-window turns)</h3>");
     out.push_str(&table(&SUMMARY_HEADERS, &rows, 1));
     let c = &join.counts;
+    if let Some(note) = &join.note {
+        let _ = write!(out, r#"<p class="note-box">{}</p>"#, escape(note));
+    }
     let _ = write!(
         out,
         "<p>{} of {} in-window turns with a latency have every service timing; the VAD wait is known for {} ({}). Log clock aligned by {} (offset {:+.0} s{}).</p>",
@@ -596,7 +599,7 @@ fn render_breakdown(out: &mut String, level: &LevelData, record: Option<&RunReco
         if c.with_truth_line > 0 {
             "from the agent's truth lines"
         } else {
-            "from pipecat's “User stopped speaking” lines, when logged; otherwise it stays inside transport / other"
+            "from pipecat's “User stopped speaking” lines, when logged — the turn-end one of pipecat ≥ 1.0 less the STT's TTFB; otherwise it stays inside transport / other"
         },
         escape(&join.clock.source),
         // Avoid "-0 s" for a log in UTC measured a hair below zero.

@@ -226,5 +226,24 @@ fn breakdown_line(level_dir: &Path) -> Option<String> {
         .iter()
         .filter_map(|(_, label, _, s)| Some(format!("{label} {:.0} ms", s.as_ref()?.mean * 1000.0)))
         .collect();
-    (!parts.is_empty()).then(|| format!("where it goes (mean): {}", parts.join(" · ")))
+    let mut line = if parts.is_empty() {
+        match &join.note {
+            Some(note) => return Some(format!("where it goes: unknown. {note}")),
+            None => return None,
+        }
+    } else {
+        format!("where it goes (mean): {}", parts.join(" · "))
+    };
+    let c = &join.counts;
+    if c.with_vad_wait < c.with_latency {
+        line.push_str(&format!(
+            " (VAD wait known for {} of {} turns; else inside transport / other)",
+            c.with_vad_wait, c.with_latency
+        ));
+    }
+    if let Some(note) = &join.note {
+        line.push('\n');
+        line.push_str(note);
+    }
+    Some(line)
 }

@@ -534,9 +534,14 @@ fn analyze_level(log: &Path, level_dir: &Path) -> anyhow::Result<String> {
         log_utc_offset_s: None,
     });
     let analysis = analyze::analyze(&options)?;
-    if let Some(reason) = analysis.empty_reason() {
-        anyhow::bail!("{reason}");
-    }
+    // A log whose lines carry no stream id, from overlapping users: the latency was measured,
+    // only its split is missing; the analysis is kept so the report says why and what to
+    // change.
+    let unsplit = match analysis.empty_reason() {
+        None => false,
+        Some(analyze::EmptyReason::NoStreamIds { .. }) => true,
+        Some(reason) => anyhow::bail!("{reason}"),
+    };
     for input in &analysis.inputs {
         if let Some(error) = &input.error {
             anyhow::bail!("{}: {error}", input.name);
@@ -561,8 +566,13 @@ fn analyze_level(log: &Path, level_dir: &Path) -> anyhow::Result<String> {
         );
     }
     let c = &join.counts;
+    let why = if unsplit || join.note.is_some() {
+        " (the log's lines carry no stream id and users overlapped: see the report)"
+    } else {
+        ""
+    };
     Ok(format!(
-        "{} of {} turns split into VAD/ASR/LLM/TTS/other",
+        "{} of {} turns split into VAD/ASR/LLM/TTS/other{why}",
         c.with_all_components, c.with_latency
     ))
 }

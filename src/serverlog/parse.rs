@@ -1,9 +1,13 @@
-//! Parsing one log line: NVIDIA pipecat loguru lines
-//! (`{time} | {level} | {name}:{function}:{line} | streamId={id} - {message}`), the client-start
-//! lines that open a run, and `voiceperf agent`'s per-turn truth lines.
+//! Parsing one log line: pipecat's loguru lines in NVIDIA's layout
+//! (`{time} | {level} | {name}:{function}:{line} | streamId={id} - {message}`) and in loguru's
+//! default layout as pipecat ships it (`{time} | {level} | {name}:{function}:{line} - {message}`,
+//! no stream id), the client-start lines that open a run, and `voiceperf agent`'s per-turn truth
+//! lines.
 //!
-//! The hot path is a substring search for `streamId=` (memchr's SIMD `memmem`); only lines that
-//! have it are looked at further, by plain byte comparisons, no regex.
+//! The hot path is a substring search for `streamId=` (memchr's SIMD `memmem`), and on lines
+//! without one a walk over the default layout's first ` | ` separators to its ` - `; the
+//! message is then looked at by plain byte comparisons, no regex. Lines without a stream id (or with the placeholder `-`) yield
+//! events whose stream is empty.
 
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
@@ -117,23 +121,28 @@ impl ServicePattern {
 }
 
 fn glob_match(pattern: &[u8], name: &[u8]) -> bool {
-    let mut parts = pattern.split(|&b| b == b'*');
-    let first = parts.next().unwrap_or_default();
-    if !name.starts_with(first) {
+    // Called for every `Name#N` line: no allocation.
+    let (Some(first_star), Some(last_star)) = (
+        memchr::memchr(b'*', pattern),
+        memchr::memrchr(b'*', pattern),
+    ) else {
+        return pattern == name;
+    };
+    let (first, last) = (&pattern[..first_star], &pattern[last_star + 1..]);
+    if name.len() < first.len() + last.len() || !name.starts_with(first) || !name.ends_with(last) {
         return false;
     }
-    let rest: Vec<&[u8]> = parts.collect();
+    let middle = &name[..name.len() - last.len()];
     let mut position = first.len();
-    let Some((last, middle)) = rest.split_last() else {
-        return name.len() == first.len();
-    };
-    for part in middle {
-        match memmem::find(&name[position..], part) {
-            Some(found) => position += found + part.len(),
-            None => return false,
+    if first_star < last_star {
+        for part in pattern[first_star + 1..last_star].split(|&b| b == b'*') {
+            match memmem::find(&middle[position..], part) {
+                Some(found) => position += found + part.len(),
+                None => return false,
+            }
         }
     }
-    name.len() >= position + last.len() && name.ends_with(last)
+    true
 }
 
 /// Which service names count as the LLM, the TTS and the ASR.
@@ -148,25 +157,23 @@ pub struct ServiceNames {
 }
 
 impl Default for ServiceNames {
-    /// NVIDIA's pipecat names, older (`Riva*`) and newer (`Nemotron*`).
+    /// [`ServiceNames::pipecat`].
     fn default() -> Self {
-        ServiceNames {
-            llm: patterns(&["NvidiaLLMService"]),
-            tts: patterns(&["RivaTTSService", "NemotronTTSService"]),
-            asr: patterns(&["RivaASRService", "NemotronASRService"]),
-        }
+        ServiceNames::pipecat()
     }
 }
 
 impl ServiceNames {
-    /// Any pipecat service by its class-name suffix (`*LLMService`, `*TTSService`,
-    /// `*STTService`; pipecat 1.14 names every LLM, TTS and STT service so), plus NVIDIA's
-    /// `*ASRService`.
+    /// pipecat's naming convention for its services (`OpenAILLMService`, `CartesiaTTSService`,
+    /// `DeepgramSTTService`, …; pipecat 1.14 names every LLM, TTS and STT service so, NVIDIA's
+    /// `NvidiaLLMService` and `RivaTTSService` included), plus NVIDIA's `*ASRService`
+    /// (`RivaASRService`, `NemotronASRService`) and pipecat's one STT class that breaks the
+    /// convention (`WhisperSTTServiceMLX`).
     pub fn pipecat() -> Self {
         ServiceNames {
             llm: patterns(&["*LLMService"]),
             tts: patterns(&["*TTSService"]),
-            asr: patterns(&["*STTService", "*ASRService"]),
+            asr: patterns(&["*STTService", "*ASRService", "WhisperSTTServiceMLX"]),
         }
     }
 
@@ -257,10 +264,13 @@ pub enum Event<'a> {
         /// The turn's times.
         truth: AgentTurnTruth,
     },
-    /// pipecat's `User stopped speaking` (its VAD's end-of-speech decision).
+    /// pipecat's `User stopped speaking`, bare or after a processor's name, or its turn
+    /// strategy's `User turn inference triggered`.
     UserStoppedSpeaking {
         /// Stream id.
         stream: &'a [u8],
+        /// Whether the VAD stopped hearing speech or the turn ended.
+        kind: StopKind,
     },
     /// A metric line whose value could not be read.
     Malformed {
@@ -281,13 +291,45 @@ impl Event<'_> {
             | Event::CompletionTokens { stream, .. }
             | Event::ClientStart { stream, .. }
             | Event::AgentTurn { stream, .. }
-            | Event::UserStoppedSpeaking { stream }
+            | Event::UserStoppedSpeaking { stream, .. }
             | Event::Malformed { stream, .. } => stream,
         }
     }
 }
 
+/// Which `User stopped speaking` a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopKind {
+    /// The VAD stopped hearing speech: `VADProcessor#0: User stopped speaking`, or the bare
+    /// message older pipecat transports log.
+    VadStop,
+    /// The user's turn ended, decided by a turn strategy (pipecat ≥ 1.0):
+    /// `LLMUserAggregator#0: User stopped speaking (strategy: …)`, also from
+    /// `UserTurnProcessor`.
+    TurnEnd,
+    /// A turn strategy started the LLM on what the user said so far (pipecat ≥ 1.0):
+    /// `LLMUserAggregator#0: User turn inference triggered (strategy: …)`. Logged with the turn
+    /// end, or before it (a strategy that lets the LLM judge whether the turn is complete, or an
+    /// early inference the user then talked over).
+    InferenceTriggered,
+}
+
+impl StopKind {
+    fn of(text: &[u8]) -> Self {
+        if memmem::find(text, b"(strategy:").is_some() {
+            StopKind::TurnEnd
+        } else {
+            StopKind::VadStop
+        }
+    }
+}
+
 const USER_STOPPED_SPEAKING: &[u8] = b"User stopped speaking";
+/// ` | ` separators looked at for loguru's default layout: time, level, and up to two more
+/// of a log collector's prefix.
+const MAX_LAYOUT_SEPARATORS: usize = 4;
+const INFERENCE_TRIGGERED: &[u8] = b"User turn inference triggered";
 
 const CLIENT_START_MESSAGES: [&[u8]; 2] = [
     b"Accepting WebSocket connection for stream ID ",
@@ -298,6 +340,7 @@ const CLIENT_START_MESSAGES: [&[u8]; 2] = [
 pub struct LineParser {
     services: ServiceNames,
     stream_id: memmem::Finder<'static>,
+    field_separator: memmem::Finder<'static>,
     websocket: memmem::Finder<'static>,
 }
 
@@ -307,6 +350,7 @@ impl LineParser {
         LineParser {
             services,
             stream_id: memmem::Finder::new(b"streamId="),
+            field_separator: memmem::Finder::new(b" | "),
             websocket: memmem::Finder::new(b"\"WebSocket /ws/"),
         }
     }
@@ -314,7 +358,10 @@ impl LineParser {
     /// What `line` (already free of colour codes and line ends) says, if anything of interest.
     pub fn parse<'a>(&self, line: &'a [u8]) -> Option<Event<'a>> {
         let Some(at) = self.stream_id.find(line) else {
-            return self.uvicorn_client_start(line);
+            return self
+                .default_layout_message(line)
+                .and_then(|message| self.parse_message(b"", message))
+                .or_else(|| self.uvicorn_client_start(line));
         };
         let after = &line[at + b"streamId=".len()..];
         let stream_end = after
@@ -322,17 +369,38 @@ impl LineParser {
             .position(|b| b.is_ascii_whitespace())
             .unwrap_or(after.len());
         let stream = &after[..stream_end];
-        // The seed's `streamId=(\S+)\s+-\s+`: a non-empty id, then " - ", then the message.
+        // The seed's `streamId=(\S*)\s+-\s+`: the id, then " - ", then the message.
         let rest = trim_start(&after[stream_end..]);
         let message = match rest.split_first() {
-            Some((b'-', message))
-                if !stream.is_empty() && message.first().is_some_and(u8::is_ascii_whitespace) =>
-            {
+            Some((b'-', message)) if message.first().is_some_and(u8::is_ascii_whitespace) => {
                 trim_start(message)
             }
             _ => return None,
         };
+        // An empty id, or the placeholder a default binding leaves outside any connection
+        // (`logger.configure(extra={"streamId": "-"})`), names no stream.
+        let stream = if stream == b"-" { &stream[..0] } else { stream };
         self.parse_message(stream, message)
+    }
+
+    /// The message of a line in loguru's default layout
+    /// `{time} | {level: <8} | {name}:{function}:{line} - {message}`: the `name:function:line`
+    /// field follows a ` | ` (the second of the line, or a later one after a `docker compose
+    /// logs` prefix) and holds no space; ` - ` follows it.
+    fn default_layout_message<'a>(&self, line: &'a [u8]) -> Option<&'a [u8]> {
+        let mut at = 0;
+        for separator in 0..MAX_LAYOUT_SEPARATORS {
+            at += self.field_separator.find(&line[at..])? + 3;
+            if separator == 0 {
+                continue;
+            }
+            let field = &line[at..];
+            let space = memchr::memchr(b' ', field)?;
+            if let Some(message) = field[space..].strip_prefix(b" - ") {
+                return Some(message);
+            }
+        }
+        None
     }
 
     fn parse_message<'a>(&self, stream: &'a [u8], message: &'a [u8]) -> Option<Event<'a>> {
@@ -341,10 +409,27 @@ impl LineParser {
             .position(|b| b.is_ascii_whitespace())
             .unwrap_or(message.len());
         let token = &message[..token_end];
+        // A processor's name, `Name#N`; followed by a colon when it introduces a free message
+        // (`VADProcessor#0: User stopped speaking`) rather than a metric (`Name#N TTFB: …`).
+        let (token, colon) = match token.strip_suffix(b":") {
+            Some(token) => (token, true),
+            None => (token, false),
+        };
         let (name, has_instance) = split_instance(token)?;
-        let text = trim_start(&message[token_end..]);
         if !has_instance {
             return self.parse_non_service(stream, message);
+        }
+        let text = trim_start(&message[token_end..]);
+        if text.starts_with(USER_STOPPED_SPEAKING) {
+            let kind = StopKind::of(text);
+            return Some(Event::UserStoppedSpeaking { stream, kind });
+        }
+        if colon && text.starts_with(INFERENCE_TRIGGERED) {
+            let kind = StopKind::InferenceTriggered;
+            return Some(Event::UserStoppedSpeaking { stream, kind });
+        }
+        if colon {
+            return None;
         }
         let service = self.services.classify(name)?;
         parse_service_metric(stream, service, text)
@@ -362,7 +447,8 @@ impl LineParser {
             });
         }
         if message.starts_with(USER_STOPPED_SPEAKING) {
-            return Some(Event::UserStoppedSpeaking { stream });
+            let kind = StopKind::of(message);
+            return Some(Event::UserStoppedSpeaking { stream, kind });
         }
         for prefix in CLIENT_START_MESSAGES {
             if let Some(rest) = message.strip_prefix(prefix) {
@@ -710,23 +796,133 @@ mod tests {
         assert_eq!(parse("SomeOtherService#0 TTFB: 0.3"), None);
         assert_eq!(parse("RivaTTSService#x TTFB: 0.3"), None);
         assert_eq!(parse("User started speaking"), None);
-        assert_eq!(
-            parse("User stopped speaking"),
-            Some(Event::UserStoppedSpeaking {
-                stream: b"client_3_1732700000000"
-            })
-        );
+        assert_eq!(parse("VADProcessor#0: User started speaking"), None);
+        assert_eq!(parse("ScriptedTTSService#0: Generating TTS [Sure.]"), None);
         assert_eq!(parse("RivaASRService#0 processing time: 0.3"), None);
         let parser = LineParser::new(ServiceNames::default());
         assert_eq!(parser.parse(b"plain text line"), None);
-        assert_eq!(
-            parser.parse(b"x | streamId= - NvidiaLLMService#0 TTFB: 0.3"),
-            None
-        );
+        assert_eq!(parser.parse(b"a - b - OpenAILLMService#0 TTFB: 0.3"), None);
         assert_eq!(
             parser.parse(b"x | streamId=abc-NvidiaLLMService#0 TTFB: 0.3"),
             None
         );
+    }
+
+    /// Every way pipecat words it: bare (older transports), after a processor's name with a
+    /// colon (1.x's `VADProcessor`, `LLMUserAggregator`, `UserTurnProcessor`) or without one
+    /// (Gladia's STT).
+    #[test]
+    fn user_stopped_speaking_lines() {
+        let stopped = |message: &str| match parse(message) {
+            Some(Event::UserStoppedSpeaking { stream, kind }) => {
+                assert_eq!(stream, b"client_3_1732700000000");
+                Some(kind)
+            }
+            _ => None,
+        };
+        assert_eq!(stopped("User stopped speaking"), Some(StopKind::VadStop));
+        assert_eq!(
+            stopped("VADProcessor#0: User stopped speaking"),
+            Some(StopKind::VadStop)
+        );
+        assert_eq!(
+            stopped(
+                "LLMUserAggregator#12: User stopped speaking (strategy: TurnAnalyzerUserTurnStopStrategy#0)"
+            ),
+            Some(StopKind::TurnEnd)
+        );
+        assert_eq!(
+            stopped(
+                "UserTurnProcessor#0: User stopped speaking (strategy: SpeechTimeoutUserTurnStopStrategy#3)"
+            ),
+            Some(StopKind::TurnEnd)
+        );
+        assert_eq!(
+            stopped("GladiaSTTService#0 User stopped speaking"),
+            Some(StopKind::VadStop)
+        );
+        assert_eq!(
+            stopped(
+                "LLMUserAggregator#1: User turn inference triggered (strategy: TurnAnalyzerUserTurnStopStrategy#1)"
+            ),
+            Some(StopKind::InferenceTriggered)
+        );
+        assert_eq!(stopped("VADProcessor#x: User stopped speaking"), None);
+    }
+
+    /// loguru's default layout, as pipecat ships it: no stream id.
+    #[test]
+    fn default_layout_lines_have_no_stream() {
+        let parser = LineParser::new(ServiceNames::default());
+        let parse = |line: &'static str| parser.parse(line.as_bytes());
+        assert_eq!(
+            parse(
+                "2026-12-03 09:16:34.517 | DEBUG    | pipecat.processors.metrics.frame_processor_metrics:stop_ttfb_metrics:175 - OpenAILLMService#0 TTFB: 0.301s"
+            ),
+            Some(Event::Metric {
+                stream: b"",
+                kind: MetricKind::LlmTtfb,
+                value: 0.301
+            })
+        );
+        assert_eq!(
+            parse(
+                "2026-12-03 09:16:34.215 | DEBUG    | pipecat.processors.aggregators.llm_response_universal:_on_user_turn_stopped:1497 - LLMUserAggregator#0: User stopped speaking (strategy: SpeechTimeoutUserTurnStopStrategy#0)"
+            ),
+            Some(Event::UserStoppedSpeaking {
+                stream: b"",
+                kind: StopKind::TurnEnd
+            })
+        );
+        assert_eq!(
+            parse(
+                "2026-12-03 09:16:34.695 | DEBUG    | pipecat.processors.metrics.frame_processor_metrics:start_llm_usage_metrics:337 - OpenAILLMService#0 prompt tokens: 25, completion tokens: 8"
+            ),
+            Some(Event::CompletionTokens {
+                stream: b"",
+                tokens: 8
+            })
+        );
+        assert_eq!(
+            parse(
+                "bot-1  | 2026-12-03 09:16:34.517 | DEBUG    | pipecat.processors.metrics.frame_processor_metrics:stop_ttfb_metrics:175 - CartesiaTTSService#0 TTFB: 0.125s"
+            ),
+            Some(Event::Metric {
+                stream: b"",
+                kind: MetricKind::TtsTtfb,
+                value: 0.125
+            })
+        );
+        // A message that itself contains " - " keeps it.
+        assert_eq!(
+            parse(
+                "2026-12-03 09:16:34.695 | DEBUG    | m:f:1 - DeepgramSTTService#0 TTFB: 0.2 - late"
+            ),
+            Some(Event::Metric {
+                stream: b"",
+                kind: MetricKind::AsrTtfb,
+                value: 0.2
+            })
+        );
+        assert_eq!(
+            parse("2026-12-03 09:16:34.695 | DEBUG    | m:f:1 - Pipeline started"),
+            None
+        );
+        // An empty id and the `-` placeholder name no stream either.
+        for line in [
+            "x | streamId= - NvidiaLLMService#0 TTFB: 0.3",
+            "x | streamId=- - NvidiaLLMService#0 TTFB: 0.3",
+        ] {
+            assert_eq!(
+                parse(line),
+                Some(Event::Metric {
+                    stream: b"",
+                    kind: MetricKind::LlmTtfb,
+                    value: 0.3
+                }),
+                "{line}"
+            );
+        }
     }
 
     #[test]
@@ -830,12 +1026,45 @@ mod tests {
             Some(MetricKind::AsrTtfb)
         );
         assert_eq!(kind("NvidiaLLMServiceX#0 TTFB: 0.2"), None);
+        let defaults = LineParser::new(ServiceNames::default());
+        let default_kind = |m: &str| match defaults.parse(line(m).as_bytes()) {
+            Some(Event::Metric { kind, .. }) => Some(kind),
+            _ => None,
+        };
+        assert_eq!(
+            default_kind("OpenAILLMService#0 TTFB: 0.2"),
+            Some(MetricKind::LlmTtfb)
+        );
+        assert_eq!(
+            default_kind("ElevenLabsHttpTTSService#2 TTFB: 0.2"),
+            Some(MetricKind::TtsTtfb)
+        );
+        assert_eq!(
+            default_kind("DeepgramSTTService#0 TTFB: 0.2"),
+            Some(MetricKind::AsrTtfb)
+        );
+        assert_eq!(
+            default_kind("WhisperSTTServiceMLX#0 TTFB: 0.2"),
+            Some(MetricKind::AsrTtfb)
+        );
+        assert_eq!(
+            default_kind("RivaASRService#0 ASR compute latency: 0.05"),
+            Some(MetricKind::AsrLatency)
+        );
+        assert_eq!(default_kind("OpenAIImageGenService#0 TTFB: 0.2"), None);
         assert!(ServicePattern::new("").is_none());
         assert!(ServicePattern::new("a b").is_none());
         assert!(glob_match(b"a*b*c", b"aXXbYYc"));
         assert!(!glob_match(b"a*b*c", b"aXXcYYb"));
         assert!(glob_match(b"*", b""));
         assert!(!glob_match(b"ab*ba", b"aba"));
+        assert!(glob_match(b"ab*ba", b"abba"));
+        assert!(glob_match(b"a**c", b"ac"));
+        assert!(!glob_match(b"a*bc*c", b"abc"));
+        assert!(glob_match(b"abc", b"abc"));
+        assert!(!glob_match(b"abc", b"abcd"));
+        assert!(glob_match(b"*LLMService", b"OpenAILLMService"));
+        assert!(!glob_match(b"*LLMService", b"LLMServiceX"));
     }
 
     #[test]

@@ -131,7 +131,7 @@ pub fn write_reply(path: &Path, seconds: f64) {
 
 /// The bytes of a 16 kHz mono 16-bit WAV holding `samples` (the library's writer).
 pub fn wav(samples: &[i16]) -> Vec<u8> {
-    wav::encode_pcm16_mono(samples).unwrap()
+    wav::encode_pcm16_mono(samples)
 }
 
 /// Writes `samples` as a 16 kHz mono 16-bit WAV file (the library's writer).
