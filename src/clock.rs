@@ -2,7 +2,7 @@
 //! monotonic [`Instant`] anchored once to the wall clock, so unix times never jump mid-run
 //! and intervals between them are exact.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Local};
 
@@ -42,6 +42,27 @@ impl UnixClock {
     /// Unix seconds now.
     pub fn now_unix(&self) -> f64 {
         self.unix(Instant::now())
+    }
+
+    /// The instant at unix time `unix` on this clock, in the past or the future.
+    pub fn instant_at(&self, unix: f64) -> Instant {
+        let offset = unix - self.anchor_unix;
+        let distance = Duration::try_from_secs_f64(offset.abs()).unwrap_or(Duration::ZERO);
+        if offset >= 0.0 {
+            self.anchor.checked_add(distance).unwrap_or(self.anchor)
+        } else {
+            self.anchor.checked_sub(distance).unwrap_or(self.anchor)
+        }
+    }
+
+    /// The system wall clock minus this clock, now (s): 0 unless the wall clock was stepped
+    /// or slewed since the anchor (this clock is monotonic and does not follow it).
+    pub fn wall_drift(&self) -> f64 {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        wall - (self.anchor_unix + self.anchor.elapsed().as_secs_f64())
     }
 
     /// Unix milliseconds now (for stream ids).
@@ -84,10 +105,17 @@ pub fn local_timestamp() -> String {
     Local::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, false)
 }
 
+/// A unix time as RFC 3339 UTC with milliseconds (`2026-12-03T10:00:00.000Z`).
+pub fn iso_utc(unix: f64) -> String {
+    match DateTime::from_timestamp_micros((unix * 1e6).round() as i64) {
+        Some(utc) => utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        None => format!("{unix:.3}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn intervals_are_exact_to_the_microsecond_and_anchor_is_wall_time() {
@@ -123,5 +151,16 @@ mod tests {
                 "{text} at {micros} µs"
             );
         }
+    }
+
+    #[test]
+    fn unix_times_map_back_to_instants() {
+        let clock = UnixClock::new();
+        for offset in [-3.25, 0.0, 0.000_5, 120.0] {
+            let unix = clock.unix(clock.anchor()) + offset;
+            let back = clock.unix(clock.instant_at(unix));
+            assert!((back - unix).abs() < 2e-6, "{offset}: {back} vs {unix}");
+        }
+        assert!(clock.wall_drift().abs() < 0.05);
     }
 }

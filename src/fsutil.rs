@@ -29,6 +29,13 @@ pub fn write_atomic_with<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut BufWriter<&mut File>) -> Result<()>,
 {
+    replace_with(path, true, write)
+}
+
+fn replace_with<F>(path: &Path, sync: bool, write: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<&mut File>) -> Result<()>,
+{
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -49,9 +56,11 @@ where
             .flush()
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    temp.as_file()
-        .sync_all()
-        .with_context(|| format!("syncing {}", path.display()))?;
+    if sync {
+        temp.as_file()
+            .sync_all()
+            .with_context(|| format!("syncing {}", path.display()))?;
+    }
     temp.persist(path)
         .map_err(|e| e.error)
         .with_context(|| format!("renaming temp file to {}", path.display()))?;
@@ -66,6 +75,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Writes `value` as pretty JSON to `path` atomically.
 pub fn write_json_atomic<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     write_atomic_with(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, value)?;
+        w.write_all(b"\n")?;
+        Ok(())
+    })
+}
+
+/// Writes `value` as pretty JSON to `path` by temp file + rename, without waiting for the
+/// disk: for files rewritten again and again as a run goes (a reader never sees half a
+/// file; a power cut may lose the latest version), whose final version is written synced.
+pub fn write_json_replace<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    replace_with(path, false, |w| {
         serde_json::to_writer_pretty(&mut *w, value)?;
         w.write_all(b"\n")?;
         Ok(())

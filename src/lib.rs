@@ -2,8 +2,10 @@
 //!
 //! The modules follow the pipeline: [`audio`] and [`prep`] turn recordings into a dataset,
 //! [`validate`] checks it, [`bench`] drives simulated users against an agent speaking the
-//! pipecat [`protocol`] (such as the built-in [`agent`]), [`analyze`] reads the agent's log,
-//! [`report`] renders the results, and [`run`] chains it all.
+//! pipecat [`protocol`] (such as the built-in [`agent`]), [`merge`] joins the shards of a run
+//! split over machines, [`analyze`] reads the agent's log, [`report`] renders the results,
+//! and [`run`] chains it all. [`summary`] turns per-connection results into a run's figures
+//! for both bench and merge.
 
 // Leaf blocks.
 pub mod audio;
@@ -20,11 +22,13 @@ pub mod dataset;
 pub mod protocol;
 pub mod runfolder;
 pub mod serverlog;
+pub mod summary;
 
 // The steps.
 pub mod agent;
 pub mod analyze;
 pub mod bench;
+pub mod merge;
 pub mod prep;
 pub mod validate;
 

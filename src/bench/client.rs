@@ -1,16 +1,24 @@
-//! One simulated user: a tokio task that connects, then sends its microphone on the absolute
-//! chunk schedule while a second task receives and timestamps the bot's frames at the socket.
-//! A dropped connection is recorded and, by `--on-error`, replaced by a new one under a new
-//! stream id.
+//! Simulated users on worker threads. Each worker thread is a single-threaded tokio runtime
+//! that hosts a share of the users and one [pacer](crate::bench::pacer): a user's task
+//! connects, hands the connection's sending side to the pacer (which sends every due chunk
+//! of every connection of the thread per timer tick) and waits until the conversation is
+//! over, while a receive task per connection timestamps the bot's frames at the socket and
+//! feeds them straight to the conversation. A dropped connection is recorded and, by
+//! `--on-error`, replaced by a new one under a new stream id.
+//!
+//! Everything a connection's tasks share lives on one thread (`Rc<RefCell<…>>`): no locks,
+//! no channel and no extra wake-up per received frame.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::audio::riff;
@@ -18,9 +26,10 @@ use crate::bench::BenchOptions;
 use crate::bench::connect::{ConnectRules, Dialer, RECONNECT_BACKOFF, Ws};
 use crate::bench::dataset::QueryFile;
 use crate::bench::live::LiveStats;
+use crate::bench::pacer::{self, Leave, Paced};
 use crate::bench::schedule::ChunkSchedule;
+use crate::bench::shape::{Session, UserPlan};
 use crate::bench::stop::Stop;
-use crate::bench::store::ClientUpdate;
 use crate::bench::turn::{Conversation, GreetingMemory, Heard, TurnConfig, first_audible_frame};
 use crate::bench::wire::{Decoded, Wire};
 use crate::bench::writer::WriterHandle;
@@ -30,9 +39,8 @@ use crate::runfolder::results::{
     ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, OnError, ReceivedKind,
     TurnOutcome,
 };
+use crate::summary::store::ClientUpdate;
 
-/// How often the receive loop checks its own wake-up lag.
-const LAG_PROBE_INTERVAL: Duration = Duration::from_millis(100);
 /// How long a clean close waits for the server's close reply.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
@@ -46,7 +54,7 @@ pub(crate) struct RunContext {
     pub files: Arc<[Arc<QueryFile>]>,
     /// Turn timing rules, including the metrics window.
     pub turn_config: Arc<TurnConfig>,
-    /// When user 1 starts.
+    /// The run's start: session start offsets count from here.
     pub run_start: Instant,
     /// Unix seconds of the metrics window start.
     pub metrics_start_unix: f64,
@@ -70,44 +78,163 @@ pub(crate) struct RunContext {
 
 /// How a connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ConnectionEnd {
+pub(crate) enum ConnectionEnd {
+    /// The conversation ran to its end (window, hang-up or turn count).
     Finished,
+    /// The run was stopped.
     Stopped,
+    /// The connection could not be made or broke.
     Failed,
 }
 
-/// Runs simulated user `user` (1-based) to the end of the metrics window.
-pub(crate) async fn run_user(ctx: Arc<RunContext>, user: usize) {
-    let start = ctx.run_start + ctx.options.client_start_delay.mul_f64((user - 1) as f64);
-    if !ctx.stop.sleep_until(start).await {
-        return;
+/// Runs `users` on `threads` worker threads (users dealt out in turn, so that every thread
+/// ramps up alike); returns once every user is done. `started` receives how late each
+/// thread's first user started (for the shard's clock check).
+pub(crate) fn run_users(
+    ctx: &Arc<RunContext>,
+    users: Vec<UserPlan>,
+    threads: usize,
+) -> anyhow::Result<Vec<std::thread::JoinHandle<Option<Duration>>>> {
+    let threads = threads.clamp(1, users.len().max(1));
+    let mut shares: Vec<Vec<UserPlan>> = vec![Vec::new(); threads];
+    for (i, user) in users.into_iter().enumerate() {
+        shares[i % threads].push(user);
     }
-    ctx.live.active_users.fetch_add(1, Ordering::Relaxed);
+    let mut handles = Vec::new();
+    for (k, share) in shares.into_iter().enumerate() {
+        let ctx = Arc::clone(ctx);
+        let handle = std::thread::Builder::new()
+            .name(format!("bench-worker-{k}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        eprintln!("error: starting a bench worker thread's runtime: {e}");
+                        return None;
+                    }
+                };
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&runtime, worker(ctx, share))
+            })?;
+        handles.push(handle);
+    }
+    Ok(handles)
+}
+
+/// One worker thread: its users and their pacer. Returns how late its first user started.
+async fn worker(ctx: Arc<RunContext>, users: Vec<UserPlan>) -> Option<Duration> {
+    let (register, registrations) = mpsc::unbounded_channel();
+    let pacer = tokio::task::spawn_local(pacer::run(Arc::clone(&ctx), registrations));
+    let first_late = Rc::new(RefCell::new(None));
+    let tasks: Vec<_> = users
+        .into_iter()
+        .map(|plan| {
+            tokio::task::spawn_local(run_user(
+                Arc::clone(&ctx),
+                plan,
+                register.clone(),
+                Rc::clone(&first_late),
+            ))
+        })
+        .collect();
+    drop(register);
+    for task in tasks {
+        if let Err(e) = task.await {
+            eprintln!("warning: a simulated user ended abnormally: {e}");
+        }
+    }
+    if let Err(e) = pacer.await {
+        eprintln!("warning: a bench pacer ended abnormally: {e}");
+    }
+    first_late.take()
+}
+
+/// Runs one simulated user through its sessions.
+async fn run_user(
+    ctx: Arc<RunContext>,
+    plan: UserPlan,
+    pacer: mpsc::UnboundedSender<Paced>,
+    first_late: Rc<RefCell<Option<Duration>>>,
+) {
     let mut next_file = 0;
-    for connection in 1.. {
-        let end = run_connection(&ctx, user, connection, &mut next_file).await;
-        if end != ConnectionEnd::Failed || ctx.options.on_error == OnError::Stop {
-            break;
+    let mut connection = 0;
+    for session in &plan.sessions {
+        let start = ctx.run_start + session.start;
+        if start >= ctx.turn_config.window.end || !ctx.stop.sleep_until(start).await {
+            return;
         }
-        if !ctx
-            .stop
-            .sleep_until(Instant::now() + RECONNECT_BACKOFF)
-            .await
-            || Instant::now() >= ctx.turn_config.window.end
         {
-            break;
+            let late = Instant::now().saturating_duration_since(start);
+            let mut first = first_late.borrow_mut();
+            if first.is_none() {
+                *first = Some(late);
+            }
+        }
+        ctx.live.active_users.fetch_add(1, Ordering::Relaxed);
+        run_session(
+            &ctx,
+            &pacer,
+            plan.user,
+            session,
+            &mut connection,
+            &mut next_file,
+        )
+        .await;
+        ctx.live.active_users.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// One session: connections (a new one after each failure, by `--on-error`) until it ends.
+async fn run_session(
+    ctx: &Arc<RunContext>,
+    pacer: &mpsc::UnboundedSender<Paced>,
+    user: usize,
+    session: &Session,
+    connection: &mut usize,
+    next_file: &mut usize,
+) {
+    let hang_up_at = session.hang_up.map(|d| ctx.run_start + d);
+    let mut turns_left = session.max_turns;
+    loop {
+        *connection += 1;
+        let leave = Leave {
+            hang_up_at,
+            max_turns: turns_left,
+        };
+        let (end, turns) = run_connection(ctx, pacer, user, *connection, next_file, leave).await;
+        if let Some(left) = &mut turns_left {
+            *left = left.saturating_sub(turns);
+            if *left == 0 {
+                return;
+            }
+        }
+        if end != ConnectionEnd::Failed || ctx.options.on_error == OnError::Stop {
+            return;
+        }
+        let retry_at = Instant::now() + RECONNECT_BACKOFF;
+        if !ctx.stop.sleep_until(retry_at).await
+            || Instant::now() >= ctx.turn_config.window.end
+            || hang_up_at.is_some_and(|h| Instant::now() >= h)
+        {
+            return;
         }
     }
-    ctx.live.active_users.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// What one connection has recorded besides its conversation.
-struct Recorder {
-    results: ClientResults,
-    lateness_s: Vec<f32>,
-    lag_s: Vec<f32>,
+pub(crate) struct Recorder {
+    /// Its results (turns and greeting are the conversation's; filled in when published).
+    pub results: ClientResults,
+    /// Send lateness of every chunk (s), by id − 1.
+    pub lateness_s: Vec<f32>,
+    /// Samples of the thread's wake-up lag (s).
+    pub lag_s: Vec<f32>,
     published_lateness: usize,
     published_lag: usize,
+    published_turns: usize,
 }
 
 impl Recorder {
@@ -127,7 +254,12 @@ impl Recorder {
             glitch_detected: false,
             timestamp: clock::local_timestamp(),
             metrics_start_time: ctx.metrics_start_unix,
-            test_duration: ctx.options.test_duration.as_secs_f64(),
+            test_duration: ctx
+                .turn_config
+                .window
+                .end
+                .saturating_duration_since(ctx.turn_config.window.start)
+                .as_secs_f64(),
             tool_version: crate::VERSION.to_string(),
             user,
             connection,
@@ -155,10 +287,12 @@ impl Recorder {
             lag_s: Vec::new(),
             published_lateness: 0,
             published_lag: 0,
+            published_turns: 0,
         }
     }
 
-    fn error(
+    /// Records an error.
+    pub(crate) fn error(
         &mut self,
         ctx: &RunContext,
         at: Instant,
@@ -176,31 +310,56 @@ impl Recorder {
         });
     }
 
-    /// Sends the current state to the writer (and the live counters for a finished turn).
-    fn publish(&mut self, ctx: &RunContext, conversation: Option<&Conversation>) {
+    /// Sends what changed to the writer: the results with the turns from the last one
+    /// published on (it may have changed since: late frames are added to it) and the new
+    /// lateness and lag samples. The writer derives the aggregates, off this thread.
+    pub(crate) fn publish(&mut self, ctx: &RunContext, conversation: Option<&Conversation>) {
+        // The record's own turns stay empty: they are the conversation's.
+        let mut results = self.results.clone();
+        results.timestamp = clock::local_timestamp();
+        let mut turns_from = self.published_turns;
         if let Some(conversation) = conversation {
-            self.results.turns = conversation.turns().to_vec();
-            self.results.greeting = conversation.greeting().cloned();
+            let turns = conversation.turns();
+            turns_from = self.published_turns.saturating_sub(1).min(turns.len());
+            results.turns = turns[turns_from..].to_vec();
+            results.greeting = conversation.greeting().cloned();
+            self.published_turns = turns.len();
         }
-        self.results.timestamp = clock::local_timestamp();
-        self.results.refresh_derived(&self.lateness_s, &self.lag_s);
-        let update = ClientUpdate {
-            results: self.results.clone(),
+        ctx.writer.send(ClientUpdate {
+            results,
+            turns_from,
             new_lateness_s: self.lateness_s[self.published_lateness..].to_vec(),
             new_lag_s: self.lag_s[self.published_lag..].to_vec(),
-        };
+        });
         self.published_lateness = self.lateness_s.len();
         self.published_lag = self.lag_s.len();
-        ctx.writer.send(update);
     }
 }
 
+/// A connection's state, shared on its worker thread by the user's task, the receive task and
+/// the pacer.
+pub(crate) struct Connection {
+    /// Its record.
+    pub rec: Recorder,
+    /// Its conversation.
+    pub conversation: Conversation,
+    /// When and why the connection was lost, noticed by the receive task.
+    pub lost: Option<(Instant, String)>,
+    /// The conversation is over: frames that still arrive are not the conversation's.
+    pub ended: bool,
+    /// Received bot audio kept for `--save-audio`.
+    saved_audio: Option<SavedAudio>,
+}
+
+/// Runs one connection to its end; returns how it ended and the turns it took.
 async fn run_connection(
-    ctx: &RunContext,
+    ctx: &Arc<RunContext>,
+    pacer: &mpsc::UnboundedSender<Paced>,
     user: usize,
     connection: usize,
     next_file: &mut usize,
-) -> ConnectionEnd {
+    leave: Leave,
+) -> (ConnectionEnd, usize) {
     let stream_id = format!("client_{user}_{}", ctx.clock.now_unix_ms());
     let url = ctx.options.url_for(&stream_id);
     let mut rec = Recorder::new(ctx, &stream_id, user, connection, redact::url(&url));
@@ -209,7 +368,9 @@ async fn run_connection(
     let rules = ConnectRules {
         timeout: ctx.options.connect_timeout,
         on_error: ctx.options.on_error,
-        give_up_at: ctx.turn_config.window.end,
+        give_up_at: leave.hang_up_at.map_or(ctx.turn_config.window.end, |h| {
+            h.min(ctx.turn_config.window.end)
+        }),
     };
     let connected = ctx
         .dialer
@@ -220,7 +381,7 @@ async fn run_connection(
         .await;
     let ws = match connected {
         Ok(ws) => ws,
-        Err(status) => return finish_without_connection(ctx, &mut rec, status),
+        Err(status) => return (finish_without_connection(ctx, &mut rec, status), 0),
     };
     let connected_at = Instant::now();
     rec.results.connected_at = Some(ctx.clock.unix(connected_at));
@@ -230,27 +391,17 @@ async fn run_connection(
         if let Err(e) = sink.send(message).await {
             let reason = format!("sending the opening messages: {e}");
             rec.error(ctx, Instant::now(), ErrorKind::Send, reason, None);
-            return finish_without_connection(ctx, &mut rec, ConnectionStatus::Failed);
+            return (
+                finish_without_connection(ctx, &mut rec, ConnectionStatus::Failed),
+                0,
+            );
         }
     }
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let saved_audio = ctx
-        .options
-        .save_audio
-        .then(|| Arc::new(Mutex::new(SavedAudio::default())));
-    let receiver = tokio::spawn(receive_loop(
-        stream,
-        ctx.wire.clone(),
-        events_tx,
-        ctx.audible_amplitude,
-        saved_audio.clone(),
-    ));
 
-    let chunk_samples = ctx.options.chunk_samples();
     // The microphone starts at the handshake; chunk 1 leaves one chunk later.
-    let schedule = ChunkSchedule::new(connected_at, chunk_samples);
+    let schedule = ChunkSchedule::new(connected_at, ctx.options.chunk_samples());
     rec.results.audio_origin_at = Some(ctx.clock.unix(connected_at));
-    let mut conversation = Conversation::new(
+    let conversation = Conversation::new(
         Arc::clone(&ctx.turn_config),
         Arc::clone(&ctx.files),
         ctx.clock,
@@ -259,110 +410,71 @@ async fn run_connection(
         *next_file,
     )
     .with_greeting_wait(ctx.greeting.wait(ctx.options.greeting_timeout));
-    let mut pcm = Vec::with_capacity(chunk_samples * 2);
-    let mut id: u64 = 1;
-    let mut greeting_learnt = false;
-    let stopped = ctx.stop.stopped();
-    tokio::pin!(stopped);
-
-    let end = loop {
-        let due = schedule.due(id);
-        tokio::select! {
-            biased;
-            () = &mut stopped => {
-                if conversation.stop(Instant::now(), TurnOutcome::Stopped) {
-                    on_turn_end(ctx, &conversation, TurnOutcome::Stopped);
+    let shared = Rc::new(RefCell::new(Connection {
+        rec,
+        conversation,
+        lost: None,
+        ended: false,
+        saved_audio: ctx.options.save_audio.then(SavedAudio::default),
+    }));
+    let receiver =
+        tokio::task::spawn_local(receive_loop(stream, Arc::clone(ctx), Rc::clone(&shared)));
+    let (done, ended) = oneshot::channel();
+    let registered = pacer.send(Paced::new(Rc::clone(&shared), sink, schedule, leave, done));
+    let outcome = match registered {
+        Ok(()) => ended.await.ok(),
+        Err(_) => None,
+    };
+    let end = match outcome {
+        Some((mut sink, end)) => {
+            if end == ConnectionEnd::Failed {
+                receiver.abort();
+            } else {
+                // Close cleanly and give the server a moment to answer the close.
+                for message in ctx.wire.closing() {
+                    let _ = sink.send(message).await;
                 }
-                break ConnectionEnd::Stopped;
+                let _ = sink.send(Message::Close(None)).await;
+                let _ = tokio::time::timeout(CLOSE_WAIT, receiver).await;
             }
-            () = tokio::time::sleep_until(due.into()) => {
-                // Frames that arrived before this tick must be seen before deciding anything.
-                let mut lost = None;
-                while let Ok(event) = events.try_recv() {
-                    if let Some(reason) = handle_event(ctx, &mut rec, &mut conversation, event) {
-                        lost = Some(reason);
-                        break;
-                    }
-                }
-                if let Some((at, reason)) = lost {
-                    break connection_lost(ctx, &mut rec, &mut conversation, at, reason);
-                }
-                let now = Instant::now();
-                let step = conversation.advance(now);
-                if !greeting_learnt && let Some(heard) = conversation.greeting_wait_ended() {
-                    ctx.greeting.learn(heard);
-                    greeting_learnt = true;
-                }
-                if let Some(outcome) = step.ended {
-                    if outcome == TurnOutcome::NoReply {
-                        let message = format!(
-                            "no reply audio within {:.1} s of the speech end",
-                            ctx.options.reply_timeout.as_secs_f64()
-                        );
-                        let turn = conversation.turns().last().map(|t| t.turn);
-                        rec.error(ctx, now, ErrorKind::Timeout, message, turn);
-                    }
-                    on_turn_end(ctx, &conversation, outcome);
-                    rec.publish(ctx, Some(&conversation));
-                }
-                if step.done {
-                    break ConnectionEnd::Finished;
-                }
-                conversation.fill_chunk(id, due, &mut pcm);
-                if let Err(e) = sink.send(ctx.wire.audio(id, &pcm)).await {
-                    let now = Instant::now();
-                    let turn = conversation.current_turn();
-                    rec.error(ctx, now, ErrorKind::Send, format!("sending chunk {id}: {e}"), turn);
-                    if conversation.stop(now, TurnOutcome::Disconnected) {
-                        on_turn_end(ctx, &conversation, TurnOutcome::Disconnected);
-                    }
-                    break ConnectionEnd::Failed;
-                }
-                let sent = Instant::now();
-                conversation.chunk_sent(id, due, sent);
-                rec.lateness_s.push(sent.saturating_duration_since(due).as_secs_f32());
-                rec.results.chunks_sent = id;
-                id += 1;
-            }
-            event = events.recv() => {
-                let lost = match event {
-                    Some(event) => handle_event(ctx, &mut rec, &mut conversation, event),
-                    None => Some((Instant::now(), "receive loop ended".to_string())),
-                };
-                if let Some((at, reason)) = lost {
-                    break connection_lost(ctx, &mut rec, &mut conversation, at, reason);
-                }
-            }
+            end
+        }
+        None => {
+            // The pacer is gone (it only goes once every user is done): nothing was sent.
+            receiver.abort();
+            let mut c = shared.borrow_mut();
+            let c = &mut *c;
+            let now = Instant::now();
+            c.rec.error(
+                ctx,
+                now,
+                ErrorKind::Send,
+                "the pacing loop ended".into(),
+                None,
+            );
+            c.conversation.stop(now, TurnOutcome::Stopped);
+            c.ended = true;
+            ConnectionEnd::Failed
         }
     };
-    *next_file = conversation.next_file();
 
-    if end == ConnectionEnd::Failed {
-        receiver.abort();
-    } else {
-        // Close cleanly and give the server a moment to answer the close.
-        for message in ctx.wire.closing() {
-            let _ = sink.send(message).await;
-        }
-        let _ = sink.send(Message::Close(None)).await;
-        let _ = tokio::time::timeout(CLOSE_WAIT, receiver).await;
-    }
-    while let Ok(event) = events.try_recv() {
-        if let ReceiverEvent::Lag(lag) = event {
-            rec.lag_s.push(lag.as_secs_f32());
-        }
-    }
-    rec.results.closed_at = Some(ctx.clock.now_unix());
-    rec.results.status = match end {
-        ConnectionEnd::Finished => ConnectionStatus::Finished,
-        ConnectionEnd::Stopped => ConnectionStatus::Stopped,
-        ConnectionEnd::Failed => ConnectionStatus::Failed,
+    let (turns, saved) = {
+        let mut c = shared.borrow_mut();
+        let c = &mut *c;
+        c.rec.results.closed_at = Some(ctx.clock.now_unix());
+        c.rec.results.status = match end {
+            ConnectionEnd::Finished => ConnectionStatus::Finished,
+            ConnectionEnd::Stopped => ConnectionStatus::Stopped,
+            ConnectionEnd::Failed => ConnectionStatus::Failed,
+        };
+        c.rec.publish(ctx, Some(&c.conversation));
+        *next_file = c.conversation.next_file();
+        (c.conversation.turns().len(), c.saved_audio.take())
     };
-    rec.publish(ctx, Some(&conversation));
-    if let Some(audio) = saved_audio {
-        save_audio(ctx, &stream_id, &audio).await;
+    if let Some(audio) = saved {
+        save_audio(ctx, &stream_id, audio).await;
     }
-    end
+    (end, turns)
 }
 
 fn finish_without_connection(
@@ -379,7 +491,8 @@ fn finish_without_connection(
     }
 }
 
-fn connection_lost(
+/// Records the loss of the connection at `at`, ending a turn in progress.
+pub(crate) fn connection_lost(
     ctx: &RunContext,
     rec: &mut Recorder,
     conversation: &mut Conversation,
@@ -398,7 +511,7 @@ fn connection_lost(
 }
 
 /// Updates the live counters after a turn ended.
-fn on_turn_end(ctx: &RunContext, conversation: &Conversation, outcome: TurnOutcome) {
+pub(crate) fn on_turn_end(ctx: &RunContext, conversation: &Conversation, outcome: TurnOutcome) {
     let Some(turn) = conversation.turns().last() else {
         return;
     };
@@ -419,14 +532,18 @@ fn on_turn_end(ctx: &RunContext, conversation: &Conversation, outcome: TurnOutco
     }
 }
 
-/// Applies one receive-loop event; returns when and why the connection was lost, if it was.
-fn handle_event(
-    ctx: &RunContext,
-    rec: &mut Recorder,
-    conversation: &mut Conversation,
-    event: ReceiverEvent,
-) -> Option<(Instant, String)> {
-    let counts = &mut rec.results.frames_received;
+/// What the receive task heard in one message.
+#[derive(Debug)]
+enum ReceiverEvent {
+    /// A usable frame.
+    Heard(Heard),
+    /// A frame that could not be used.
+    Bad { kind: ErrorKind, message: String },
+}
+
+/// Applies what one message said to the connection.
+fn handle_event(ctx: &RunContext, c: &mut Connection, at: Instant, event: ReceiverEvent) {
+    let counts = &mut c.rec.results.frames_received;
     match event {
         ReceiverEvent::Heard(heard) => {
             match &heard {
@@ -439,37 +556,17 @@ fn handle_event(
                     ReceivedKind::Unknown => counts.unknown += 1,
                 },
             }
-            conversation.heard(heard);
+            c.conversation.heard(heard);
         }
-        ReceiverEvent::Bad { at, kind, message } => {
+        ReceiverEvent::Bad { kind, message } => {
             match kind {
                 ErrorKind::Undecodable => counts.undecodable += 1,
                 _ => counts.audio += 1,
             }
-            let turn = conversation.current_turn();
-            rec.error(ctx, at, kind, message, turn);
+            let turn = c.conversation.current_turn();
+            c.rec.error(ctx, at, kind, message, turn);
         }
-        ReceiverEvent::Lag(lag) => rec.lag_s.push(lag.as_secs_f32()),
-        ReceiverEvent::Closed { at, reason } => return Some((at, reason)),
     }
-    None
-}
-
-/// What the receive loop tells the sending task.
-#[derive(Debug)]
-enum ReceiverEvent {
-    /// A usable frame.
-    Heard(Heard),
-    /// A frame that could not be used.
-    Bad {
-        at: Instant,
-        kind: ErrorKind,
-        message: String,
-    },
-    /// The loop woke this late for a due timer.
-    Lag(Duration),
-    /// The connection ended.
-    Closed { at: Instant, reason: String },
 }
 
 /// Received bot audio kept for `--save-audio`.
@@ -482,58 +579,43 @@ struct SavedAudio {
 
 type WsStream = futures_util::stream::SplitStream<Ws>;
 
-/// Receives frames, timestamps each the moment the socket yields it, and decodes it.
-async fn receive_loop(
-    mut stream: WsStream,
-    wire: Wire,
-    events: mpsc::UnboundedSender<ReceiverEvent>,
-    audible_amplitude: i32,
-    saved_audio: Option<Arc<Mutex<SavedAudio>>>,
-) {
-    let mut next_probe = Instant::now() + LAG_PROBE_INTERVAL;
+/// Receives frames, timestamps each the moment the socket yields it, decodes it and hands it
+/// to the conversation; a lost connection is left for the pacer to act on.
+async fn receive_loop(mut stream: WsStream, ctx: Arc<RunContext>, shared: Rc<RefCell<Connection>>) {
     loop {
-        tokio::select! {
-            biased;
-            message = stream.next() => {
-                let at = Instant::now();
-                let event = match message {
-                    None => ReceiverEvent::Closed {
-                        at,
-                        reason: "connection closed by the server".into(),
-                    },
-                    Some(Err(e)) => ReceiverEvent::Closed {
-                        at,
-                        reason: format!("connection error: {e}"),
-                    },
-                    Some(Ok(Message::Close(frame))) => ReceiverEvent::Closed {
-                        at,
-                        reason: match frame {
-                            Some(frame) => format!(
-                                "server closed the connection ({} {})",
-                                u16::from(frame.code),
-                                frame.reason
-                            ),
-                            None => "server closed the connection".into(),
-                        },
-                    },
-                    Some(Ok(message)) => {
-                        match heard(at, wire.decode(message), audible_amplitude, saved_audio.as_deref()) {
-                            Some(event) => event,
-                            None => continue,
-                        }
-                    }
-                };
-                let closed = matches!(event, ReceiverEvent::Closed { .. });
-                if events.send(event).is_err() || closed {
-                    return;
+        let message = stream.next().await;
+        let at = Instant::now();
+        let closed = match message {
+            None => "connection closed by the server".to_string(),
+            Some(Err(e)) => format!("connection error: {e}"),
+            Some(Ok(Message::Close(frame))) => match frame {
+                Some(frame) => format!(
+                    "server closed the connection ({} {})",
+                    u16::from(frame.code),
+                    frame.reason
+                ),
+                None => "server closed the connection".into(),
+            },
+            Some(Ok(message)) => {
+                let decoded = ctx.wire.decode(message);
+                let mut c = shared.borrow_mut();
+                let c = &mut *c;
+                if c.ended {
+                    continue;
                 }
+                if let Some(event) =
+                    heard(at, decoded, ctx.audible_amplitude, c.saved_audio.as_mut())
+                {
+                    handle_event(&ctx, c, at, event);
+                }
+                continue;
             }
-            () = tokio::time::sleep_until(next_probe.into()) => {
-                let now = Instant::now();
-                let _ = events.send(ReceiverEvent::Lag(now.saturating_duration_since(next_probe)));
-                next_probe = (next_probe + LAG_PROBE_INTERVAL).max(now);
-            }
+        };
+        let mut c = shared.borrow_mut();
+        if c.lost.is_none() {
+            c.lost = Some((at, closed));
         }
+        return;
     }
 }
 
@@ -543,13 +625,11 @@ fn heard(
     at: Instant,
     decoded: Decoded,
     audible_amplitude: i32,
-    saved_audio: Option<&Mutex<SavedAudio>>,
+    saved_audio: Option<&mut SavedAudio>,
 ) -> Option<ReceiverEvent> {
     Some(match decoded {
         Decoded::Audio { pcm, format } => {
-            if let Some(saved) = saved_audio
-                && let Ok(mut saved) = saved.lock()
-            {
+            if let Some(saved) = saved_audio {
                 let key = (format.sample_rate, format.channels);
                 if *saved.format.get_or_insert(key) == key {
                     saved
@@ -577,33 +657,26 @@ fn heard(
             text,
             rtvi_type,
         }),
-        Decoded::Bad { kind, message } => ReceiverEvent::Bad { at, kind, message },
+        Decoded::Bad { kind, message } => ReceiverEvent::Bad { kind, message },
         Decoded::Nothing => return None,
     })
 }
 
 /// Writes a connection's received bot audio as `bot_response_<stream_id>.wav`.
-async fn save_audio(ctx: &RunContext, stream_id: &str, audio: &Mutex<SavedAudio>) {
-    let (format, samples, skipped) = match audio.lock() {
-        Ok(mut saved) => (
-            saved.format,
-            std::mem::take(&mut saved.samples),
-            saved.skipped_frames,
-        ),
-        Err(_) => return,
-    };
-    let Some((rate, channels)) = format else {
+async fn save_audio(ctx: &RunContext, stream_id: &str, audio: SavedAudio) {
+    let Some((rate, channels)) = audio.format else {
         return;
     };
-    if skipped > 0 {
+    if audio.skipped_frames > 0 {
         eprintln!(
-            "warning: {stream_id}: {skipped} bot audio frame(s) changed format mid-stream and were left out of the saved audio"
+            "warning: {stream_id}: {} bot audio frame(s) changed format mid-stream and were left out of the saved audio",
+            audio.skipped_frames
         );
     }
     let path = ctx
         .dir
         .join(crate::runfolder::bot_audio_file_name(stream_id));
-    let bytes = riff::wrap_pcm16(&riff::pcm16_to_bytes(&samples), rate, channels);
+    let bytes = riff::wrap_pcm16(&riff::pcm16_to_bytes(&audio.samples), rate, channels);
     let written =
         tokio::task::spawn_blocking(move || crate::fsutil::write_atomic(&path, &bytes)).await;
     match written {

@@ -2,11 +2,13 @@
 //! task speaking the dataset on an absolute clock, measuring end-of-speech → first-bot-audio
 //! latency, glitches and reverse barge-ins, with results written as the run goes.
 //!
-//! The pipeline: [`dataset`] loads the queries and their speech ends; [`client`] runs each
-//! user (its microphone follows [`schedule`], its conversation is the [`turn`] state machine
-//! with a [`playback`] model); [`writer`] keeps the [`results`] on disk; [`summary`],
-//! [`output`] and [`sweep`] aggregate and present them; [`truth`] checks them against the
-//! agent's own log; [`live`] draws the progress line.
+//! The pipeline: [`dataset`] loads the queries and their speech ends; [`shape`] plans who
+//! talks when (closed model, `--stages`, or open arrivals) and [`shard`] which of those users
+//! this process simulates; [`client`] runs the users on worker threads, one [`pacer`] per
+//! thread sending every due chunk (a microphone follows [`schedule`], a conversation is the
+//! [`turn`] state machine with a [`playback`] model); [`writer`] keeps the results on disk;
+//! [`summary`], [`output`] and [`sweep`] aggregate and present them; [`truth`] checks them
+//! against the agent's own log; [`live`] draws the progress line.
 
 mod client;
 pub mod connect;
@@ -14,11 +16,12 @@ pub mod dataset;
 pub mod failfast;
 pub mod live;
 pub mod output;
+mod pacer;
 pub mod playback;
 pub mod schedule;
+pub mod shape;
+pub mod shard;
 pub mod stop;
-pub mod store;
-pub mod summary;
 pub mod sweep;
 pub mod truth;
 pub mod turn;
@@ -38,16 +41,22 @@ use crate::bench::dataset::QuerySet;
 use crate::bench::failfast::FailFast;
 use crate::bench::live::{LiveLine, LiveStats};
 use crate::bench::schedule::MetricsWindow;
-use crate::bench::summary::{Finish, SummaryContext};
+use crate::bench::shard::ShardSpec;
 use crate::bench::turn::TurnConfig;
-use crate::clock::UnixClock;
+use crate::clock::{UnixClock, signed_secs};
 use crate::protocol::{self, url_template};
-use crate::runfolder::results::{OnError, RunInfo, RunSummary, SummaryConfig, SweepSummary};
+use crate::runfolder::results::{
+    LoadShape, OnError, RunInfo, RunSummary, ShardInfo, SummaryConfig, SweepSummary,
+};
 use crate::runfolder::{CONFIG_FILE, SWEEP_FILE, client_file_name};
+use crate::summary::{Finish, SummaryContext};
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome, fsutil, redact};
 
 pub use crate::bench::stop::Stop;
+// The aggregation moved down to the shared `summary` module (merge uses it too); the old
+// paths keep working.
+pub use crate::summary::{self, store};
 
 /// Validated options of `voiceperf bench`.
 #[derive(Debug, Clone)]
@@ -104,6 +113,14 @@ pub struct BenchOptions {
     /// The settings of the command line, as `--config` reads them (written into the results
     /// folder as config.toml).
     pub settings: Option<String>,
+    /// How users come and go: the closed model of `clients`, `--stages`, or open arrivals.
+    pub shape: LoadShape,
+    /// This process is one shard of a run split over several (`--shard I/N`).
+    pub shard: Option<ShardSpec>,
+    /// The shared start of the run (`--start-at`, unix s); `None` → now.
+    pub start_at: Option<f64>,
+    /// Worker threads for the users (`--threads`); `None` → one per CPU.
+    pub threads: Option<usize>,
 }
 
 impl Default for BenchOptions {
@@ -136,6 +153,10 @@ impl Default for BenchOptions {
             agent_log: None,
             quiet: false,
             settings: None,
+            shape: LoadShape::Closed,
+            shard: None,
+            start_at: None,
+            threads: None,
         }
     }
 }
@@ -166,6 +187,16 @@ impl BenchOptions {
             ),
             Err(_) => (String::new(), 0),
         }
+    }
+
+    /// Who talks when in a run of `clients` users (for the closed model), whole.
+    pub fn plan(&self, clients: usize) -> shape::Plan {
+        shape::plan(
+            &self.shape,
+            clients,
+            self.client_start_delay,
+            self.test_duration,
+        )
     }
 
     /// Checks values that flags alone cannot; usage errors are [`CliError::Usage`].
@@ -224,15 +255,116 @@ impl BenchOptions {
         if self.test_duration.is_zero() {
             return usage("--test-duration must be more than 0 s".into());
         }
+        if self.threads == Some(0) {
+            return usage("--threads must be at least 1".into());
+        }
+        self.validate_shape()?;
+        self.validate_shard()
+    }
+
+    fn validate_shape(&self) -> anyhow::Result<()> {
+        let usage = |msg: String| Err(CliError::Usage(msg).into());
+        let sweep = self.clients.len() > 1;
+        match &self.shape {
+            LoadShape::Closed => Ok(()),
+            LoadShape::Stages { stages, preset } => {
+                let flag = preset
+                    .as_ref()
+                    .map_or("--stages".to_string(), |p| format!("--preset {p}"));
+                if sweep {
+                    return usage(format!(
+                        "{flag} runs one shape: give one --clients value, not a sweep"
+                    ));
+                }
+                if stages.is_empty() || stages.iter().all(|s| s.target == 0) {
+                    return usage(format!(
+                        "{flag} needs a stage with at least one user, e.g. 30s:10,1m:10,30s:0"
+                    ));
+                }
+                if stages
+                    .iter()
+                    .any(|s| !(s.duration_s.is_finite() && s.duration_s > 0.0))
+                {
+                    return usage(format!("{flag}: every stage needs a duration above 0 s"));
+                }
+                if let Some(peak) = stages.iter().map(|s| s.target).max()
+                    && peak > shape::MAX_USERS
+                {
+                    return usage(format!(
+                        "{flag} reaches {peak} users, more than {}",
+                        shape::MAX_USERS
+                    ));
+                }
+                Ok(())
+            }
+            LoadShape::Open {
+                arrival_rate,
+                turns_per_conversation,
+                ..
+            } => {
+                if sweep {
+                    return usage("--arrival-rate runs one shape: give no --clients sweep".into());
+                }
+                if !(arrival_rate.is_finite() && *arrival_rate > 0.0) {
+                    return usage(format!(
+                        "--arrival-rate {arrival_rate} must be a positive number of conversations per second"
+                    ));
+                }
+                if *turns_per_conversation == 0 {
+                    return usage("--turns-per-conversation must be at least 1".into());
+                }
+                let expected = arrival_rate * self.test_duration.as_secs_f64();
+                if expected > shape::MAX_USERS as f64 * 0.9 {
+                    return usage(format!(
+                        "--arrival-rate {arrival_rate} over --test-duration {:.0} s is about {expected:.0} conversations, more than one run holds ({})",
+                        self.test_duration.as_secs_f64(),
+                        shape::MAX_USERS
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn validate_shard(&self) -> anyhow::Result<()> {
+        let usage = |msg: String| Err(CliError::Usage(msg).into());
+        if let Some(shard) = self.shard {
+            if shard.count == 0 || shard.index >= shard.count {
+                return usage(format!(
+                    "--shard {shard}: the index must be from 0 to the shard count − 1"
+                ));
+            }
+            if self.clients.len() > 1 {
+                return usage(
+                    "--shard runs one shard of one run: give one --clients value, not a sweep"
+                        .into(),
+                );
+            }
+            if self.start_at.is_none() {
+                return usage(format!(
+                    "--shard {shard} needs --start-at: the shared start every shard ramps from (e.g. --start-at $(( $(date +%s) + 60 )))"
+                ));
+            }
+        }
+        if let Some(start_at) = self.start_at {
+            let ahead = start_at - UnixClock::new().now_unix();
+            if ahead > MAX_START_AHEAD_S {
+                return usage(format!(
+                    "--start-at is {:.1} h from now; more than {:.0} h ahead is taken for a mistake (unix seconds, not milliseconds?)",
+                    ahead / 3600.0,
+                    MAX_START_AHEAD_S / 3600.0
+                ));
+            }
+        }
         Ok(())
     }
 
-    fn summary_config(&self, clients: usize, metrics_start_time: f64) -> SummaryConfig {
+    fn summary_config(&self, users: usize, metrics_start_time: f64) -> SummaryConfig {
         let (host, port) = self.host_port();
         SummaryConfig {
             host,
             port,
-            num_clients: clients,
+            num_clients: users,
             client_start_delay: self.client_start_delay.as_secs_f64(),
             test_duration: self.test_duration.as_secs_f64(),
             threshold: self.threshold,
@@ -253,6 +385,7 @@ impl BenchOptions {
             slo_p95: self.slo_p95,
             fail_p95: self.fail_p95,
             max_error_rate: self.max_error_rate,
+            load: self.shape.clone(),
         }
     }
 
@@ -264,6 +397,9 @@ impl BenchOptions {
         }
     }
 }
+
+/// How far ahead `--start-at` may be.
+const MAX_START_AHEAD_S: f64 = 24.0 * 3600.0;
 
 /// One concurrency level's results.
 #[derive(Debug, Clone)]
@@ -309,7 +445,12 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
             skipped.reason
         );
     }
-    let most_users = options.clients.iter().copied().max().unwrap_or(1);
+    let most_users = options
+        .clients
+        .iter()
+        .map(|&clients| options.plan(clients).peak_users())
+        .max()
+        .unwrap_or(1);
     let wanted_files = most_users as u64 * 2 + 256;
     match fsutil::raise_open_files_limit(wanted_files) {
         Ok(limit) if limit < wanted_files => eprintln!(
@@ -375,12 +516,27 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
             dataset.skipped.len()
         ));
     }
-    let outcome = if !sweep.gate_failures.is_empty() {
+    for level in &levels {
+        if let Some(warning) = level
+            .summary
+            .shard
+            .as_ref()
+            .and_then(|s| s.clock.warning.as_ref())
+        {
+            problems.push(format!("shard clock check: {warning}"));
+        }
+    }
+    // A shard's gates are judged by `merge`, over the whole run: one shard's share of the
+    // turns says nothing about the run's p95, and a failed pod should mean a failed shard.
+    let gates_judged_here = options.shard.is_none();
+    let outcome = if gates_judged_here && !sweep.gate_failures.is_empty() {
         Outcome::GateFailed
     } else {
         Outcome::failed_if(!problems.is_empty())
     };
-    problems.extend(sweep.gate_failures.iter().cloned());
+    if gates_judged_here {
+        problems.extend(sweep.gate_failures.iter().cloned());
+    }
     Ok(BenchReport {
         dir,
         levels,
@@ -468,17 +624,44 @@ async fn run_level(
     stop: &Stop,
 ) -> anyhow::Result<RunSummary> {
     let clock = UnixClock::new();
-    let run_start = Instant::now() + Duration::from_millis(20);
-    let ramp = options.client_start_delay.mul_f64((clients - 1) as f64);
-    let metrics_start = run_start + ramp;
-    let window = MetricsWindow {
-        start: metrics_start,
-        end: metrics_start + options.test_duration,
+    let whole = options.plan(clients);
+    let total_users = whole.users.len();
+    let plan = match options.shard {
+        Some(shard) => whole.shard(shard.index, shard.count),
+        None => whole,
     };
-    let metrics_start_unix = clock.unix(metrics_start);
+    let run_start = match options.start_at {
+        Some(start_at) => clock.instant_at(start_at),
+        None => Instant::now() + Duration::from_millis(20),
+    };
+    let ready_at = clock.now_unix();
+    if let Some(shard) = options.shard {
+        check_shard_start(shard, &plan, run_start, total_users, &clock)?;
+    }
+    let window = MetricsWindow {
+        start: run_start + plan.window_start,
+        end: run_start + plan.window_end,
+    };
+    let metrics_start_unix = clock.unix(window.start);
+    let config = options.summary_config(total_users, metrics_start_unix);
+    let dataset_info = dataset.info();
+    let shard_users = plan.users.len();
+    let shard_info = |clock_check| {
+        let (shard, start_at) = (options.shard?, options.start_at?);
+        Some(ShardInfo {
+            index: shard.index,
+            count: shard.count,
+            run_id: shard::run_id(&config, &dataset_info, start_at, shard.count),
+            start_at,
+            host: shard::host_name(),
+            users: shard_users,
+            clock: clock_check,
+        })
+    };
+    let start_at = options.start_at.unwrap_or(ready_at);
     let context = Arc::new(SummaryContext {
-        config: options.summary_config(clients, metrics_start_unix),
-        dataset: dataset.info(),
+        config: config.clone(),
+        dataset: dataset_info.clone(),
         run: RunInfo {
             started_at: clock.unix(run_start),
             metrics_start_at: metrics_start_unix,
@@ -486,8 +669,9 @@ async fn run_level(
             finished_at: None,
             complete: false,
             stopped_early: false,
-            users: clients,
+            users: plan.users.len(),
         },
+        shard: shard_info(shard::clock_check(start_at, ready_at, None, None)),
     });
     let fail_fast = Arc::new(FailFast::new(stop.clone()));
     let dialer = Dialer::new(&options.url, &options.headers, &options.tls)?
@@ -520,25 +704,35 @@ async fn run_level(
     });
     let line = LiveLine::start(
         live,
-        clients,
+        plan.users.len(),
         run_start,
-        ramp + options.test_duration,
+        window.end.saturating_duration_since(run_start),
         options.quiet,
     );
-    let users: Vec<_> = (1..=clients)
-        .map(|user| tokio::spawn(client::run_user(Arc::clone(&ctx), user)))
-        .collect();
-    for user in users {
-        if let Err(e) = user.await {
-            eprintln!("warning: a simulated user ended abnormally: {e}");
+    let threads = options.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let workers = client::run_users(&ctx, plan.users, threads).context("starting the users")?;
+    let first_late = tokio::task::spawn_blocking(move || {
+        let mut worst: Option<Duration> = None;
+        for worker in workers {
+            match worker.join() {
+                Ok(late) => worst = worst.max(late),
+                Err(_) => eprintln!("warning: a bench worker thread panicked"),
+            }
         }
-    }
+        worst
+    })
+    .await
+    .context("waiting for the users")?;
     line.finish();
     drop(ctx);
     let mut store = tokio::task::spawn_blocking(move || writer_thread.join())
         .await
         .context("waiting for the results writer")?
         .map_err(|_| anyhow::anyhow!("the results writer thread panicked"))?;
+    store.mark_all_stale();
+    store.refresh(true);
 
     let agent_agreement = match &options.agent_log {
         Some(log) => {
@@ -552,6 +746,12 @@ async fn run_level(
         finished_at: clock.now_unix(),
         stopped_early: stop.is_stopped(),
         agent_agreement,
+        shard: shard_info(shard::clock_check(
+            start_at,
+            ready_at,
+            first_late.map(|d| d.as_secs_f64() * 1000.0),
+            Some(clock.wall_drift() * 1000.0),
+        )),
     };
     let dir = dir.to_path_buf();
     let summary = tokio::task::spawn_blocking(move || {
@@ -567,4 +767,33 @@ async fn run_level(
         bail!(verdict);
     }
     Ok(summary)
+}
+
+/// A shard refuses to start when its first user is already more than the tolerance late:
+/// its users would ramp late and its window would not line up with the other shards'.
+fn check_shard_start(
+    shard: ShardSpec,
+    plan: &shape::Plan,
+    run_start: Instant,
+    total_users: usize,
+    clock: &UnixClock,
+) -> anyhow::Result<()> {
+    let now = Instant::now();
+    if let Some(first) = plan.first_start() {
+        let late_s = signed_secs(now, run_start + first);
+        if late_s * 1000.0 > shard::TOLERANCE_MS {
+            bail!(
+                "shard {shard} started {late_s:.1} s after its first user was due ({} = --start-at + {:.1} s): its users would ramp late and its metrics window would not line up with the other shards'. Start the run again with a later --start-at (every shard must be running before it).",
+                crate::clock::iso_utc(clock.unix(run_start + first)),
+                first.as_secs_f64()
+            );
+        }
+    }
+    let wait = signed_secs(run_start, now).max(0.0);
+    eprintln!(
+        "shard {shard}: {} of the run's {total_users} user(s); shared start {} (in {wait:.1} s)",
+        plan.users.len(),
+        crate::clock::iso_utc(clock.unix(run_start)),
+    );
+    Ok(())
 }

@@ -1,23 +1,10 @@
-//! Concurrency sweep and CI gates: one row per `--clients` level, the highest level meeting
-//! `--slo-p95`, and the `--fail-p95` / `--max-error-rate` checks that make the exit status
-//! non-zero.
+//! Concurrency sweep: the latency-vs-users table every renderer shows, one row per
+//! `--clients` level. The gates that judge the levels are in [`crate::summary::gates`].
 
-use std::path::Path;
-
-use crate::clock::local_timestamp;
-use crate::runfolder::results::{RunSummary, SweepLevel, SweepSummary};
+use crate::runfolder::results::{SweepLevel, SweepSummary};
 use crate::text;
 
-/// Gate settings.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Gates {
-    /// `--slo-p95` (s).
-    pub slo_p95: Option<f64>,
-    /// `--fail-p95` (s).
-    pub fail_p95: Option<f64>,
-    /// `--max-error-rate` (0–1).
-    pub max_error_rate: Option<f64>,
-}
+pub use crate::summary::gates::{Gates, evaluate};
 
 /// The columns of the latency-vs-users table, as the report and summary.md head them.
 pub const TABLE_COLUMNS: [&str; 11] = [
@@ -78,66 +65,4 @@ pub fn table_rows(sweep: &SweepSummary) -> Vec<TableRow<'_>> {
             }
         })
         .collect()
-}
-
-/// Builds the sweep table from each level's summary and folder, and checks the gates.
-pub fn evaluate(levels: &[(&RunSummary, &Path)], root: &Path, gates: Gates) -> SweepSummary {
-    let mut rows = Vec::new();
-    let mut gate_failures = Vec::new();
-    for (summary, dir) in levels {
-        let clients = summary.config.num_clients;
-        let latency = summary.results.latency.clone();
-        let p95 = latency.as_ref().map(|l| l.p95);
-        let meets_slo = gates.slo_p95.and_then(|slo| p95.map(|p95| p95 <= slo));
-        if let Some(limit) = gates.fail_p95 {
-            match p95 {
-                Some(p95) if p95 > limit => gate_failures.push(format!(
-                    "{clients} user(s): p95 latency {p95:.3} s > --fail-p95 {limit} s"
-                )),
-                Some(_) => {}
-                None => gate_failures.push(format!(
-                    "{clients} user(s): no turn measured, so --fail-p95 {limit} s cannot pass"
-                )),
-            }
-        }
-        let error_rate = summary.errors.error_rate;
-        if let Some(limit) = gates.max_error_rate
-            && error_rate > limit
-        {
-            gate_failures.push(format!(
-                "{clients} user(s): error rate {:.2} % > --max-error-rate {:.2} %",
-                error_rate * 100.0,
-                limit * 100.0
-            ));
-        }
-        rows.push(SweepLevel {
-            clients,
-            dir: dir.strip_prefix(root).unwrap_or(dir).display().to_string(),
-            turns: latency.as_ref().map_or(0, |l| l.count),
-            latency,
-            error_rate,
-            reverse_barge_ins: summary
-                .results
-                .reverse_barge_in_detection
-                .total_reverse_barge_ins,
-            glitches: summary.results.glitch_detection.total_glitches,
-            trustworthy: summary.self_check.trustworthy,
-            meets_slo,
-        });
-    }
-    let max_clients_meeting_slo = rows
-        .iter()
-        .filter(|r| r.meets_slo == Some(true))
-        .map(|r| r.clients)
-        .max();
-    SweepSummary {
-        timestamp: local_timestamp(),
-        tool_version: crate::VERSION.to_string(),
-        levels: rows,
-        slo_p95: gates.slo_p95,
-        max_clients_meeting_slo,
-        fail_p95: gates.fail_p95,
-        max_error_rate: gates.max_error_rate,
-        gate_failures,
-    }
 }

@@ -6,11 +6,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::bench::store::Store;
 use crate::runfolder::results::{AgentAgreement, AgentTurnView};
 use crate::serverlog::TruthLine;
 use crate::serverlog::truth::turn_for_truth;
-use crate::stats::{self, Summary, round6};
+use crate::stats::round6;
+use crate::summary::store::Store;
 
 /// Longest distance (s) between bench's first reply audio and the agent's first reply frame
 /// for them to be the same reply.
@@ -73,12 +73,5 @@ pub fn check_agreement(
             difference_ms: round6(difference_ms),
         });
     }
-    let absolute: Vec<f64> = differences.iter().map(|d| d.abs()).collect();
-    AgentAgreement {
-        log: log.display().to_string(),
-        truth_lines,
-        matched_turns: differences.len(),
-        difference_ms: Summary::from_samples(&differences),
-        abs_difference_p99_ms: stats::percentile(&absolute, 99.0),
-    }
+    crate::summary::agent_agreement(log.display().to_string(), truth_lines, &differences)
 }

@@ -5,12 +5,14 @@ use std::sync::LazyLock;
 
 use clap::Args;
 
-use super::value::DurationArg;
-use crate::bench::BenchOptions;
+use super::value::{DurationArg, SHARD_INDEX_VAR, ShardArg, StagesArg, StartAtArg};
+use crate::CliError;
 use crate::bench::connect::{Header, TlsTrust};
+use crate::bench::shard::ShardSpec;
+use crate::bench::{BenchOptions, shape};
 use crate::dataset::DEFAULT_DIR;
 use crate::protocol::{self, url_template};
-use crate::runfolder::results::OnError;
+use crate::runfolder::results::{LoadShape, OnError};
 
 /// Flags of `voiceperf bench`.
 #[derive(Debug, Args)]
@@ -116,6 +118,49 @@ pub struct BenchFlags {
     /// No live progress line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Ramp users in stages instead of --clients, as k6 does: DURATION:USERS,… goes from 0
+    /// users linearly to each target over its duration, e.g. 30s:10,2m:50,30s:0; users
+    /// leaving hang up after their turn in progress. The metrics window is all the stages.
+    #[arg(long, value_name = "STAGES", conflicts_with_all = ["clients", "client_start_delay", "preset", "arrival_rate"])]
+    pub stages: Option<StagesArg>,
+    /// A ready-made shape peaking at --clients users: `spike` (a tenth of them for a minute,
+    /// all of them within 10 s for --test-duration, back to a tenth) or `soak` (ramp up over
+    /// the --client-start-delay ramp, hold for --test-duration, e.g. 1h).
+    #[arg(long, value_enum, conflicts_with = "arrival_rate")]
+    pub preset: Option<Preset>,
+    /// Open model: new conversations per second, arriving at random (a Poisson process)
+    /// during --test-duration however many are already talking; each takes
+    /// --turns-per-conversation turns, then hangs up.
+    #[arg(long, value_name = "PER_SECOND", conflicts_with_all = ["clients", "client_start_delay"])]
+    pub arrival_rate: Option<f64>,
+    /// Turns each conversation of --arrival-rate takes before hanging up.
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "arrival_rate")]
+    pub turns_per_conversation: usize,
+    /// Seed of the --arrival-rate arrival times (every shard of a run must use the same).
+    #[arg(long, default_value_t = 1, requires = "arrival_rate")]
+    pub seed: u64,
+    /// Run shard I of N of one run (I from 0; --clients is the whole run's users, this shard
+    /// simulates every N-th from user I+1). `auto/N` takes I from JOB_COMPLETION_INDEX, as in a
+    /// Kubernetes Indexed Job. Needs --start-at. `voiceperf merge` joins the shards' folders.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<ShardArg>,
+    /// Shared wall-clock start of the run (unix seconds or RFC 3339, e.g.
+    /// 2026-12-03T10:00:00Z): users start on the schedule counted from it. A shard started
+    /// after its first user was due (by more than 1 s) refuses to run.
+    #[arg(long, value_name = "TIME")]
+    pub start_at: Option<StartAtArg>,
+    /// Worker threads for the simulated users (default: one per CPU available).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// `--preset`: a ready-made load shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Preset {
+    /// A tenth of the users for a minute, all of them within 10 s, back to a tenth.
+    Spike,
+    /// Ramp up, hold for --test-duration, ramp down.
+    Soak,
 }
 
 /// bench's defaults, stated once in [`BenchOptions::default`].
@@ -134,6 +179,52 @@ impl BenchFlags {
         let url = match self.url {
             Some(url) => with_stream_id(&url),
             None => url_template(&self.host, self.port),
+        };
+        let usage = |msg: String| anyhow::Error::from(CliError::Usage(msg));
+        let shape = if let Some(StagesArg(stages)) = self.stages {
+            LoadShape::Stages {
+                stages,
+                preset: None,
+            }
+        } else if let Some(preset) = self.preset {
+            let name = match preset {
+                Preset::Spike => "spike",
+                Preset::Soak => "soak",
+            };
+            let [peak] = self.clients[..] else {
+                return Err(usage(format!(
+                    "--preset {name} peaks at one --clients value, not a sweep"
+                )));
+            };
+            let ramp = self
+                .client_start_delay
+                .0
+                .mul_f64(peak.saturating_sub(1) as f64);
+            LoadShape::Stages {
+                stages: shape::preset(name, peak, self.test_duration.0, ramp).ok_or_else(|| {
+                    usage(format!(
+                        "--preset {name} is not one of {:?}",
+                        shape::PRESETS
+                    ))
+                })?,
+                preset: Some(name.to_string()),
+            }
+        } else if let Some(arrival_rate) = self.arrival_rate {
+            LoadShape::Open {
+                arrival_rate,
+                turns_per_conversation: self.turns_per_conversation,
+                seed: self.seed,
+            }
+        } else {
+            LoadShape::Closed
+        };
+        let shard = match self.shard {
+            Some(arg) => {
+                let index_var = std::env::var(SHARD_INDEX_VAR).ok();
+                let (index, count) = arg.resolve(index_var.as_deref()).map_err(usage)?;
+                Some(ShardSpec { index, count })
+            }
+            None => None,
         };
         let options = BenchOptions {
             url,
@@ -164,6 +255,10 @@ impl BenchFlags {
             agent_log: self.agent_log,
             quiet: self.quiet,
             settings: None,
+            shape,
+            shard,
+            start_at: self.start_at.map(|t| t.0),
+            threads: self.threads,
         };
         options.validate()?;
         Ok(options)

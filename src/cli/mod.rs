@@ -6,6 +6,7 @@ mod analyze;
 mod bench;
 mod compare;
 mod config;
+mod merge;
 mod prep;
 mod report;
 mod run;
@@ -17,6 +18,7 @@ pub use analyze::AnalyzeArgs;
 pub use bench::BenchArgs;
 pub use compare::CompareArgs;
 pub use config::{Parsed, parse_from};
+pub use merge::MergeArgs;
 pub use prep::PrepArgs;
 pub use report::ReportArgs;
 pub use run::RunArgs;
@@ -45,6 +47,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Simulate concurrent users against a pipecat WebSocket agent and measure latency.
     Bench(BenchArgs),
+    /// Join the shards of one run (`bench --shard I/N`) into one run folder.
+    Merge(MergeArgs),
     /// Read an agent's server log: per-service timings, per client, joined with a bench run.
     Analyze(AnalyzeArgs),
     /// Serve the built-in reference voice agent (pipecat protobuf over WebSocket).
@@ -78,6 +82,7 @@ pub fn dispatch(cli: Cli, settings: Option<String>) -> anyhow::Result<Outcome> {
             settings,
             ..args.into_options()?
         }),
+        Command::Merge(args) => crate::merge::run(&args.into_options()?),
         Command::Analyze(args) => crate::analyze::run(&args.into_options()?),
         Command::Agent(args) => crate::agent::run(&args.into_options()?),
         Command::Run(args) => {

@@ -9,10 +9,11 @@ use std::fmt::Write as _;
 use crate::bench::sweep::{self, TABLE_COLUMNS};
 use crate::report::charts::{self, TurnRef};
 use crate::report::data::{Contents, LevelData, RunFolder};
+use crate::report::load;
 use crate::report::svg::escape;
 use crate::runfolder::REPORT_FILE;
 use crate::runfolder::record::{AgentRecord, RunRecord, StepStatus};
-use crate::runfolder::results::{ReverseBargeIn, RunSummary, SummaryConfig};
+use crate::runfolder::results::{ClientResults, ReverseBargeIn, RunSummary, SummaryConfig};
 use crate::serverlog::parse::MetricKind;
 use crate::stats::Summary;
 use crate::text;
@@ -312,6 +313,18 @@ pub fn alerts(summary: &RunSummary, record: Option<&RunRecord>) -> Vec<(&'static
     if let Some(w) = &summary.self_check.warning {
         alerts.push(("bad", w.clone()));
     }
+    if let Some(shard) = &summary.shard {
+        alerts.push((
+            "warn",
+            format!(
+                "This is shard {}/{} of run {} (its {} of the run's {} users): `voiceperf merge` joins the shards into the run's figures.",
+                shard.index, shard.count, shard.run_id, shard.users, summary.config.num_clients
+            ),
+        ));
+        if let Some(w) = &shard.clock.warning {
+            alerts.push(("bad", format!("Shard clock check: {w}")));
+        }
+    }
     if summary.run.stopped_early {
         alerts.push((
             "warn",
@@ -370,8 +383,8 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     let subtitle = format!(
         "{} · {} · {:.0} s metrics window · {}",
         summary.timestamp,
-        text::count(summary.run.users, "user"),
-        config.test_duration,
+        crate::summary::text::load_text(summary),
+        summary.run.metrics_end_at - summary.run.metrics_start_at,
         agent_description(record, config)
     );
     header(out, folder, &subtitle);
@@ -473,10 +486,12 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
 
     let turns = charts::all_turns(&level.clients);
     render_latency(out, summary, &turns);
+    render_load(out, summary, &level.clients);
     render_breakdown(out, level, record);
     render_events(out, summary, &turns);
     render_errors(out, summary);
     render_self_check(out, summary, record);
+    render_shards(out, summary);
     render_clients(out, summary);
     render_dataset(out, summary);
     render_config(out, summary, record);
@@ -550,6 +565,67 @@ fn render_latency(out: &mut String, summary: &RunSummary, turns: &[TurnRef]) {
         Some(svg) => out.push_str(&svg),
         None => out.push_str(r#"<p class="note-box">No turn was taken.</p>"#),
     }
+    out.push_str("</section>");
+}
+
+fn render_load(out: &mut String, summary: &RunSummary, clients: &[ClientResults]) {
+    let bins = load::bins(summary, clients);
+    let slo = summary.config.slo_p95;
+    let knee = load::knee(&bins, slo);
+    let (Some(latency), Some(users)) = (
+        load::latency_chart(&bins, knee.as_ref(), slo),
+        load::users_chart(&bins, knee.as_ref()),
+    ) else {
+        return;
+    };
+    out.push_str(r#"<section id="load"><h2>Load over time and the capacity knee</h2>"#);
+    out.push_str("<p>The run cut into time bins: the p50 and p95 latency of the turns whose speech ended in each, and the most users connected at once. The capacity knee is the first bin where p95 broke the SLO (<code>--slo-p95</code>) or departed from p50 (the p95 − p50 spread above three times the spread the run started with, in two bins running).</p>");
+    let _ = write!(
+        out,
+        r#"<div class="alert {}">{}</div>"#,
+        if knee.is_some() { "" } else { "ok" },
+        escape(&match &knee {
+            Some(knee) => capitalize(&knee.describe(slo)),
+            None =>
+                "No knee: p95 stayed close to p50 (and within the SLO, if one was set) all along."
+                    .to_string(),
+        })
+    );
+    out.push_str(&latency);
+    out.push_str(&users);
+    out.push_str("</section>");
+}
+
+fn render_shards(out: &mut String, summary: &RunSummary) {
+    if summary.shards.is_empty() {
+        return;
+    }
+    out.push_str(r#"<section id="shards"><h2>Shards</h2>"#);
+    let _ = write!(
+        out,
+        "<p>This run was made of {} shards (<code>bench --shard I/N</code>) merged by <code>voiceperf merge</code>: every figure above is recomputed from all their turns; each shard's self-check is its own and the worst is the run's. The clock check: how long before the shared start each shard was ready, how late its first user started, and how far its wall clock moved against its monotonic clock during the run (tolerance {} ms).</p>",
+        summary.shards.len(),
+        summary.shards.first().map_or(0.0, |s| s.clock.tolerance_ms)
+    );
+    let mut headers: Vec<&str> = crate::summary::text::SHARD_COLUMNS.to_vec();
+    headers.extend([
+        "ready before start (s)",
+        "first user late (ms)",
+        "clock drift (ms)",
+    ]);
+    let opt = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1}"));
+    let rows: Vec<Vec<String>> = crate::summary::text::shard_rows(summary)
+        .into_iter()
+        .zip(&summary.shards)
+        .map(|(cells, shard)| {
+            let mut row: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+            row.push(format!("{:.1}", shard.clock.lead_s));
+            row.push(opt(shard.clock.first_user_late_ms));
+            row.push(opt(shard.clock.wall_clock_drift_ms));
+            row
+        })
+        .collect();
+    out.push_str(&table(&headers, &rows, 2));
     out.push_str("</section>");
 }
 

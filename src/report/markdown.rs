@@ -74,8 +74,8 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     let _ = writeln!(
         out,
         "# voiceperf: {}, {:.0} s metrics window\n",
-        count(s.run.users, "user"),
-        s.config.test_duration
+        crate::summary::text::load_text(s),
+        s.run.metrics_end_at - s.run.metrics_start_at
     );
     let _ = writeln!(out, "{}\n", verdict(s));
     for (_, alert) in alerts(s, folder.record.as_ref()) {
@@ -157,6 +157,22 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         s.dataset.files.len(),
         s.dataset.audio_dir
     );
+    let bins = crate::report::load::bins(s, &level.clients);
+    if let Some(knee) = crate::report::load::knee(&bins, s.config.slo_p95) {
+        let _ = writeln!(out, "- {}", knee.describe(s.config.slo_p95));
+    }
+    if !s.shards.is_empty() {
+        let columns = crate::summary::text::SHARD_COLUMNS;
+        let _ = writeln!(
+            out,
+            "\nShards (each self-check its own; the worst is the run's):\n\n| {} |",
+            columns.join(" | ")
+        );
+        let _ = writeln!(out, "|---|---|{}", "---:|".repeat(columns.len() - 2));
+        for cells in crate::summary::text::shard_rows(s) {
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+    }
     let _ = writeln!(
         out,
         "\nFull report: `{REPORT_FILE}` · p95 {}.",

@@ -9,6 +9,7 @@
 pub mod charts;
 pub mod data;
 pub mod html;
+pub mod load;
 pub mod markdown;
 pub mod svg;
 

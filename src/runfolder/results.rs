@@ -92,8 +92,8 @@ pub struct ClientResults {
     pub error_counts: BTreeMap<ErrorKind, usize>,
     /// How late each audio chunk left versus its schedule (ms), over this connection.
     pub send_lateness_ms: Option<Summary>,
-    /// How late the receive loop woke for a due timer (ms): an upper bound on how stale an
-    /// arrival timestamp can be.
+    /// How late the thread serving this connection woke for a due timer (ms), sampled about
+    /// every 100 ms: a bound on how stale an arrival timestamp can be.
     pub receive_lag_ms: Option<Summary>,
 }
 
@@ -380,6 +380,12 @@ pub struct RunSummary {
     pub agent_agreement: Option<AgentAgreement>,
     /// Run timing and completeness.
     pub run: RunInfo,
+    /// This run's place in a sharded run (`bench --shard I/N`); absent for a whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+    /// The shards a merged run was made of (`voiceperf merge`), by index; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRow>,
 }
 
 /// Configuration of a run (seed fields first).
@@ -431,6 +437,119 @@ pub struct SummaryConfig {
     pub fail_p95: Option<f64>,
     /// `--max-error-rate` (0–1).
     pub max_error_rate: Option<f64>,
+    /// How users come and go (absent in run folders written before load shapes: `closed`).
+    #[serde(default)]
+    pub load: LoadShape,
+}
+
+/// How users come and go during a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum LoadShape {
+    /// `--clients` users started `--client-start-delay` apart, each talking back to back until
+    /// the end of the metrics window, which opens when the last one has started.
+    #[default]
+    Closed,
+    /// k6's ramping notion (`--stages 30s:10,2m:50,30s:0`): from 0, the number of users goes
+    /// linearly to each stage's target over its duration; a user joins when the target reaches
+    /// its number and hangs up after its turn in progress when the target falls below it. The
+    /// metrics window is the whole of the stages.
+    Stages {
+        /// The stages, in order.
+        stages: Vec<Stage>,
+        /// The preset they came from (`spike`, `soak`), if any.
+        preset: Option<String>,
+    },
+    /// An open model: conversations arrive as a Poisson process at `arrival_rate` per second
+    /// during the metrics window (`--test-duration`), each takes `turns_per_conversation`
+    /// turns and hangs up, however many are already talking.
+    Open {
+        /// Conversations per second.
+        arrival_rate: f64,
+        /// Turns each conversation takes before hanging up.
+        turns_per_conversation: usize,
+        /// Seed of the arrival times (every shard draws the same ones).
+        seed: u64,
+    },
+}
+
+/// One stage of `--stages`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stage {
+    /// How long the stage lasts (s).
+    pub duration_s: f64,
+    /// Users at its end.
+    pub target: usize,
+}
+
+/// A shard's identity and how its start went (`bench --shard I/N --start-at T`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    /// Its index, 0 to `count − 1` (Kubernetes' `JOB_COMPLETION_INDEX`).
+    pub index: usize,
+    /// Shards in the run.
+    pub count: usize,
+    /// Identifies the logical run: the same for every shard of one run (a hash of the shared
+    /// start, the shard count, the configuration and the dataset).
+    pub run_id: String,
+    /// The shared start (`--start-at`, unix s).
+    pub start_at: f64,
+    /// The machine it ran on (host name; the pod name on Kubernetes).
+    pub host: String,
+    /// Users of the whole run this shard simulated: every `count`-th user from `index + 1`.
+    pub users: usize,
+    /// The clock check.
+    pub clock: ClockCheck,
+}
+
+/// A shard's check of its own clock and start, without NTP: whether it was ready before the
+/// shared start, how late its first user really started, and whether its wall clock moved
+/// against its monotonic clock during the run (a clock being stepped or slewed). A constant
+/// offset between machines is invisible to this check; node clocks must be NTP-synchronised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClockCheck {
+    /// When the shard was ready to start its users (unix s, its clock).
+    pub ready_at: f64,
+    /// `start_at − ready_at` (s): how long it waited; negative when it was ready late.
+    pub lead_s: f64,
+    /// How late its first user started versus the shared schedule (ms).
+    pub first_user_late_ms: Option<f64>,
+    /// The system wall clock minus the run's monotonic clock at the end of the run (ms): 0
+    /// unless the wall clock was stepped or slewed during the run.
+    pub wall_clock_drift_ms: Option<f64>,
+    /// The tolerance both are held to (ms).
+    pub tolerance_ms: f64,
+    /// Whether the start and the clock were within the tolerance.
+    pub ok: bool,
+    /// What was out of tolerance, in words.
+    pub warning: Option<String>,
+}
+
+/// One shard of a merged run, in `summary.json`'s `shards` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardRow {
+    /// Shard index.
+    pub index: usize,
+    /// Its run folder, as given to `merge`.
+    pub dir: String,
+    /// The machine it ran on.
+    pub host: String,
+    /// Users it simulated.
+    pub users: usize,
+    /// Connections it made.
+    pub connections: usize,
+    /// Latency over its in-window turns (s).
+    pub latency: Option<Summary>,
+    /// Its errors.
+    pub errors: usize,
+    /// Its error rate.
+    pub error_rate: f64,
+    /// Whether it ran to the end.
+    pub complete: bool,
+    /// Its own self-check.
+    pub self_check: SelfCheck,
+    /// Its clock check.
+    pub clock: ClockCheck,
 }
 
 /// What a user does after a connection error.

@@ -1,20 +1,28 @@
-//! From per-connection results to the run's `summary.json`: the seed launcher's aggregates
-//! (kept for comparison with old reports) and voiceperf's percentiles over all turns, error
-//! accounting and the load generator's self-check.
+//! From per-connection results to a run's `summary.json` and `turns.csv`: the seed launcher's
+//! aggregates (kept for comparison with old reports) and voiceperf's percentiles over all
+//! turns, error accounting and the load generator's self-check. Shared by `bench` (as the run
+//! goes, from its [`Store`]) and `merge` (from the shards' client files), so a merged run's
+//! figures are computed by the same code as a single run's.
+
+pub mod csv;
+pub mod gates;
+pub mod store;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::bench::store::Store;
 use crate::clock;
 use crate::fsutil;
 use crate::runfolder::results::{
     AgentAgreement, ClientResults, ClientRow, DatasetInfo, ErrorDetection, ErrorKind, ErrorSummary,
     FilteredResults, GlitchDetection, ReverseBargeIn, ReverseBargeInDetection, RunInfo, RunSummary,
-    SelfCheck, StreamError, SummaryConfig, SummaryResults, TurnCounts, TurnOutcome, TurnRecord,
+    SelfCheck, ShardInfo, StreamError, SummaryConfig, SummaryResults, TurnCounts, TurnOutcome,
+    TurnRecord,
 };
 use crate::runfolder::{SUMMARY_FILE, TURNS_CSV_FILE};
 use crate::stats::{self, Summary, round6};
+use crate::summary::store::Store;
 
 /// p99 send lateness or receive lag above this (ms) means the numbers can't be trusted.
 pub const LATENESS_LIMIT_MS: f64 = 5.0;
@@ -31,6 +39,9 @@ pub struct SummaryContext {
     pub dataset: DatasetInfo,
     /// Run timing (with `finished_at`/`complete` unset).
     pub run: RunInfo,
+    /// The shard this run is, for a shard of a sharded run (its clock check as known
+    /// before the run).
+    pub shard: Option<ShardInfo>,
 }
 
 /// How the run ended, known only at the end.
@@ -42,12 +53,21 @@ pub struct Finish {
     pub stopped_early: bool,
     /// Agreement with the agent's truth log, if checked.
     pub agent_agreement: Option<AgentAgreement>,
+    /// The shard this run is, with its clock check as it ended.
+    pub shard: Option<ShardInfo>,
 }
 
 impl ClientResults {
     /// Recomputes every field derived from `turns` (the seed's fields, glitch totals) and the
     /// lateness summaries from the raw samples (s).
     pub fn refresh_derived(&mut self, lateness_s: &[f32], lag_s: &[f32]) {
+        self.refresh_turn_fields();
+        self.send_lateness_ms = summary_ms(lateness_s);
+        self.receive_lag_ms = summary_ms(lag_s);
+    }
+
+    /// Recomputes every field derived from `turns` (the seed's fields, glitch totals).
+    pub fn refresh_turn_fields(&mut self) {
         let counted: Vec<&TurnRecord> = self.turns.iter().filter(|t| t.in_window).collect();
         self.individual_latencies = counted.iter().filter_map(|t| t.latency_s).collect();
         self.valid_latencies = self
@@ -69,8 +89,6 @@ impl ClientResults {
         self.glitch_count = counted.iter().map(|t| t.glitches).sum();
         self.starved_ms = round6(counted.iter().map(|t| t.starved_ms).sum());
         self.glitch_detected = self.glitch_count > 0;
-        self.send_lateness_ms = summary_ms(lateness_s);
-        self.receive_lag_ms = summary_ms(lag_s);
     }
 }
 
@@ -100,9 +118,31 @@ fn summary_of(values: impl Iterator<Item = f64>) -> Option<Summary> {
     Summary::from_samples(&values.collect::<Vec<_>>()).map(round_summary)
 }
 
-/// Summarises a run from its stored connections.
+/// Most lateness samples a mid-run self-check looks at: evenly spaced, so that rewriting
+/// `summary.json` every few seconds does not sort millions of samples each time. The final
+/// self-check uses every sample.
+const MID_RUN_SAMPLES: usize = 200_000;
+
+/// Summarises a run from its stored connections (whose derived fields are fresh: see
+/// [`Store::refresh`]). Without `finish` (mid-run), the self-check looks at a sample of
+/// the lateness samples.
 pub fn summarize(context: &SummaryContext, store: &Store, finish: Option<&Finish>) -> RunSummary {
     let clients: Vec<&ClientResults> = store.clients.values().map(|c| &c.results).collect();
+    let limit = if finish.is_some() {
+        usize::MAX
+    } else {
+        MID_RUN_SAMPLES
+    };
+    summarize_clients(context, &clients, self_check(store, limit), finish)
+}
+
+/// Summarises a run from its connections' results, with the self-check as measured.
+pub fn summarize_clients(
+    context: &SummaryContext,
+    clients: &[&ClientResults],
+    self_check: SelfCheck,
+    finish: Option<&Finish>,
+) -> RunSummary {
     let counted: Vec<&TurnRecord> = clients
         .iter()
         .flat_map(|c| c.turns.iter())
@@ -212,8 +252,7 @@ pub fn summarize(context: &SummaryContext, store: &Store, finish: Option<&Finish
     };
 
     let rows = clients.iter().map(|c| client_row(c)).collect();
-    let errors = error_summary(&clients, &results.turns);
-    let self_check = self_check(store);
+    let errors = error_summary(clients, &results.turns);
     let mut run = context.run.clone();
     if let Some(finish) = finish {
         run.finished_at = Some(finish.finished_at);
@@ -231,6 +270,10 @@ pub fn summarize(context: &SummaryContext, store: &Store, finish: Option<&Finish
         dataset: context.dataset.clone(),
         agent_agreement: finish.and_then(|f| f.agent_agreement.clone()),
         run,
+        shard: finish
+            .and_then(|f| f.shard.clone())
+            .or_else(|| context.shard.clone()),
+        shards: Vec::new(),
     }
 }
 
@@ -291,19 +334,28 @@ fn error_summary(clients: &[&ClientResults], turns: &TurnCounts) -> ErrorSummary
     }
 }
 
-fn self_check(store: &Store) -> SelfCheck {
-    let lateness: Vec<f32> = store
-        .clients
-        .values()
-        .flat_map(|c| c.lateness_s.iter().copied())
-        .collect();
-    let lag: Vec<f32> = store
-        .clients
-        .values()
-        .flat_map(|c| c.lag_s.iter().copied())
-        .collect();
-    let send_lateness_ms = summary_ms(&lateness);
-    let receive_lag_ms = summary_ms(&lag);
+/// Every `n`-th of the samples, `n` chosen so that at most `limit` are kept.
+fn spaced<'a>(samples: impl Iterator<Item = &'a [f32]> + Clone, limit: usize) -> Vec<f32> {
+    let total: usize = samples.clone().map(<[f32]>::len).sum();
+    let stride = total.div_ceil(limit.max(1)).max(1);
+    samples.flatten().copied().step_by(stride).collect()
+}
+
+fn self_check(store: &Store, limit: usize) -> SelfCheck {
+    let lateness = spaced(
+        store.clients.values().map(|c| c.lateness_s.as_slice()),
+        limit,
+    );
+    let lag = spaced(store.clients.values().map(|c| c.lag_s.as_slice()), limit);
+    self_check_of(summary_ms(&lateness), summary_ms(&lag))
+}
+
+/// The self-check of a send lateness and a receive lag (ms): trusted when both p99s are
+/// within [`LATENESS_LIMIT_MS`].
+pub fn self_check_of(
+    send_lateness_ms: Option<Summary>,
+    receive_lag_ms: Option<Summary>,
+) -> SelfCheck {
     let mut problems = Vec::new();
     if let Some(s) = &send_lateness_ms
         && s.p99 > LATENESS_LIMIT_MS
@@ -337,6 +389,20 @@ fn self_check(store: &Store) -> SelfCheck {
     }
 }
 
+/// The agreement between bench and the agent's truth lines in `log`: `truth_lines` lines
+/// belonged to the run's streams, and each matched turn differed by one of `differences_ms`
+/// (bench's interval − the agent's, ms).
+pub fn agent_agreement(log: String, truth_lines: usize, differences_ms: &[f64]) -> AgentAgreement {
+    let absolute: Vec<f64> = differences_ms.iter().map(|d| d.abs()).collect();
+    AgentAgreement {
+        log,
+        truth_lines,
+        matched_turns: differences_ms.len(),
+        difference_ms: Summary::from_samples(differences_ms),
+        abs_difference_p99_ms: stats::percentile(&absolute, 99.0),
+    }
+}
+
 /// Writes `summary.json` and `turns.csv` for the run folder `dir`; returns the summary.
 pub fn write_run_files(
     dir: &Path,
@@ -345,21 +411,33 @@ pub fn write_run_files(
     finish: Option<&Finish>,
 ) -> anyhow::Result<RunSummary> {
     let summary = summarize(context, store, finish);
-    fsutil::write_json_atomic(&dir.join(SUMMARY_FILE), &summary)?;
-    let csv = crate::bench::output::turns_csv(store.clients.values().map(|c| &c.results));
-    fsutil::write_atomic(&dir.join(TURNS_CSV_FILE), csv.as_bytes())?;
+    write_summary_files(dir, &summary, store.clients.values().map(|c| &c.results))?;
     Ok(summary)
 }
 
+/// Writes `summary` as `summary.json` and the turns of `clients` as `turns.csv` into `dir`.
+pub fn write_summary_files<'a>(
+    dir: &Path,
+    summary: &RunSummary,
+    clients: impl Iterator<Item = &'a ClientResults>,
+) -> anyhow::Result<()> {
+    fsutil::write_json_atomic(&dir.join(SUMMARY_FILE), summary)?;
+    fsutil::write_atomic(
+        &dir.join(TURNS_CSV_FILE),
+        csv::turns_csv(clients).as_bytes(),
+    )
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::bench::store::StoredClient;
     use crate::runfolder::results::{
         ConnectionStatus, ErrorRecord, FrameCounts, OnError, SpeechEndSource,
     };
+    use crate::summary::store::StoredClient;
 
-    fn turn(latency: Option<f64>, in_window: bool, outcome: TurnOutcome) -> TurnRecord {
+    /// An in-window or out-of-window turn with this latency and outcome.
+    pub(crate) fn turn(latency: Option<f64>, in_window: bool, outcome: TurnOutcome) -> TurnRecord {
         let reverse_barge_in = latency.and_then(|l| {
             (l < 0.0)
                 .then_some(ReverseBargeIn::DuringSpeech)
@@ -403,7 +481,12 @@ mod tests {
         }
     }
 
-    fn client(user: usize, turns: Vec<TurnRecord>, connect_errors: usize) -> StoredClient {
+    /// A finished connection of `user` with these turns and failed connection attempts.
+    pub(crate) fn client(
+        user: usize,
+        turns: Vec<TurnRecord>,
+        connect_errors: usize,
+    ) -> StoredClient {
         let mut results = ClientResults {
             stream_id: format!("client_{user}_1"),
             individual_latencies: Vec::new(),
@@ -459,7 +542,7 @@ mod tests {
         }
     }
 
-    fn context() -> SummaryContext {
+    pub(crate) fn context() -> SummaryContext {
         SummaryContext {
             config: SummaryConfig {
                 host: "127.0.0.1".into(),
@@ -485,6 +568,7 @@ mod tests {
                 slo_p95: None,
                 fail_p95: None,
                 max_error_rate: None,
+                load: Default::default(),
             },
             dataset: DatasetInfo {
                 audio_dir: String::new(),
@@ -502,6 +586,7 @@ mod tests {
                 stopped_early: false,
                 users: 2,
             },
+            shard: None,
         }
     }
 

@@ -1,0 +1,313 @@
+//! The final summary of one run (one concurrency level, or shards merged into one), for the
+//! console.
+
+use std::fmt::Write as _;
+
+use crate::runfolder::results::{LoadShape, RunSummary};
+use crate::stats::Summary;
+use crate::term::Painter;
+use crate::text;
+
+fn summary_row(out: &mut String, label: &str, s: Option<&Summary>) {
+    match s {
+        Some(s) => {
+            let _ = writeln!(
+                out,
+                "  {label:<18}{:>7}{:>9.3}{:>8.3}{:>8.3}{:>8.3}{:>8.3}{:>8.3}{:>8.3}",
+                s.count, s.mean, s.min, s.p50, s.p90, s.p95, s.p99, s.max
+            );
+        }
+        None => {
+            let _ = writeln!(out, "  {label:<18}{:>7}", 0);
+        }
+    }
+}
+
+/// Who talked: "4 users", "50 users in stages 30s:10,…", "312 conversations arriving at
+/// 2/s, 3 turns each", with the shard for a shard.
+pub fn load_text(summary: &RunSummary) -> String {
+    let users = summary.run.users;
+    let whole = summary.config.num_clients;
+    let who = match &summary.config.load {
+        LoadShape::Closed => text::count(users, "user"),
+        LoadShape::Stages { stages, preset } => {
+            let stages: Vec<String> = stages
+                .iter()
+                .map(|s| format!("{}s:{}", s.duration_s, s.target))
+                .collect();
+            let preset = preset
+                .as_ref()
+                .map_or(String::new(), |p| format!(" ({p} preset)"));
+            format!(
+                "{} in stages {}{preset}",
+                text::count(users, "user"),
+                stages.join(",")
+            )
+        }
+        LoadShape::Open {
+            arrival_rate,
+            turns_per_conversation,
+            ..
+        } => format!(
+            "{} arriving at {arrival_rate}/s, {} each",
+            text::count(users, "conversation"),
+            text::count(*turns_per_conversation, "turn")
+        ),
+    };
+    match &summary.shard {
+        Some(shard) => format!(
+            "shard {}/{} of run {}: {who} of {whole}",
+            shard.index, shard.count, shard.run_id
+        ),
+        None if !summary.shards.is_empty() => {
+            format!("{who}, merged from {} shard(s)", summary.shards.len())
+        }
+        None => who,
+    }
+}
+
+/// The final summary of one run (one concurrency level, or a merged run), for the console.
+pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter) -> String {
+    let r = &summary.results;
+    let mut out = String::new();
+    let command = if summary.shards.is_empty() {
+        "bench"
+    } else {
+        "merge"
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        paint.bold(&format!(
+            "voiceperf {command}: {}, {:.0} s metrics window, {} connection(s){}",
+            load_text(summary),
+            summary.run.metrics_end_at - summary.run.metrics_start_at,
+            r.total_clients,
+            if summary.run.stopped_early {
+                " — STOPPED EARLY"
+            } else {
+                ""
+            }
+        ))
+    );
+    let _ = writeln!(
+        out,
+        "\nlatency = first bot audio − end of the user's speech (s), over every in-window turn"
+    );
+    let _ = writeln!(
+        out,
+        "  {:<18}{:>7}{:>9}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}",
+        "", "turns", "mean", "min", "p50", "p90", "p95", "p99", "max"
+    );
+    summary_row(&mut out, "latency", r.latency.as_ref());
+    summary_row(&mut out, "audible", r.audible_latency.as_ref());
+    summary_row(&mut out, "from last chunk", r.last_chunk_latency.as_ref());
+    summary_row(&mut out, "any first frame", r.seed_latency.as_ref());
+    let t = &r.turns;
+    let _ = writeln!(
+        out,
+        "\nturns: {} in window — {} replied, {} no reply, {} disconnected, {} stopped; {} outside the window",
+        t.in_window, t.replied, t.no_reply, t.disconnected, t.stopped, t.outside_window
+    );
+    let rbi = &r.reverse_barge_in_detection;
+    let rbi_text = format!(
+        "reverse barge-ins: {} ({} during speech, {} below {} s)",
+        rbi.total_reverse_barge_ins,
+        rbi.during_speech,
+        rbi.below_threshold,
+        summary.config.threshold
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if rbi.total_reverse_barge_ins > 0 {
+            paint.yellow(&rbi_text)
+        } else {
+            rbi_text
+        }
+    );
+    let g = &r.glitch_detection;
+    let glitch_text = format!(
+        "glitches: {} in {} turn(s), {:.0} ms starved, {} of {} connection(s) affected",
+        g.total_glitches,
+        g.turns_with_glitches,
+        g.total_starved_ms,
+        g.clients_with_glitches,
+        g.total_clients
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if g.total_glitches > 0 {
+            paint.yellow(&glitch_text)
+        } else {
+            glitch_text
+        }
+    );
+    let e = &summary.errors;
+    let kinds: Vec<String> = e
+        .by_kind
+        .iter()
+        .map(|(k, n)| format!("{} {n}", k.name()))
+        .collect();
+    let error_text = format!(
+        "errors: {}{} — error rate {:.1} % ({} of {} attempts failed)",
+        e.total,
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
+        },
+        e.error_rate * 100.0,
+        e.failed,
+        e.attempted
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if e.total > 0 {
+            paint.red(&error_text)
+        } else {
+            error_text
+        }
+    );
+    if let Some(first) = e.first_errors.first() {
+        let _ = writeln!(
+            out,
+            "  first: {} {}: {}",
+            first.stream_id,
+            first.error.kind.name(),
+            first.error.message
+        );
+    }
+    let sc = &summary.self_check;
+    let fmt_ms = |s: Option<&Summary>| {
+        s.map_or("–".into(), |s| {
+            format!("p50 {:.2} / p99 {:.2} / max {:.2} ms", s.p50, s.p99, s.max)
+        })
+    };
+    let check = format!(
+        "self-check{}: send lateness {}; receive lag {}",
+        if summary.shards.is_empty() {
+            ""
+        } else {
+            " (the worst shard's)"
+        },
+        fmt_ms(sc.send_lateness_ms.as_ref()),
+        fmt_ms(sc.receive_lag_ms.as_ref())
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if sc.trustworthy {
+            format!("{check} {}", paint.green("✓"))
+        } else {
+            paint.red(&check)
+        }
+    );
+    if let Some(a) = &summary.agent_agreement {
+        match &a.difference_ms {
+            Some(d) => {
+                let _ = writeln!(
+                    out,
+                    "agent agreement: {} turn(s) matched; bench − agent p50 {:.3} ms, p99 {:.3} ms, |p99| {:.3} ms",
+                    a.matched_turns,
+                    d.p50,
+                    d.p99,
+                    a.abs_difference_p99_ms.unwrap_or(f64::NAN)
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "agent agreement: no turn matched in {} ({} truth line(s))",
+                    a.log, a.truth_lines
+                );
+            }
+        }
+    }
+    if !summary.clients.is_empty() && summary.clients.len() <= 20 {
+        let _ = writeln!(
+            out,
+            "\n  {:<28}{:>6}{:>8}{:>8}{:>8}{:>6}{:>9}{:>7}",
+            "connection", "turns", "p50", "p95", "max", "rbi", "glitches", "errors"
+        );
+        for c in &summary.clients {
+            let l = c.latency.as_ref();
+            let _ = writeln!(
+                out,
+                "  {:<28}{:>6}{:>8}{:>8}{:>8}{:>6}{:>9}{:>7}",
+                c.stream_id,
+                c.turns,
+                text::secs(l.map(|s| s.p50)),
+                text::secs(l.map(|s| s.p95)),
+                text::secs(l.map(|s| s.max)),
+                c.reverse_barge_ins,
+                c.glitches,
+                c.errors
+            );
+        }
+    }
+    if !summary.shards.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  {:<6}{:<24}{:>6}{:>7}{:>8}{:>8}{:>8}{:>8}{:>14}  trusted",
+            "shard", "host", "users", "turns", "p50", "p95", "p99", "errors", "lateness p99"
+        );
+        for row in shard_rows(summary) {
+            let _ = writeln!(
+                out,
+                "  {:<6}{:<24}{:>6}{:>7}{:>8}{:>8}{:>8}{:>8}{:>14}  {}",
+                row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9]
+            );
+        }
+    }
+    let _ = writeln!(out, "\nresults: {}", dir.display());
+    out
+}
+
+/// The columns of the per-shard table of a merged run.
+pub const SHARD_COLUMNS: [&str; 10] = [
+    "shard",
+    "host",
+    "users",
+    "turns",
+    "p50 (s)",
+    "p95 (s)",
+    "p99 (s)",
+    "errors",
+    "send lateness p99 (ms)",
+    "trusted",
+];
+
+/// The per-shard table of a merged run, one row of [`SHARD_COLUMNS`] per shard.
+pub fn shard_rows(summary: &RunSummary) -> Vec<[String; 10]> {
+    summary
+        .shards
+        .iter()
+        .map(|row| {
+            let l = row.latency.as_ref();
+            let trusted = match (&row.self_check.warning, &row.clock.warning, row.complete) {
+                (None, None, true) => "yes".to_string(),
+                (None, None, false) => "unfinished".to_string(),
+                (Some(_), _, _) => "no: overloaded".to_string(),
+                (None, Some(_), _) => "no: clock".to_string(),
+            };
+            [
+                row.index.to_string(),
+                row.host.clone(),
+                row.users.to_string(),
+                l.map_or(0, |s| s.count).to_string(),
+                text::secs(l.map(|s| s.p50)),
+                text::secs(l.map(|s| s.p95)),
+                text::secs(l.map(|s| s.p99)),
+                row.errors.to_string(),
+                row.self_check
+                    .send_lateness_ms
+                    .as_ref()
+                    .map_or("–".into(), |s| format!("{:.2}", s.p99)),
+                trusted,
+            ]
+        })
+        .collect()
+}
