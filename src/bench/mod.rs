@@ -106,8 +106,6 @@ pub struct BenchOptions {
     pub fail_p95: Option<f64>,
     /// Fail (exit 3) when a level's error rate exceeds this (0–1).
     pub max_error_rate: Option<f64>,
-    /// The fewest turns a gate decides on (`--min-turns`).
-    pub min_turns: usize,
     /// Agent log with truth lines to check agreement against.
     pub agent_log: Option<PathBuf>,
     /// No live progress line.
@@ -152,7 +150,6 @@ impl Default for BenchOptions {
             slo_p95: None,
             fail_p95: None,
             max_error_rate: None,
-            min_turns: sweep::DEFAULT_MIN_TURNS,
             agent_log: None,
             quiet: false,
             settings: None,
@@ -388,7 +385,6 @@ impl BenchOptions {
             slo_p95: self.slo_p95,
             fail_p95: self.fail_p95,
             max_error_rate: self.max_error_rate,
-            min_turns: Some(self.min_turns),
             load: self.shape.clone(),
         }
     }
@@ -398,7 +394,6 @@ impl BenchOptions {
             slo_p95: self.slo_p95,
             fail_p95: self.fail_p95,
             max_error_rate: self.max_error_rate,
-            min_turns: self.min_turns,
         }
     }
 }

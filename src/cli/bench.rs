@@ -111,10 +111,6 @@ pub struct BenchFlags {
     /// fraction, e.g. 0.01.
     #[arg(long)]
     pub max_error_rate: Option<f64>,
-    /// The fewest turns (per level) --fail-p95 and --max-error-rate decide on; with fewer, the
-    /// gate fails with "too few turns" (exit 3) instead of passing on noise.
-    #[arg(long, default_value_t = crate::bench::sweep::DEFAULT_MIN_TURNS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-    pub min_turns: usize,
     /// Agent log holding `VoiceperfAgent turn …` truth lines: check that bench's
     /// measurement agrees with the agent's own, per turn.
     #[arg(long)]
@@ -256,7 +252,6 @@ impl BenchFlags {
             slo_p95: self.slo_p95,
             fail_p95: self.fail_p95,
             max_error_rate: self.max_error_rate,
-            min_turns: self.min_turns,
             agent_log: self.agent_log,
             quiet: self.quiet,
             settings: None,

@@ -32,9 +32,6 @@ pub struct MergeArgs {
     /// shards' --max-error-rate).
     #[arg(long)]
     pub max_error_rate: Option<f64>,
-    /// The fewest turns the gates decide on (default: the shards' --min-turns, else 20).
-    #[arg(long, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-    pub min_turns: Option<usize>,
 }
 
 impl MergeArgs {
@@ -48,8 +45,6 @@ impl MergeArgs {
                 slo_p95: self.slo_p95,
                 fail_p95: self.fail_p95,
                 max_error_rate: self.max_error_rate,
-                // 0: not given, the shards' setting applies.
-                min_turns: self.min_turns.unwrap_or(0),
             },
         })
     }

@@ -176,13 +176,6 @@ pub fn merge(options: &MergeOptions) -> anyhow::Result<Merged> {
             .gates
             .max_error_rate
             .or(summary.config.max_error_rate),
-        min_turns: match options.gates.min_turns {
-            0 => summary
-                .config
-                .min_turns
-                .unwrap_or(gates::DEFAULT_MIN_TURNS),
-            n => n,
-        },
     };
     let verdict = gates::evaluate(&[(&summary, dir.as_path())], &dir, gates);
     let outcome = if !verdict.gate_failures.is_empty() {

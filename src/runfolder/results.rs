@@ -437,9 +437,6 @@ pub struct SummaryConfig {
     pub fail_p95: Option<f64>,
     /// `--max-error-rate` (0–1).
     pub max_error_rate: Option<f64>,
-    /// `--min-turns`: the fewest turns a gate decides on (absent in older run folders).
-    #[serde(default)]
-    pub min_turns: Option<usize>,
     /// How users come and go (absent in run folders written before load shapes: `closed`).
     #[serde(default)]
     pub load: LoadShape,

@@ -568,7 +568,6 @@ pub(crate) mod tests {
                 slo_p95: None,
                 fail_p95: None,
                 max_error_rate: None,
-                min_turns: None,
                 load: Default::default(),
             },
             dataset: DatasetInfo {
