@@ -81,7 +81,7 @@ fn bad_flags_are_usage_errors() {
         vec!["--chunk-ms", "5"],
         vec!["--test-duration=-1"],
         vec!["--max-error-rate", "2"],
-        vec!["--url", "wss://example.com/ws"],
+        vec!["--url", "http://example.com/ws"],
     ] {
         bench_cmd(&fx, "1")
             .args(&args)

@@ -23,17 +23,18 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::audio::riff;
 use crate::bench::BenchOptions;
-use crate::bench::connect::{self, ConnectRules, RECONNECT_BACKOFF, Ws};
+use crate::bench::connect::{ConnectRules, Dialer, RECONNECT_BACKOFF, Ws};
 use crate::bench::dataset::QueryFile;
 use crate::bench::live::LiveStats;
 use crate::bench::pacer::{self, Leave, Paced};
 use crate::bench::schedule::ChunkSchedule;
 use crate::bench::shape::{Session, UserPlan};
 use crate::bench::stop::Stop;
-use crate::bench::turn::{Conversation, Heard, TurnConfig, first_audible_frame};
+use crate::bench::turn::{Conversation, GreetingMemory, Heard, TurnConfig, first_audible_frame};
 use crate::bench::wire::{Decoded, Wire, WireConnection};
 use crate::bench::writer::WriterHandle;
 use crate::clock::{self, UnixClock};
+use crate::redact;
 use crate::runfolder::results::{
     ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, OnError, ReceivedKind,
     TurnOutcome,
@@ -63,12 +64,16 @@ pub(crate) struct RunContext {
     pub writer: WriterHandle,
     /// How the conversation is encoded.
     pub wire: Wire,
+    /// How connections are made.
+    pub dialer: Dialer,
     /// Counters for the live line.
     pub live: Arc<LiveStats>,
     /// Stops every user early.
     pub stop: Stop,
     /// Minimum absolute sample value counting as audible.
     pub audible_amplitude: i32,
+    /// Whether the agent greets, as far as the run's connections have learnt.
+    pub greeting: GreetingMemory,
 }
 
 /// How a connection ended.
@@ -361,7 +366,7 @@ async fn run_connection(
 ) -> (ConnectionEnd, usize) {
     let stream_id = format!("client_{user}_{}", ctx.clock.now_unix_ms());
     let url = ctx.options.url_for(&stream_id);
-    let mut rec = Recorder::new(ctx, &stream_id, user, connection, url.clone());
+    let mut rec = Recorder::new(ctx, &stream_id, user, connection, redact::url(&url));
     rec.publish(ctx, None);
 
     let rules = ConnectRules {
@@ -371,11 +376,13 @@ async fn run_connection(
             h.min(ctx.turn_config.window.end)
         }),
     };
-    let connected = connect::connect(&url, rules, &ctx.stop, |message| {
-        rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
-        rec.publish(ctx, None);
-    })
-    .await;
+    let connected = ctx
+        .dialer
+        .connect(&url, rules, &ctx.stop, |message| {
+            rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
+            rec.publish(ctx, None);
+        })
+        .await;
     let ws = match connected {
         Ok(ws) => ws,
         Err(status) => return (finish_without_connection(ctx, &mut rec, status), 0),
@@ -410,7 +417,8 @@ async fn run_connection(
         schedule,
         connected_at,
         *next_file,
-    );
+    )
+    .with_greeting_wait(ctx.greeting.wait(ctx.options.greeting_timeout));
     let shared = Rc::new(RefCell::new(Connection {
         rec,
         conversation,

@@ -11,8 +11,9 @@
 //! against the agent's own log; [`live`] draws the progress line.
 
 mod client;
-mod connect;
+pub mod connect;
 pub mod dataset;
+pub mod failfast;
 pub mod live;
 pub mod output;
 mod pacer;
@@ -35,7 +36,9 @@ use anyhow::{Context, bail};
 
 use crate::audio::TARGET_RATE;
 use crate::bench::client::RunContext;
+use crate::bench::connect::{Dialer, Header, TlsTrust};
 use crate::bench::dataset::QuerySet;
+use crate::bench::failfast::FailFast;
 use crate::bench::live::{LiveLine, LiveStats};
 use crate::bench::schedule::MetricsWindow;
 use crate::bench::shard::ShardSpec;
@@ -45,10 +48,10 @@ use crate::protocol::{self, url_template};
 use crate::runfolder::results::{
     LoadShape, OnError, RunInfo, RunSummary, ShardInfo, SummaryConfig, SweepSummary,
 };
-use crate::runfolder::{SWEEP_FILE, client_file_name};
+use crate::runfolder::{CONFIG_FILE, SWEEP_FILE, client_file_name};
 use crate::summary::{Finish, SummaryContext};
 use crate::term::{Painter, Stream};
-use crate::{CliError, Outcome, fsutil};
+use crate::{CliError, Outcome, fsutil, redact};
 
 pub use crate::bench::stop::Stop;
 // The aggregation moved down to the shared `summary` module (merge uses it too); the old
@@ -87,6 +90,10 @@ pub struct BenchOptions {
     pub greeting_timeout: Duration,
     /// Wait for the TCP + WebSocket handshake.
     pub connect_timeout: Duration,
+    /// Headers sent with every WebSocket upgrade request (values never written anywhere).
+    pub headers: Vec<Header>,
+    /// How `wss://` servers are trusted.
+    pub tls: TlsTrust,
     /// What a user does after a connection error.
     pub on_error: OnError,
     /// Save each connection's received bot audio as WAV.
@@ -103,6 +110,9 @@ pub struct BenchOptions {
     pub agent_log: Option<PathBuf>,
     /// No live progress line.
     pub quiet: bool,
+    /// The settings of the command line, as `--config` reads them (written into the results
+    /// folder as config.toml).
+    pub settings: Option<String>,
     /// How users come and go: the closed model of `clients`, `--stages`, or open arrivals.
     pub shape: LoadShape,
     /// This process is one shard of a run split over several (`--shard I/N`).
@@ -134,6 +144,8 @@ impl Default for BenchOptions {
             reply_timeout: Duration::from_secs(15),
             greeting_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(10),
+            headers: Vec::new(),
+            tls: TlsTrust::default(),
             on_error: OnError::Reconnect,
             save_audio: false,
             audible_dbfs: -40.0,
@@ -142,6 +154,7 @@ impl Default for BenchOptions {
             max_error_rate: None,
             agent_log: None,
             quiet: false,
+            settings: None,
             shape: LoadShape::Closed,
             shard: None,
             start_at: None,
@@ -168,7 +181,12 @@ impl BenchOptions {
         match probe.parse::<tokio_tungstenite::tungstenite::http::Uri>() {
             Ok(uri) => (
                 uri.host().unwrap_or_default().to_string(),
-                uri.port_u16().unwrap_or(80),
+                uri.port_u16()
+                    .unwrap_or(if uri.scheme_str() == Some("wss") {
+                        443
+                    } else {
+                        80
+                    }),
             ),
             Err(_) => (String::new(), 0),
         }
@@ -208,17 +226,20 @@ impl BenchOptions {
                 self.wire.protocol()
             ));
         }
-        if !self.url.starts_with("ws://") {
+        if !(self.url.starts_with("ws://") || self.url.starts_with("wss://")) {
             return usage(format!(
-                "--url {} must start with ws:// (wss:// is not supported by this build)",
-                self.url
+                "--url {} must start with ws:// or wss://",
+                redact::url(&self.url)
             ));
+        }
+        if (self.tls.insecure || self.tls.ca_cert.is_some()) && !self.url.starts_with("wss://") {
+            return usage("--ca-cert and --insecure apply to wss:// URLs only".into());
         }
         if let Err(e) = self
             .url_for("client_1_0")
             .parse::<tokio_tungstenite::tungstenite::http::Uri>()
         {
-            return usage(format!("--url {}: {e}", self.url));
+            return usage(format!("--url {}: {e}", redact::url(&self.url)));
         }
         if !self.threshold.is_finite() || self.threshold < 0.0 {
             return usage(format!("--threshold {} must be ≥ 0", self.threshold));
@@ -360,7 +381,7 @@ impl BenchOptions {
             test_duration: self.test_duration.as_secs_f64(),
             threshold: self.threshold,
             metrics_start_time,
-            url: self.url.clone(),
+            url: redact::url(&self.url),
             chunk_ms: self.chunk_ms,
             reply_gap: self.reply_gap.as_secs_f64(),
             turn_gap: self.turn_gap.as_secs_f64(),
@@ -463,6 +484,9 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         Err(e) => eprintln!("warning: could not raise the open-file limit: {e}"),
     }
     let dir = prepare_output_dir(options)?;
+    if let Some(settings) = &options.settings {
+        fsutil::write_atomic(&dir.join(CONFIG_FILE), settings.as_bytes())?;
+    }
     let sweeping = options.clients.len() > 1;
     let mut levels = Vec::new();
     for &clients in &options.clients {
@@ -673,6 +697,9 @@ async fn run_level(
         },
         shard: shard_info(shard::clock_check(start_at, ready_at, None, None)),
     });
+    let fail_fast = Arc::new(FailFast::new(stop.clone()));
+    let dialer = Dialer::new(&options.url, &options.headers, &options.tls)?
+        .watched_by(Arc::clone(&fail_fast));
     let (writer, writer_thread) = writer::spawn(dir.to_path_buf(), Arc::clone(&context))
         .context("starting the results writer")?;
     let live = Arc::new(LiveStats::default());
@@ -693,9 +720,11 @@ async fn run_level(
         dir: dir.to_path_buf(),
         writer,
         wire: options.wire.clone(),
+        dialer,
         live: Arc::clone(&live),
         stop: stop.clone(),
         audible_amplitude: turn::audible_amplitude(options.audible_dbfs),
+        greeting: turn::GreetingMemory::default(),
     });
     let line = LiveLine::start(
         live,
@@ -749,7 +778,7 @@ async fn run_level(
         )),
     };
     let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || {
+    let summary = tokio::task::spawn_blocking(move || {
         for client in store.clients.values() {
             let path = dir.join(client_file_name(&client.results.stream_id));
             fsutil::write_json_atomic(&path, &client.results)?;
@@ -757,7 +786,11 @@ async fn run_level(
         summary::write_run_files(&dir, &context, &store, Some(&finish))
     })
     .await
-    .context("writing the results")?
+    .context("writing the results")??;
+    if let Some(verdict) = fail_fast.verdict() {
+        bail!(verdict);
+    }
+    Ok(summary)
 }
 
 /// A shard refuses to start when its first user is already more than the tolerance late:

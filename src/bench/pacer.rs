@@ -62,6 +62,8 @@ pub(crate) struct Paced {
     pending: Option<(u64, Instant)>,
     leave: Leave,
     lag_sampled_at: Option<Instant>,
+    /// This connection has told the run what its greeting wait learnt.
+    greeting_learnt: bool,
     done: oneshot::Sender<(WsSink, ConnectionEnd)>,
 }
 
@@ -83,6 +85,7 @@ impl Paced {
             pending: None,
             leave,
             lag_sampled_at: None,
+            greeting_learnt: false,
             done,
         }
     }
@@ -195,6 +198,12 @@ fn step(
         return Err(ConnectionEnd::Stopped);
     }
     let step = c.conversation.advance(now);
+    if !p.greeting_learnt
+        && let Some(heard) = c.conversation.greeting_wait_ended()
+    {
+        ctx.greeting.learn(heard);
+        p.greeting_learnt = true;
+    }
     if let Some(outcome) = step.ended {
         if outcome == TurnOutcome::NoReply {
             let message = format!(

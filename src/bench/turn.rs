@@ -5,6 +5,7 @@
 //! what each chunk carries and produces one [`TurnRecord`] per turn.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::bench::dataset::QueryFile;
@@ -22,6 +23,56 @@ pub const GLITCH_GAP: Duration = Duration::from_millis(20);
 
 /// The longest a greeting is waited for once it started.
 const GREETING_CAP: Duration = Duration::from_secs(60);
+
+/// What the connections of one run have learnt about the agent's greeting, so that only the
+/// first connections wait `--greeting-timeout` for a greeting an agent never sends: once one
+/// connection has waited the whole timeout and heard nothing, later ones (users starting
+/// later, reconnects) speak at once; once any connection heard a greeting, every later one
+/// waits for it as configured.
+#[derive(Debug, Default)]
+pub struct GreetingMemory(AtomicU8);
+
+/// What [`GreetingMemory`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GreetingKnown {
+    /// No connection has finished its greeting wait yet.
+    Unknown,
+    /// A connection heard a greeting: the agent greets.
+    Greets,
+    /// A connection waited the whole timeout in silence, and none has heard a greeting.
+    Silent,
+}
+
+impl GreetingMemory {
+    /// What is known so far.
+    pub fn known(&self) -> GreetingKnown {
+        match self.0.load(Ordering::Relaxed) {
+            1 => GreetingKnown::Greets,
+            2 => GreetingKnown::Silent,
+            _ => GreetingKnown::Unknown,
+        }
+    }
+
+    /// How long a new connection waits for a greeting, given the configured `timeout`.
+    pub fn wait(&self, timeout: Duration) -> Duration {
+        match self.known() {
+            GreetingKnown::Silent => Duration::ZERO,
+            _ => timeout,
+        }
+    }
+
+    /// Records how one connection's greeting wait ended: `heard` a greeting or not. A greeting
+    /// heard wins over silence for good.
+    pub fn learn(&self, heard: bool) {
+        if heard {
+            self.0.store(1, Ordering::Relaxed);
+        } else {
+            let _ = self
+                .0
+                .compare_exchange(0, 2, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+}
 
 /// Timing rules of a conversation.
 #[derive(Debug, Clone)]
@@ -129,6 +180,10 @@ pub struct Conversation {
     connected_at: Instant,
     turns: Vec<TurnRecord>,
     greeting: Option<GreetingRecord>,
+    /// How the greeting wait ended: `Some(true)` a greeting was heard, `Some(false)` the
+    /// whole timeout passed in silence; `None` while waiting or when the wait was skipped.
+    greeting_wait_ended: Option<bool>,
+    greeting_wait: Duration,
 }
 
 impl Conversation {
@@ -143,9 +198,10 @@ impl Conversation {
         next_file: usize,
     ) -> Self {
         assert!(!files.is_empty(), "a conversation needs at least one query");
+        let greeting_wait = config.greeting_timeout;
         Conversation {
             phase: Phase::Greeting {
-                deadline: connected_at + config.greeting_timeout,
+                deadline: connected_at + greeting_wait,
             },
             config,
             files,
@@ -156,7 +212,25 @@ impl Conversation {
             connected_at,
             turns: Vec::new(),
             greeting: None,
+            greeting_wait_ended: None,
+            greeting_wait,
         }
+    }
+
+    /// The same conversation waiting `wait` for a greeting instead of the configured timeout
+    /// (see [`GreetingMemory::wait`]).
+    pub fn with_greeting_wait(mut self, wait: Duration) -> Self {
+        if let Phase::Greeting { deadline } = &mut self.phase {
+            *deadline = self.connected_at + wait;
+        }
+        self.greeting_wait = wait;
+        self
+    }
+
+    /// How the greeting wait ended, once it has: whether a greeting was heard. `None` while
+    /// waiting, and when the wait was zero (nothing was learnt).
+    pub fn greeting_wait_ended(&self) -> Option<bool> {
+        self.greeting_wait_ended
     }
 
     /// Turns finished so far.
@@ -205,6 +279,9 @@ impl Conversation {
                     };
                     if now < end && now < self.connected_at + GREETING_CAP {
                         break;
+                    }
+                    if self.greeting.is_some() || !self.greeting_wait.is_zero() {
+                        self.greeting_wait_ended = Some(self.greeting.is_some());
                     }
                     self.phase = Phase::Gap {
                         until: now + self.config.turn_gap,
@@ -567,6 +644,10 @@ mod tests {
 
     impl Harness {
         fn new(files: Vec<Arc<QueryFile>>, window_s: u64) -> Self {
+            Self::waiting(files, window_s, 200 * MS)
+        }
+
+        fn waiting(files: Vec<Arc<QueryFile>>, window_s: u64, wait: Duration) -> Self {
             let t0 = Instant::now();
             let config = TurnConfig {
                 reply_gap: 1000 * MS,
@@ -587,7 +668,8 @@ mod tests {
                 schedule,
                 t0,
                 0,
-            );
+            )
+            .with_greeting_wait(wait);
             Harness {
                 conv,
                 schedule,
@@ -749,11 +831,44 @@ mod tests {
         h.run_until(Duration::from_millis(1300));
         assert_eq!(h.conv.current_turn(), Some(1));
         assert_eq!(h.conv.greeting().unwrap().frames, 2);
+        assert_eq!(h.conv.greeting_wait_ended(), Some(true));
         // No reply ever; the window (3 s) ends before the next turn could start.
         let ended = h.run_until(Duration::from_secs(30));
         assert_eq!(ended, vec![TurnOutcome::NoReply]);
         assert!(h.conv.is_done());
         assert!(h.conv.turns()[0].in_window);
+    }
+
+    #[test]
+    fn a_silent_agent_is_learnt_and_later_connections_speak_at_once() {
+        let memory = GreetingMemory::default();
+        assert_eq!(memory.wait(200 * MS), 200 * MS);
+        // First connection: nothing heard in 200 ms, so the first query starts at ≥ 200 ms.
+        let mut h = Harness::new(vec![file("a.wav", 3_200, 3_200)], 60);
+        h.run_until(Duration::from_millis(150));
+        assert_eq!(h.conv.greeting_wait_ended(), None);
+        h.run_until(Duration::from_millis(300));
+        assert_eq!(h.conv.current_turn(), Some(1));
+        assert_eq!(h.conv.turns().len(), 0);
+        assert_eq!(h.conv.greeting_wait_ended(), Some(false));
+        memory.learn(false);
+        assert_eq!(memory.known(), GreetingKnown::Silent);
+        // The next connection does not wait: its first query starts with chunk 1.
+        let wait = memory.wait(200 * MS);
+        assert_eq!(wait, Duration::ZERO);
+        let mut h = Harness::waiting(vec![file("a.wav", 3_200, 3_200)], 60, wait);
+        h.run_until(Duration::from_millis(40));
+        assert_eq!(h.conv.current_turn(), Some(1));
+        assert_eq!(
+            h.conv.greeting_wait_ended(),
+            None,
+            "a skipped wait teaches nothing"
+        );
+        // A greeting heard anywhere wins for good.
+        memory.learn(true);
+        memory.learn(false);
+        assert_eq!(memory.known(), GreetingKnown::Greets);
+        assert_eq!(memory.wait(200 * MS), 200 * MS);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use clap::Args;
 
 use super::value::{DurationArg, SHARD_INDEX_VAR, ShardArg, StagesArg, StartAtArg};
 use crate::CliError;
+use crate::bench::connect::{Header, TlsTrust};
 use crate::bench::shard::ShardSpec;
 use crate::bench::wire::Wire;
 use crate::bench::{BenchOptions, shape};
@@ -37,17 +38,36 @@ pub struct BenchFlags {
     /// Telnyx: the caller audio's G.711 law.
     #[arg(long, value_enum, default_value_t = TelnyxEncoding::Pcmu)]
     pub telnyx_encoding: TelnyxEncoding,
+    /// Settings file: any flag below as `long-name = value` (test-duration = "30s",
+    /// clients = [1, 4], insecure = true); flags on the command line win. Every run folder
+    /// gets the settings it ran with as config.toml, so `--config results/<run>/config.toml`
+    /// repeats a run.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
     /// Agent host.
     #[arg(long, default_value = protocol::DEFAULT_HOST, conflicts_with = "url")]
     pub host: String,
     /// Agent port.
     #[arg(long, default_value_t = protocol::DEFAULT_PORT, conflicts_with = "url")]
     pub port: u16,
-    /// Full WebSocket URL instead of --host/--port; `{stream_id}` is replaced per connection
-    /// (appended as a last path segment when absent, except with a telephony --protocol, whose
-    /// bots listen at one path such as /ws), e.g. ws://10.0.0.5:8100/ws/{stream_id}.
+    /// Full WebSocket URL instead of --host/--port, ws:// or wss:// (TLS); `{stream_id}` is
+    /// replaced per connection (appended as a last path segment when absent, except with a
+    /// telephony --protocol, whose bots listen at one path such as /ws; a query string is
+    /// kept), e.g. wss://agent.example.com/ws/{stream_id}?room=bench.
     #[arg(long)]
     pub url: Option<String>,
+    /// Header sent with every WebSocket upgrade request, 'Name: value' (repeatable), e.g.
+    /// -H 'Authorization: Bearer …'. Values are never written to results or printed.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<Header>,
+    /// PEM file of CA certificates to trust for wss:// besides the system's (for an agent
+    /// whose certificate a private CA signed).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Accept any certificate for wss:// (self-signed test servers): still encrypted, but
+    /// the server is not authenticated.
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub insecure: bool,
     /// Concurrent users; a comma-separated list (1,4,16,64) runs a concurrency sweep.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULTS.clients.clone())]
     pub clients: Vec<usize>,
@@ -173,8 +193,8 @@ impl BenchFlags {
     pub fn into_options(self) -> anyhow::Result<BenchOptions> {
         let telephony = self.protocol.provider().is_some();
         let url = match self.url {
-            Some(url) if url.contains("{stream_id}") || telephony => url,
-            Some(url) => format!("{}/{{stream_id}}", url.trim_end_matches('/')),
+            Some(url) if telephony => url,
+            Some(url) => with_stream_id(&url),
             None => url_template(&self.host, self.port),
         };
         let usage = |msg: String| anyhow::Error::from(CliError::Usage(msg));
@@ -259,6 +279,11 @@ impl BenchFlags {
             reply_timeout: self.reply_timeout.0,
             greeting_timeout: self.greeting_timeout.0,
             connect_timeout: self.connect_timeout.0,
+            headers: self.headers,
+            tls: TlsTrust {
+                ca_cert: self.ca_cert,
+                insecure: self.insecure,
+            },
             on_error: self.on_error,
             save_audio: self.save_audio,
             audible_dbfs: self.audible_dbfs,
@@ -267,6 +292,7 @@ impl BenchFlags {
             max_error_rate: self.max_error_rate,
             agent_log: self.agent_log,
             quiet: self.quiet,
+            settings: None,
             shape,
             shard,
             start_at: self.start_at.map(|t| t.0),
@@ -296,5 +322,35 @@ fn parse_custom_param(text: &str) -> Result<(String, String), String> {
             Ok((key.trim().to_string(), value.to_string()))
         }
         _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+/// `url` with a `{stream_id}` placeholder: kept where given, else appended as the last path
+/// segment, before any query string or fragment.
+fn with_stream_id(url: &str) -> String {
+    if url.contains("{stream_id}") {
+        return url.to_string();
+    }
+    let rest_at = url.find(['?', '#']).unwrap_or(url.len());
+    let (path, rest) = url.split_at(rest_at);
+    format!("{}/{{stream_id}}{rest}", path.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_id_goes_into_the_path_and_the_query_is_kept() {
+        assert_eq!(with_stream_id("ws://h:1/ws"), "ws://h:1/ws/{stream_id}");
+        assert_eq!(with_stream_id("ws://h:1/ws/"), "ws://h:1/ws/{stream_id}");
+        assert_eq!(
+            with_stream_id("wss://h/ws?token=a&b=c"),
+            "wss://h/ws/{stream_id}?token=a&b=c"
+        );
+        assert_eq!(
+            with_stream_id("wss://h/x/{stream_id}/y?t=1"),
+            "wss://h/x/{stream_id}/y?t=1"
+        );
     }
 }

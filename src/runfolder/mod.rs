@@ -30,6 +30,8 @@ pub const SUMMARY_FILE: &str = "summary.json";
 pub const TURNS_CSV_FILE: &str = "turns.csv";
 /// Name of the concurrency-sweep file (written only when several `--clients` levels ran).
 pub const SWEEP_FILE: &str = "sweep.json";
+/// Name of the settings a run used (`--config` reads it back to repeat the run).
+pub const CONFIG_FILE: &str = "config.toml";
 /// Name of the run record in the run folder.
 pub const RUN_FILE: &str = "run.json";
 /// Name of the in-process agent's log in the run folder.
