@@ -6,8 +6,61 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::bench::connect::ConnectFailure;
 use crate::bench::stop::Stop;
+
+/// Why one connection attempt failed, by cause: attempts that fail "the same way" have equal
+/// causes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureCause {
+    /// Nothing listens at the address (TCP connection refused).
+    Refused,
+    /// The host name does not resolve.
+    Dns,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
+    /// The server answered the upgrade request with this HTTP status instead of 101.
+    HttpStatus(u16),
+    /// No handshake within `--connect-timeout`.
+    Timeout,
+    /// Anything else (reset, protocol error, bad URL…).
+    Other,
+}
+
+impl FailureCause {
+    /// The cause in a few words, for the one-line verdict.
+    pub fn describe(&self) -> String {
+        match self {
+            FailureCause::Refused => "connection refused (is the agent running on that port?)".into(),
+            FailureCause::Dns => "the host name does not resolve".into(),
+            FailureCause::Tls => {
+                "TLS handshake failed (for a self-signed or private CA: --ca-cert FILE, or --insecure to skip verification)".into()
+            }
+            FailureCause::HttpStatus(401 | 403) => "the server refused the upgrade as unauthorised (send credentials with -H 'Authorization: …')".into(),
+            FailureCause::HttpStatus(404) => "no WebSocket endpoint at that path (HTTP 404; check the path of --url)".into(),
+            FailureCause::HttpStatus(code) => format!("the server answered the upgrade with HTTP {code}"),
+            FailureCause::Timeout => "no WebSocket handshake within --connect-timeout".into(),
+            FailureCause::Other => "the connection failed".into(),
+        }
+    }
+}
+
+/// One failed attempt: its cause and what happened, secrets removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectFailure {
+    /// The cause.
+    pub cause: FailureCause,
+    /// The URL tried, redacted.
+    pub url: String,
+    /// What happened, in the library's words (header values removed).
+    pub detail: String,
+}
+
+impl ConnectFailure {
+    /// `<url>: <detail>`: the line recorded for the attempt.
+    pub fn message(&self) -> String {
+        format!("{}: {}", self.url, self.detail)
+    }
+}
 
 /// This many failed attempts, all alike and none succeeded, end the run…
 pub const FAIL_FAST_ATTEMPTS: usize = 3;
@@ -91,7 +144,6 @@ impl FailFast {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::connect::FailureCause;
 
     fn failure(cause: FailureCause) -> ConnectFailure {
         ConnectFailure {

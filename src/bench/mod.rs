@@ -12,6 +12,7 @@
 
 mod client;
 pub mod connect;
+mod connection;
 pub mod dataset;
 pub mod failfast;
 pub mod live;
@@ -35,8 +36,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::audio::TARGET_RATE;
-use crate::bench::client::RunContext;
 use crate::bench::connect::{Dialer, Header, TlsTrust};
+use crate::bench::connection::RunContext;
 use crate::bench::dataset::QuerySet;
 use crate::bench::failfast::FailFast;
 use crate::bench::live::{LiveLine, LiveStats};

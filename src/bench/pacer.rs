@@ -23,8 +23,10 @@ use futures_util::{FutureExt, SinkExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::bench::client::{Connection, ConnectionEnd, RunContext, connection_lost, on_turn_end};
 use crate::bench::connect::Ws;
+use crate::bench::connection::{
+    Connection, ConnectionEnd, RunContext, connection_lost, on_turn_end,
+};
 use crate::bench::schedule::ChunkSchedule;
 use crate::runfolder::results::{ErrorKind, TurnOutcome};
 
