@@ -1,32 +1,48 @@
 #!/usr/bin/env bash
-# Scale and fidelity benchmark of `voiceperf bench` against `voiceperf agent` on 127.0.0.1.
+# Cost and pacing of `voiceperf bench` as the user count grows, against `voiceperf agent` on the
+# same machine (both share its cores, as in a one-box run).
 #
-#   1. scale:    USERS (500) concurrent users from one bench process; the load generator's own
-#                send lateness must stay at p99 <= 5 ms.
-#   2. fidelity: FIDELITY_USERS (100) users; per turn, bench's measured interval (send of the
-#                chunk the agent names as its last speech frame -> arrival of the first reply
-#                audio) against the agent's own truth line, matched by stream id + chunk id;
-#                target |difference| p99 <= 5 ms.
+# For each user count (default 250 500 1000 2000), one bench run against a fresh agent, under
+# /usr/bin/time -v; one table row per run:
+#
+#   CPU s/user-min  user+system CPU of the whole bench process (ramp and drain included)
+#                   / (users x metrics-window minutes): an upper bound of the steady cost
+#   RSS/user        peak resident memory of the bench process / users (its fixed part included)
+#   send p99        p99 send lateness of the audio chunks (ms), from summary.json's self-check
+#   recv p99        p99 receive-loop lag (ms), from summary.json's self-check
+#   trusted         the run's own verdict (both p99s within the limit) -- `run trusted?` in the
+#                   console summary
+#   load            the 1-minute load average just before and just after the run (`uptime`):
+#                   other work on the box shows here
+#
+# Then, unless FIDELITY_USERS=0: a FIDELITY_USERS-user run (default 100) with --agent-log,
+# comparing bench's measured latency to the agent's own truth line per turn (target: |bench -
+# agent| p99 <= 5 ms).
 #
 # Usage: scripts/bench_scale.sh [AUDIO_DIR]
-# Environment: USERS, FIDELITY_USERS, DURATION (s, metrics window), START_DELAY (s between
-# user starts), OUT (folder for both runs and the agent logs).
-# Needs: cargo, jq. Both processes share this machine's cores, as in the real use.
+# Environment: USER_COUNTS ("250 500 1000 2000"), DURATION (60, s, metrics window), START_DELAY
+# (0.01, s between user starts), FIDELITY_USERS (100; 0 skips it), OUT (folder for the runs, the
+# agent logs and table.md), CARGO_TARGET_DIR (where the release binary is built).
+# Needs: cargo, jq, GNU time (/usr/bin/time). Exit status 1 when a run was not trusted or the
+# agreement target was missed (the table is still written).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 AUDIO_DIR=${1:-audio_files}
-USERS=${USERS:-500}
+USER_COUNTS=${USER_COUNTS:-250 500 1000 2000}
 FIDELITY_USERS=${FIDELITY_USERS:-100}
 DURATION=${DURATION:-60}
 START_DELAY=${START_DELAY:-0.01}
 OUT=${OUT:-results/bench_scale_$(date +%Y%m%d_%H%M%S)}
+TIME=/usr/bin/time
 
 command -v jq >/dev/null || { echo "bench_scale.sh needs jq" >&2; exit 2; }
+[ -x "$TIME" ] || { echo "bench_scale.sh needs GNU time at $TIME (apt-get install time)" >&2; exit 2; }
 [ -d "$AUDIO_DIR" ] || { echo "no dataset at $AUDIO_DIR (run voiceperf prep, or pass a folder)" >&2; exit 2; }
+[ ! -e "$OUT" ] || { echo "$OUT already exists; results are never overwritten" >&2; exit 2; }
 
 cargo build --release --quiet
-BIN=target/release/voiceperf
+BIN=${CARGO_TARGET_DIR:-target}/release/voiceperf
 mkdir -p "$OUT"
 
 AGENT_PID=
@@ -44,6 +60,7 @@ start_agent() {
   local log=$1
   "$BIN" agent --port 0 --seed 1 >"$log.stdout" 2>"$log" &
   AGENT_PID=$!
+  AGENT_URL=
   for _ in $(seq 100); do
     AGENT_URL=$(grep -o 'ws://[^ ]*' "$log.stdout" 2>/dev/null | head -n1 || true)
     [ -n "$AGENT_URL" ] && break
@@ -54,47 +71,77 @@ start_agent() {
   case $AGENT_URL in *'{stream_id}'*) ;; *) AGENT_URL="$AGENT_URL/{stream_id}" ;; esac
 }
 
-# run_bench NAME USERS: one bench run against a fresh agent; prints its summary.json path.
+load1() { cut -d' ' -f1 /proc/loadavg; }
+
+# run_bench NAME USERS [bench flags…]: one bench run against a fresh agent under GNU time;
+# leaves $OUT/NAME/ (the run folder), $OUT/NAME.time.txt and $OUT/NAME.load.
 run_bench() {
   local name=$1 users=$2
+  shift 2
   local log="$OUT/agent_$name.log"
   start_agent "$log"
-  local start=$SECONDS
-  "$BIN" bench --url "$AGENT_URL" --clients "$users" --client-start-delay "$START_DELAY" \
-    --test-duration "$DURATION" --audio-dir "$AUDIO_DIR" --agent-log "$log" -q \
+  local before start
+  before=$(load1)
+  start=$SECONDS
+  "$TIME" -v -o "$OUT/$name.time.txt" \
+    "$BIN" bench --url "$AGENT_URL" --clients "$users" --client-start-delay "$START_DELAY" \
+    --test-duration "$DURATION" --audio-dir "$AUDIO_DIR" -q "$@" \
     --output-dir "$OUT/$name" >"$OUT/$name.console.txt" 2>&1 || true
-  echo "$name: $users users, $((SECONDS - start)) s wall clock" >&2
+  echo "$before $(load1)" >"$OUT/$name.load"
+  echo "$name: $users users, $((SECONDS - start)) s wall clock, load $(cat "$OUT/$name.load")" >&2
   stop_agent
-  echo "$OUT/$name/summary.json"
 }
 
-report() {
-  local summary=$1
-  jq -r '
-    def ms(x): if x == null then "–" else (x * 1000 | round / 1000 | tostring) end;
-    "users                     \(.run.users)",
-    "turns measured            \(.results.latency.count // 0) (\(.results.turns.in_window) in window, \(.results.turns.no_reply) no reply, \(.results.turns.disconnected) disconnected)",
-    "latency p50/p95/p99 (s)   \(.results.latency.p50 // "–") / \(.results.latency.p95 // "–") / \(.results.latency.p99 // "–")",
-    "errors                    \(.errors.total) (rate \(.errors.error_rate))",
-    "send lateness (ms)        p50 \(ms(.self_check.send_lateness_ms.p50)) / p99 \(ms(.self_check.send_lateness_ms.p99)) / max \(ms(.self_check.send_lateness_ms.max)) over \(.self_check.send_lateness_ms.count) chunks",
-    "receive-loop lag (ms)     p50 \(ms(.self_check.receive_lag_ms.p50)) / p99 \(ms(.self_check.receive_lag_ms.p99)) / max \(ms(.self_check.receive_lag_ms.max))",
-    "trustworthy (p99 <= 5 ms) \(.self_check.trustworthy)",
-    "agent agreement           \(.agent_agreement.matched_turns // 0) turns; bench - agent p50 \(ms(.agent_agreement.difference_ms.p50)) ms, p99 \(ms(.agent_agreement.difference_ms.p99)) ms, max \(ms(.agent_agreement.difference_ms.max)) ms, |diff| p99 \(ms(.agent_agreement.abs_difference_p99_ms)) ms"
+# time_field FILE LABEL: a value from /usr/bin/time -v's output.
+time_field() { sed -n "s/^[[:space:]]*$1: //p" "$2"; }
+
+row() {
+  local name=$1 users=$2
+  local summary="$OUT/$name/summary.json" times="$OUT/$name.time.txt"
+  if [ ! -f "$summary" ]; then
+    echo "| $users | – | – | – | – | – | no summary.json (see $OUT/$name.console.txt) | $(cat "$OUT/$name.load") |"
+    return
+  fi
+  local user sys rss
+  user=$(time_field 'User time (seconds)' "$times")
+  sys=$(time_field 'System time (seconds)' "$times")
+  rss=$(time_field 'Maximum resident set size (kbytes)' "$times")
+  jq -r --argjson users "$users" --argjson cpu "$(echo "$user + $sys" | bc -l)" \
+    --argjson rss_kb "$rss" --argjson minutes "$(echo "$DURATION / 60" | bc -l)" \
+    --arg load "$(cat "$OUT/$name.load")" '
+    def r(x; n): if x == null then "–" else (x * n | round / n | tostring) end;
+    "| \($users) | \(r($cpu; 10)) | \(r($cpu / ($users * $minutes); 1000)) | \(r($rss_kb / 1024; 1)) MB, \(r($rss_kb / 1024 / $users; 1000)) MB/user | \(r(.self_check.send_lateness_ms.p99; 100)) | \(r(.self_check.receive_lag_ms.p99; 100)) | \(.results.latency.count // 0) turns, \(.errors.total) errors | \(if .self_check.trustworthy then "yes" else "no" end) | \($load) |"
   ' "$summary"
 }
 
-scale=$(run_bench scale "$USERS")
-fidelity=$(run_bench fidelity "$FIDELITY_USERS")
+{
+  echo "bench scale: \`voiceperf agent\` and \`voiceperf bench\` on one box ($(nproc) cores), DURATION=$DURATION s, START_DELAY=$START_DELAY s, dataset $AUDIO_DIR, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo
+  echo "| users | bench CPU s | CPU s/user-min | peak RSS | send p99 (ms) | recv p99 (ms) | measured | trusted | load before/after |"
+  echo "| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"
+} >"$OUT/table.md"
+
+all_trusted=true
+for users in $USER_COUNTS; do
+  run_bench "scale_$users" "$users"
+  row "scale_$users" "$users" >>"$OUT/table.md"
+  [ "$(jq '.self_check.trustworthy' "$OUT/scale_$users/summary.json" 2>/dev/null)" = true ] || all_trusted=false
+done
 
 echo
-echo "== scale: $USERS users from one process (target: send lateness p99 <= 5 ms)"
-report "$scale"
-echo
-echo "== fidelity: $FIDELITY_USERS users (target: |bench - agent| p99 <= 5 ms)"
-report "$fidelity"
-echo
+cat "$OUT/table.md"
+
+agreement_ok=true
+if [ "$FIDELITY_USERS" != 0 ]; then
+  run_bench fidelity "$FIDELITY_USERS" --agent-log "$OUT/agent_fidelity.log"
+  echo
+  echo "== fidelity: $FIDELITY_USERS users (target: |bench - agent| p99 <= 5 ms)"
+  jq -r '
+    def ms(x): if x == null then "–" else (x * 1000 | round / 1000 | tostring) end;
+    "agent agreement: \(.agent_agreement.matched_turns // 0) turns; bench - agent p50 \(ms(.agent_agreement.difference_ms.p50)) ms, p99 \(ms(.agent_agreement.difference_ms.p99)) ms, |diff| p99 \(ms(.agent_agreement.abs_difference_p99_ms)) ms"
+  ' "$OUT/fidelity/summary.json" | tee -a "$OUT/table.md"
+  agreement_ok=$(jq '(.agent_agreement.abs_difference_p99_ms // 1e9) <= 5' "$OUT/fidelity/summary.json")
+fi
 echo "results: $OUT"
 
-lateness_ok=$(jq '.self_check.send_lateness_ms.p99 <= 5' "$scale")
-agreement_ok=$(jq '(.agent_agreement.abs_difference_p99_ms // 1e9) <= 5' "$fidelity")
-[ "$lateness_ok" = true ] && [ "$agreement_ok" = true ]
+[ "$all_trusted" = true ] && [ "$agreement_ok" = true ]

@@ -67,6 +67,28 @@ where
     Ok(())
 }
 
+/// Removes the temp files ([`TEMP_PREFIX`]…) anywhere under `dir` last modified more than
+/// `age` ago: left by a run killed between creating and renaming them, which no process is
+/// writing any more. Links are not followed. Returns how many went.
+pub fn remove_stale_temp_files(dir: &Path, age: std::time::Duration) -> usize {
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for entry in walkdir::WalkDir::new(dir).into_iter().flatten() {
+        let stale = entry.file_type().is_file()
+            && entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            && entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|d| d > age);
+        if stale && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 /// Writes `bytes` to `path` atomically (temp file + rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |w| Ok(w.write_all(bytes)?))
@@ -118,9 +140,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// Lower-case hex SHA-256 of a file's contents, read in blocks.
+/// Lower-case hex SHA-256 of a regular file's contents, read in blocks.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let (mut file, _) =
+        open_regular(path).with_context(|| format!("opening {}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
@@ -135,7 +158,8 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes` (a digest).
+pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
         .iter()
@@ -143,6 +167,100 @@ fn hex(bytes: &[u8]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
+}
+
+/// What a path is when it is not a regular file, in words.
+fn kind_of(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
+}
+
+fn not_regular(file_type: &fs::FileType) -> std::io::Error {
+    let kind = kind_of(file_type);
+    let message = if kind.starts_with("not") {
+        kind.to_string()
+    } else {
+        format!("not a regular file: it is {kind}")
+    };
+    std::io::Error::new(std::io::ErrorKind::InvalidInput, message)
+}
+
+/// Opens `path` for reading only if it is a regular file (after following links), and returns
+/// it with its length. A pipe, device or socket is refused before it can block the caller or
+/// stream without end (it is opened non-blocking, then checked on the open handle).
+pub fn open_regular(path: &Path) -> std::io::Result<(File, u64)> {
+    let metadata = fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(not_regular(&metadata.file_type()));
+    }
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    // The path may have been swapped for something else since the first look.
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(not_regular(&metadata.file_type()));
+    }
+    Ok((file, metadata.len()))
+}
+
+/// Reads a whole regular file (see [`open_regular`]) of at most `limit` bytes; a larger file
+/// is an error, and no more than `limit` bytes are ever read (a file growing while read
+/// included).
+pub fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let (file, len) = open_regular(path)?;
+    if len > limit {
+        return Err(too_large(len, limit));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64, limit));
+    }
+    Ok(bytes)
+}
+
+fn too_large(len: u64, limit: u64) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "too large: {} bytes, more than the {} this file can be",
+            len,
+            bytes_text(limit)
+        ),
+    )
+}
+
+/// `512 MiB`, `64 KiB`, `100 bytes`: a size in binary units when it is a whole number of them.
+pub fn bytes_text(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes >= size && bytes % size == 0 {
+            return format!("{} {unit}", bytes / size);
+        }
+    }
+    format!("{bytes} bytes")
 }
 
 /// Raises the soft limit on open files towards `wanted` (capped by the hard limit) so a

@@ -12,6 +12,8 @@ pub mod audio;
 pub mod clock;
 pub mod delay;
 pub mod fsutil;
+pub mod interrupt;
+pub mod redact;
 pub mod stats;
 pub mod term;
 pub mod text;
@@ -32,6 +34,7 @@ pub mod prep;
 pub mod validate;
 
 // What chains and presents them.
+pub mod compare;
 pub mod report;
 pub mod run;
 
@@ -89,3 +92,14 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
 
 /// Version string recorded in manifests and result files.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `voiceperf --version`: the version, the git commit built (`-dirty` when the tree had
+/// changes) and the build date (UTC), from `build.rs`.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("VOICEPERF_GIT_COMMIT"),
+    ", built ",
+    env!("VOICEPERF_BUILD_DATE"),
+    ")"
+);

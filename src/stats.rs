@@ -97,6 +97,136 @@ impl Summary {
     }
 }
 
+/// Fewest samples that support percentile `p` (0–100): at least one sample must lie beyond
+/// it, so n ≥ 100 / (100 − p): 2 for p50, 10 for p90, 20 for p95, 100 for p99. Below that the
+/// percentile is the largest sample (or an interpolation towards it) and says little about
+/// the tail it names.
+pub fn min_samples_for(p: f64) -> usize {
+    let tail = (100.0 - p.clamp(0.0, 100.0)).max(1e-9);
+    ((100.0 / tail) - 1e-9).ceil().max(1.0) as usize
+}
+
+/// Resamples a bootstrap draws unless told otherwise: enough for the 2.5th/97.5th percentiles
+/// of the resampled statistic to settle to a few per cent of the interval's width.
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
+/// Seed of every bootstrap in voiceperf, so that the same samples give the same interval on
+/// every run and machine.
+pub const BOOTSTRAP_SEED: u64 = 0x766f_6963_6570_6572; // "voiceper"
+
+/// A small deterministic generator (SplitMix64): the bootstrap's draws must not change with a
+/// dependency's version, or the same run folder would print different intervals.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator starting from `seed`.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A uniform index below `n` (> 0), without modulo bias worth speaking of for n ≪ 2⁶⁴.
+    pub fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+}
+
+/// A two-sided confidence interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// Lower bound.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+}
+
+impl Interval {
+    /// Whether `value` lies inside (bounds included).
+    pub fn contains(&self, value: f64) -> bool {
+        self.low <= value && value <= self.high
+    }
+}
+
+/// Fills `out` with a resample (with replacement) of `sorted`, sorted.
+fn resample_sorted(sorted: &[f64], rng: &mut SplitMix64, out: &mut Vec<f64>) {
+    out.clear();
+    out.extend((0..sorted.len()).map(|_| sorted[rng.below(sorted.len())]));
+    out.sort_by(f64::total_cmp);
+}
+
+/// The `level` (e.g. 0.95) percentile-bootstrap confidence interval of percentile `p` of the
+/// finite `samples`: `resamples` resamples drawn with a generator seeded by `seed`, the
+/// interval between the (1−level)/2 and (1+level)/2 percentiles of their `p`-th percentiles.
+/// `None` for fewer than 2 samples.
+pub fn bootstrap_percentile_ci(
+    samples: &[f64],
+    p: f64,
+    level: f64,
+    resamples: usize,
+    seed: u64,
+) -> Option<Interval> {
+    let sorted = sorted_finite(samples);
+    if sorted.len() < 2 || resamples == 0 {
+        return None;
+    }
+    let mut rng = SplitMix64::new(seed);
+    let mut buf = Vec::with_capacity(sorted.len());
+    let mut estimates: Vec<f64> = (0..resamples)
+        .map(|_| {
+            resample_sorted(&sorted, &mut rng, &mut buf);
+            percentile_sorted(&buf, p).unwrap_or(f64::NAN)
+        })
+        .collect();
+    estimates.sort_by(f64::total_cmp);
+    interval_of(&estimates, level)
+}
+
+/// The `level` bootstrap interval of the difference `p`-th percentile of `candidate` minus
+/// that of `base` (each resampled on its own), seeded by `seed`. `None` when either has
+/// fewer than 2 finite samples.
+pub fn bootstrap_difference_ci(
+    base: &[f64],
+    candidate: &[f64],
+    p: f64,
+    level: f64,
+    resamples: usize,
+    seed: u64,
+) -> Option<Interval> {
+    let base = sorted_finite(base);
+    let candidate = sorted_finite(candidate);
+    if base.len() < 2 || candidate.len() < 2 || resamples == 0 {
+        return None;
+    }
+    let mut rng = SplitMix64::new(seed);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let mut differences: Vec<f64> = (0..resamples)
+        .map(|_| {
+            resample_sorted(&base, &mut rng, &mut a);
+            resample_sorted(&candidate, &mut rng, &mut b);
+            percentile_sorted(&b, p).unwrap_or(f64::NAN)
+                - percentile_sorted(&a, p).unwrap_or(f64::NAN)
+        })
+        .collect();
+    differences.sort_by(f64::total_cmp);
+    interval_of(&differences, level)
+}
+
+fn interval_of(sorted_estimates: &[f64], level: f64) -> Option<Interval> {
+    let alpha = (1.0 - level.clamp(0.0, 1.0)) / 2.0;
+    Some(Interval {
+        low: percentile_sorted(sorted_estimates, alpha * 100.0)?,
+        high: percentile_sorted(sorted_estimates, (1.0 - alpha) * 100.0)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +268,54 @@ mod tests {
         assert_eq!(s.p50, 5.0);
         assert!((s.stddev - 5.0_f64.sqrt()).abs() < 1e-12);
         assert!(Summary::from_samples(&[]).is_none());
+    }
+    #[test]
+    fn min_samples_put_one_sample_beyond_the_percentile() {
+        assert_eq!(min_samples_for(50.0), 2);
+        assert_eq!(min_samples_for(90.0), 10);
+        assert_eq!(min_samples_for(95.0), 20);
+        assert_eq!(min_samples_for(99.0), 100);
+        assert_eq!(min_samples_for(0.0), 1);
+    }
+
+    #[test]
+    fn bootstrap_is_deterministic_and_covers_the_estimate() {
+        let samples: Vec<f64> = (0..200).map(|i| 1.0 + f64::from(i % 37) / 100.0).collect();
+        let ci = bootstrap_percentile_ci(&samples, 50.0, 0.95, 1000, BOOTSTRAP_SEED).unwrap();
+        let again = bootstrap_percentile_ci(&samples, 50.0, 0.95, 1000, BOOTSTRAP_SEED).unwrap();
+        assert_eq!(ci, again);
+        let p50 = percentile(&samples, 50.0).unwrap();
+        assert!(ci.contains(p50), "{ci:?} {p50}");
+        assert!(ci.high - ci.low < 0.1, "{ci:?}");
+        // Fewer samples, wider interval.
+        let few = bootstrap_percentile_ci(&samples[..10], 50.0, 0.95, 1000, 7).unwrap();
+        assert!(few.high - few.low > ci.high - ci.low, "{few:?} vs {ci:?}");
+        assert!(bootstrap_percentile_ci(&[1.0], 50.0, 0.95, 1000, 7).is_none());
+    }
+
+    #[test]
+    fn bootstrap_difference_separates_shifted_samples_only() {
+        let base: Vec<f64> = (0..100).map(|i| 1.0 + f64::from(i % 10) / 100.0).collect();
+        let same = bootstrap_difference_ci(&base, &base, 50.0, 0.95, 1000, 1).unwrap();
+        assert!(same.contains(0.0), "{same:?}");
+        let slower: Vec<f64> = base.iter().map(|v| v + 0.2).collect();
+        let shifted = bootstrap_difference_ci(&base, &slower, 50.0, 0.95, 1000, 1).unwrap();
+        assert!(
+            !shifted.contains(0.0) && shifted.contains(0.2),
+            "{shifted:?}"
+        );
+    }
+
+    #[test]
+    fn splitmix_draws_indices_in_range_evenly() {
+        let mut rng = SplitMix64::new(42);
+        let mut counts = [0usize; 4];
+        for _ in 0..4000 {
+            counts[rng.below(4)] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (900..1100).contains(&c)),
+            "{counts:?}"
+        );
     }
 }

@@ -1,5 +1,9 @@
-//! How numbers are written for people, the same way in the console, Markdown and HTML:
-//! seconds with three decimals or a dash for "not measured", counts with their noun.
+//! How numbers and names are written for people, the same way in the console, Markdown and
+//! HTML: seconds with three decimals or a dash for "not measured", counts with their noun, and
+//! names from outside (file names, chunk ids, run-file strings) with anything that could act
+//! on a terminal or forge a line escaped.
+
+use std::borrow::Cow;
 
 /// What a table shows for a value that was not measured.
 pub const DASH: &str = "–";
@@ -33,6 +37,29 @@ pub fn count(n: usize, noun: &str) -> String {
     }
 }
 
+/// `text` safe to print: control characters (newlines, escape sequences, NUL, DEL, C1) and
+/// bidirectional overrides are written as Rust escapes (`\n`, `\u{1b}`), so a file name can
+/// neither start a forged line nor drive the terminal. Borrowed when there is nothing to escape.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,5 +73,15 @@ mod tests {
         assert_eq!(percent(0.025), "2.5 %");
         assert_eq!(count(1, "user"), "1 user");
         assert_eq!(count(0, "turn"), "0 turns");
+    }
+
+    #[test]
+    fn names_are_printable() {
+        assert!(matches!(printable("query_1.wav"), Cow::Borrowed(_)));
+        assert_eq!(printable("été/q.wav"), "été/q.wav");
+        assert_eq!(
+            printable("a\nerror: forged\u{1b}[31m\0\u{7f}\u{202e}"),
+            "a\\nerror: forged\\u{1b}[31m\\u{0}\\u{7f}\\u{202e}"
+        );
     }
 }

@@ -19,12 +19,16 @@ struct Agent {
 
 impl Agent {
     fn start(fx: &Fixture) -> Agent {
+        Agent::start_with(fx.agent_options())
+    }
+
+    fn start_with(options: agent::AgentOptions) -> Agent {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
-        let handle = runtime.block_on(agent::start(fx.agent_options())).unwrap();
+        let handle = runtime.block_on(agent::start(options)).unwrap();
         Agent {
             runtime,
             handle: Some(handle),
@@ -77,7 +81,7 @@ fn bad_flags_are_usage_errors() {
         vec!["--chunk-ms", "5"],
         vec!["--test-duration=-1"],
         vec!["--max-error-rate", "2"],
-        vec!["--url", "wss://example.com/ws"],
+        vec!["--url", "http://example.com/ws"],
     ] {
         bench_cmd(&fx, "1")
             .args(&args)
@@ -90,6 +94,84 @@ fn bad_flags_are_usage_errors() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot be used with"));
+}
+
+#[test]
+fn bad_telephony_flags_are_usage_errors() {
+    let fx = Fixture::new(&[(0.5, 0.0)]);
+    for (args, says) in [
+        (vec!["--protocol", "fax"], "--protocol"),
+        (
+            vec!["--protocol", "twilio", "--chunk-ms", "32"],
+            "--chunk-ms 32",
+        ),
+        (
+            vec!["--custom-param", "a=b"],
+            "--custom-param needs a telephony",
+        ),
+        (
+            vec!["--protocol", "twilio", "--custom-param", "novalue"],
+            "KEY=VALUE",
+        ),
+        (
+            vec!["--protocol", "twilio", "--telnyx-encoding", "PCMA"],
+            "--telnyx-encoding PCMA needs --protocol telnyx",
+        ),
+    ] {
+        bench_cmd(&fx, "1")
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+}
+
+/// `--protocol twilio` against the agent answering as a Twilio bot at `/ws`: the stream id is
+/// not appended to the URL, and the summary says which protocol was spoken.
+#[test]
+fn a_twilio_run_says_its_protocol() {
+    let fx = Fixture::new(&[(0.6, 0.0)]);
+    let agent = Agent::start_with(agent::AgentOptions {
+        protocol: voiceperf::protocol::Protocol::Telephony(
+            voiceperf::protocol::telephony::Provider::Twilio,
+        ),
+        ..fx.agent_options()
+    });
+    let url = format!("ws://127.0.0.1:{}/ws", agent.port());
+    let out = fx.root.path().join("twilio-run");
+    voiceperf()
+        .args([
+            "bench",
+            "--protocol",
+            "twilio",
+            "--url",
+            &url,
+            "--audio-dir",
+        ])
+        .arg(&fx.audio_dir)
+        .arg("--output-dir")
+        .arg(&out)
+        .args([
+            "--clients",
+            "1",
+            "--test-duration",
+            "3",
+            "--greeting-timeout",
+            "0.2",
+            "--reply-gap",
+            "0.5",
+            "--custom-param",
+            "from_number=+15550001111",
+        ])
+        .env("NO_COLOR", "1")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("twilio protocol"));
+    let summary = json(&out.join("summary.json"));
+    assert_eq!(summary["config"]["protocol"], "twilio");
+    assert_eq!(summary["config"]["chunk_ms"], 20);
+    assert_eq!(summary["config"]["url"], url);
+    assert!(summary["results"]["turns"]["replied"].as_u64().unwrap() >= 1);
 }
 
 #[test]

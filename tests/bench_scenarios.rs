@@ -223,7 +223,7 @@ async fn rtvi_metrics_give_the_agents_configured_ttfbs_per_turn() {
     };
     let agent = agent::start(agent_options).await.unwrap();
     let options = BenchOptions {
-        rtvi: true,
+        wire: voiceperf::bench::wire::Wire::Pipecat { rtvi: true },
         test_duration: Duration::from_secs(5),
         ..fx.bench_options(&agent)
     };

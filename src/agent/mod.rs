@@ -31,6 +31,7 @@ use self::voice::ReplyAudio;
 use crate::audio::vad::VadMode;
 use crate::clock::UnixClock;
 use crate::delay::Delay;
+use crate::protocol::Protocol;
 use crate::serverlog::truth::{AgentInterruptionTruth, AgentTurnTruth};
 use crate::stats::Summary;
 use crate::{CliError, Outcome};
@@ -75,6 +76,9 @@ impl Faults {
 /// Validated options of `voiceperf agent`; build them in code with `..Default::default()`.
 #[derive(Debug, Clone)]
 pub struct AgentOptions {
+    /// The wire protocol served: pipecat's protobuf frames, or a telephony provider's media
+    /// stream (the agent plays the bot's side).
+    pub protocol: Protocol,
     /// Address to listen on.
     pub host: String,
     /// Port to listen on; 0 picks a free one.
@@ -129,6 +133,7 @@ pub struct AgentOptions {
 impl Default for AgentOptions {
     fn default() -> Self {
         AgentOptions {
+            protocol: Protocol::Pipecat,
             host: crate::protocol::DEFAULT_HOST.into(),
             port: crate::protocol::DEFAULT_PORT,
             vad_mode: VadMode::Aggressive,
@@ -182,6 +187,26 @@ impl AgentOptions {
             return usage(format!(
                 "--sample-rate {rate} must be between 8000 and 96000"
             ));
+        }
+        if let Some(provider) = self.protocol.provider() {
+            if self.rtvi {
+                return usage(format!(
+                    "--rtvi cannot be used with --protocol {provider}: telephony streams carry no RTVI messages"
+                ));
+            }
+            if self.wav_header {
+                return usage(format!(
+                    "--wav-header cannot be used with --protocol {provider}: telephony audio is raw"
+                ));
+            }
+            if let Some(rate) = self.sample_rate
+                && rate != provider.wire_rate()
+            {
+                return usage(format!(
+                    "--sample-rate {rate}: {provider} audio is {} Hz",
+                    provider.wire_rate()
+                ));
+            }
         }
         if self.vad_start_ms > 10_000 || self.vad_stop_ms > 10_000 {
             return usage("--vad-start-ms and --vad-stop-ms must be at most 10000".into());
@@ -251,8 +276,10 @@ pub struct AgentCounters {
     pub replies_completed: u64,
     /// Reply audio frames sent.
     pub reply_frames_sent: u64,
-    /// Interruption frames sent (barge-in).
+    /// Interruption frames (telephony: clear messages) sent (barge-in).
     pub interruptions: u64,
+    /// Telephony marks the caller echoed (the reply played to its end).
+    pub marks_received: u64,
     /// Greetings started.
     pub greetings: u64,
     /// Injected early replies.
@@ -293,6 +320,7 @@ struct CounterCells {
     replies_completed: AtomicU64,
     reply_frames_sent: AtomicU64,
     interruptions: AtomicU64,
+    marks_received: AtomicU64,
     greetings: AtomicU64,
     early_replies: AtomicU64,
     stalls: AtomicU64,
@@ -433,6 +461,7 @@ impl Shared {
             replies_completed: get(&c.replies_completed),
             reply_frames_sent: get(&c.reply_frames_sent),
             interruptions: get(&c.interruptions),
+            marks_received: get(&c.marks_received),
             greetings: get(&c.greetings),
             early_replies: get(&c.early_replies),
             stalls: get(&c.stalls),
@@ -626,7 +655,20 @@ pub async fn start(options: AgentOptions) -> anyhow::Result<AgentHandle> {
         }
         None => (None, None),
     };
+    let (samples, file_rate) = match (options.protocol.provider(), samples, file_rate) {
+        (Some(provider), Some(samples), Some(rate)) if rate != provider.wire_rate() => {
+            // Telephony audio has one rate: the reply is resampled to it as prep would.
+            let floats: Vec<f32> = samples.iter().map(|&s| f32::from(s) / 32768.0).collect();
+            let wire = crate::protocol::telephony::to_wire_rate(&floats, rate, provider)
+                .with_context(|| {
+                    format!("resampling the --reply file to {} Hz", provider.wire_rate())
+                })?;
+            (Some(wire), Some(provider.wire_rate()))
+        }
+        (_, samples, rate) => (samples, rate),
+    };
     let sample_rate = match (options.sample_rate, file_rate) {
+        _ if options.protocol.provider().is_some() => options.protocol.input_rate(),
         (Some(asked), Some(file)) if asked != file => {
             return Err(CliError::Usage(format!(
                 "--reply file is {file} Hz but --sample-rate is {asked}; convert the file or drop --sample-rate"
@@ -681,7 +723,8 @@ pub async fn start(options: AgentOptions) -> anyhow::Result<AgentHandle> {
     shared.server_log(
         Level::Info,
         format_args!(
-            "VoiceperfAgent listening on ws://{addr}/ws/{{stream_id}}: vad {:?} start {} ms stop {} ms, interruptions {}, asr {} ms, llm ttfb {} ms, tts ttfb {} ms, reply {:.2} s at {} Hz in {} ms chunks{}, capacity {}, seed {}",
+            "VoiceperfAgent listening on ws://{addr}/ws/{{stream_id}} ({} protocol): vad {:?} start {} ms stop {} ms, interruptions {}, asr {} ms, llm ttfb {} ms, tts ttfb {} ms, reply {:.2} s at {} Hz in {} ms chunks{}, capacity {}, seed {}",
+            o.protocol,
             o.vad_mode,
             o.vad_start_ms,
             o.vad_stop_ms,

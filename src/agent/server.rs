@@ -1,4 +1,4 @@
-//! Accepting connections: the `/ws/{stream_id}` route, the connection limit, the WebSocket
+//! Accepting connections: the `/ws/{stream_id}` route (telephony: `/ws` too), the connection limit, the WebSocket
 //! handshake, and shutdown of every connection.
 
 use std::net::SocketAddr;
@@ -94,8 +94,22 @@ async fn connection(
         .max_frame_size(Some(soft.saturating_mul(HARD_LIMIT_FACTOR)));
     let mut stream_id: Option<String> = None;
     let mut refusal: Option<Refusal> = None;
+    let telephony = shared.options.protocol.provider().is_some();
     let callback = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
         let path = request.uri().path();
+        // A telephony bot is reached at `/ws` (pipecat's runner): the stream id then comes
+        // from the provider's start message.
+        if telephony && (path == "/ws" || path == "/ws/") {
+            if full {
+                refusal = Some(Refusal::Full);
+                return Err(error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "connection limit reached",
+                ));
+            }
+            stream_id = Some(String::new());
+            return Ok(response);
+        }
         let segment = path
             .strip_prefix("/ws/")
             .filter(|s| !s.is_empty() && !s.contains('/'));

@@ -26,6 +26,7 @@ use super::{InterruptionRecord, ReplyRecord, Shared, bump};
 use crate::audio::TARGET_RATE;
 use crate::audio::riff;
 use crate::protocol::rtvi::{self, Event, Metrics, TextKind, Timing, Tokens};
+use crate::protocol::telephony::{BotSession, CallerEvent, Provider, WsMessage, WsRef};
 use crate::protocol::{self, AudioRawFrame, Frame, FrameKind, InterruptionFrame};
 use crate::serverlog::truth::{AgentInterruptionTruth, AgentTurnTruth};
 
@@ -59,6 +60,7 @@ mod origin {
     pub const FAULT: &str = "voiceperf.agent:fault:0";
     pub const INPUT: &str = "voiceperf.agent:receive:0";
     pub const CLOSE: &str = "voiceperf.agent:disconnect:0";
+    pub const CALL: &str = "voiceperf.agent:telephony:0";
 }
 
 /// Problems logged per connection before the rest are only counted.
@@ -169,6 +171,13 @@ struct Session {
     shared: Arc<Shared>,
     ws: WebSocketStream<TcpStream>,
     stream: String,
+    /// The bot's side of a telephony call (`None`: pipecat's protobuf protocol).
+    call: Option<BotSession>,
+    /// Caller audio messages received on a telephony call: message `n` is frame id `n`,
+    /// the numbering of the provider's `chunk` (and bench's chunk ids).
+    media_in: u64,
+    /// A telephony call reached at `/ws`: named by its start message.
+    unnamed: bool,
     instance: u64,
     rng: StdRng,
     detector: TurnDetector,
@@ -205,16 +214,28 @@ pub(super) async fn run(
     let instance = shared.instances.fetch_add(1, Ordering::Relaxed);
     let stream = escape_stream_id(&stream_id);
     let options = &shared.options;
-    let detector = TurnDetector::new(
-        options.vad_mode,
+    let (start, stop_after) = (
         Duration::from_millis(options.vad_start_ms.into()),
         Duration::from_millis(options.vad_stop_ms.into()),
     );
+    let call = options.protocol.provider().map(BotSession::new);
+    let detector = match options.protocol.provider() {
+        // Telephony audio is classified at its own rate (8 kHz; Vonage 16 kHz), as a pipecat
+        // phone bot running an 8 kHz pipeline does.
+        Some(provider) => {
+            TurnDetector::with_rate(options.vad_mode, provider.wire_rate(), start, stop_after)
+                .expect("every provider's wire rate is a VAD rate")
+        }
+        None => TurnDetector::new(options.vad_mode, start, stop_after),
+    };
     let rng = StdRng::seed_from_u64(options.seed ^ fnv1a(stream_id.as_bytes()));
     let mut session = Session {
         shared: Arc::clone(&shared),
         ws,
         stream,
+        call,
+        media_in: 0,
+        unnamed: stream_id.is_empty(),
         instance,
         rng,
         detector,
@@ -232,19 +253,15 @@ pub(super) async fn run(
         last_heard: connected,
         next_keepalive: options.keepalive.map(|k| connected + k),
     };
-    session.log(
-        connected,
-        Level::Info,
-        origin::ACCEPT,
-        format_args!(
-            "Accepting WebSocket connection for stream ID {}",
-            session.stream
-        ),
-    );
+    // A telephony call reached at `/ws` is named by its start message.
+    if !session.unnamed {
+        session.log_accept(connected);
+    }
     if options.rtvi {
         session.schedule(connected + RTVI_METRICS_DELAY, Action::RtviMetrics);
     }
-    if options.greeting {
+    // A telephony bot can speak only once the stream has started.
+    if options.greeting && session.call.is_none() {
         session.schedule(connected + GREETING_DELAY, Action::Greeting);
     }
     let reason = session.serve(&mut stop).await;
@@ -261,6 +278,18 @@ pub(super) async fn run(
 }
 
 impl Session {
+    fn log_accept(&self, at: Instant) {
+        self.log(
+            at,
+            Level::Info,
+            origin::ACCEPT,
+            format_args!(
+                "Accepting WebSocket connection for stream ID {}",
+                self.stream
+            ),
+        );
+    }
+
     async fn serve(&mut self, stop: &mut watch::Receiver<bool>) -> String {
         loop {
             let deadline = self.timeline.first_key_value().map(|(&(at, _), _)| at);
@@ -376,6 +405,9 @@ impl Session {
     }
 
     async fn on_message(&mut self, message: Message, arrived: Instant) -> Flow {
+        if self.call.is_some() {
+            return self.on_call_message(message, arrived).await;
+        }
         let counters = &self.shared.counters;
         match message {
             Message::Binary(bytes) => {
@@ -428,6 +460,110 @@ impl Session {
         }
     }
 
+    /// A message of the provider's (telephony): start, caller audio, mark echo, stop.
+    async fn on_call_message(&mut self, message: Message, arrived: Instant) -> Flow {
+        let counters = &self.shared.counters;
+        let size = match &message {
+            Message::Text(text) => text.len(),
+            Message::Binary(bytes) => bytes.len(),
+            _ => return Flow::Continue,
+        };
+        bump(&counters.messages_received);
+        let limit = self.shared.options.max_message_bytes;
+        if size > limit {
+            bump(&counters.oversize_messages);
+            self.problem(
+                arrived,
+                format_args!("skipped a {size} byte message (limit {limit} bytes)"),
+            );
+            return Flow::Continue;
+        }
+        let Some(call) = self.call.as_mut() else {
+            return Flow::Continue;
+        };
+        let decoded = match &message {
+            Message::Text(text) => call.decode_caller(WsRef::Text(text.as_str())),
+            Message::Binary(bytes) => call.decode_caller(WsRef::Binary(bytes)),
+            _ => return Flow::Continue,
+        };
+        let event = match decoded {
+            Ok(event) => event,
+            Err(err) => {
+                bump(&self.shared.counters.malformed_frames);
+                self.problem(arrived, format_args!("skipped a malformed message: {err}"));
+                return Flow::Continue;
+            }
+        };
+        match event {
+            CallerEvent::Audio(audio) => {
+                self.media_in += 1;
+                bump(&self.shared.counters.audio_frames);
+                let id = self.media_in;
+                self.on_samples(&audio.samples, id, arrived).await
+            }
+            CallerEvent::Start(start) => {
+                if std::mem::take(&mut self.unnamed) {
+                    let id = if start.stream_id.is_empty() {
+                        format!("call-{}", self.instance)
+                    } else {
+                        start.stream_id.clone()
+                    };
+                    self.stream = escape_stream_id(&id);
+                    self.log_accept(arrived);
+                }
+                let provider = self.shared.options.protocol;
+                self.log(
+                    arrived,
+                    Level::Info,
+                    origin::CALL,
+                    format_args!(
+                        "{provider} stream started: stream {:?}, call {:?}, caller audio {:?}, {} custom parameters",
+                        start.stream_id,
+                        start.call_id,
+                        start.codec,
+                        start.custom_parameters.len()
+                    ),
+                );
+                if self.shared.options.greeting {
+                    self.schedule(arrived + GREETING_DELAY, Action::Greeting);
+                }
+                Flow::Continue
+            }
+            CallerEvent::Mark(name) => {
+                bump(&self.shared.counters.marks_received);
+                self.log(
+                    arrived,
+                    Level::Debug,
+                    origin::CALL,
+                    format_args!("the caller played the reply up to mark {name:?}"),
+                );
+                Flow::Continue
+            }
+            CallerEvent::Stop => {
+                self.log(
+                    arrived,
+                    Level::Info,
+                    origin::CALL,
+                    format_args!("the caller hung up (stop message)"),
+                );
+                let close = CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: "call ended".into(),
+                };
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    self.ws.send(Message::Close(Some(close))),
+                )
+                .await;
+                Flow::Closed("stop message from the caller".into())
+            }
+            CallerEvent::Connected | CallerEvent::Ignored => {
+                bump(&self.shared.counters.other_frames);
+                Flow::Continue
+            }
+        }
+    }
+
     async fn on_audio(&mut self, audio: &AudioRawFrame, arrived: Instant) -> Flow {
         let pcm = match audio.pcm() {
             Ok(pcm) => pcm,
@@ -458,7 +594,12 @@ impl Session {
         }
         bump(&self.shared.counters.audio_frames);
         let samples = riff::pcm16_from_bytes(pcm.bytes);
-        let events = self.detector.push(&samples, audio.id, arrived);
+        self.on_samples(&samples, audio.id, arrived).await
+    }
+
+    /// Caller audio of message `id` into the turn detector.
+    async fn on_samples(&mut self, samples: &[i16], id: u64, arrived: Instant) -> Flow {
+        let events = self.detector.push(samples, id, arrived);
         for event in events {
             let flow = match event {
                 TurnEvent::SpeechStarted { first } => self.on_speech_started(first).await,
@@ -553,14 +694,20 @@ impl Session {
             }
             _ => format!("the greeting after {frames} frames"),
         };
-        let id = self.shared.frame_ids.fetch_add(1, Ordering::Relaxed);
-        let interruption = Frame {
-            frame: Some(FrameKind::Interruption(InterruptionFrame {
-                id,
-                name: format!("InterruptionFrame#{id}"),
-            })),
-        };
-        try_flow!(self.send_frame(&interruption).await);
+        if let Some(call) = &self.call {
+            // Telephony: the provider is told to drop the audio it has queued.
+            let clear = call.clear();
+            try_flow!(self.send_wire(clear).await);
+        } else {
+            let id = self.shared.frame_ids.fetch_add(1, Ordering::Relaxed);
+            let interruption = Frame {
+                frame: Some(FrameKind::Interruption(InterruptionFrame {
+                    id,
+                    name: format!("InterruptionFrame#{id}"),
+                })),
+            };
+            try_flow!(self.send_frame(&interruption).await);
+        }
         let sent_at = Instant::now();
         bump(&self.shared.counters.interruptions);
         self.interruptions += 1;
@@ -976,7 +1123,12 @@ impl Session {
         }
         if playback.faults.garbage_before == Some(index) {
             playback.faults.garbage_before = None;
-            try_flow!(self.send_bytes(GARBAGE.to_vec()).await);
+            let garbage = match self.shared.options.protocol.provider() {
+                // Not JSON (Vonage: binary audio of an odd byte count).
+                Some(Provider::Vonage) | None => Message::binary(GARBAGE.to_vec()),
+                Some(_) => Message::text(String::from_utf8_lossy(GARBAGE).into_owned()),
+            };
+            try_flow!(self.send(garbage).await);
             bump(&self.shared.counters.garbage_frames);
             self.log(
                 Instant::now(),
@@ -993,18 +1145,24 @@ impl Session {
             return Flow::Continue;
         };
         let audio = Arc::clone(&playback.audio);
-        let id = self.shared.frame_ids.fetch_add(1, Ordering::Relaxed);
-        let frame = Frame {
-            frame: Some(FrameKind::Audio(AudioRawFrame {
-                id,
-                name: format!("OutputAudioRawFrame#{id}"),
-                audio: audio.payloads[index].clone(),
-                sample_rate: audio.sample_rate,
-                num_channels: 1,
-                pts: None,
-            })),
+        let message = match &self.call {
+            Some(call) => wire_message(call.media(&riff::pcm16_from_bytes(&audio.payloads[index]))),
+            None => {
+                let id = self.shared.frame_ids.fetch_add(1, Ordering::Relaxed);
+                let frame = Frame {
+                    frame: Some(FrameKind::Audio(AudioRawFrame {
+                        id,
+                        name: format!("OutputAudioRawFrame#{id}"),
+                        audio: audio.payloads[index].clone(),
+                        sample_rate: audio.sample_rate,
+                        num_channels: 1,
+                        pts: None,
+                    })),
+                };
+                Message::binary(protocol::encode(&frame))
+            }
         };
-        try_flow!(self.send_bytes(protocol::encode(&frame)).await);
+        try_flow!(self.send(message).await);
         let sent_at = Instant::now();
         bump(&self.shared.counters.reply_frames_sent);
         self.shared
@@ -1039,6 +1197,14 @@ impl Session {
             self.playback = None;
             if turn_n.is_some() {
                 bump(&self.shared.counters.replies_completed);
+            }
+            // Twilio: a mark after the reply, echoed by the provider once it has played.
+            let mark = match turn_n {
+                Some(n) => format!("reply-{n}"),
+                None => "greeting".to_string(),
+            };
+            if let Some(mark) = self.call.as_ref().and_then(|call| call.mark(&mark)) {
+                try_flow!(self.send_wire(mark).await);
             }
             if self.shared.options.rtvi {
                 try_flow!(
@@ -1114,6 +1280,10 @@ impl Session {
         self.send_frame(&rtvi::metrics(&metrics)).await
     }
 
+    async fn send_wire(&mut self, message: WsMessage) -> Flow {
+        self.send(wire_message(message)).await
+    }
+
     async fn send_frame(&mut self, frame: &Frame) -> Flow {
         self.send_bytes(protocol::encode(frame)).await
     }
@@ -1142,6 +1312,14 @@ fn timing(processor: String, value: f64) -> Timing {
         processor,
         model: None,
         value,
+    }
+}
+
+/// A telephony message as a WebSocket message.
+fn wire_message(message: WsMessage) -> Message {
+    match message {
+        WsMessage::Text(text) => Message::text(text),
+        WsMessage::Binary(bytes) => Message::binary(bytes),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::audio::vad::{Vad, VadMode, frame_samples};
+use crate::audio::vad::{UnsupportedVadRate, Vad, VadMode, frame_samples_at};
 
 /// Length of one VAD decision.
 pub const VAD_FRAME_MS: u32 = 20;
@@ -51,21 +51,38 @@ pub struct TurnDetector {
     start_frames: u32,
     stop_frames: u32,
     pending: Vec<i16>,
+    frame_len: usize,
     state: State,
     last_speech: Option<SpeechFrame>,
     turn_first: Option<SpeechFrame>,
 }
 
 impl TurnDetector {
-    /// A detector confirming speech after `start` and its end after `stop`.
+    /// A detector of 16 kHz audio confirming speech after `start` and its end after `stop`.
     pub fn new(mode: VadMode, start: Duration, stop: Duration) -> Self {
+        Self::with_vad(Vad::new(mode), start, stop)
+    }
+
+    /// The same for audio at `rate` Hz (8 kHz for telephony).
+    pub fn with_rate(
+        mode: VadMode,
+        rate: u32,
+        start: Duration,
+        stop: Duration,
+    ) -> Result<Self, UnsupportedVadRate> {
+        Ok(Self::with_vad(Vad::with_rate(mode, rate)?, start, stop))
+    }
+
+    fn with_vad(vad: Vad, start: Duration, stop: Duration) -> Self {
         let frames =
             |d: Duration| ((d.as_millis() as f64 / f64::from(VAD_FRAME_MS)).round() as u32).max(1);
+        let frame_len = frame_samples_at(vad.rate(), VAD_FRAME_MS);
         TurnDetector {
-            vad: Vad::new(mode),
+            vad,
             start_frames: frames(start),
             stop_frames: frames(stop),
-            pending: Vec::with_capacity(frame_samples(VAD_FRAME_MS) * 2),
+            pending: Vec::with_capacity(frame_len * 2),
+            frame_len,
             state: State::Quiet,
             last_speech: None,
             turn_first: None,
@@ -82,11 +99,11 @@ impl TurnDetector {
         self.last_speech
     }
 
-    /// Feeds the samples of one incoming message (16 kHz mono) and returns what changed,
+    /// Feeds the samples of one incoming message (mono, at the detector's rate) and returns what changed,
     /// in order (a long message can both end one turn and start another).
     pub fn push(&mut self, samples: &[i16], id: u64, arrived: Instant) -> Vec<TurnEvent> {
         let mut events = Vec::new();
-        let frame_len = frame_samples(VAD_FRAME_MS);
+        let frame_len = self.frame_len;
         let this = SpeechFrame { id, arrived };
         self.pending.extend_from_slice(samples);
         let mut consumed = 0;

@@ -30,7 +30,8 @@ pub fn builtin_greeting(sample_rate: u32) -> Vec<i16> {
 /// Reads a 16-bit PCM WAV file (any chunk layout), mixing several channels down to one.
 /// Returns the samples and the sample rate.
 pub fn load_wav(path: &Path) -> anyhow::Result<(Vec<i16>, u32)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = crate::fsutil::read_regular(path, crate::audio::decode::MAX_RECORDING_BYTES)
+        .with_context(|| format!("reading {}", path.display()))?;
     let layout = riff::parse(&bytes).with_context(|| format!("reading {}", path.display()))?;
     let fmt = &layout.fmt;
     if !fmt.is_integer_pcm() || fmt.bits_per_sample != 16 {

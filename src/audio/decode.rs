@@ -199,9 +199,14 @@ pub enum DecodeError {
     DecoderPanicked(&'static str),
 }
 
-/// Reads and decodes the recording at `path`.
+/// Largest recording read (1 GiB, hours of audio): a query recording is seconds long, and a
+/// larger file would need many times its size in memory once decoded.
+pub const MAX_RECORDING_BYTES: u64 = 1 << 30;
+
+/// Reads and decodes the recording at `path` (a regular file of at most
+/// [`MAX_RECORDING_BYTES`]).
 pub fn decode_file(path: &Path) -> Result<DecodedAudio, DecodeError> {
-    let bytes = std::fs::read(path)?;
+    let bytes = crate::fsutil::read_regular(path, MAX_RECORDING_BYTES)?;
     let extension = path.extension().and_then(|e| e.to_str());
     decode_bytes(&bytes, extension)
 }

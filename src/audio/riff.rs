@@ -36,6 +36,12 @@ pub enum RiffError {
     /// No `data` chunk before the end of the file.
     #[error("no `data` chunk")]
     MissingData,
+    /// More chunks than any recording has.
+    #[error("more than {0} chunks")]
+    TooManyChunks(usize),
+    /// Reading the file failed part-way.
+    #[error("cannot read the file: {0}")]
+    Io(String),
 }
 
 /// Something inconsistent in a WAVE file that still allows its samples to be read.
@@ -150,7 +156,7 @@ impl FmtChunk {
 /// A chunk found while walking the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkInfo {
-    /// Four-character chunk id (lossy UTF-8).
+    /// Four-character chunk id (lossy UTF-8, control characters escaped).
     pub id: String,
     /// Byte offset of the chunk header.
     pub offset: usize,
@@ -195,34 +201,130 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
     u64::from(u32_at(bytes, at)) | (u64::from(u32_at(bytes, at + 4)) << 32)
 }
 
+/// Most chunks walked: a file of millions of tiny chunks is hostile, not a recording.
+pub const MAX_CHUNKS: usize = 4096;
+
+/// Most bytes of a `fmt ` chunk read (every format fits in 40; the rest is extension data).
+const FMT_READ: usize = 64;
+
+/// Random access to the bytes being parsed: a file on disk or bytes in memory. The walk reads
+/// only chunk headers and the `fmt ` body, never the samples.
+pub trait Source {
+    /// Total length in bytes.
+    fn len(&self) -> u64;
+    /// Whether it holds no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fills as much of `buf` as the source holds from `offset`; returns the bytes read.
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>;
+}
+
+impl Source for &[u8] {
+    fn len(&self) -> u64 {
+        <[u8]>::len(self) as u64
+    }
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(<[u8]>::len(self));
+        let n = buf.len().min(<[u8]>::len(self) - start);
+        buf[..n].copy_from_slice(&self[start..start + n]);
+        Ok(n)
+    }
+}
+
+/// A file, read with positioned reads.
+#[derive(Debug)]
+pub struct FileSource {
+    file: std::fs::File,
+    len: u64,
+}
+
+impl FileSource {
+    /// Walks `file` of `len` bytes (its length when opened).
+    pub fn new(file: std::fs::File, len: u64) -> Self {
+        FileSource { file, len }
+    }
+
+    /// The file back, for reading on.
+    pub fn into_file(self) -> std::fs::File {
+        self.file
+    }
+}
+
+impl Source for FileSource {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::{Read, Seek, SeekFrom};
+        if offset >= self.len {
+            return Ok(0);
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.len - offset).unwrap_or(usize::MAX));
+        self.file.seek(SeekFrom::Start(offset))?;
+        let mut filled = 0;
+        while filled < want {
+            match self.file.read(&mut buf[filled..want]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
+    }
+}
+
+/// Reads up to `N` bytes at `offset`; returns them and how many the source held.
+fn read_array<const N: usize, S: Source>(
+    source: &mut S,
+    offset: u64,
+) -> Result<([u8; N], usize), RiffError> {
+    let mut buf = [0u8; N];
+    let n = source
+        .read_at(offset, &mut buf)
+        .map_err(|e| RiffError::Io(e.to_string()))?;
+    Ok((buf, n))
+}
+
 /// Parses a WAVE file held in memory by walking its chunks.
 pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
-    if bytes.len() < 12 {
-        return Err(RiffError::TooShort(bytes.len()));
+    let mut source = bytes;
+    parse_source(&mut source)
+}
+
+/// Parses a WAVE file by walking its chunks, reading only their headers (and the `fmt ` body)
+/// from `source`: the time and memory it takes do not depend on how many samples it holds.
+pub fn parse_source<S: Source>(source: &mut S) -> Result<WavLayout, RiffError> {
+    let total = source.len();
+    let (head, n) = read_array::<36, _>(source, 0)?;
+    if n < 12 {
+        return Err(RiffError::TooShort(n));
     }
-    let rf64 = match &bytes[0..4] {
+    let rf64 = match &head[0..4] {
         b"RIFF" => false,
         b"RF64" | b"BW64" => true,
         _ => return Err(RiffError::NotWave),
     };
-    if &bytes[8..12] != b"WAVE" {
+    if &head[8..12] != b"WAVE" {
         return Err(RiffError::NotWave);
     }
     // RF64 keeps the real RIFF and data sizes in a `ds64` chunk right after `WAVE`; the 32-bit
     // fields that overflowed say 0xFFFFFFFF.
-    let ds64 = if rf64 && bytes.get(12..16) == Some(b"ds64") {
-        bytes
-            .get(20..36)
-            .map(|body| (u64_at(body, 0), u64_at(body, 8)))
-    } else {
-        None
-    };
+    let ds64 = (rf64 && n >= 36 && &head[12..16] == b"ds64")
+        .then(|| (u64_at(&head, 20), u64_at(&head, 28)));
     let mut issues = Vec::new();
     let riff_declared = match ds64 {
-        Some((riff_size, _)) if u32_at(bytes, 4) == u32::MAX => riff_size,
-        _ => u64::from(u32_at(bytes, 4)),
+        Some((riff_size, _)) if u32_at(&head, 4) == u32::MAX => riff_size,
+        _ => u64::from(u32_at(&head, 4)),
     };
-    let riff_actual = (bytes.len() - 8) as u64;
+    let riff_actual = total - 8;
     if riff_declared != riff_actual {
         issues.push(StructureIssue::RiffSizeMismatch {
             declared: riff_declared,
@@ -233,13 +335,18 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
     let mut chunks = Vec::new();
     let mut fmt = None;
     let mut data = None;
-    let mut at = 12usize;
-    while at + 8 <= bytes.len() {
-        let id = String::from_utf8_lossy(&bytes[at..at + 4]).into_owned();
-        let declared = u32_at(bytes, at + 4);
+    let mut at = 12u64;
+    while at + 8 <= total {
+        if chunks.len() == MAX_CHUNKS {
+            return Err(RiffError::TooManyChunks(MAX_CHUNKS));
+        }
+        let (header, _) = read_array::<8, _>(source, at)?;
+        let raw_id: [u8; 4] = [header[0], header[1], header[2], header[3]];
+        let id = chunk_id(&raw_id);
+        let declared = u32_at(&header, 4);
         let body_start = at + 8;
-        let available = bytes.len() - body_start;
-        let is_data = &bytes[at..at + 4] == b"data";
+        let available = total - body_start;
+        let is_data = &raw_id == b"data";
         let declared_len = match ds64 {
             Some((_, data_size)) if is_data && declared == u32::MAX => data_size,
             _ => u64::from(declared),
@@ -247,34 +354,38 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
         // A size of 0 followed by another chunk (LIST, id3 written after the samples) is an
         // empty data chunk, not a streamed one whose samples fill the rest of the file.
         let streamed = declared_len == u64::from(u32::MAX)
-            || (declared_len == 0 && !starts_with_chunk(&bytes[body_start..]));
+            || (declared_len == 0 && !starts_with_chunk(source, body_start)?);
         let body_len = if is_data && streamed && available > 0 {
             issues.push(StructureIssue::UnsizedData { declared });
             available
-        } else if declared_len > available as u64 {
+        } else if declared_len > available {
             issues.push(StructureIssue::ChunkTruncated {
                 id: id.clone(),
                 declared: declared_len,
-                available: available as u64,
+                available,
             });
             available
         } else {
-            declared_len as usize
+            declared_len
         };
-        let body = body_start..body_start + body_len;
-        match &bytes[at..at + 4] {
-            b"fmt " if fmt.is_none() => fmt = Some(parse_fmt(&bytes[body.clone()], declared)?),
+        let body = to_usize(body_start)?..to_usize(body_start + body_len)?;
+        match &raw_id {
+            b"fmt " if fmt.is_none() => {
+                let (fmt_bytes, _) = read_array::<FMT_READ, _>(source, body_start)?;
+                let read = body.len().min(FMT_READ);
+                fmt = Some(parse_fmt(&fmt_bytes[..read], declared)?);
+            }
             b"data" if data.is_none() => data = Some(body.clone()),
             _ => {}
         }
         chunks.push(ChunkInfo {
             id,
-            offset: at,
+            offset: to_usize(at)?,
             declared_size: declared,
-            body: body.clone(),
+            body,
         });
         // Chunks are padded to an even length.
-        at = body.end + (body_len & 1);
+        at = body_start + body_len + (body_len & 1);
     }
 
     let fmt = fmt.ok_or(RiffError::MissingFmt)?;
@@ -298,12 +409,28 @@ pub fn parse(bytes: &[u8]) -> Result<WavLayout, RiffError> {
     })
 }
 
-/// Whether `bytes` begin with a plausible chunk header: a four-character id of printable ASCII
-/// and a size that fits in what follows.
-fn starts_with_chunk(bytes: &[u8]) -> bool {
-    bytes.len() >= 8
-        && bytes[..4].iter().all(|b| (0x20..0x7f).contains(b))
-        && u32_at(bytes, 4) as usize <= bytes.len() - 8
+fn to_usize(offset: u64) -> Result<usize, RiffError> {
+    usize::try_from(offset).map_err(|_| {
+        RiffError::Io(format!(
+            "offset {offset} is beyond what this machine can address"
+        ))
+    })
+}
+
+/// A chunk id as it may be shown: its four bytes, control characters and non-ASCII escaped
+/// (a hostile id must not reach a terminal raw).
+fn chunk_id(raw: &[u8; 4]) -> String {
+    crate::text::printable(&String::from_utf8_lossy(raw)).into_owned()
+}
+
+/// Whether the bytes at `offset` begin a plausible chunk header: a four-character id of
+/// printable ASCII and a size that fits in what follows.
+fn starts_with_chunk<S: Source>(source: &mut S, offset: u64) -> Result<bool, RiffError> {
+    let (header, n) = read_array::<8, _>(source, offset)?;
+    let remaining = source.len().saturating_sub(offset);
+    Ok(n == 8
+        && header[..4].iter().all(|b| (0x20..0x7f).contains(b))
+        && u64::from(u32_at(&header, 4)) <= remaining - 8)
 }
 
 fn parse_fmt(body: &[u8], declared: u32) -> Result<FmtChunk, RiffError> {

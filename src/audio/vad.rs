@@ -41,15 +41,32 @@ pub const fn frame_samples(ms: u32) -> usize {
     (TARGET_RATE / 1000 * ms) as usize
 }
 
+/// Samples in a frame of `ms` milliseconds at `rate` Hz.
+pub const fn frame_samples_at(rate: u32, ms: u32) -> usize {
+    (rate / 1000 * ms) as usize
+}
+
+/// Sample rates the WebRTC VAD classifies (Hz).
+pub const VAD_RATES: [u32; 4] = [8_000, 16_000, 32_000, 48_000];
+
 /// A frame the VAD cannot classify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
-#[error("VAD frame of {0} samples; it needs 10, 20 or 30 ms (160, 320 or 480 samples) at 16 kHz")]
+#[error(
+    "VAD frame of {0} samples; it needs 10, 20 or 30 ms of audio (160, 320 or 480 samples at 16 kHz)"
+)]
 pub struct BadFrameLength(pub usize);
 
-/// A WebRTC VAD instance for 16 kHz mono int16 frames of 10, 20 or 30 ms. It keeps state
-/// (noise estimates) from frame to frame, so use one per stream.
+/// A sample rate the VAD cannot work at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("the VAD works at 8000, 16000, 32000 or 48000 Hz, not {0} Hz")]
+pub struct UnsupportedVadRate(pub u32);
+
+/// A WebRTC VAD instance for mono int16 frames of 10, 20 or 30 ms (16 kHz unless made with
+/// [`Vad::with_rate`]). It keeps state (noise estimates) from frame to frame, so use one per
+/// stream.
 pub struct Vad {
     inner: webrtc_vad::Vad,
+    rate: u32,
 }
 
 // SAFETY: `webrtc_vad::Vad` owns a heap-allocated libfvad state reached only through `&mut
@@ -65,14 +82,35 @@ impl Vad {
                 webrtc_vad::SampleRate::Rate16kHz,
                 mode.to_webrtc(),
             ),
+            rate: TARGET_RATE,
         }
     }
 
-    /// Whether the frame (10, 20 or 30 ms of 16 kHz samples) holds speech.
+    /// A fresh detector in `mode` for audio at `rate` Hz (telephony audio is 8 kHz).
+    pub fn with_rate(mode: VadMode, rate: u32) -> Result<Self, UnsupportedVadRate> {
+        let webrtc_rate = match rate {
+            8_000 => webrtc_vad::SampleRate::Rate8kHz,
+            16_000 => webrtc_vad::SampleRate::Rate16kHz,
+            32_000 => webrtc_vad::SampleRate::Rate32kHz,
+            48_000 => webrtc_vad::SampleRate::Rate48kHz,
+            other => return Err(UnsupportedVadRate(other)),
+        };
+        Ok(Vad {
+            inner: webrtc_vad::Vad::new_with_rate_and_mode(webrtc_rate, mode.to_webrtc()),
+            rate,
+        })
+    }
+
+    /// The sample rate this detector classifies.
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    /// Whether the frame (10, 20 or 30 ms of samples at [`Vad::rate`]) holds speech.
     pub fn is_speech(&mut self, frame: &[i16]) -> Result<bool, BadFrameLength> {
         if !FRAME_MS_CHOICES
             .iter()
-            .any(|&ms| frame_samples(ms) == frame.len())
+            .any(|&ms| frame_samples_at(self.rate, ms) == frame.len())
         {
             return Err(BadFrameLength(frame.len()));
         }
@@ -83,7 +121,8 @@ impl Vad {
 
     /// Forgets the state learned so far, as for a new stream.
     pub fn reset(&mut self, mode: VadMode) {
-        *self = Vad::new(mode);
+        let rate = self.rate;
+        *self = Vad::with_rate(mode, rate).unwrap_or_else(|_| Vad::new(mode));
     }
 }
 

@@ -79,9 +79,13 @@ pub fn parse_pcm16_mono(bytes: &[u8]) -> Result<QueryWav, QueryWavError> {
     })
 }
 
-/// Reads a 16 kHz mono 16-bit WAV file.
+/// Reads a 16 kHz mono 16-bit WAV file (a regular file of at most
+/// [`super::decode::MAX_RECORDING_BYTES`]).
 pub fn read_pcm16_mono(path: &Path) -> Result<QueryWav, QueryWavError> {
-    parse_pcm16_mono(&std::fs::read(path)?)
+    parse_pcm16_mono(&fsutil::read_regular(
+        path,
+        super::decode::MAX_RECORDING_BYTES,
+    )?)
 }
 
 #[cfg(test)]

@@ -10,8 +10,7 @@
 //! no channel and no extra wake-up per received frame.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -22,65 +21,18 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::audio::riff;
-use crate::bench::BenchOptions;
-use crate::bench::connect::{self, ConnectRules, RECONNECT_BACKOFF, Ws};
-use crate::bench::dataset::QueryFile;
-use crate::bench::live::LiveStats;
+use crate::bench::connect::{ConnectRules, RECONNECT_BACKOFF, Ws};
+use crate::bench::connection::{Connection, ConnectionEnd, Recorder, RunContext, SavedAudio};
 use crate::bench::pacer::{self, Leave, Paced};
 use crate::bench::schedule::ChunkSchedule;
 use crate::bench::shape::{Session, UserPlan};
-use crate::bench::stop::Stop;
-use crate::bench::turn::{Conversation, Heard, TurnConfig, first_audible_frame};
-use crate::bench::wire::{Decoded, Wire};
-use crate::bench::writer::WriterHandle;
-use crate::clock::{self, UnixClock};
-use crate::runfolder::results::{
-    ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, OnError, ReceivedKind,
-    TurnOutcome,
-};
-use crate::summary::store::ClientUpdate;
+use crate::bench::turn::{Conversation, Heard, first_audible_frame};
+use crate::bench::wire::Decoded;
+use crate::redact;
+use crate::runfolder::results::{ConnectionStatus, ErrorKind, OnError, ReceivedKind, TurnOutcome};
 
 /// How long a clean close waits for the server's close reply.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
-
-/// Everything the users of one run share.
-pub(crate) struct RunContext {
-    /// The options.
-    pub options: BenchOptions,
-    /// The run's clock.
-    pub clock: UnixClock,
-    /// Queries in speaking order.
-    pub files: Arc<[Arc<QueryFile>]>,
-    /// Turn timing rules, including the metrics window.
-    pub turn_config: Arc<TurnConfig>,
-    /// The run's start: session start offsets count from here.
-    pub run_start: Instant,
-    /// Unix seconds of the metrics window start.
-    pub metrics_start_unix: f64,
-    /// Folder results are written to.
-    pub dir: PathBuf,
-    /// The results writer.
-    pub writer: WriterHandle,
-    /// How the conversation is encoded.
-    pub wire: Wire,
-    /// Counters for the live line.
-    pub live: Arc<LiveStats>,
-    /// Stops every user early.
-    pub stop: Stop,
-    /// Minimum absolute sample value counting as audible.
-    pub audible_amplitude: i32,
-}
-
-/// How a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ConnectionEnd {
-    /// The conversation ran to its end (window, hang-up or turn count).
-    Finished,
-    /// The run was stopped.
-    Stopped,
-    /// The connection could not be made or broke.
-    Failed,
-}
 
 /// Runs `users` on `threads` worker threads (users dealt out in turn, so that every thread
 /// ramps up alike); returns once every user is done. `started` receives how late each
@@ -219,133 +171,6 @@ async fn run_session(
     }
 }
 
-/// What one connection has recorded besides its conversation.
-pub(crate) struct Recorder {
-    /// Its results (turns and greeting are the conversation's; filled in when published).
-    pub results: ClientResults,
-    /// Send lateness of every chunk (s), by id − 1.
-    pub lateness_s: Vec<f32>,
-    /// Samples of the thread's wake-up lag (s).
-    pub lag_s: Vec<f32>,
-    published_lateness: usize,
-    published_lag: usize,
-    published_turns: usize,
-}
-
-impl Recorder {
-    fn new(ctx: &RunContext, stream_id: &str, user: usize, connection: usize, url: String) -> Self {
-        let results = ClientResults {
-            stream_id: stream_id.to_string(),
-            individual_latencies: Vec::new(),
-            average_latency: None,
-            valid_latencies: Vec::new(),
-            valid_average_latency: None,
-            filtered_average_latency: None,
-            threshold: ctx.options.threshold,
-            num_turns: 0,
-            num_valid_turns: 0,
-            num_filtered_turns: 0,
-            reverse_barge_ins_count: 0,
-            glitch_detected: false,
-            timestamp: clock::local_timestamp(),
-            metrics_start_time: ctx.metrics_start_unix,
-            test_duration: ctx
-                .turn_config
-                .window
-                .end
-                .saturating_duration_since(ctx.turn_config.window.start)
-                .as_secs_f64(),
-            tool_version: crate::VERSION.to_string(),
-            user,
-            connection,
-            url,
-            status: ConnectionStatus::Running,
-            connect_started_at: ctx.clock.now_unix(),
-            connected_at: None,
-            closed_at: None,
-            audio_origin_at: None,
-            chunk_ms: ctx.options.chunk_ms,
-            chunks_sent: 0,
-            greeting: None,
-            glitch_count: 0,
-            starved_ms: 0.0,
-            turns: Vec::new(),
-            frames_received: FrameCounts::default(),
-            errors: Vec::new(),
-            error_counts: BTreeMap::new(),
-            send_lateness_ms: None,
-            receive_lag_ms: None,
-        };
-        Recorder {
-            results,
-            lateness_s: Vec::new(),
-            lag_s: Vec::new(),
-            published_lateness: 0,
-            published_lag: 0,
-            published_turns: 0,
-        }
-    }
-
-    /// Records an error.
-    pub(crate) fn error(
-        &mut self,
-        ctx: &RunContext,
-        at: Instant,
-        kind: ErrorKind,
-        message: String,
-        turn: Option<usize>,
-    ) {
-        ctx.live.errors.fetch_add(1, Ordering::Relaxed);
-        *self.results.error_counts.entry(kind).or_default() += 1;
-        self.results.errors.push(ErrorRecord {
-            at: ctx.clock.unix(at),
-            kind,
-            message,
-            turn,
-        });
-    }
-
-    /// Sends what changed to the writer: the results with the turns from the last one
-    /// published on (it may have changed since: late frames are added to it) and the new
-    /// lateness and lag samples. The writer derives the aggregates, off this thread.
-    pub(crate) fn publish(&mut self, ctx: &RunContext, conversation: Option<&Conversation>) {
-        // The record's own turns stay empty: they are the conversation's.
-        let mut results = self.results.clone();
-        results.timestamp = clock::local_timestamp();
-        let mut turns_from = self.published_turns;
-        if let Some(conversation) = conversation {
-            let turns = conversation.turns();
-            turns_from = self.published_turns.saturating_sub(1).min(turns.len());
-            results.turns = turns[turns_from..].to_vec();
-            results.greeting = conversation.greeting().cloned();
-            self.published_turns = turns.len();
-        }
-        ctx.writer.send(ClientUpdate {
-            results,
-            turns_from,
-            new_lateness_s: self.lateness_s[self.published_lateness..].to_vec(),
-            new_lag_s: self.lag_s[self.published_lag..].to_vec(),
-        });
-        self.published_lateness = self.lateness_s.len();
-        self.published_lag = self.lag_s.len();
-    }
-}
-
-/// A connection's state, shared on its worker thread by the user's task, the receive task and
-/// the pacer.
-pub(crate) struct Connection {
-    /// Its record.
-    pub rec: Recorder,
-    /// Its conversation.
-    pub conversation: Conversation,
-    /// When and why the connection was lost, noticed by the receive task.
-    pub lost: Option<(Instant, String)>,
-    /// The conversation is over: frames that still arrive are not the conversation's.
-    pub ended: bool,
-    /// Received bot audio kept for `--save-audio`.
-    saved_audio: Option<SavedAudio>,
-}
-
 /// Runs one connection to its end; returns how it ended and the turns it took.
 async fn run_connection(
     ctx: &Arc<RunContext>,
@@ -357,7 +182,7 @@ async fn run_connection(
 ) -> (ConnectionEnd, usize) {
     let stream_id = format!("client_{user}_{}", ctx.clock.now_unix_ms());
     let url = ctx.options.url_for(&stream_id);
-    let mut rec = Recorder::new(ctx, &stream_id, user, connection, url.clone());
+    let mut rec = Recorder::new(ctx, &stream_id, user, connection, redact::url(&url));
     rec.publish(ctx, None);
 
     let rules = ConnectRules {
@@ -367,11 +192,13 @@ async fn run_connection(
             h.min(ctx.turn_config.window.end)
         }),
     };
-    let connected = connect::connect(&url, rules, &ctx.stop, |message| {
-        rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
-        rec.publish(ctx, None);
-    })
-    .await;
+    let connected = ctx
+        .dialer
+        .connect(&url, rules, &ctx.stop, |message| {
+            rec.error(ctx, Instant::now(), ErrorKind::Connect, message, None);
+            rec.publish(ctx, None);
+        })
+        .await;
     let ws = match connected {
         Ok(ws) => ws,
         Err(status) => return (finish_without_connection(ctx, &mut rec, status), 0),
@@ -380,7 +207,8 @@ async fn run_connection(
     rec.results.connected_at = Some(ctx.clock.unix(connected_at));
 
     let (mut sink, stream) = ws.split();
-    for message in ctx.wire.opening() {
+    let mut wire = ctx.wire.connection(&stream_id, ctx.clock.now_unix_ms());
+    for message in wire.opening() {
         if let Err(e) = sink.send(message).await {
             let reason = format!("sending the opening messages: {e}");
             rec.error(ctx, Instant::now(), ErrorKind::Send, reason, None);
@@ -392,7 +220,11 @@ async fn run_connection(
     }
 
     // The microphone starts at the handshake; chunk 1 leaves one chunk later.
-    let schedule = ChunkSchedule::new(connected_at, ctx.options.chunk_samples());
+    let schedule = ChunkSchedule::with_rate(
+        connected_at,
+        ctx.options.chunk_samples(),
+        ctx.wire.input_rate(),
+    );
     rec.results.audio_origin_at = Some(ctx.clock.unix(connected_at));
     let conversation = Conversation::new(
         Arc::clone(&ctx.turn_config),
@@ -402,13 +234,16 @@ async fn run_connection(
         connected_at,
         *next_file,
         user,
-    );
+    )
+    .with_greeting_wait(ctx.greeting.wait(ctx.options.greeting_timeout));
     let shared = Rc::new(RefCell::new(Connection {
         rec,
         conversation,
         lost: None,
         ended: false,
         saved_audio: ctx.options.save_audio.then(SavedAudio::default),
+        wire,
+        marks: VecDeque::new(),
     }));
     let receiver =
         tokio::task::spawn_local(receive_loop(stream, Arc::clone(ctx), Rc::clone(&shared)));
@@ -424,7 +259,8 @@ async fn run_connection(
                 receiver.abort();
             } else {
                 // Close cleanly and give the server a moment to answer the close.
-                for message in ctx.wire.closing() {
+                let closing = shared.borrow_mut().wire.closing();
+                for message in closing {
                     let _ = sink.send(message).await;
                 }
                 let _ = sink.send(Message::Close(None)).await;
@@ -484,47 +320,6 @@ fn finish_without_connection(
     }
 }
 
-/// Records the loss of the connection at `at`, ending a turn in progress.
-pub(crate) fn connection_lost(
-    ctx: &RunContext,
-    rec: &mut Recorder,
-    conversation: &mut Conversation,
-    at: Instant,
-    reason: String,
-) -> ConnectionEnd {
-    if conversation.is_done() {
-        return ConnectionEnd::Finished;
-    }
-    let turn = conversation.current_turn();
-    rec.error(ctx, at, ErrorKind::Disconnect, reason, turn);
-    if conversation.stop(at, TurnOutcome::Disconnected) {
-        on_turn_end(ctx, conversation, TurnOutcome::Disconnected);
-    }
-    ConnectionEnd::Failed
-}
-
-/// Updates the live counters after a turn ended.
-pub(crate) fn on_turn_end(ctx: &RunContext, conversation: &Conversation, outcome: TurnOutcome) {
-    let Some(turn) = conversation.turns().last() else {
-        return;
-    };
-    if !turn.in_window {
-        return;
-    }
-    ctx.live.turns.fetch_add(1, Ordering::Relaxed);
-    ctx.live
-        .glitches
-        .fetch_add(turn.glitches, Ordering::Relaxed);
-    if turn.reverse_barge_in.is_some() {
-        ctx.live.reverse_barge_ins.fetch_add(1, Ordering::Relaxed);
-    }
-    if let (TurnOutcome::Replied, Some(latency)) = (outcome, turn.latency_s)
-        && let Ok(mut latencies) = ctx.live.latencies.lock()
-    {
-        latencies.push(latency);
-    }
-}
-
 /// What the receive task heard in one message.
 #[derive(Debug)]
 enum ReceiverEvent {
@@ -562,14 +357,6 @@ fn handle_event(ctx: &RunContext, c: &mut Connection, at: Instant, event: Receiv
     }
 }
 
-/// Received bot audio kept for `--save-audio`.
-#[derive(Debug, Default)]
-struct SavedAudio {
-    format: Option<(u32, u16)>,
-    samples: Vec<i16>,
-    skipped_frames: usize,
-}
-
 type WsStream = futures_util::stream::SplitStream<Ws>;
 
 /// Receives frames, timestamps each the moment the socket yields it, decodes it and hands it
@@ -590,11 +377,26 @@ async fn receive_loop(mut stream: WsStream, ctx: Arc<RunContext>, shared: Rc<Ref
                 None => "server closed the connection".into(),
             },
             Some(Ok(message)) => {
-                let decoded = ctx.wire.decode(message);
                 let mut c = shared.borrow_mut();
                 let c = &mut *c;
                 if c.ended {
                     continue;
+                }
+                let decoded = c.wire.decode(message);
+                match &decoded {
+                    // The bot was interrupted: the speaker drops what it has queued, and
+                    // the marks after that audio are echoed at once (as Twilio does).
+                    Decoded::Clear => {
+                        c.conversation.flush_playback(at);
+                        for (due, _) in &mut c.marks {
+                            *due = at;
+                        }
+                    }
+                    Decoded::Mark(name) => {
+                        let due = c.conversation.play_end().map_or(at, |end| end.max(at));
+                        c.marks.push_back((due, name.clone()));
+                    }
+                    _ => {}
                 }
                 if let Some(event) =
                     heard(at, decoded, ctx.audible_amplitude, c.saved_audio.as_mut())
@@ -651,6 +453,20 @@ fn heard(
             text,
             rtvi_type,
             rtvi,
+        }),
+        Decoded::Clear => ReceiverEvent::Heard(Heard::Other {
+            at,
+            kind: ReceivedKind::Interruption,
+            text: "clear".into(),
+            rtvi_type: None,
+            rtvi: None,
+        }),
+        Decoded::Mark(name) => ReceiverEvent::Heard(Heard::Other {
+            at,
+            kind: ReceivedKind::Message,
+            text: format!("mark {name}"),
+            rtvi_type: None,
+            rtvi: None,
         }),
         Decoded::Bad { kind, message } => ReceiverEvent::Bad { kind, message },
         Decoded::Nothing => return None,

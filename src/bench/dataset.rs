@@ -8,19 +8,26 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
+use crate::audio::resample::{self, ResampleError};
 use crate::audio::speech::{self, SpeechConfig};
-use crate::audio::{TARGET_RATE, wav};
+use crate::audio::{TARGET_RATE, pcm, wav};
 use crate::dataset::{self, Manifest, RecordedBounds, natural_cmp};
 use crate::fsutil;
 use crate::runfolder::results::{DatasetFile, DatasetInfo, SkippedFile, SpeechEndSource};
+
+/// Largest query file read (over half an hour of 16 kHz mono audio).
+pub const MAX_QUERY_BYTES: u64 = 64 << 20;
 
 /// One query file, loaded.
 #[derive(Debug, Clone)]
 pub struct QueryFile {
     /// Path relative to the audio folder, '/'-separated.
     pub name: String,
-    /// 16 kHz mono samples.
+    /// Mono samples at [`QueryFile::rate`] (16 kHz as loaded).
     pub samples: Vec<i16>,
+    /// Sample rate of `samples` and of the speech bounds: 16 kHz, or the wire's rate after
+    /// [`QuerySet::at_rate`].
+    pub rate: u32,
     /// SHA-256 of the file's bytes.
     pub sha256: String,
     /// First speech sample.
@@ -34,17 +41,45 @@ pub struct QueryFile {
 impl QueryFile {
     /// Duration in seconds.
     pub fn duration_s(&self) -> f64 {
-        self.samples.len() as f64 / f64::from(TARGET_RATE)
+        self.samples.len() as f64 / f64::from(self.rate)
     }
 
     /// Speech end in seconds from the file start.
     pub fn speech_end_s(&self) -> f64 {
-        self.speech_end as f64 / f64::from(TARGET_RATE)
+        self.speech_end as f64 / f64::from(self.rate)
+    }
+
+    /// The file at `rate` Hz: its samples resampled with prep's band-limited resampler and
+    /// its speech bounds moved to the nearest sample of the new rate.
+    pub fn at_rate(&self, rate: u32) -> Result<QueryFile, ResampleError> {
+        if rate == self.rate {
+            return Ok(self.clone());
+        }
+        let unit: Vec<f32> = self
+            .samples
+            .iter()
+            .map(|&s| f32::from(s) / 32768.0)
+            .collect();
+        let samples = pcm::to_pcm16(&resample::resample(&unit, self.rate, rate)?).samples;
+        let scale = |n: usize| {
+            ((n as u64 * u64::from(rate) + u64::from(self.rate) / 2) / u64::from(self.rate))
+                as usize
+        };
+        let speech_end = scale(self.speech_end).clamp(1, samples.len().max(1));
+        Ok(QueryFile {
+            name: self.name.clone(),
+            sha256: self.sha256.clone(),
+            speech_start: scale(self.speech_start).min(speech_end - 1),
+            speech_end,
+            source: self.source,
+            rate,
+            samples,
+        })
     }
 
     /// The file's row in `summary.json`.
     pub fn info(&self) -> DatasetFile {
-        let rate = f64::from(TARGET_RATE);
+        let rate = f64::from(self.rate);
         DatasetFile {
             file: self.name.clone(),
             sha256: self.sha256.clone(),
@@ -108,7 +143,8 @@ impl QuerySet {
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| e.eq_ignore_ascii_case("wav"));
             let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            if entry.file_type().is_file() && is_wav && !hidden {
+            // Not only regular files: a pipe or device named `.wav` is skipped with its reason.
+            if !entry.file_type().is_dir() && is_wav && !hidden {
                 names.push(fsutil::relative_slash(dir, path));
             }
         }
@@ -148,6 +184,24 @@ impl QuerySet {
         })
     }
 
+    /// The queries at `rate` Hz (a telephony wire's 8 kHz): every file resampled as prep
+    /// resamples (see [`QueryFile::at_rate`]).
+    pub fn at_rate(&self, rate: u32) -> anyhow::Result<QuerySet> {
+        let files = self
+            .files
+            .iter()
+            .map(|f| {
+                f.at_rate(rate)
+                    .map(Arc::new)
+                    .with_context(|| format!("resampling {} to {rate} Hz", f.name))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(QuerySet {
+            files,
+            ..self.clone()
+        })
+    }
+
     /// The dataset's description in `summary.json`.
     pub fn info(&self) -> DatasetInfo {
         DatasetInfo {
@@ -168,7 +222,8 @@ fn load_file(
     detect: fn(&[i16]) -> Option<(usize, usize)>,
 ) -> anyhow::Result<(QueryFile, Option<String>)> {
     let path = dir.join(name);
-    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = fsutil::read_regular(&path, MAX_QUERY_BYTES)
+        .with_context(|| format!("reading {}", path.display()))?;
     let samples = read_16k_mono(&bytes)?;
     if samples.is_empty() {
         bail!("no audio samples");
@@ -188,6 +243,7 @@ fn load_file(
     let file = QueryFile {
         name: name.to_string(),
         samples,
+        rate: TARGET_RATE,
         sha256,
         speech_start,
         speech_end: speech_end.clamp(1, len),

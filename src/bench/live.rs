@@ -1,6 +1,6 @@
-//! The live progress line on stderr — elapsed/remaining, active users, turns, current
-//! p50/p95, reverse barge-ins, glitches, errors — drawn only on a terminal (see
-//! [`crate::term`]).
+//! The live progress line on stderr — errors first, then elapsed/total, active users,
+//! turns, current p50/p95, reverse barge-ins, glitches, within 80 columns — drawn only on a
+//! terminal (see [`crate::term`]).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,8 +27,13 @@ pub struct LiveStats {
     pub latencies: Mutex<Vec<f64>>,
 }
 
+/// Widest the line may be: an 80-column terminal less the spinner and its space.
+pub const LINE_WIDTH: usize = 78;
+
 impl LiveStats {
-    /// One line describing the run now.
+    /// One line describing the run now, errors first (they say why nothing else moves),
+    /// never wider than [`LINE_WIDTH`]: the least important fields are left off when the
+    /// numbers grow.
     pub fn line(&self, users: usize, elapsed: Duration, total: Duration) -> String {
         let (p50, p95) = match self.latencies.lock() {
             Ok(latencies) => {
@@ -41,19 +46,34 @@ impl LiveStats {
             Err(_) => (None, None),
         };
         let secs = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.3}"));
-        format!(
-            "{:.0} s, {:.0} s left · users {}/{} · turns {} · p50 {} p95 {} · reverse barge-ins {} · glitches {} · errors {}",
-            elapsed.as_secs_f64(),
-            total.saturating_sub(elapsed).as_secs_f64(),
-            self.active_users.load(Ordering::Relaxed),
-            users,
-            self.turns.load(Ordering::Relaxed),
-            secs(p50),
-            secs(p95),
-            self.reverse_barge_ins.load(Ordering::Relaxed),
-            self.glitches.load(Ordering::Relaxed),
-            self.errors.load(Ordering::Relaxed),
-        )
+        let fields = [
+            format!("errors {}", self.errors.load(Ordering::Relaxed)),
+            format!(
+                "{:.0}/{:.0}s",
+                elapsed.as_secs_f64().min(total.as_secs_f64()),
+                total.as_secs_f64()
+            ),
+            format!(
+                "users {}/{}",
+                self.active_users.load(Ordering::Relaxed),
+                users
+            ),
+            format!("turns {}", self.turns.load(Ordering::Relaxed)),
+            format!("p50 {}", secs(p50)),
+            format!("p95 {}", secs(p95)),
+            format!("rbi {}", self.reverse_barge_ins.load(Ordering::Relaxed)),
+            format!("glitches {}", self.glitches.load(Ordering::Relaxed)),
+        ];
+        let mut line = String::new();
+        for field in fields {
+            let sep = if line.is_empty() { "" } else { "  " };
+            if line.chars().count() + sep.chars().count() + field.chars().count() > LINE_WIDTH {
+                break;
+            }
+            line.push_str(sep);
+            line.push_str(&field);
+        }
+        line
     }
 }
 
@@ -108,15 +128,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_shows_progress_and_percentiles() {
+    fn line_shows_errors_first_then_progress_and_percentiles() {
         let stats = LiveStats::default();
         stats.active_users.store(3, Ordering::Relaxed);
         stats.turns.store(2, Ordering::Relaxed);
+        stats.errors.store(7, Ordering::Relaxed);
         stats.latencies.lock().unwrap().extend([0.5, 1.5]);
         let line = stats.line(4, Duration::from_secs(10), Duration::from_secs(30));
-        assert!(line.starts_with("10 s, 20 s left"), "{line}");
-        assert!(line.contains("users 3/4"), "{line}");
-        assert!(line.contains("p50 1.000 p95 1.450"), "{line}");
-        assert!(line.contains("errors 0"), "{line}");
+        assert_eq!(
+            line,
+            "errors 7  10/30s  users 3/4  turns 2  p50 1.000  p95 1.450  rbi 0  glitches 0"
+        );
+        assert!(line.chars().count() <= LINE_WIDTH, "{line}");
+    }
+
+    #[test]
+    fn line_fits_80_columns_with_big_numbers() {
+        let stats = LiveStats::default();
+        stats.active_users.store(20_000, Ordering::Relaxed);
+        stats.turns.store(1_234_567, Ordering::Relaxed);
+        stats.errors.store(987_654, Ordering::Relaxed);
+        stats.glitches.store(55_555, Ordering::Relaxed);
+        stats.reverse_barge_ins.store(44_444, Ordering::Relaxed);
+        stats.latencies.lock().unwrap().extend([10.5, 12.25]);
+        let line = stats.line(20_000, Duration::from_secs(3600), Duration::from_secs(7200));
+        assert!(
+            line.chars().count() <= LINE_WIDTH,
+            "{} > {LINE_WIDTH}: {line}",
+            line.chars().count()
+        );
+        assert!(line.starts_with("errors 987654  3600/7200s  "), "{line}");
     }
 }

@@ -11,8 +11,10 @@
 //! against the agent's own log; [`live`] draws the progress line.
 
 mod client;
-mod connect;
+pub mod connect;
+mod connection;
 pub mod dataset;
+pub mod failfast;
 pub mod live;
 pub mod output;
 mod pacer;
@@ -35,8 +37,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 
 use crate::audio::TARGET_RATE;
-use crate::bench::client::RunContext;
+use crate::bench::connect::{Dialer, Header, TlsTrust};
+use crate::bench::connection::RunContext;
 use crate::bench::dataset::{QueryFile, QuerySet};
+use crate::bench::failfast::FailFast;
 use crate::bench::live::{LiveLine, LiveStats};
 use crate::bench::scenario::{BargeInAfter, Planner};
 use crate::bench::schedule::MetricsWindow;
@@ -47,11 +51,11 @@ use crate::protocol::{self, url_template};
 use crate::runfolder::results::{
     LoadShape, Mix, OnError, RunInfo, RunSummary, Scenario, ShardInfo, SummaryConfig, SweepSummary,
 };
-use crate::runfolder::{SWEEP_FILE, client_file_name};
+use crate::runfolder::{CONFIG_FILE, SWEEP_FILE, client_file_name};
 use crate::serverlog::parse::ServiceNames;
 use crate::summary::{Finish, SummaryContext};
 use crate::term::{Painter, Stream};
-use crate::{CliError, Outcome, fsutil};
+use crate::{CliError, Outcome, fsutil, redact};
 
 pub use crate::bench::stop::Stop;
 // The aggregation moved down to the shared `summary` module (merge uses it too); the old
@@ -90,6 +94,10 @@ pub struct BenchOptions {
     pub greeting_timeout: Duration,
     /// Wait for the TCP + WebSocket handshake.
     pub connect_timeout: Duration,
+    /// Headers sent with every WebSocket upgrade request (values never written anywhere).
+    pub headers: Vec<Header>,
+    /// How `wss://` servers are trusted.
+    pub tls: TlsTrust,
     /// What a user does after a connection error.
     pub on_error: OnError,
     /// Save each connection's received bot audio as WAV.
@@ -120,12 +128,13 @@ pub struct BenchOptions {
     pub stop_limit: Duration,
     /// Distractor sounds (prepared like queries); `None`: the built-in synthetic bursts.
     pub distractor_dir: Option<PathBuf>,
-    /// Speak the RTVI client handshake (`client-ready`) when connecting.
-    pub rtvi: bool,
     /// Fail (exit 3) when a level's p95 stop latency exceeds this (s).
     pub fail_stop_p95: Option<f64>,
     /// Fail (exit 3) when a level's false-stop rate exceeds this (0–1).
     pub max_false_stop_rate: Option<f64>,
+    /// The settings of the command line, as `--config` reads them (written into the results
+    /// folder as config.toml).
+    pub settings: Option<String>,
     /// How users come and go: the closed model of `clients`, `--stages`, or open arrivals.
     pub shape: LoadShape,
     /// This process is one shard of a run split over several (`--shard I/N`).
@@ -134,6 +143,8 @@ pub struct BenchOptions {
     pub start_at: Option<f64>,
     /// Worker threads for the users (`--threads`); `None` → one per CPU.
     pub threads: Option<usize>,
+    /// The wire protocol spoken (`--protocol`, with a telephony call's custom parameters).
+    pub wire: wire::Wire,
 }
 
 impl Default for BenchOptions {
@@ -155,6 +166,8 @@ impl Default for BenchOptions {
             reply_timeout: Duration::from_secs(15),
             greeting_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(10),
+            headers: Vec::new(),
+            tls: TlsTrust::default(),
             on_error: OnError::Reconnect,
             save_audio: false,
             audible_dbfs: -40.0,
@@ -169,13 +182,14 @@ impl Default for BenchOptions {
             barge_in_after: BargeInAfter::default(),
             stop_limit: Duration::from_secs(1),
             distractor_dir: None,
-            rtvi: false,
             fail_stop_p95: None,
             max_false_stop_rate: None,
+            settings: None,
             shape: LoadShape::Closed,
             shard: None,
             start_at: None,
             threads: None,
+            wire: wire::Wire::default(),
         }
     }
 }
@@ -186,9 +200,9 @@ impl BenchOptions {
         self.url.replace("{stream_id}", stream_id)
     }
 
-    /// Samples per outgoing chunk.
+    /// Samples per outgoing chunk, at the wire's input rate.
     pub fn chunk_samples(&self) -> usize {
-        self.chunk_ms as usize * TARGET_RATE as usize / 1000
+        self.chunk_ms as usize * self.wire.input_rate() as usize / 1000
     }
 
     /// Host and port of the URL (for the seed's `config` fields).
@@ -197,7 +211,12 @@ impl BenchOptions {
         match probe.parse::<tokio_tungstenite::tungstenite::http::Uri>() {
             Ok(uri) => (
                 uri.host().unwrap_or_default().to_string(),
-                uri.port_u16().unwrap_or(80),
+                uri.port_u16()
+                    .unwrap_or(if uri.scheme_str() == Some("wss") {
+                        443
+                    } else {
+                        80
+                    }),
             ),
             Err(_) => (String::new(), 0),
         }
@@ -228,17 +247,29 @@ impl BenchOptions {
                 self.chunk_ms
             ));
         }
-        if !self.url.starts_with("ws://") {
+        if let Some(frame_ms) = self.wire.fixed_chunk_ms()
+            && self.chunk_ms != frame_ms
+        {
             return usage(format!(
-                "--url {} must start with ws:// (wss:// is not supported by this build)",
-                self.url
+                "--chunk-ms {}: {} sends {frame_ms} ms of caller audio per media message",
+                self.chunk_ms,
+                self.wire.protocol()
             ));
+        }
+        if !(self.url.starts_with("ws://") || self.url.starts_with("wss://")) {
+            return usage(format!(
+                "--url {} must start with ws:// or wss://",
+                redact::url(&self.url)
+            ));
+        }
+        if (self.tls.insecure || self.tls.ca_cert.is_some()) && !self.url.starts_with("wss://") {
+            return usage("--ca-cert and --insecure apply to wss:// URLs only".into());
         }
         if let Err(e) = self
             .url_for("client_1_0")
             .parse::<tokio_tungstenite::tungstenite::http::Uri>()
         {
-            return usage(format!("--url {}: {e}", self.url));
+            return usage(format!("--url {}: {e}", redact::url(&self.url)));
         }
         if !self.threshold.is_finite() || self.threshold < 0.0 {
             return usage(format!("--threshold {} must be ≥ 0", self.threshold));
@@ -405,7 +436,7 @@ impl BenchOptions {
             test_duration: self.test_duration.as_secs_f64(),
             threshold: self.threshold,
             metrics_start_time,
-            url: self.url.clone(),
+            url: redact::url(&self.url),
             chunk_ms: self.chunk_ms,
             reply_gap: self.reply_gap.as_secs_f64(),
             turn_gap: self.turn_gap.as_secs_f64(),
@@ -430,10 +461,11 @@ impl BenchOptions {
                 .distractor_dir
                 .as_ref()
                 .map(|d| d.display().to_string()),
-            rtvi: self.rtvi,
+            rtvi: matches!(self.wire, wire::Wire::Pipecat { rtvi: true }),
             fail_stop_p95: self.fail_stop_p95,
             max_false_stop_rate: self.max_false_stop_rate,
             load: self.shape.clone(),
+            protocol: self.wire.protocol().name().to_string(),
         }
     }
 
@@ -482,9 +514,20 @@ pub struct BenchReport {
 pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchReport> {
     options.validate()?;
     let audio_dir = options.audio_dir.clone();
-    let dataset = tokio::task::spawn_blocking(move || QuerySet::load(&audio_dir))
-        .await
-        .context("loading the dataset")??;
+    let rate = options.wire.input_rate();
+    // The dataset is 16 kHz; a telephony wire carries 8 kHz: every file is resampled once
+    // here, as prep resamples.
+    let dataset = tokio::task::spawn_blocking(move || {
+        QuerySet::load(&audio_dir).and_then(|set| {
+            if rate == TARGET_RATE {
+                Ok(set)
+            } else {
+                set.at_rate(rate)
+            }
+        })
+    })
+    .await
+    .context("loading the dataset")??;
     for warning in &dataset.warnings {
         eprintln!("warning: {warning}");
     }
@@ -495,10 +538,9 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
             skipped.reason
         );
     }
-    let sounds: Arc<[Arc<QueryFile>]> = match (&options.distractor_dir, options.uses_distractors())
-    {
-        (_, false) => Arc::from(Vec::new()),
-        (None, true) => scenario::builtin_sounds().into(),
+    let sounds: Vec<Arc<QueryFile>> = match (&options.distractor_dir, options.uses_distractors()) {
+        (_, false) => Vec::new(),
+        (None, true) => scenario::builtin_sounds(),
         (Some(dir), true) => {
             let dir = dir.clone();
             let sounds = tokio::task::spawn_blocking(move || QuerySet::load_sounds(&dir))
@@ -512,9 +554,20 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
                     skipped.reason
                 );
             }
-            sounds.files.into()
+            sounds.files
         }
     };
+    // Sounds are played on the microphone's clock: at the wire's rate, like the queries.
+    let rate = options.wire.input_rate();
+    let sounds: Arc<[Arc<QueryFile>]> = sounds
+        .iter()
+        .map(|f| {
+            f.at_rate(rate)
+                .map(Arc::new)
+                .with_context(|| format!("resampling distractor {} to {rate} Hz", f.name))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into();
     // Every shard of a run must draw the same plan (and record the same config): without
     // --seed, shards take it from the shared --start-at, other runs from the clock.
     let seed = options.seed.unwrap_or_else(|| match options.start_at {
@@ -540,6 +593,9 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         Err(e) => eprintln!("warning: could not raise the open-file limit: {e}"),
     }
     let dir = prepare_output_dir(options)?;
+    if let Some(settings) = &options.settings {
+        fsutil::write_atomic(&dir.join(CONFIG_FILE), settings.as_bytes())?;
+    }
     let sweeping = options.clients.len() > 1;
     let mut levels = Vec::new();
     for &clients in &options.clients {
@@ -757,6 +813,9 @@ async fn run_level(
         },
         shard: shard_info(shard::clock_check(start_at, ready_at, None, None)),
     });
+    let fail_fast = Arc::new(FailFast::new(stop.clone()));
+    let dialer = Dialer::new(&options.url, &options.headers, &options.tls)?
+        .watched_by(Arc::clone(&fail_fast));
     let (writer, writer_thread) = writer::spawn(dir.to_path_buf(), Arc::clone(&context))
         .context("starting the results writer")?;
     let live = Arc::new(LiveStats::default());
@@ -785,10 +844,12 @@ async fn run_level(
         metrics_start_unix,
         dir: dir.to_path_buf(),
         writer,
-        wire: wire::Wire { rtvi: options.rtvi },
+        wire: options.wire.clone(),
+        dialer,
         live: Arc::clone(&live),
         stop: stop.clone(),
         audible_amplitude: turn::audible_amplitude(options.audible_dbfs),
+        greeting: turn::GreetingMemory::default(),
     });
     let line = LiveLine::start(
         live,
@@ -825,7 +886,7 @@ async fn run_level(
     let agent_agreement = match &options.agent_log {
         Some(log) => {
             let truth = crate::serverlog::read_truth_log(log)?;
-            let chunk_s = options.chunk_samples() as f64 / f64::from(TARGET_RATE);
+            let chunk_s = f64::from(options.chunk_ms) / 1000.0;
             Some(truth::check_agreement(log, &truth, &mut store, chunk_s))
         }
         None => None,
@@ -842,7 +903,7 @@ async fn run_level(
         )),
     };
     let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || {
+    let summary = tokio::task::spawn_blocking(move || {
         for client in store.clients.values() {
             let path = dir.join(client_file_name(&client.results.stream_id));
             fsutil::write_json_atomic(&path, &client.results)?;
@@ -850,7 +911,11 @@ async fn run_level(
         summary::write_run_files(&dir, &context, &store, Some(&finish))
     })
     .await
-    .context("writing the results")?
+    .context("writing the results")??;
+    if let Some(verdict) = fail_fast.verdict() {
+        bail!(verdict);
+    }
+    Ok(summary)
 }
 
 /// A shard refuses to start when its first user is already more than the tolerance late:

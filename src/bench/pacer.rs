@@ -23,8 +23,10 @@ use futures_util::{FutureExt, SinkExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::bench::client::{Connection, ConnectionEnd, RunContext, connection_lost, on_turn_end};
 use crate::bench::connect::Ws;
+use crate::bench::connection::{
+    Connection, ConnectionEnd, RunContext, connection_lost, on_turn_end,
+};
 use crate::bench::schedule::ChunkSchedule;
 use crate::runfolder::results::{ErrorKind, TurnOutcome};
 
@@ -62,6 +64,8 @@ pub(crate) struct Paced {
     pending: Option<(u64, Instant)>,
     leave: Leave,
     lag_sampled_at: Option<Instant>,
+    /// This connection has told the run what its greeting wait learnt.
+    greeting_learnt: bool,
     done: oneshot::Sender<(WsSink, ConnectionEnd)>,
 }
 
@@ -83,6 +87,7 @@ impl Paced {
             pending: None,
             leave,
             lag_sampled_at: None,
+            greeting_learnt: false,
             done,
         }
     }
@@ -195,6 +200,12 @@ fn step(
         return Err(ConnectionEnd::Stopped);
     }
     let step = c.conversation.advance(now);
+    if !p.greeting_learnt
+        && let Some(heard) = c.conversation.greeting_wait_ended()
+    {
+        ctx.greeting.learn(heard);
+        p.greeting_learnt = true;
+    }
     if let Some(outcome) = step.ended {
         if outcome == TurnOutcome::NoReply {
             let message = format!(
@@ -215,13 +226,25 @@ fn step(
         c.conversation.stop(now, TurnOutcome::Stopped);
         return Err(ConnectionEnd::Finished);
     }
+    // Twilio: echo the marks whose audio has played. The sink is flushed here (a pending
+    // chunk returned above), so a mark is queued at once and leaves with the next chunk.
+    while c.marks.front().is_some_and(|(at, _)| *at <= now) {
+        let Some((_, name)) = c.marks.pop_front() else {
+            break;
+        };
+        if let Some(echo) = c.wire.mark_echo(&name)
+            && let Some(Err(e)) = p.sink.feed(echo).now_or_never()
+        {
+            return Err(send_failed(ctx, c, p.next_id, &e));
+        }
+    }
     let id = p.next_id;
     let due = p.schedule.due(id);
     if let Some(outcome) = c.conversation.fill_chunk(id, due, pcm) {
         on_turn_end(ctx, &c.conversation, outcome);
         c.rec.publish(ctx, Some(&c.conversation));
     }
-    let message = ctx.wire.audio(id, pcm);
+    let message = c.wire.audio(id, pcm);
     p.next_id += 1;
     // A send that cannot finish now has its chunk queued in the sink (tokio-tungstenite and
     // the split sink take the message before they flush): it is flushed on the next ticks.

@@ -18,6 +18,8 @@ pub struct Played {
 #[derive(Debug, Clone, Default)]
 pub struct Playback {
     play_end: Option<Instant>,
+    /// Flushed since the last frame: the next frame starts afresh (no underrun).
+    flushed: bool,
 }
 
 impl Playback {
@@ -28,7 +30,12 @@ impl Playback {
 
     /// Queues `duration` of audio that arrived at `arrival`.
     pub fn push(&mut self, arrival: Instant, duration: Duration) -> Played {
-        let played = match self.play_end {
+        let play_end = if std::mem::take(&mut self.flushed) {
+            None
+        } else {
+            self.play_end
+        };
+        let played = match play_end {
             Some(end) if end > arrival => Played {
                 starts_at: end,
                 underrun: None,
@@ -46,6 +53,17 @@ impl Playback {
         played
     }
 
+    /// Drops the audio still queued at `at` (a telephony `clear`): playing stops at `at` and
+    /// the next frame starts afresh — the silence before it is no underrun.
+    pub fn flush(&mut self, at: Instant) {
+        if let Some(end) = self.play_end
+            && end > at
+        {
+            self.play_end = Some(at);
+        }
+        self.flushed = true;
+    }
+
     /// When everything queued so far has finished playing (`None` before any audio).
     pub fn play_end(&self) -> Option<Instant> {
         self.play_end
@@ -57,6 +75,20 @@ mod tests {
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn a_flush_stops_playing_and_the_next_frame_starts_afresh() {
+        let t0 = Instant::now();
+        let mut playback = Playback::new();
+        // 1 s of audio arrives at once, then is cleared 100 ms in.
+        playback.push(t0, 1000 * MS);
+        playback.flush(t0 + 100 * MS);
+        assert_eq!(playback.play_end(), Some(t0 + 100 * MS));
+        let next = playback.push(t0 + 600 * MS, 20 * MS);
+        assert_eq!(next.starts_at, t0 + 600 * MS);
+        assert_eq!(next.underrun, None);
+        assert_eq!(playback.play_end(), Some(t0 + 620 * MS));
+    }
 
     #[test]
     fn real_time_stream_with_a_head_start_never_underruns() {

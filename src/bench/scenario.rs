@@ -277,6 +277,7 @@ pub fn builtin_sounds() -> Vec<Arc<QueryFile>> {
             speech_start: start,
             speech_end: end.max(start + 1),
             source: SpeechEndSource::Detected,
+            rate: TARGET_RATE,
         })
     })
     .collect()

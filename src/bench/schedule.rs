@@ -3,12 +3,13 @@
 //!
 //! **Sample ↔ time mapping.** A connection's microphone starts capturing at its *origin*
 //! `o`. Stream sample `s` (0-based, counted over everything sent on the connection, speech
-//! and silence) is captured during `[o + s/16000, o + (s+1)/16000)`. Chunk `id` (1, 2, 3…)
-//! holds samples `[(id−1)·N, id·N)`; a live microphone can send it only once its last sample
-//! has been captured, so it is scheduled at `o + id·T` (T = N/16000 s). A speech end at
-//! stream sample `E` (exclusive: the first sample after speech) happens at `o + E/16000`;
-//! measured at the socket it is `sent(j) − (j·N − E)/16000` where `j` is the chunk holding
-//! sample `E−1`, which equals `o + E/16000` whenever chunk `j` left on time.
+//! and silence) is captured during `[o + s/R, o + (s+1)/R)`, R the wire's sample rate
+//! (16 000 for pipecat, 8000 for telephony). Chunk `id` (1, 2, 3…) holds samples
+//! `[(id−1)·N, id·N)`; a live microphone can send it only once its last sample has been
+//! captured, so it is scheduled at `o + id·T` (T = N/R s). A speech end at stream sample `E`
+//! (exclusive: the first sample after speech) happens at `o + E/R`; measured at the socket it
+//! is `sent(j) − (j·N − E)/R` where `j` is the chunk holding sample `E−1`, which equals
+//! `o + E/R` whenever chunk `j` left on time.
 
 use std::time::{Duration, Instant};
 
@@ -22,21 +23,43 @@ pub fn samples_duration(samples: u64) -> Duration {
     Duration::from_nanos(samples * SAMPLE_NANOS)
 }
 
+/// Duration of `samples` samples at `rate` Hz (exact to the nanosecond for 8 and 16 kHz).
+pub fn samples_duration_at(samples: u64, rate: u32) -> Duration {
+    let nanos = u128::from(samples) * 1_000_000_000 / u128::from(rate.max(1));
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
 /// The absolute send schedule of one connection's microphone (see the module docs).
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkSchedule {
     origin: Instant,
     chunk_samples: u64,
+    rate: u32,
 }
 
 impl ChunkSchedule {
     /// A schedule whose microphone starts capturing at `origin`, sending `chunk_samples`
     /// samples per chunk.
     pub fn new(origin: Instant, chunk_samples: usize) -> Self {
+        Self::with_rate(origin, chunk_samples, TARGET_RATE)
+    }
+
+    /// The same for a microphone sampling at `rate` Hz (the wire's rate).
+    pub fn with_rate(origin: Instant, chunk_samples: usize, rate: u32) -> Self {
         ChunkSchedule {
             origin,
             chunk_samples: chunk_samples as u64,
+            rate,
         }
+    }
+
+    /// The microphone's sample rate (R).
+    pub fn rate(&self) -> u32 {
+        self.rate
+    }
+
+    fn duration(&self, samples: u64) -> Duration {
+        samples_duration_at(samples, self.rate)
     }
 
     /// The microphone origin.
@@ -51,12 +74,12 @@ impl ChunkSchedule {
 
     /// Duration of one chunk (T).
     pub fn chunk_duration(&self) -> Duration {
-        samples_duration(self.chunk_samples)
+        self.duration(self.chunk_samples)
     }
 
     /// When chunk `id` (1-based) is due: the capture time of its last sample's end.
     pub fn due(&self, id: u64) -> Instant {
-        self.origin + samples_duration(id * self.chunk_samples)
+        self.origin + self.duration(id * self.chunk_samples)
     }
 
     /// First stream sample carried by chunk `id`.
@@ -74,7 +97,7 @@ impl ChunkSchedule {
     /// `sent`, and the audio after `end` in that chunk is subtracted.
     pub fn boundary_at_socket(&self, end: u64, id: u64, sent: Instant) -> Instant {
         let after = (id * self.chunk_samples).saturating_sub(end);
-        sent.checked_sub(samples_duration(after)).unwrap_or(sent)
+        sent.checked_sub(self.duration(after)).unwrap_or(sent)
     }
 }
 
@@ -111,6 +134,22 @@ mod tests {
         assert_eq!(schedule.chunk_of_sample(0), 1);
         assert_eq!(schedule.chunk_of_sample(511), 1);
         assert_eq!(schedule.chunk_of_sample(512), 2);
+    }
+
+    #[test]
+    fn an_8khz_microphone_keeps_its_own_clock() {
+        let origin = Instant::now();
+        let schedule = ChunkSchedule::with_rate(origin, 160, 8000);
+        assert_eq!(schedule.rate(), 8000);
+        assert_eq!(schedule.chunk_duration(), Duration::from_millis(20));
+        assert_eq!(schedule.due(50_000) - origin, Duration::from_secs(1000));
+        // Speech ends at sample 400 (50 ms), inside chunk 3 (samples 320..480).
+        assert_eq!(schedule.chunk_of_sample(399), 3);
+        let sent = schedule.due(3);
+        assert_eq!(
+            schedule.boundary_at_socket(400, 3, sent) - origin,
+            Duration::from_millis(50)
+        );
     }
 
     #[test]

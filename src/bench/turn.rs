@@ -18,6 +18,7 @@
 //! the agent has sent one on the connection: from the turn's first chunk).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::bench::dataset::QueryFile;
@@ -45,6 +46,56 @@ const STREAM_ENDED: Duration = Duration::from_millis(100);
 
 /// The longest a greeting is waited for once it started.
 const GREETING_CAP: Duration = Duration::from_secs(60);
+
+/// What the connections of one run have learnt about the agent's greeting, so that only the
+/// first connections wait `--greeting-timeout` for a greeting an agent never sends: once one
+/// connection has waited the whole timeout and heard nothing, later ones (users starting
+/// later, reconnects) speak at once; once any connection heard a greeting, every later one
+/// waits for it as configured.
+#[derive(Debug, Default)]
+pub struct GreetingMemory(AtomicU8);
+
+/// What [`GreetingMemory`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GreetingKnown {
+    /// No connection has finished its greeting wait yet.
+    Unknown,
+    /// A connection heard a greeting: the agent greets.
+    Greets,
+    /// A connection waited the whole timeout in silence, and none has heard a greeting.
+    Silent,
+}
+
+impl GreetingMemory {
+    /// What is known so far.
+    pub fn known(&self) -> GreetingKnown {
+        match self.0.load(Ordering::Relaxed) {
+            1 => GreetingKnown::Greets,
+            2 => GreetingKnown::Silent,
+            _ => GreetingKnown::Unknown,
+        }
+    }
+
+    /// How long a new connection waits for a greeting, given the configured `timeout`.
+    pub fn wait(&self, timeout: Duration) -> Duration {
+        match self.known() {
+            GreetingKnown::Silent => Duration::ZERO,
+            _ => timeout,
+        }
+    }
+
+    /// Records how one connection's greeting wait ended: `heard` a greeting or not. A greeting
+    /// heard wins over silence for good.
+    pub fn learn(&self, heard: bool) {
+        if heard {
+            self.0.store(1, Ordering::Relaxed);
+        } else {
+            let _ = self
+                .0
+                .compare_exchange(0, 2, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+}
 
 /// Timing rules of a conversation.
 #[derive(Debug, Clone)]
@@ -365,6 +416,10 @@ pub struct Conversation {
     greeting: Option<GreetingRecord>,
     /// The agent sends `user-started-speaking` on this connection.
     agent_marks_turns: bool,
+    /// How the greeting wait ended: `Some(true)` a greeting was heard, `Some(false)` the
+    /// whole timeout passed in silence; `None` while waiting or when the wait was skipped.
+    greeting_wait_ended: Option<bool>,
+    greeting_wait: Duration,
 }
 
 /// A change the next chunk brings about over the current reply.
@@ -387,9 +442,10 @@ impl Conversation {
         user: usize,
     ) -> Self {
         assert!(!files.is_empty(), "a conversation needs at least one query");
+        let greeting_wait = config.greeting_timeout;
         Conversation {
             phase: Phase::Greeting {
-                deadline: connected_at + config.greeting_timeout,
+                deadline: connected_at + greeting_wait,
             },
             config,
             files,
@@ -402,7 +458,25 @@ impl Conversation {
             turns: Vec::new(),
             greeting: None,
             agent_marks_turns: false,
+            greeting_wait_ended: None,
+            greeting_wait,
         }
+    }
+
+    /// The same conversation waiting `wait` for a greeting instead of the configured timeout
+    /// (see [`GreetingMemory::wait`]).
+    pub fn with_greeting_wait(mut self, wait: Duration) -> Self {
+        if let Phase::Greeting { deadline } = &mut self.phase {
+            *deadline = self.connected_at + wait;
+        }
+        self.greeting_wait = wait;
+        self
+    }
+
+    /// How the greeting wait ended, once it has: whether a greeting was heard. `None` while
+    /// waiting, and when the wait was zero (nothing was learnt).
+    pub fn greeting_wait_ended(&self) -> Option<bool> {
+        self.greeting_wait_ended
     }
 
     /// Turns finished so far.
@@ -451,6 +525,9 @@ impl Conversation {
                     };
                     if now < end && now < self.connected_at + GREETING_CAP {
                         break;
+                    }
+                    if self.greeting.is_some() || !self.greeting_wait.is_zero() {
+                        self.greeting_wait_ended = Some(self.greeting.is_some());
                     }
                     self.phase = Phase::Gap {
                         until: now + self.config.turn_gap,
@@ -758,6 +835,17 @@ impl Conversation {
                 run.end_at = Some(self.schedule.boundary_at_socket(run.end_sample, id, sent));
             }
         }
+    }
+
+    /// The bot's queued audio was dropped at `at` (a telephony `clear`): the simulated
+    /// speaker stops there. The clear itself is heard as an interruption frame.
+    pub fn flush_playback(&mut self, at: Instant) {
+        self.playback.flush(at);
+    }
+
+    /// When the bot audio received so far has finished playing on the simulated speaker.
+    pub fn play_end(&self) -> Option<Instant> {
+        self.playback.play_end()
     }
 
     /// Takes in a frame the receive loop heard.
@@ -1167,6 +1255,7 @@ mod tests {
         Arc::new(QueryFile {
             name: name.into(),
             samples: vec![1000; len],
+            rate: 16_000,
             sha256: String::new(),
             speech_start: 0,
             speech_end,
@@ -1195,12 +1284,17 @@ mod tests {
 
     impl Harness {
         fn new(files: Vec<Arc<QueryFile>>, window_s: u64) -> Self {
-            Self::with(files, window_s, |_| {})
+            Self::with(files, window_s, 200 * MS, |_| {})
+        }
+
+        fn waiting(files: Vec<Arc<QueryFile>>, window_s: u64, wait: Duration) -> Self {
+            Self::with(files, window_s, wait, |_| {})
         }
 
         fn with(
             files: Vec<Arc<QueryFile>>,
             window_s: u64,
+            wait: Duration,
             configure: impl FnOnce(&mut TurnConfig),
         ) -> Self {
             let t0 = Instant::now();
@@ -1225,7 +1319,8 @@ mod tests {
                 t0,
                 0,
                 1,
-            );
+            )
+            .with_greeting_wait(wait);
             Harness {
                 conv,
                 schedule,
@@ -1451,11 +1546,44 @@ mod tests {
         h.run_until(Duration::from_millis(1300));
         assert_eq!(h.conv.current_turn(), Some(1));
         assert_eq!(h.conv.greeting().unwrap().frames, 2);
+        assert_eq!(h.conv.greeting_wait_ended(), Some(true));
         // No reply ever; the window (3 s) ends before the next turn could start.
         let ended = h.run_until(Duration::from_secs(30));
         assert_eq!(ended, vec![TurnOutcome::NoReply]);
         assert!(h.conv.is_done());
         assert!(h.conv.turns()[0].in_window);
+    }
+
+    #[test]
+    fn a_silent_agent_is_learnt_and_later_connections_speak_at_once() {
+        let memory = GreetingMemory::default();
+        assert_eq!(memory.wait(200 * MS), 200 * MS);
+        // First connection: nothing heard in 200 ms, so the first query starts at ≥ 200 ms.
+        let mut h = Harness::new(vec![file("a.wav", 3_200, 3_200)], 60);
+        h.run_until(Duration::from_millis(150));
+        assert_eq!(h.conv.greeting_wait_ended(), None);
+        h.run_until(Duration::from_millis(300));
+        assert_eq!(h.conv.current_turn(), Some(1));
+        assert_eq!(h.conv.turns().len(), 0);
+        assert_eq!(h.conv.greeting_wait_ended(), Some(false));
+        memory.learn(false);
+        assert_eq!(memory.known(), GreetingKnown::Silent);
+        // The next connection does not wait: its first query starts with chunk 1.
+        let wait = memory.wait(200 * MS);
+        assert_eq!(wait, Duration::ZERO);
+        let mut h = Harness::waiting(vec![file("a.wav", 3_200, 3_200)], 60, wait);
+        h.run_until(Duration::from_millis(40));
+        assert_eq!(h.conv.current_turn(), Some(1));
+        assert_eq!(
+            h.conv.greeting_wait_ended(),
+            None,
+            "a skipped wait teaches nothing"
+        );
+        // A greeting heard anywhere wins for good.
+        memory.learn(true);
+        memory.learn(false);
+        assert_eq!(memory.known(), GreetingKnown::Greets);
+        assert_eq!(memory.wait(200 * MS), 200 * MS);
     }
 
     #[test]
@@ -1494,7 +1622,7 @@ mod tests {
     #[test]
     fn barge_in_measures_how_the_old_reply_stops_and_the_new_reply() {
         let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
-        let mut h = Harness::with(files, 60, |c| {
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
             c.planner = planner(ONLY_INTERRUPT, 0.5, 0);
         });
         // Turn 1 starts at chunk 7 (stream sample 3072); its file ends at 1192 ms. The reply
@@ -1553,7 +1681,7 @@ mod tests {
     #[test]
     fn a_reply_that_keeps_talking_is_a_failed_barge_in_with_its_talk_over() {
         let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
-        let mut h = Harness::with(files, 60, |c| {
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
             c.planner = planner(ONLY_INTERRUPT, 0.5, 0);
         });
         // The agent sends an interruption but keeps streaming the old reply to 3860 ms.
@@ -1577,7 +1705,7 @@ mod tests {
     #[test]
     fn a_reply_that_stopped_before_the_onset_has_a_negative_stop_latency() {
         let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
-        let mut h = Harness::with(files, 60, |c| {
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
             c.planner = planner(ONLY_INTERRUPT, 0.5, 0);
         });
         // The agent sends two frames back to back, then one per 40 ms: the reply plays to
@@ -1614,13 +1742,14 @@ mod tests {
             speech_start: lead,
             speech_end: lead + body,
             source: SpeechEndSource::Detected,
+            rate: 16_000,
         })
     }
 
     #[test]
     fn an_ignored_distractor_is_no_false_stop_and_no_spurious_reply() {
         let files = vec![file("a.wav", 16_000, 8_000)];
-        let mut h = Harness::with(files, 60, |c| {
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
             c.planner = planner(ONLY_DISTRACTOR, 0.5, 1);
             c.sounds = Arc::from(vec![sound(100)]);
         });
@@ -1654,7 +1783,7 @@ mod tests {
     #[test]
     fn a_distractor_that_stops_the_reply_is_a_false_stop_and_its_answer_spurious() {
         let files = vec![file("a.wav", 16_000, 8_000)];
-        let mut h = Harness::with(files, 60, |c| {
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
             c.planner = planner(ONLY_DISTRACTOR, 0.5, 1);
             c.sounds = Arc::from(vec![sound(300)]);
         });
@@ -1687,7 +1816,7 @@ mod tests {
     #[test]
     fn a_plan_past_the_end_of_the_reply_is_missed() {
         let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
-        let mut h = Harness::with(files, 60, |c| {
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
             c.planner = planner(ONLY_INTERRUPT, 2.0, 0);
         });
         h.play(6000, &[(1500, Agent::Reply(10))]);

@@ -8,6 +8,7 @@ use clap::Args;
 use crate::agent::{AgentOptions, Faults, LogTarget};
 use crate::audio::vad::VadMode;
 use crate::delay::Delay;
+use crate::protocol::Protocol;
 
 /// The agent's defaults, stated once in [`AgentOptions::default`].
 static DEFAULTS: LazyLock<AgentOptions> = LazyLock::new(AgentOptions::default);
@@ -29,6 +30,10 @@ pub struct AgentArgs {
 /// The flags of `voiceperf agent`.
 #[derive(Debug, Args)]
 pub struct AgentFlags {
+    /// Wire protocol served: pipecat's protobuf frames, or a phone provider's media stream
+    /// (the agent answers as a pipecat telephony bot: 8 kHz, 20 ms frames; Vonage 16 kHz).
+    #[arg(long, default_value = "pipecat", value_parser = parse_protocol, value_name = "PROTOCOL")]
+    pub protocol: Protocol,
     /// Address to listen on.
     #[arg(long, default_value_t = DEFAULTS.host.clone())]
     pub host: String,
@@ -56,7 +61,8 @@ pub struct AgentFlags {
     /// LLM generation speed after the first token, for the logged generation times.
     #[arg(long, default_value_t = DEFAULTS.llm_tokens_per_sec, value_name = "N")]
     pub llm_tokens_per_sec: f64,
-    /// Length of each reply audio frame in ms.
+    /// Length of each reply audio frame in ms (pipecat's output transport, telephony included,
+    /// sends 40 ms).
     #[arg(long, default_value_t = DEFAULTS.chunk_ms, value_name = "MS")]
     pub chunk_ms: u32,
     /// Reply sample rate in Hz (default: the --reply file's rate, else 16000).
@@ -133,6 +139,7 @@ impl AgentFlags {
                 .unwrap_or(0)
         });
         let options = AgentOptions {
+            protocol: self.protocol,
             host: self.host,
             port: self.port,
             vad_mode: self.vad_mode,
@@ -167,4 +174,9 @@ impl AgentFlags {
         options.validate()?;
         Ok(options)
     }
+}
+
+/// `--protocol`: pipecat, twilio, telnyx, plivo, exotel or vonage.
+pub fn parse_protocol(text: &str) -> Result<Protocol, String> {
+    text.parse()
 }

@@ -7,11 +7,14 @@ use clap::Args;
 
 use super::value::{DurationArg, SHARD_INDEX_VAR, ShardArg, StagesArg, StartAtArg};
 use crate::CliError;
+use crate::bench::connect::{Header, TlsTrust};
 use crate::bench::scenario::{BargeInAfter, parse_mix};
 use crate::bench::shard::ShardSpec;
+use crate::bench::wire::Wire;
 use crate::bench::{BenchOptions, shape};
 use crate::dataset::DEFAULT_DIR;
-use crate::protocol::{self, url_template};
+use crate::protocol::telephony::{Codec, Provider};
+use crate::protocol::{self, Protocol, url_template};
 use crate::runfolder::results::{LoadShape, Mix, OnError, Scenario};
 
 /// Flags of `voiceperf bench`.
@@ -25,16 +28,47 @@ pub struct BenchArgs {
 /// The flags of `voiceperf bench` themselves.
 #[derive(Debug, Args)]
 pub struct BenchFlags {
+    /// Wire protocol: pipecat's protobuf frames, or play a phone provider's side of each call
+    /// (twilio, telnyx, plivo, exotel, vonage: 8 kHz caller audio in 20 ms media messages).
+    #[arg(long, default_value = "pipecat", value_parser = super::agent::parse_protocol, value_name = "PROTOCOL")]
+    pub protocol: Protocol,
+    /// Telephony: a custom parameter of every call, KEY=VALUE (repeatable; `{stream_id}` in
+    /// the value becomes the connection's stream id).
+    #[arg(long = "custom-param", value_name = "KEY=VALUE", value_parser = parse_custom_param)]
+    pub custom_params: Vec<(String, String)>,
+    /// Telnyx: the caller audio's G.711 law.
+    #[arg(long, value_enum, default_value_t = TelnyxEncoding::Pcmu)]
+    pub telnyx_encoding: TelnyxEncoding,
+    /// Settings file: any flag below as `long-name = value` (test-duration = "30s",
+    /// clients = [1, 4], insecure = true); flags on the command line win. Every run folder
+    /// gets the settings it ran with as config.toml, so `--config results/<run>/config.toml`
+    /// repeats a run.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
     /// Agent host.
     #[arg(long, default_value = protocol::DEFAULT_HOST, conflicts_with = "url")]
     pub host: String,
     /// Agent port.
     #[arg(long, default_value_t = protocol::DEFAULT_PORT, conflicts_with = "url")]
     pub port: u16,
-    /// Full WebSocket URL instead of --host/--port; `{stream_id}` is replaced per connection
-    /// (appended as a last path segment when absent), e.g. ws://10.0.0.5:8100/ws/{stream_id}.
+    /// Full WebSocket URL instead of --host/--port, ws:// or wss:// (TLS); `{stream_id}` is
+    /// replaced per connection (appended as a last path segment when absent, except with a
+    /// telephony --protocol, whose bots listen at one path such as /ws; a query string is
+    /// kept), e.g. wss://agent.example.com/ws/{stream_id}?room=bench.
     #[arg(long)]
     pub url: Option<String>,
+    /// Header sent with every WebSocket upgrade request, 'Name: value' (repeatable), e.g.
+    /// -H 'Authorization: Bearer …'. Values are never written to results or printed.
+    #[arg(short = 'H', long = "header", value_name = "'NAME: VALUE'")]
+    pub headers: Vec<Header>,
+    /// PEM file of CA certificates to trust for wss:// besides the system's (for an agent
+    /// whose certificate a private CA signed).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Accept any certificate for wss:// (self-signed test servers): still encrypted, but
+    /// the server is not authenticated.
+    #[arg(long, conflicts_with = "ca_cert")]
+    pub insecure: bool,
     /// Concurrent users; a comma-separated list (1,4,16,64) runs a concurrency sweep.
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULTS.clients.clone())]
     pub clients: Vec<usize>,
@@ -55,9 +89,10 @@ pub struct BenchFlags {
     /// Dataset folder of 16 kHz mono int16 WAVs (spoken in natural name order).
     #[arg(long, default_value = DEFAULT_DIR)]
     pub audio_dir: PathBuf,
-    /// Milliseconds of audio per outgoing chunk.
-    #[arg(long, default_value_t = DEFAULTS.chunk_ms)]
-    pub chunk_ms: u32,
+    /// Milliseconds of audio per outgoing chunk [default: 32; telephony: the provider's media
+    /// frame, 20 ms (Exotel 100 ms)].
+    #[arg(long)]
+    pub chunk_ms: Option<u32>,
     /// Silence after the reply has played out before it counts as ended.
     #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.reply_gap))]
     pub reply_gap: DurationArg,
@@ -189,12 +224,45 @@ impl BenchArgs {
 impl BenchFlags {
     /// Validates the flags into the options the command runs with.
     pub fn into_options(self) -> anyhow::Result<BenchOptions> {
+        let telephony = self.protocol.provider().is_some();
         let url = match self.url {
-            Some(url) if url.contains("{stream_id}") => url,
-            Some(url) => format!("{}/{{stream_id}}", url.trim_end_matches('/')),
+            Some(url) if telephony => url,
+            Some(url) => with_stream_id(&url),
             None => url_template(&self.host, self.port),
         };
         let usage = |msg: String| anyhow::Error::from(CliError::Usage(msg));
+        let mut wire = Wire::for_protocol(self.protocol, self.custom_params.clone());
+        if let Wire::Telephony(t) = &mut wire {
+            if self.telnyx_encoding == TelnyxEncoding::Pcma {
+                if t.provider != Provider::Telnyx {
+                    return Err(usage(format!(
+                        "--telnyx-encoding PCMA needs --protocol telnyx, not {}",
+                        t.provider
+                    )));
+                }
+                t.codec = Codec::Pcma;
+            }
+        } else if !self.custom_params.is_empty() {
+            return Err(usage(
+                "--custom-param needs a telephony --protocol (twilio, telnyx, plivo, exotel, vonage)"
+                    .into(),
+            ));
+        }
+        if self.rtvi {
+            match &mut wire {
+                Wire::Pipecat { rtvi } => *rtvi = true,
+                Wire::Telephony(t) => {
+                    return Err(usage(format!(
+                        "--rtvi needs --protocol pipecat (RTVI messages ride on pipecat frames), not {}",
+                        t.provider
+                    )));
+                }
+            }
+        }
+        let chunk_ms = self
+            .chunk_ms
+            .or(wire.fixed_chunk_ms())
+            .unwrap_or(DEFAULTS.chunk_ms);
         let shape = if let Some(StagesArg(stages)) = self.stages {
             LoadShape::Stages {
                 stages,
@@ -249,12 +317,17 @@ impl BenchFlags {
             output_dir: self.output_dir,
             output_dir_exact: false,
             audio_dir: self.audio_dir,
-            chunk_ms: self.chunk_ms,
+            chunk_ms,
             reply_gap: self.reply_gap.0,
             turn_gap: self.turn_gap.0,
             reply_timeout: self.reply_timeout.0,
             greeting_timeout: self.greeting_timeout.0,
             connect_timeout: self.connect_timeout.0,
+            headers: self.headers,
+            tls: TlsTrust {
+                ca_cert: self.ca_cert,
+                insecure: self.insecure,
+            },
             on_error: self.on_error,
             save_audio: self.save_audio,
             audible_dbfs: self.audible_dbfs,
@@ -269,13 +342,14 @@ impl BenchFlags {
             barge_in_after: self.barge_in_after,
             stop_limit: self.stop_limit.0,
             distractor_dir: self.distractor_dir,
-            rtvi: self.rtvi,
             fail_stop_p95: self.fail_stop_p95,
             max_false_stop_rate: self.max_false_stop_rate,
+            settings: None,
             shape,
             shard,
             start_at: self.start_at.map(|t| t.0),
             threads: self.threads,
+            wire,
         };
         if options.mix.is_some() && options.scenario != Scenario::Mixed {
             return Err(crate::CliError::Usage(format!(
@@ -286,5 +360,56 @@ impl BenchFlags {
         }
         options.validate()?;
         Ok(options)
+    }
+}
+
+/// Telnyx's caller audio law (`--telnyx-encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TelnyxEncoding {
+    /// G.711 µ-law.
+    #[value(name = "PCMU", alias = "pcmu")]
+    Pcmu,
+    /// G.711 A-law.
+    #[value(name = "PCMA", alias = "pcma")]
+    Pcma,
+}
+
+/// `--custom-param KEY=VALUE`.
+fn parse_custom_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+/// `url` with a `{stream_id}` placeholder: kept where given, else appended as the last path
+/// segment, before any query string or fragment.
+fn with_stream_id(url: &str) -> String {
+    if url.contains("{stream_id}") {
+        return url.to_string();
+    }
+    let rest_at = url.find(['?', '#']).unwrap_or(url.len());
+    let (path, rest) = url.split_at(rest_at);
+    format!("{}/{{stream_id}}{rest}", path.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_id_goes_into_the_path_and_the_query_is_kept() {
+        assert_eq!(with_stream_id("ws://h:1/ws"), "ws://h:1/ws/{stream_id}");
+        assert_eq!(with_stream_id("ws://h:1/ws/"), "ws://h:1/ws/{stream_id}");
+        assert_eq!(
+            with_stream_id("wss://h/ws?token=a&b=c"),
+            "wss://h/ws/{stream_id}?token=a&b=c"
+        );
+        assert_eq!(
+            with_stream_id("wss://h/x/{stream_id}/y?t=1"),
+            "wss://h/x/{stream_id}/y?t=1"
+        );
     }
 }

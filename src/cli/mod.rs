@@ -4,6 +4,8 @@
 mod agent;
 mod analyze;
 mod bench;
+mod compare;
+mod config;
 mod merge;
 mod prep;
 mod report;
@@ -14,6 +16,8 @@ mod value;
 pub use agent::AgentArgs;
 pub use analyze::AnalyzeArgs;
 pub use bench::BenchArgs;
+pub use compare::CompareArgs;
+pub use config::{Parsed, parse_from};
 pub use merge::MergeArgs;
 pub use prep::PrepArgs;
 pub use report::ReportArgs;
@@ -26,7 +30,7 @@ use crate::Outcome;
 
 /// Voice-agent latency testing: from raw recordings to a latency report.
 #[derive(Debug, Parser)]
-#[command(name = "voiceperf", version, about, propagate_version = true)]
+#[command(name = "voiceperf", version = crate::LONG_VERSION, about, propagate_version = true)]
 pub struct Cli {
     /// The step to run.
     #[command(subcommand)]
@@ -53,18 +57,50 @@ pub enum Command {
     Run(RunArgs),
     /// Re-render the HTML report of a run folder from its JSON results.
     Report(ReportArgs),
+    /// Compare two run folders: latency percentiles side by side with confidence intervals,
+    /// the difference and whether it is significant.
+    Compare(CompareArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(CompletionsArgs),
 }
 
-/// Runs the chosen subcommand.
-pub fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
+/// Flags of `voiceperf completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell, e.g. bash: `voiceperf completions bash > ~/.local/share/bash-completion/completions/voiceperf`.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Runs the chosen subcommand; `settings` (from [`parse_from`]) are written into the run
+/// folder of `bench` and `run`.
+pub fn dispatch(cli: Cli, settings: Option<String>) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Prep(args) => crate::prep::run(&args.into_options()?),
         Command::Validate(args) => crate::validate::run(&args.into_options()?),
-        Command::Bench(args) => crate::bench::run(&args.into_options()?),
+        Command::Bench(args) => crate::bench::run(&crate::bench::BenchOptions {
+            settings,
+            ..args.into_options()?
+        }),
         Command::Merge(args) => crate::merge::run(&args.into_options()?),
         Command::Analyze(args) => crate::analyze::run(&args.into_options()?),
         Command::Agent(args) => crate::agent::run(&args.into_options()?),
-        Command::Run(args) => crate::run::run(&args.into_options()?),
+        Command::Run(args) => {
+            let mut options = args.into_options()?;
+            options.bench.settings = settings;
+            crate::run::run(&options)
+        }
         Command::Report(args) => crate::report::run(&args.into_options()?),
+        Command::Compare(args) => crate::compare::run(&args.into_options()?),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(
+                args.shell,
+                &mut command,
+                "voiceperf",
+                &mut std::io::stdout(),
+            );
+            Ok(Outcome::Success)
+        }
     }
 }

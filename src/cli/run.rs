@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::BenchArgs;
 use crate::CliError;
-use crate::run::{AgentChoice, RunOptions, builtin_agent_options};
+use crate::run::{AgentChoice, RunOptions, builtin_agent_for};
 
 /// Flags of `voiceperf run`.
 #[derive(Debug, Args)]
@@ -42,6 +42,7 @@ impl RunArgs {
     pub fn into_options(self) -> anyhow::Result<RunOptions> {
         let flags = &self.bench.flags;
         let external = flags.url.is_some() || flags.port != 0;
+        let protocol = flags.protocol;
         if !external && flags.host != "127.0.0.1" {
             return Err(CliError::Usage(format!(
                 "--host {} needs --port (or give --url): without them run starts the built-in agent",
@@ -61,7 +62,7 @@ impl RunArgs {
                 ))
                 .into());
             }
-            AgentChoice::BuiltIn(Box::new(builtin_agent_options()))
+            AgentChoice::BuiltIn(Box::new(builtin_agent_for(protocol)))
         };
         Ok(RunOptions {
             raw_dir: self.raw_dir,

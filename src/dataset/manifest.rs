@@ -15,6 +15,9 @@ use crate::fsutil;
 /// File name of the manifest inside a dataset folder.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
+/// Largest manifest read (a million queries' entries fit in a fraction of it).
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+
 /// The settings a query was prepared with; a re-run with other settings redoes the file.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PrepSettings {
@@ -106,6 +109,10 @@ pub struct Manifest {
     pub sample_rate: u32,
     /// Prepared queries by relative path.
     pub entries: BTreeMap<String, ManifestEntry>,
+    /// Keys [`Manifest::load`] refused because they do not name a file inside the dataset
+    /// folder (`/etc/shadow`, `../x`, `a/./b`): their entries were dropped.
+    #[serde(skip)]
+    pub refused_keys: Vec<String>,
 }
 
 impl Default for Manifest {
@@ -115,6 +122,7 @@ impl Default for Manifest {
             version: crate::VERSION.to_string(),
             sample_rate: crate::audio::TARGET_RATE,
             entries: BTreeMap::new(),
+            refused_keys: Vec::new(),
         }
     }
 }
@@ -129,13 +137,23 @@ impl Manifest {
     /// exists but cannot be read or parsed.
     pub fn load(dataset_dir: &Path) -> anyhow::Result<Option<Manifest>> {
         let path = Self::path(dataset_dir);
-        let bytes = match std::fs::read(&path) {
+        let bytes = match fsutil::read_regular(&path, MAX_MANIFEST_BYTES) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
-        let manifest = serde_json::from_slice(&bytes)
+        let mut manifest: Manifest = serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not a valid prep manifest", path.display()))?;
+        let refused: Vec<String> = manifest
+            .entries
+            .keys()
+            .filter(|k| !is_dataset_key(k))
+            .cloned()
+            .collect();
+        for key in &refused {
+            manifest.entries.remove(key);
+        }
+        manifest.refused_keys = refused;
         Ok(Some(manifest))
     }
 
@@ -150,9 +168,39 @@ impl Manifest {
     }
 }
 
+/// Whether `key` names a file inside the dataset folder the way prep writes keys: relative,
+/// '/'-separated, every component a plain name (not absolute, no `..`, `.` or empty component,
+/// no NUL).
+pub fn is_dataset_key(key: &str) -> bool {
+    !key.contains('\0')
+        && key
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_outside_the_dataset_are_refused() {
+        for good in ["q.wav", "sub/q_1.wav", "a b/c:d.wav", "..q.wav"] {
+            assert!(is_dataset_key(good), "{good}");
+        }
+        for bad in [
+            "",
+            "/etc/shadow",
+            "../x.wav",
+            "a/../../x",
+            "./q.wav",
+            "a//b",
+            "a/",
+            "q\0.wav",
+            "..",
+        ] {
+            assert!(!is_dataset_key(bad), "{bad:?}");
+        }
+    }
 
     fn entry() -> ManifestEntry {
         ManifestEntry {

@@ -18,8 +18,10 @@ use serde::Serialize;
 
 use crate::dataset::manifest::{Manifest, ManifestEntry, PrepSettings};
 use crate::fsutil;
+use crate::interrupt::Interrupts;
 use crate::prep::plan::Job;
 use crate::term::{Painter, Stream};
+use crate::text::printable;
 use crate::{CliError, Outcome};
 
 /// Validated options of `voiceperf prep`.
@@ -95,12 +97,32 @@ pub struct PrepReport {
     pub unchanged: usize,
     /// Recordings that failed.
     pub failed: usize,
+    /// Whether SIGINT or SIGTERM stopped the run (recordings not started count as failed).
+    pub interrupted: bool,
 }
+
+/// Why a recording was not prepared when the run was interrupted before it started.
+const INTERRUPTED: &str = "not prepared: interrupted (SIGINT/SIGTERM)";
+
+/// Temp files of an earlier prep older than this are removed (a write in flight takes
+/// seconds at most).
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// Runs `voiceperf prep`: prepares, prints the table (unless `--quiet`), writes the report.
 pub fn run(options: &PrepOptions) -> anyhow::Result<Outcome> {
     let report = prepare_all(options)?;
     print_report(&report, options);
+    if report.interrupted {
+        eprintln!(
+            "error: interrupted: {} recording(s) not prepared; {} lists what finished",
+            report
+                .files
+                .iter()
+                .filter(|f| f.error.as_deref() == Some(INTERRUPTED))
+                .count(),
+            crate::dataset::MANIFEST_FILE
+        );
+    }
     if let Some(path) = &options.report {
         fsutil::write_json_atomic(path, &report)
             .with_context(|| format!("writing the report {}", path.display()))?;
@@ -125,7 +147,10 @@ pub fn prepare_all(options: &PrepOptions) -> anyhow::Result<PrepReport> {
         Ok(manifest) => manifest.unwrap_or_default(),
         Err(e) if options.force => {
             if !options.quiet {
-                eprintln!("warning: {e:#}; --force: rebuilding it");
+                eprintln!(
+                    "warning: {}; --force: rebuilding it",
+                    printable(&format!("{e:#}"))
+                );
             }
             Manifest::default()
         }
@@ -134,16 +159,33 @@ pub fn prepare_all(options: &PrepOptions) -> anyhow::Result<PrepReport> {
         }
     };
 
+    // Ctrl-C / SIGTERM: the recordings in flight are finished, the rest not started, and the
+    // manifest of what finished is written below.
+    let interrupts = Interrupts::catch();
+    if !options.dry_run {
+        fsutil::remove_stale_temp_files(&options.output_dir, STALE_TEMP_AGE);
+    }
     let bar = crate::term::progress_bar(plan.jobs.len() as u64, options.quiet);
     let mut files: Vec<FileResult> = plan
         .jobs
         .par_iter()
         .map(|job| {
-            let result = prepare_one(job, &manifest, options);
+            let result = if interrupts.requested() {
+                FileResult {
+                    input: fsutil::slash(&job.input),
+                    output: job.output.clone(),
+                    status: FileStatus::Failed,
+                    error: Some(INTERRUPTED.to_string()),
+                    entry: None,
+                }
+            } else {
+                prepare_one(job, &manifest, options)
+            };
             bar.inc(1);
             result
         })
         .collect();
+    let interrupted = interrupts.requested();
     bar.finish_and_clear();
     files.extend(plan.missing.iter().map(|(path, reason)| FileResult {
         input: fsutil::slash(path),
@@ -166,6 +208,7 @@ pub fn prepare_all(options: &PrepOptions) -> anyhow::Result<PrepReport> {
         prepared: count(FileStatus::Prepared) + count(FileStatus::WouldPrepare),
         unchanged: count(FileStatus::Unchanged),
         failed: count(FileStatus::Failed),
+        interrupted,
         skipped_non_audio: plan.skipped.iter().map(|p| fsutil::slash(p)).collect(),
         files,
     })
@@ -181,7 +224,7 @@ fn prepare_one(job: &Job, manifest: &Manifest, options: &PrepOptions) -> FileRes
         error: Some(error),
         entry: None,
     };
-    let bytes = match std::fs::read(&job.input) {
+    let bytes = match fsutil::read_regular(&job.input, crate::audio::decode::MAX_RECORDING_BYTES) {
         Ok(bytes) => bytes,
         Err(e) => return fail(format!("cannot read the file: {e}")),
     };
@@ -272,14 +315,19 @@ fn print_report(report: &PrepReport, options: &PrepOptions) {
             eprintln!(
                 "note: skipped {} non-audio file(s): {}",
                 report.skipped_non_audio.len(),
-                report.skipped_non_audio.join(", ")
+                printable(&report.skipped_non_audio.join(", "))
             );
         }
         print!("{}", table::render(&report.files, &out));
     }
     for file in &report.files {
         if let Some(error) = &file.error {
-            eprintln!("{}: {}: {error}", err.red("error"), file.input);
+            eprintln!(
+                "{}: {}: {}",
+                err.red("error"),
+                printable(&file.input),
+                printable(error)
+            );
         }
     }
     if !options.quiet {
@@ -297,7 +345,7 @@ fn print_report(report: &PrepReport, options: &PrepOptions) {
         } else {
             summary.push_str(&format!(
                 " → {}/ ({})",
-                report.output_dir.trim_end_matches('/'),
+                printable(report.output_dir.trim_end_matches('/')),
                 crate::dataset::MANIFEST_FILE
             ));
         }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::{FileResult, FileStatus};
 use crate::term::Painter;
+use crate::text::printable;
 
 const HEADERS: [&str; 9] = [
     "query",
@@ -60,7 +61,13 @@ pub fn render(files: &[FileResult], paint: &Painter) -> String {
             &file.output
         };
         for warning in file.entry.iter().flat_map(|e| &e.warnings) {
-            let _ = writeln!(text, "{}: {name}: {warning}", paint.yellow("warning"));
+            let _ = writeln!(
+                text,
+                "{}: {}: {}",
+                paint.yellow("warning"),
+                printable(name),
+                printable(warning)
+            );
         }
     }
     text
@@ -69,10 +76,11 @@ pub fn render(files: &[FileResult], paint: &Painter) -> String {
 fn row(file: &FileResult) -> [String; 9] {
     // A failed recording has no query: name the recording.
     let name = if file.status == FileStatus::Failed || file.output.is_empty() {
-        file.input.clone()
+        &file.input
     } else {
-        file.output.clone()
+        &file.output
     };
+    let name = printable(name).into_owned();
     let status = match file.status {
         FileStatus::Prepared => "prepared",
         FileStatus::Unchanged => "unchanged",

@@ -26,6 +26,87 @@ pub fn url_template(host: &str, port: u16) -> String {
     format!("ws://{host}:{port}/ws/{{stream_id}}")
 }
 
+/// The wire protocol spoken between bench and an agent: pipecat's protobuf frames, or a
+/// telephony provider's media-stream protocol (bench plays the provider, the agent the bot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Protocol {
+    /// pipecat's protobuf `Frame` messages, 16 kHz audio.
+    #[default]
+    Pipecat,
+    /// A telephony provider's media stream (8 kHz, or 16 kHz for Vonage).
+    Telephony(telephony::Provider),
+}
+
+impl Protocol {
+    /// Every protocol, in the order they are listed to users.
+    pub const ALL: [Protocol; 6] = [
+        Protocol::Pipecat,
+        Protocol::Telephony(telephony::Provider::Twilio),
+        Protocol::Telephony(telephony::Provider::Telnyx),
+        Protocol::Telephony(telephony::Provider::Plivo),
+        Protocol::Telephony(telephony::Provider::Exotel),
+        Protocol::Telephony(telephony::Provider::Vonage),
+    ];
+
+    /// The name on the command line and in the results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Pipecat => "pipecat",
+            Protocol::Telephony(p) => p.name(),
+        }
+    }
+
+    /// The telephony provider, if any.
+    pub fn provider(self) -> Option<telephony::Provider> {
+        match self {
+            Protocol::Pipecat => None,
+            Protocol::Telephony(p) => Some(p),
+        }
+    }
+
+    /// Sample rate of the caller's audio on the wire.
+    pub fn input_rate(self) -> u32 {
+        match self {
+            Protocol::Pipecat => crate::audio::TARGET_RATE,
+            Protocol::Telephony(p) => p.wire_rate(),
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown protocol {s:?} (expected pipecat, twilio, telnyx, plivo, exotel or vonage)"
+                )
+            })
+    }
+}
+
+impl serde::Serialize for Protocol {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Protocol {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// `pipecat.TextFrame`.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct TextFrame {

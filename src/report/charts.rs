@@ -3,7 +3,7 @@
 //! the concurrency sweep, and the load generator's self-check.
 
 use crate::analyze::join::{Breakdown, JoinReport, JoinedTurn};
-use crate::report::svg::{Chart, Scale, Swatch, format_number, nice_step, text_width};
+use crate::report::svg::{self, Chart, Scale, Swatch, format_number, nice_step, text_width};
 use crate::runfolder::results::{
     ClientResults, ReverseBargeIn, RunSummary, SweepSummary, TurnOutcome, TurnRecord,
 };
@@ -182,18 +182,21 @@ pub fn latency_cdf(summary: &RunSummary, turns: &[TurnRef]) -> Option<String> {
     Some(chart.render())
 }
 
+/// Most bars a histogram gets (24 are aimed at; the rest is rounding).
+const MAX_BINS: f64 = 100.0;
+
 /// Latency histogram, stacked by kind of turn: normal, with a glitch, reverse barge-in.
 pub fn latency_histogram(summary: &RunSummary, turns: &[TurnRef]) -> Option<String> {
     let measured = measured_turns(turns);
     let (lo, hi) = range(measured.iter().filter_map(|t| t.turn.latency_s))?;
-    let width = nice_step(((hi - lo) / 24.0).max(0.001));
-    let first = (lo / width).floor() * width;
-    let bins = (((hi - first) / width).floor() as usize + 1).max(1);
+    let width = nice_step((svg::span(lo, hi) / 24.0).max(0.001));
+    let first = ((lo / width).floor() * width).max(f64::MIN);
+    let bins = (svg::steps_between(first, hi, width).floor() + 1.0).clamp(1.0, MAX_BINS) as usize;
     // Counts per bin: [normal, glitch, reverse barge-in].
     let mut counts = vec![[0usize; 3]; bins];
     for t in &measured {
         let Some(l) = t.turn.latency_s else { continue };
-        let bin = (((l - first) / width).floor() as usize).min(bins - 1);
+        let bin = (svg::steps_between(first, l, width).floor() as usize).min(bins - 1);
         let kind = if t.turn.reverse_barge_in.is_some() {
             2
         } else if t.turn.glitches > 0 {
@@ -211,32 +214,31 @@ pub fn latency_histogram(summary: &RunSummary, turns: &[TurnRef]) -> Option<Stri
     let mut chart = Chart::new(
         "latency-histogram",
         "Latency histogram",
-        Scale::nice(first, first + bins as f64 * width, 6),
-        &format!("latency (s), bins of {} ms", format_number(width * 1000.0)),
+        Scale::nice(first, (first + bins as f64 * width).min(f64::MAX), 6),
+        &if width < 1.0 {
+            format!("latency (s), bins of {} ms", format_number(width * 1000.0))
+        } else {
+            format!("latency (s), bins of {} s", format_number(width))
+        },
         Scale::nice_count(tallest as f64, 5),
         "turns",
     );
     let classes = ["bar-normal", "bar-glitch", "bar-rbi"];
     let names = ["normal", "with a glitch", "reverse barge-in"];
     for (i, c) in counts.iter().enumerate() {
-        let x0 = first + i as f64 * width;
+        let x0 = (first + i as f64 * width).min(f64::MAX);
+        let x1 = (x0 + width).min(f64::MAX);
         let mut base = 0.0;
         for kind in 0..3 {
             if c[kind] == 0 {
                 continue;
             }
             let top = base + c[kind] as f64;
-            let tip = format!(
-                "{:.3}–{:.3} s: {} {} turn(s)",
-                x0,
-                x0 + width,
-                c[kind],
-                names[kind]
-            );
+            let tip = format!("{:.3}–{:.3} s: {} {} turn(s)", x0, x1, c[kind], names[kind]);
             chart.rect(
-                x0 + width * 0.04,
+                x0 + (x1 - x0) * 0.04,
                 base,
-                x0 + width * 0.96,
+                x0 + (x1 - x0) * 0.96,
                 top,
                 classes[kind],
                 Some(&tip),

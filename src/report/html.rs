@@ -225,6 +225,14 @@ fn header(out: &mut String, folder: &RunFolder, subtitle: &str) {
 }
 
 fn agent_description(record: Option<&RunRecord>, config: &SummaryConfig) -> String {
+    let agent = agent_at(record, config);
+    match config.protocol.as_str() {
+        "pipecat" => format!("{agent}, pipecat protocol"),
+        telephony => format!("{agent}, called over the {telephony} media-stream protocol"),
+    }
+}
+
+fn agent_at(record: Option<&RunRecord>, config: &SummaryConfig) -> String {
     match record.map(|r| &r.agent) {
         Some(AgentRecord::BuiltIn(agent)) => format!(
             "built-in voiceperf agent at {} (VAD stop {} ms, ASR {}, LLM TTFB {}, TTS TTFB {})",

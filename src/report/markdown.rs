@@ -151,8 +151,9 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     );
     let _ = writeln!(
         out,
-        "- agent: {}; {} connections; dataset {} files from `{}`",
+        "- agent: {} ({} protocol); {} connections; dataset {} files from `{}`",
         s.config.url,
+        s.config.protocol,
         r.total_clients,
         s.dataset.files.len(),
         s.dataset.audio_dir

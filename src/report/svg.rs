@@ -36,13 +36,14 @@ pub struct Scale {
 
 impl Scale {
     /// A linear scale covering `min..=max` extended to round ticks (about `target` of them).
+    /// Any finite range works, even one whose width does not fit a float (`-1e308..1e308`).
     pub fn nice(min: f64, max: f64, target: usize) -> Scale {
         let (mut min, mut max) = if min.is_finite() && max.is_finite() {
             (min.min(max), min.max(max))
         } else {
             (0.0, 1.0)
         };
-        if max - min < 1e-12 {
+        if span(min, max) < 1e-12 {
             let pad = if min.abs() > 1e-9 {
                 min.abs() * 0.1
             } else {
@@ -51,17 +52,20 @@ impl Scale {
             min -= pad;
             max += pad;
         }
-        let step = nice_step((max - min) / target.max(2) as f64);
-        let lo = (min / step).floor() * step;
-        let hi = (max / step).ceil() * step;
+        let target = target.clamp(2, MAX_TICKS);
+        let step = nice_step(span(min, max) / target as f64);
+        let lo = ((min / step).floor() * step).max(f64::MIN);
+        let hi = ((max / step).ceil() * step).min(f64::MAX);
         let decimals = decimals_for(step);
-        let count = ((hi - lo) / step).round() as usize;
+        let count = steps_between(lo, hi, step)
+            .round()
+            .clamp(1.0, MAX_TICKS as f64) as usize;
         let ticks = (0..=count)
             .map(|i| {
-                let v = lo + i as f64 * step;
+                let v = (lo + i as f64 * step).clamp(lo, hi);
                 // Avoid "-0.0".
                 let v = if v.abs() < step * 1e-6 { 0.0 } else { v };
-                (v, format!("{v:.decimals$}"))
+                (v, tick_label(v, decimals))
             })
             .collect();
         Scale {
@@ -74,9 +78,10 @@ impl Scale {
 
     /// Like [`Scale::nice`] for counts: ticks are whole numbers.
     pub fn nice_count(max: f64, target: usize) -> Scale {
-        let step = nice_step(max.max(1.0) / target.max(2) as f64).max(1.0);
-        let hi = (max.max(1.0) / step).ceil() * step;
-        let count = (hi / step).round() as usize;
+        let max = if max.is_finite() { max.max(1.0) } else { 1.0 };
+        let step = nice_step(max / target.clamp(2, MAX_TICKS) as f64).max(1.0);
+        let hi = ((max / step).ceil() * step).min(f64::MAX);
+        let count = (hi / step).round().clamp(1.0, MAX_TICKS as f64) as usize;
         Scale {
             lo: 0.0,
             hi,
@@ -122,9 +127,36 @@ impl Scale {
             let (lo, hi) = (self.lo.log2(), self.hi.log2());
             (value.max(f64::MIN_POSITIVE).log2() - lo) / (hi - lo)
         } else {
-            (value - self.lo) / (self.hi - self.lo)
+            // Halved first: the difference of two finite values can exceed the largest
+            // float; halving is exact, so ordinary values map exactly as before.
+            (value / 2.0 - self.lo / 2.0) / (self.hi / 2.0 - self.lo / 2.0)
         };
         from + t * (to - from)
+    }
+}
+
+/// Most ticks an axis gets, whatever the data.
+const MAX_TICKS: usize = 1000;
+
+/// `hi - lo`, or the largest float when the difference of the two (finite) values does not
+/// fit one (`1e308 - -1e308`).
+pub fn span(lo: f64, hi: f64) -> f64 {
+    let d = hi - lo;
+    if d.is_nan() { 0.0 } else { d.min(f64::MAX) }
+}
+
+/// How many `step`s fit between `lo` and `hi`, without overflowing on the way.
+pub fn steps_between(lo: f64, hi: f64, step: f64) -> f64 {
+    hi / step - lo / step
+}
+
+/// A tick's label: `decimals` after the point, or powers of ten for huge values (no axis
+/// label of 300 digits).
+fn tick_label(v: f64, decimals: usize) -> String {
+    if v.abs() >= 1e9 {
+        format!("{v:e}")
+    } else {
+        format!("{v:.decimals$}")
     }
 }
 
@@ -146,7 +178,8 @@ pub fn nice_step(raw: f64) -> f64 {
     } else {
         10.0
     };
-    nice * magnitude
+    // Past the largest float for a raw step near it.
+    (nice * magnitude).min(f64::MAX)
 }
 
 /// Decimals needed to print multiples of `step` (a 1/2/5 step).
@@ -160,6 +193,9 @@ pub fn decimals_for(step: f64) -> usize {
 
 /// A number with no needless decimals (`4`, `2.5`, `0.125`).
 pub fn format_number(v: f64) -> String {
+    if v.abs() >= 1e9 {
+        return format!("{v:e}");
+    }
     let text = format!("{v:.3}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
     if text == "-0" {
@@ -586,6 +622,42 @@ impl Chart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_finite_range_gets_a_few_finite_ticks() {
+        for (min, max) in [
+            (-1e308, 1e308),
+            (-f64::MAX, f64::MAX),
+            (0.0, f64::MAX),
+            (f64::MAX, f64::MAX),
+            (-f64::MAX, -f64::MAX),
+            (5e-324, 1e-323),
+            (f64::NAN, 1.0),
+            (f64::NEG_INFINITY, f64::INFINITY),
+        ] {
+            let s = Scale::nice(min, max, 6);
+            assert!(
+                s.lo.is_finite() && s.hi.is_finite() && s.lo < s.hi,
+                "{min}..{max}: {s:?}"
+            );
+            assert!((2..=20).contains(&s.ticks.len()), "{min}..{max}: {s:?}");
+            for (v, label) in &s.ticks {
+                assert!(v.is_finite() && label.len() < 30, "{min}..{max}: {s:?}");
+            }
+            let (a, b) = (
+                s.map(min.max(s.lo), 0.0, 100.0),
+                s.map(max.min(s.hi), 0.0, 100.0),
+            );
+            if min.is_finite() && max.is_finite() {
+                assert!(
+                    (0.0..=100.0).contains(&a) && (0.0..=100.0).contains(&b),
+                    "{a} {b}"
+                );
+            }
+        }
+        let counts = Scale::nice_count(f64::MAX, 5);
+        assert!(counts.hi.is_finite() && counts.ticks.len() <= 1001);
+    }
 
     #[test]
     fn ticks_are_round_and_cover_the_data() {

@@ -15,6 +15,7 @@ use std::time::Instant;
 use crate::agent::AgentOptions;
 use crate::bench::{BenchOptions, BenchReport};
 use crate::delay::Delay;
+use crate::protocol::Protocol;
 use crate::runfolder::ANALYSIS_FILE;
 use crate::runfolder::record::{AgentRecord, RunRecord};
 use crate::term::{Painter, Stream};
@@ -67,6 +68,16 @@ pub fn builtin_agent_options() -> AgentOptions {
         greeting: true,
         rtvi: true,
         ..AgentOptions::default()
+    }
+}
+
+/// The built-in agent of `run` speaking `protocol`: as a telephony bot it sends no RTVI
+/// messages (phone streams carry none).
+pub fn builtin_agent_for(protocol: Protocol) -> AgentOptions {
+    AgentOptions {
+        protocol,
+        rtvi: protocol == Protocol::Pipecat,
+        ..builtin_agent_options()
     }
 }
 

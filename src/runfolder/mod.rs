@@ -30,6 +30,8 @@ pub const SUMMARY_FILE: &str = "summary.json";
 pub const TURNS_CSV_FILE: &str = "turns.csv";
 /// Name of the concurrency-sweep file (written only when several `--clients` levels ran).
 pub const SWEEP_FILE: &str = "sweep.json";
+/// Name of the settings a run used (`--config` reads it back to repeat the run).
+pub const CONFIG_FILE: &str = "config.toml";
 /// Name of the run record in the run folder.
 pub const RUN_FILE: &str = "run.json";
 /// Name of the in-process agent's log in the run folder.
@@ -49,9 +51,14 @@ pub fn bot_audio_file_name(stream_id: &str) -> String {
     format!("bot_response_{stream_id}.wav")
 }
 
-/// Reads a JSON file of the run folder into its type.
+/// Largest run-folder file read (a long run's per-connection file is megabytes).
+pub const MAX_RUN_FILE_BYTES: u64 = 1 << 30;
+
+/// Reads a JSON file of the run folder (a regular file of at most [`MAX_RUN_FILE_BYTES`])
+/// into its type.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let bytes = crate::fsutil::read_regular(path, MAX_RUN_FILE_BYTES)
+        .with_context(|| format!("reading {}", path.display()))?;
     serde_json::from_slice(&bytes).with_context(|| format!("parsing {}", path.display()))
 }
 

@@ -650,6 +650,15 @@ pub struct SummaryConfig {
     /// How users come and go (absent in run folders written before load shapes: `closed`).
     #[serde(default)]
     pub load: LoadShape,
+    /// The wire protocol spoken: `pipecat`, or the telephony provider bench played (absent in
+    /// run folders written before telephony: `pipecat`).
+    #[serde(default = "pipecat_protocol")]
+    pub protocol: String,
+}
+
+/// The protocol of run folders written before telephony.
+fn pipecat_protocol() -> String {
+    "pipecat".to_string()
 }
 
 /// What the simulated users do over the bot's replies.

@@ -15,11 +15,11 @@ use std::path::Path;
 use crate::clock;
 use crate::fsutil;
 use crate::runfolder::results::{
-    AgentAgreement, AgentMetricsSummary, AgentTurnMetrics, ClientResults, ClientRow, DatasetInfo,
-    DistractorRecord, DistractorSummary, ErrorDetection, ErrorKind, ErrorSummary, FilteredResults,
-    GlitchDetection, InterruptionSummary, ReplyStop, ReverseBargeIn, ReverseBargeInDetection,
-    RunInfo, RunSummary, SelfCheck, ShardInfo, StreamError, SummaryConfig, SummaryResults,
-    TurnCounts, TurnKind, TurnOutcome, TurnRecord,
+    AgentAgreement, AgentMetricsSummary, AgentTurnMetrics, ClientResults, ClientRow,
+    ConnectionStatus, DatasetInfo, DistractorRecord, DistractorSummary, ErrorDetection, ErrorKind,
+    ErrorSummary, FilteredResults, GlitchDetection, InterruptionSummary, ReplyStop, ReverseBargeIn,
+    ReverseBargeInDetection, RunInfo, RunSummary, SelfCheck, ShardInfo, StreamError, SummaryConfig,
+    SummaryResults, TurnCounts, TurnKind, TurnOutcome, TurnRecord,
 };
 use crate::runfolder::{SUMMARY_FILE, TURNS_CSV_FILE};
 use crate::stats::{self, Summary, round6};
@@ -378,8 +378,22 @@ fn error_summary(clients: &[&ClientResults], turns: &TurnCounts) -> ErrorSummary
     }
     // Every failed connection attempt is one `connect` error.
     let failed_connects = by_kind.get(&ErrorKind::Connect).copied().unwrap_or(0);
-    let attempted = turns.in_window - turns.stopped + failed_connects;
-    let failed = turns.no_reply + turns.disconnected + failed_connects;
+    // A connection that failed after connecting without a failed turn to show for it (closed
+    // after the handshake or during the greeting, an oversized message, an audio flood) is an
+    // attempt that failed too.
+    let failed_silently = clients
+        .iter()
+        .filter(|c| {
+            c.status == ConnectionStatus::Failed
+                && !c.error_counts.contains_key(&ErrorKind::Connect)
+                && !c.turns.iter().any(|t| {
+                    t.in_window
+                        && matches!(t.outcome, TurnOutcome::NoReply | TurnOutcome::Disconnected)
+                })
+        })
+        .count();
+    let attempted = turns.in_window - turns.stopped + failed_connects + failed_silently;
+    let failed = turns.no_reply + turns.disconnected + failed_connects + failed_silently;
     let mut all: Vec<StreamError> = clients
         .iter()
         .flat_map(|c| {
@@ -657,6 +671,7 @@ pub(crate) mod tests {
                 fail_stop_p95: None,
                 max_false_stop_rate: None,
                 load: Default::default(),
+                protocol: "pipecat".into(),
             },
             dataset: DatasetInfo {
                 audio_dir: String::new(),

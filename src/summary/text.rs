@@ -159,10 +159,11 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
         out,
         "{}",
         paint.bold(&format!(
-            "voiceperf {command}: {}, {:.0} s metrics window, {} connection(s){}",
+            "voiceperf {command}: {}, {:.0} s metrics window, {} connection(s), {} protocol{}",
             load_text(summary),
             summary.run.metrics_end_at - summary.run.metrics_start_at,
             r.total_clients,
+            summary.config.protocol,
             if summary.run.stopped_early {
                 " — STOPPED EARLY"
             } else {

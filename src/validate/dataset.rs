@@ -241,6 +241,18 @@ fn collect_dir(
         });
     }
     if let Some(manifest) = &collected.datasets[dataset].manifest {
+        for key in &manifest.refused_keys {
+            collected.findings.push(Finding {
+                path: join_display(&display, MANIFEST_FILE),
+                rule: Rule::ManifestBadKey,
+                status: Status::Warning,
+                message: format!("entry {key:?} is not a file inside the dataset folder: ignored"),
+                fix: Some(format!(
+                    "rebuild the manifest: voiceperf prep <recordings>{} --force",
+                    output_flag(&display)
+                )),
+            });
+        }
         let missing: BTreeMap<&String, &String> = manifest
             .entries
             .iter()

@@ -2,18 +2,26 @@
 //! level statistics, and where its speech is (through prep's detector,
 //! [`crate::audio::speech::find_speech`]). No verdicts here: the rules judge the facts.
 
+use std::io::{Read, Seek};
 use std::path::Path;
+
+use sha2::{Digest, Sha256};
 
 use crate::audio::riff::{self, RiffError, WavLayout};
 use crate::audio::speech::{SpeechBounds, SpeechConfig, find_speech};
 use crate::fsutil;
+
+/// Longest audio analysed for speech and levels, in samples (its samples are held in memory
+/// for the analysis): an hour at 16 kHz. Longer files are still walked, hashed and timed.
+pub const MAX_ANALYSED_SAMPLES: usize = 3600 * 16_000;
 
 /// Everything measured in one file, before any rule is applied.
 #[derive(Debug, Clone)]
 pub struct FileFacts {
     /// File size in bytes (0 when unreadable).
     pub bytes: u64,
-    /// SHA-256 of the file's bytes, when it could be read.
+    /// SHA-256 of the file's bytes, when it could be read (not for files that are not
+    /// RIFF/WAVE at all: nothing about them is worth reading further).
     pub sha256: Option<String>,
     /// The file could not be read at all.
     pub read_error: Option<String>,
@@ -23,6 +31,8 @@ pub struct FileFacts {
     pub audio_sha256: Option<String>,
     /// Statistics of the samples, for 16 kHz mono 16-bit files with at least one frame.
     pub audio: Option<AudioFacts>,
+    /// Why a 16 kHz mono 16-bit file's samples were not analysed, when they were not.
+    pub not_analysed: Option<String>,
 }
 
 /// Statistics of the samples of a 16 kHz mono 16-bit file.
@@ -40,43 +50,138 @@ pub struct AudioFacts {
     pub speech: Option<SpeechBounds>,
 }
 
-/// Reads and measures the file at `path`.
-pub fn measure_file(path: &Path, speech_config: &SpeechConfig) -> FileFacts {
-    match std::fs::read(path) {
-        Ok(bytes) => measure_bytes(&bytes, speech_config),
-        Err(e) => FileFacts {
+impl FileFacts {
+    fn unreadable(error: String) -> Self {
+        FileFacts {
             bytes: 0,
             sha256: None,
-            read_error: Some(e.to_string()),
+            read_error: Some(error),
             layout: None,
             audio_sha256: None,
             audio: None,
-        },
+            not_analysed: None,
+        }
     }
+}
+
+/// Reads and measures the file at `path`: its header first (a file that is not RIFF/WAVE is
+/// read no further), then its bytes in one streaming pass. Only a regular file is read.
+pub fn measure_file(path: &Path, speech_config: &SpeechConfig) -> FileFacts {
+    let (file, len) = match fsutil::open_regular(path) {
+        Ok(opened) => opened,
+        Err(e) => return FileFacts::unreadable(e.to_string()),
+    };
+    let mut source = riff::FileSource::new(file, len);
+    let layout = riff::parse_source(&mut source);
+    let mut file = source.into_file();
+    if let Err(e) = file.rewind() {
+        return FileFacts::unreadable(e.to_string());
+    }
+    measure_stream(layout, &mut file, len, speech_config)
 }
 
 /// Measures a WAV file held in memory.
 pub fn measure_bytes(bytes: &[u8], speech_config: &SpeechConfig) -> FileFacts {
     let layout = riff::parse(bytes);
-    let (audio_sha256, audio) = match &layout {
-        Ok(layout) if layout.frames() > 0 => {
-            let data = &bytes[layout.data.clone()];
-            let audio = layout
-                .fmt
-                .is_16k_mono_s16()
-                .then(|| audio_facts(&riff::pcm16_from_bytes(data), speech_config));
-            (Some(fsutil::sha256_hex(data)), audio)
-        }
-        _ => (None, None),
-    };
-    FileFacts {
-        bytes: bytes.len() as u64,
-        sha256: Some(fsutil::sha256_hex(bytes)),
+    measure_stream(layout, &mut &bytes[..], bytes.len() as u64, speech_config)
+}
+
+/// The facts of a file of `len` bytes whose `layout` is known, reading it once from `reader`
+/// (positioned at its start) in blocks.
+fn measure_stream(
+    layout: Result<WavLayout, RiffError>,
+    reader: &mut impl Read,
+    len: u64,
+    speech_config: &SpeechConfig,
+) -> FileFacts {
+    let worth_reading = !matches!(layout, Err(RiffError::NotWave | RiffError::TooShort(_)));
+    let mut facts = FileFacts {
+        bytes: len,
+        sha256: None,
         read_error: None,
-        layout: Some(layout),
-        audio_sha256,
-        audio,
+        layout: None,
+        audio_sha256: None,
+        audio: None,
+        not_analysed: None,
+    };
+    if !worth_reading {
+        facts.layout = Some(layout);
+        return facts;
     }
+    let data = match &layout {
+        Ok(layout) if layout.frames() > 0 => Some(layout.data.clone()),
+        _ => None,
+    };
+    let analyse = match &layout {
+        Ok(layout) if layout.frames() > 0 && layout.fmt.is_16k_mono_s16() => {
+            if layout.frames() <= MAX_ANALYSED_SAMPLES {
+                true
+            } else {
+                facts.not_analysed = Some(format!(
+                    "longer than {} s: too long to analyse",
+                    MAX_ANALYSED_SAMPLES / 16_000
+                ));
+                false
+            }
+        }
+        _ => false,
+    };
+    let mut file_hash = Sha256::new();
+    let mut data_hash = Sha256::new();
+    let mut samples: Vec<i16> = Vec::new();
+    if analyse && let Some(range) = &data {
+        samples.reserve_exact(range.len() / 2);
+    }
+    let mut carry: Option<u8> = None;
+    let mut buf = vec![0u8; 1 << 16];
+    let mut at = 0usize;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                facts.read_error = Some(e.to_string());
+                facts.layout = Some(layout);
+                return facts;
+            }
+        };
+        // Bytes beyond the length first seen (a file still growing) are not this file's.
+        let n = n.min(usize::try_from(len).unwrap_or(usize::MAX) - at);
+        let block = &buf[..n];
+        file_hash.update(block);
+        if let Some(range) = &data {
+            let start = range.start.max(at);
+            let end = range.end.min(at + n);
+            if start < end {
+                let part = &block[start - at..end - at];
+                data_hash.update(part);
+                if analyse {
+                    let mut bytes = part;
+                    if let Some(low) = carry.take() {
+                        samples.push(i16::from_le_bytes([low, bytes[0]]));
+                        bytes = &bytes[1..];
+                    }
+                    let pairs = bytes.chunks_exact(2);
+                    carry = pairs.remainder().first().copied();
+                    samples.extend(pairs.map(|b| i16::from_le_bytes([b[0], b[1]])));
+                }
+            }
+        }
+        at += n;
+        if at as u64 >= len {
+            break;
+        }
+    }
+    facts.sha256 = Some(fsutil::hex(&file_hash.finalize()));
+    if data.is_some() {
+        facts.audio_sha256 = Some(fsutil::hex(&data_hash.finalize()));
+    }
+    if analyse {
+        facts.audio = Some(audio_facts(&samples, speech_config));
+    }
+    facts.layout = Some(layout);
+    facts
 }
 
 /// Level statistics and speech bounds of 16 kHz mono samples.

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::results::{Check, FileReport, Finding, Status, ValidationReport};
 use crate::dataset::manifest::MANIFEST_FILE;
 use crate::term::Painter;
+use crate::text::printable;
 
 /// Renders `report` as text, colours from `painter`; with `quiet` only problems and totals.
 pub fn render(report: &ValidationReport, painter: &Painter, quiet: bool) -> String {
@@ -52,7 +53,7 @@ fn dataset_header(report: &ValidationReport, dataset: &str) -> String {
     };
     format!(
         "{}{} — {} .wav file{}{}",
-        shown,
+        printable(shown),
         if shown.ends_with('/') { "" } else { "/" },
         files.len(),
         if files.len() == 1 { "" } else { "s" },
@@ -73,11 +74,13 @@ fn mark(status: Status, painter: &Painter) -> String {
     }
 }
 
+/// A check's message and fix, control characters escaped (they may quote file names).
 fn problem_text(check: &Check) -> String {
-    match &check.fix {
+    let text = match &check.fix {
         Some(fix) => format!("{} — {fix}", check.message),
         None => check.message.clone(),
-    }
+    };
+    printable(&text).into_owned()
 }
 
 fn render_file(out: &mut String, file: &FileReport, painter: &Painter) {
@@ -87,7 +90,7 @@ fn render_file(out: &mut String, file: &FileReport, painter: &Painter) {
             out,
             "{} {}  {}",
             mark(Status::Pass, painter),
-            file.name,
+            printable(&file.name),
             painter.dim(&summary(file))
         );
         return;
@@ -96,7 +99,7 @@ fn render_file(out: &mut String, file: &FileReport, painter: &Painter) {
         out,
         "{} {}: {}",
         mark(first.status, painter),
-        file.name,
+        printable(&file.name),
         problem_text(first)
     );
     for check in rest {
@@ -135,9 +138,10 @@ fn render_finding(out: &mut String, finding: &Finding, painter: &Painter) {
     };
     let _ = writeln!(
         out,
-        "{} {}: {text}",
+        "{} {}: {}",
         mark(finding.status, painter),
-        finding.path
+        printable(&finding.path),
+        printable(&text)
     );
 }
 

@@ -96,6 +96,9 @@ pub enum Rule {
     ManifestUnreadable,
     /// Folder level: `manifest.json` lists a file that is not there.
     ManifestMissingFile,
+    /// Folder level: a `manifest.json` key that does not name a file inside the dataset
+    /// (`/etc/shadow`, `../x.wav`): its entry is ignored.
+    ManifestBadKey,
 }
 
 impl Rule {
@@ -119,6 +122,7 @@ impl Rule {
             Rule::NotWav => "not_wav",
             Rule::ManifestUnreadable => "manifest_unreadable",
             Rule::ManifestMissingFile => "manifest_missing_file",
+            Rule::ManifestBadKey => "manifest_bad_key",
         }
     }
 }

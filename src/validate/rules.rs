@@ -148,6 +148,8 @@ pub fn evaluate(
         None => {
             let why = if layout.is_some_and(|l| !l.fmt.is_16k_mono_s16()) {
                 "not 16 kHz mono 16-bit PCM"
+            } else if let Some(why) = &facts.not_analysed {
+                why
             } else {
                 "no audio to analyse"
             };
@@ -551,7 +553,7 @@ fn manifest_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
         );
     };
     match &facts.sha256 {
-        None => skipped(Rule::Manifest, "file not read"),
+        None => skipped(Rule::Manifest, "file not read (or not a WAV file)"),
         Some(sha) if *sha == entry.output_sha256 => {
             let len = facts.audio.as_ref().map_or(0, |a| a.samples);
             match dataset::recorded_bounds(Some(entry), sha, len) {

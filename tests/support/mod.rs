@@ -6,6 +6,7 @@
 //! - `bench`: a dataset, reply and agent log in a temp folder, and short bench options;
 //! - `cli`: running the binary (to completion, or in the background as the agent);
 //! - `prep`: checking what prep wrote; `validate`: validate's checks and reports.
+//! - `hardening`: a counting allocator, runs of the binary bounded in time and memory.
 
 // Every test binary compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
@@ -15,6 +16,7 @@ pub mod audio;
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod hardening;
 pub mod prep;
 pub mod validate;
 
