@@ -255,3 +255,38 @@ async fn rtvi_metrics_give_the_agents_configured_ttfbs_per_turn() {
     assert!((summary.tts_ttfb.as_ref().unwrap().p95 - TTS_TTFB_S).abs() < 1e-9);
     assert!(summary.vad_wait.is_some());
 }
+
+/// Over a phone wire the agent's interruption is a `clear`: bench flushes its playback, so the
+/// reply to the interrupting query is a new reply (not talk-over of the old one) and is measured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_telephony_barge_in_stops_on_clear_and_the_next_reply_is_measured() {
+    use voiceperf::protocol::Protocol;
+    use voiceperf::protocol::telephony::Provider;
+    let fx = Fixture::new(&[(1.0, 0.3), (0.8, 0.3)]);
+    let protocol = Protocol::Telephony(Provider::Twilio);
+    let agent = agent::start(AgentOptions {
+        protocol,
+        ..agent_options(&fx, 200)
+    })
+    .await
+    .unwrap();
+    let options = BenchOptions {
+        wire: voiceperf::bench::wire::Wire::for_protocol(protocol, Vec::new()),
+        chunk_ms: 20,
+        ..scenario_options(&fx, &agent, Scenario::Interrupt)
+    };
+    let run = bench(&options, &Stop::new()).await.unwrap();
+    agent.shutdown().await.unwrap();
+    assert_eq!(run.outcome, Outcome::Success, "{:?}", run.problems);
+    let turns = events(&run, TurnKind::Interrupt);
+    assert!(!turns.is_empty());
+    for turn in &turns {
+        let stop = &turn.interruption.as_ref().unwrap().stop;
+        assert!(stop.stopped, "{stop:?}");
+        assert_eq!(stop.signal, Some(StopSignal::Interruption), "{stop:?}");
+        let latency = stop.stop_latency_s.unwrap();
+        assert!((0.1..=0.2 + 0.04 + 0.02).contains(&latency), "{stop:?}");
+        assert_eq!(stop.talk_over_ms, Some(0.0), "{stop:?}");
+        assert!(turn.latency_s.is_some_and(|l| l > 0.3), "{turn:?}");
+    }
+}

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::bench::dataset::QueryFile;
-use crate::bench::playback::Playback;
+use crate::bench::playback::{Playback, Played};
 use crate::bench::scenario::{Overlay, Planner};
 use crate::bench::schedule::{ChunkSchedule, MetricsWindow, samples_duration};
 use crate::clock::{UnixClock, signed_secs};
@@ -274,13 +274,14 @@ impl StopTracker {
         }
     }
 
-    /// Whether a reply frame arriving at `at` after an underrun of `underrun` continues the
-    /// reply that was playing.
-    fn reply_audio(&mut self, at: Instant, duration: Duration, underrun: Option<Duration>) -> bool {
+    /// Whether a reply frame arriving at `at`, landing on the playback clock as `played`,
+    /// continues the reply that was playing: not after the speaker ran dry for longer than a
+    /// glitch, nor after the bot had the queued audio dropped (a telephony `clear`).
+    fn reply_audio(&mut self, at: Instant, duration: Duration, played: Played) -> bool {
         if !self.streaming {
             return false;
         }
-        if underrun.is_some_and(|gap| gap > GLITCH_GAP) {
+        if played.after_flush || played.underrun.is_some_and(|gap| gap > GLITCH_GAP) {
             self.streaming = false;
             return false;
         }
@@ -996,7 +997,7 @@ impl Conversation {
             }
             Phase::Turn(turn) => {
                 if let Some((_, stop)) = turn.barge.as_mut()
-                    && stop.reply_audio(at, duration, played.underrun)
+                    && stop.reply_audio(at, duration, played)
                 {
                     // The rest of the reply this query was spoken over.
                     return;
@@ -1008,7 +1009,7 @@ impl Conversation {
                     return;
                 }
                 if let Some(run) = turn.distractor.as_mut()
-                    && !run.stop.reply_audio(at, duration, played.underrun)
+                    && !run.stop.reply_audio(at, duration, played)
                 {
                     // After the reply broke off: an answer to the sound.
                     run.spurious_at.get_or_insert(at);
