@@ -3,11 +3,13 @@
 //! frames of the incoming 16 kHz audio. It remembers which incoming message carried the last
 //! speech, so the agent can say exactly what its latency is measured from.
 //!
-//! A frame quieter than [`MIN_SPEECH_DBFS`] is never speech, whatever the WebRTC VAD says —
-//! the role of pipecat's `VADParams.min_volume`. Without it the WebRTC VAD, after its noise
-//! model has settled on digital silence between turns, takes the −70 dBFS room tone a prepared
-//! file keeps before its speech for speech, and the agent would detect a turn (or an
-//! interruption) up to the kept lead-in before the speech begins.
+//! Speech only *starts* on frames at least as loud as [`MIN_SPEECH_DBFS`], whatever the WebRTC
+//! VAD says — the role of pipecat's `VADParams.min_volume`. Without it the WebRTC VAD, after its
+//! noise model has settled on digital silence between turns, takes the −58…−70 dBFS room tone a
+//! prepared file keeps before its speech for speech, and the agent would detect a turn (or an
+//! interruption) up to the kept lead-in before the speech begins. Once speaking, the VAD alone
+//! decides, so quiet syllables and short pauses inside an utterance end no turn (pipecat
+//! smooths its volume for the same reason).
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +18,7 @@ use crate::audio::vad::{UnsupportedVadRate, Vad, VadMode, frame_samples_at};
 /// Length of one VAD decision.
 pub const VAD_FRAME_MS: u32 = 20;
 
-/// RMS level (dBFS) below which a frame is not speech.
+/// RMS level (dBFS) below which a frame cannot start speech.
 pub const MIN_SPEECH_DBFS: f64 = -50.0;
 
 /// Whether a frame's RMS level reaches [`MIN_SPEECH_DBFS`].
@@ -136,7 +138,8 @@ impl TurnDetector {
             let frame = &self.pending[consumed..consumed + frame_len];
             consumed += frame_len;
             // A 20 ms frame is always a valid length, so this cannot fail.
-            let speech = loud_enough(frame) && self.vad.is_speech(frame).unwrap_or(false);
+            let speech = (self.in_speech() || loud_enough(frame))
+                && self.vad.is_speech(frame).unwrap_or(false);
             if speech {
                 self.last_speech = Some(this);
             }
