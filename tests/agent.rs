@@ -245,11 +245,134 @@ async fn barge_in_stops_the_reply_with_an_interruption() {
     assert_eq!(counters.interruptions, 1);
     assert_eq!(counters.turns, 2);
     assert_eq!(agent.turns().len(), 2);
-    agent.shutdown().await.unwrap();
+    // The truth record: the VAD's speech run began at the chunk of 2.4 s (id 121, give or
+    // take the synthetic voice's attack), the interruption went out vad-start later, and the
+    // stopped reply's last frame before it.
+    let records = agent.interruptions();
+    assert_eq!(records.len(), 1, "{records:?}");
+    let truth = records[0].truth;
+    assert_eq!(records[0].stopped_turn, Some(1));
+    assert_eq!(records[0].frames_sent, before.len());
     assert!(
-        log.contents()
-            .contains("VoiceperfAgent interruption: user started speaking, stopped turn 1 after")
+        (119..=125).contains(&truth.speech_start_frame_id),
+        "{truth:?}"
     );
+    let agent_signal = truth.interruption_unix - truth.speech_arrived_unix;
+    assert!((0.18..0.26).contains(&agent_signal), "{truth:?}");
+    let last = truth
+        .last_reply_frame_unix
+        .expect("a reply frame had gone out");
+    assert!(last <= truth.interruption_unix, "{truth:?}");
+    agent.shutdown().await.unwrap();
+    let text = log.contents();
+    let line = format!("{truth}, user started speaking, stopped turn 1 after");
+    assert!(text.contains(&line), "{line} not in the log");
+}
+
+/// With `--no-interruptions` speech over the reply stops nothing: the first reply plays out
+/// whole, no Interruption is sent, and the second query's reply follows it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_interruptions_the_reply_plays_out_and_the_next_follows() {
+    let log = MemoryLog::new();
+    let options = agent::AgentOptions {
+        interruptions: false,
+        ..fast_options(&log)
+    };
+    let agent = agent::start(options).await.unwrap();
+    let (mut samples, _) = synth_query(0.2, 1.0, 1.2, 13);
+    let (second, _) = synth_query(0.0, 1.0, 1.4, 14);
+    samples.extend(second);
+    let (_, received) = converse(&agent, "no-barge", &samples, Duration::from_millis(9000)).await;
+    assert!(
+        !received.iter().any(|r| matches!(r.got, Got::Interruption)),
+        "no Interruption frame"
+    );
+    let frames = audio_times(&received);
+    // The built-in reply is 60 frames of 40 ms; both replies arrive whole.
+    let reply_frames = agent.counters().reply_frames_sent as usize;
+    assert_eq!(frames.len(), reply_frames);
+    let counters = agent.counters();
+    assert_eq!(counters.interruptions, 0);
+    assert_eq!(counters.turns, 2);
+    assert_eq!(counters.replies_completed, 2, "{counters:?}");
+    assert!(agent.interruptions().is_empty());
+    agent.shutdown().await.unwrap();
+}
+
+/// A sound shorter than the VAD start threshold (200 ms) over the reply does not interrupt it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sound_shorter_than_the_start_threshold_does_not_interrupt() {
+    let log = MemoryLog::new();
+    let agent = agent::start(fast_options(&log)).await.unwrap();
+    // Query 1 ends at 1.2 s; its reply plays from ≈ 1.7 s to ≈ 4.1 s. A 100 ms burst at 2.4 s.
+    let (mut samples, _) = synth_query(0.2, 1.0, 1.2, 13);
+    let (burst, _) = synth_query(0.0, 0.1, 2.5, 15);
+    samples.extend(burst);
+    let (_, received) = converse(&agent, "burst", &samples, Duration::from_millis(5500)).await;
+    assert!(!received.iter().any(|r| matches!(r.got, Got::Interruption)));
+    let counters = agent.counters();
+    assert_eq!(counters.interruptions, 0);
+    assert_eq!(counters.turns, 1);
+    assert_eq!(counters.replies_completed, 1);
+    agent.shutdown().await.unwrap();
+}
+
+/// With `--rtvi` every turn's metrics go out as pipecat's `metrics` messages: the LLM and TTS
+/// TTFB are the configured delays, the ASR TTFB is the VAD stop plus the ASR delay (as the log
+/// says), then processing times, tokens and characters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rtvi_metrics_report_each_services_ttfb() {
+    use support::agent::{ASR_S, LLM_TTFB_S, TTS_TTFB_S, VAD_STOP_MS};
+    use voiceperf::protocol::rtvi::{self, Message};
+    let log = MemoryLog::new();
+    let options = agent::AgentOptions {
+        rtvi: true,
+        ..fast_options(&log)
+    };
+    let agent = agent::start(options).await.unwrap();
+    let (samples, _) = synth_query(0.2, 1.0, 1.2, 13);
+    let (_, received) = converse(&agent, "metrics", &samples, Duration::from_millis(4000)).await;
+    let metrics: Vec<rtvi::Metrics> = received
+        .iter()
+        .filter_map(|r| match &r.got {
+            Got::Message(json) => match rtvi::parse(json) {
+                Ok(Message::Metrics(m)) if !m.is_initial() => Some(m),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let ttfb = |service: &str| -> f64 {
+        let found: Vec<f64> = metrics
+            .iter()
+            .flat_map(|m| &m.ttfb)
+            .filter(|t| t.processor.starts_with(service))
+            .map(|t| t.value)
+            .collect();
+        assert_eq!(found.len(), 1, "{service}: {found:?}");
+        found[0]
+    };
+    assert!((ttfb("NvidiaLLMService") - LLM_TTFB_S).abs() < 1e-9);
+    assert!((ttfb("RivaTTSService") - TTS_TTFB_S).abs() < 1e-9);
+    let asr = ttfb("RivaASRService");
+    let expected = f64::from(VAD_STOP_MS) / 1000.0 + ASR_S;
+    assert!(
+        (asr - expected).abs() < 0.06,
+        "asr ttfb {asr} vs {expected}"
+    );
+    let processing: Vec<&str> = metrics
+        .iter()
+        .flat_map(|m| &m.processing)
+        .map(|t| t.processor.as_str())
+        .collect();
+    assert_eq!(processing.len(), 2, "{processing:?}");
+    assert!(
+        metrics
+            .iter()
+            .any(|m| m.tokens.first().is_some_and(|t| t.completion_tokens == 26))
+    );
+    assert!(metrics.iter().any(|m| !m.characters.is_empty()));
+    agent.shutdown().await.unwrap();
 }
 
 /// A real recorded voice (ALSA's "Front Center", 16 kHz mono, trailing silence trimmed; see

@@ -78,6 +78,11 @@ fn turn_record(
         received: Vec::new(),
         max_send_lateness_ms: 0.3,
         agent: None,
+        kind: Default::default(),
+        interruption: None,
+        distractor: None,
+        overlay_missed: None,
+        agent_metrics: None,
     }
 }
 
@@ -398,11 +403,15 @@ fn run_errors() {
             glitches: 0,
             trustworthy: true,
             meets_slo: None,
+            stop_p95: None,
+            false_stop_rate: None,
         }],
         slo_p95: None,
         max_clients_meeting_slo: None,
         fail_p95: None,
         max_error_rate: None,
+        fail_stop_p95: None,
+        max_false_stop_rate: None,
         gate_failures: Vec::new(),
     };
     voiceperf::fsutil::write_json_atomic(

@@ -130,6 +130,11 @@ fn turn_record(t: &Turn) -> TurnRecord {
         received: Vec::new(),
         max_send_lateness_ms: 0.0,
         agent: None,
+        kind: Default::default(),
+        interruption: None,
+        distractor: None,
+        overlay_missed: None,
+        agent_metrics: None,
     }
 }
 

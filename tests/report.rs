@@ -442,6 +442,8 @@ fn sweep_report_renders_levels_and_stays_inside_its_folder() {
         glitches: 0,
         trustworthy: true,
         meets_slo: Some(true),
+        stop_p95: None,
+        false_stop_rate: None,
     };
     let sweep = SweepSummary {
         timestamp: "2026-11-27T10:00:00+00:00".into(),
@@ -451,6 +453,8 @@ fn sweep_report_renders_levels_and_stays_inside_its_folder() {
         max_clients_meeting_slo: Some(3),
         fail_p95: None,
         max_error_rate: None,
+        fail_stop_p95: None,
+        max_false_stop_rate: None,
         gate_failures: Vec::new(),
     };
     voiceperf::fsutil::write_json_atomic(&sweep_dir.join(SWEEP_FILE), &sweep).unwrap();

@@ -32,7 +32,7 @@ use crate::audio::vad::VadMode;
 use crate::clock::UnixClock;
 use crate::delay::Delay;
 use crate::protocol::Protocol;
-use crate::serverlog::truth::AgentTurnTruth;
+use crate::serverlog::truth::{AgentInterruptionTruth, AgentTurnTruth};
 use crate::stats::Summary;
 use crate::{CliError, Outcome};
 
@@ -109,6 +109,9 @@ pub struct AgentOptions {
     pub greeting: bool,
     /// Send RTVI-like JSON messages (metrics, bot-started-speaking, transcriptions…).
     pub rtvi: bool,
+    /// User speech the VAD accepts while a reply is on its way or playing stops it (pipecat's
+    /// `allow_interruptions`); when off, the reply plays out and the new query's reply follows.
+    pub interruptions: bool,
     /// Replies that can be generated at once before LLM/TTS TTFB grows with the queue.
     pub capacity: Option<usize>,
     /// Fault injection.
@@ -146,6 +149,7 @@ impl Default for AgentOptions {
             reply: None,
             greeting: false,
             rtvi: false,
+            interruptions: true,
             capacity: None,
             faults: Faults::default(),
             seed: 0,
@@ -348,6 +352,20 @@ pub struct ReplyRecord {
     pub early: bool,
 }
 
+/// The agent's record of one interruption: its truth line (where its VAD heard the user's
+/// speech start, when it sent the interruption and the stopped reply's last frame).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterruptionRecord {
+    /// Stream id, escaped as in the log.
+    pub stream_id: String,
+    /// The truth line, as logged.
+    pub truth: AgentInterruptionTruth,
+    /// The turn whose reply was stopped (`None`: the greeting).
+    pub stopped_turn: Option<u64>,
+    /// Reply frames of that reply sent before it stopped.
+    pub frames_sent: usize,
+}
+
 /// What the agent reports when it stops.
 #[derive(Debug, Clone, Serialize)]
 pub struct AgentReport {
@@ -366,6 +384,7 @@ pub(crate) struct Shared {
     log: log::Log,
     counters: CounterCells,
     turns: Mutex<Vec<ReplyRecord>>,
+    interruption_records: Mutex<Vec<InterruptionRecord>>,
     pacing: Mutex<PacingSamples>,
     reply: Arc<ReplyAudio>,
     greeting: Arc<ReplyAudio>,
@@ -460,6 +479,16 @@ impl Shared {
         }
     }
 
+    fn record_interruption(&self, record: InterruptionRecord) {
+        let mut records = self
+            .interruption_records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if records.len() < MAX_TURN_RECORDS {
+            records.push(record);
+        }
+    }
+
     fn record_lateness(&self, ms: f64) {
         self.pacing
             .lock()
@@ -527,6 +556,15 @@ impl AgentHandle {
     pub fn turns(&self) -> Vec<ReplyRecord> {
         self.shared
             .turns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Every interruption's truth record so far (the first million), in order.
+    pub fn interruptions(&self) -> Vec<InterruptionRecord> {
+        self.shared
+            .interruption_records
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
@@ -671,6 +709,7 @@ pub async fn start(options: AgentOptions) -> anyhow::Result<AgentHandle> {
         log,
         counters: CounterCells::default(),
         turns: Mutex::new(Vec::new()),
+        interruption_records: Mutex::new(Vec::new()),
         pacing: Mutex::new(PacingSamples::default()),
         reply: Arc::new(reply),
         greeting: Arc::new(greeting),
@@ -684,11 +723,12 @@ pub async fn start(options: AgentOptions) -> anyhow::Result<AgentHandle> {
     shared.server_log(
         Level::Info,
         format_args!(
-            "VoiceperfAgent listening on ws://{addr}/ws/{{stream_id}} ({} protocol): vad {:?} start {} ms stop {} ms, asr {} ms, llm ttfb {} ms, tts ttfb {} ms, reply {:.2} s at {} Hz in {} ms chunks{}, capacity {}, seed {}",
+            "VoiceperfAgent listening on ws://{addr}/ws/{{stream_id}} ({} protocol): vad {:?} start {} ms stop {} ms, interruptions {}, asr {} ms, llm ttfb {} ms, tts ttfb {} ms, reply {:.2} s at {} Hz in {} ms chunks{}, capacity {}, seed {}",
             o.protocol,
             o.vad_mode,
             o.vad_start_ms,
             o.vad_stop_ms,
+            if o.interruptions { "on" } else { "off" },
             o.asr,
             o.llm_ttfb,
             o.tts_ttfb,

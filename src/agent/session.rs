@@ -22,13 +22,13 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::log::{Level, escape_stream_id};
 use super::turns::{SpeechFrame, TurnDetector, TurnEvent};
 use super::voice::ReplyAudio;
-use super::{ReplyRecord, Shared, bump};
+use super::{InterruptionRecord, ReplyRecord, Shared, bump};
 use crate::audio::TARGET_RATE;
 use crate::audio::riff;
-use crate::protocol::rtvi::{self, Event, TextKind};
+use crate::protocol::rtvi::{self, Event, Metrics, TextKind, Timing, Tokens};
 use crate::protocol::telephony::{BotSession, CallerEvent, Provider, WsMessage, WsRef};
 use crate::protocol::{self, AudioRawFrame, Frame, FrameKind, InterruptionFrame};
-use crate::serverlog::truth::AgentTurnTruth;
+use crate::serverlog::truth::{AgentInterruptionTruth, AgentTurnTruth};
 
 /// Returns from the enclosing function unless the flow is `Continue`.
 macro_rules! try_flow {
@@ -55,7 +55,7 @@ mod origin {
         "pipecat.processors.metrics.frame_processor_metrics:start_llm_usage_metrics:152";
     pub const SENTENCE: &str = "nvidia_pipecat.services.nvidia_llm:_process_context:208";
     pub const TRUTH: &str = "voiceperf.agent:first_reply_frame:0";
-    pub const TURN: &str = "voiceperf.agent:turn:0";
+    pub const INTERRUPTION: &str = "voiceperf.agent:interruption:0";
     pub const VAD: &str = "voiceperf.agent:vad:0";
     pub const FAULT: &str = "voiceperf.agent:fault:0";
     pub const INPUT: &str = "voiceperf.agent:receive:0";
@@ -122,12 +122,19 @@ struct Playback {
     t0: Instant,
     shift: Duration,
     sent: usize,
+    /// When the last frame went out.
+    last_sent_at: Option<Instant>,
 }
 
 impl Playback {
     /// When chunk `i` is due: the first two back to back, then one per chunk length.
     fn due(&self, i: usize) -> Instant {
         self.t0 + self.shift + self.audio.chunk * (i.saturating_sub(1) as u32)
+    }
+
+    /// When the last frame's audio has played out at the client.
+    fn ends(&self) -> Instant {
+        self.due(self.audio.len()) + self.audio.chunk
     }
 }
 
@@ -181,6 +188,11 @@ struct Session {
     playback: Option<Playback>,
     /// An early reply answered the speech segment still going on: its end starts no turn.
     early_segment: bool,
+    /// Interruptions on this connection so far.
+    interruptions: u64,
+    /// Without interruptions: a user turn that ended while another was being generated; it
+    /// begins once that one's first frame is out.
+    queued: Option<(SpeechFrame, Duration)>,
     problems: u32,
     warned_format: bool,
     connected: Instant,
@@ -233,6 +245,8 @@ pub(super) async fn run(
         turn: None,
         playback: None,
         early_segment: false,
+        interruptions: 0,
+        queued: None,
         problems: 0,
         warned_format: false,
         connected,
@@ -614,10 +628,13 @@ impl Session {
                     .await
             );
         }
-        try_flow!(self.barge_in(now).await);
+        if self.shared.options.interruptions {
+            try_flow!(self.barge_in(first).await);
+        }
         self.early_segment = false;
         let roll: f64 = self.rng.random();
         if roll < self.shared.options.faults.early_reply_prob
+            && self.turn.is_none()
             && let Some(last) = self.detector.last_speech()
         {
             bump(&self.shared.counters.early_replies);
@@ -649,14 +666,21 @@ impl Session {
             // Already answered (early): the end of this speech starts no new turn.
             return Flow::Continue;
         }
+        if self.turn.is_some() {
+            // Without interruptions the reply in generation goes on; this turn follows it.
+            self.queued = Some((last, speech));
+            return Flow::Continue;
+        }
         self.begin_turn(last, speech, false, now);
         Flow::Continue
     }
 
-    /// The user spoke: stop whatever reply is on its way or playing.
-    async fn barge_in(&mut self, now: Instant) -> Flow {
+    /// The user spoke (the VAD accepted speech from `first` on): stop whatever reply is on its
+    /// way or playing, tell the client, and log the interruption's truth line.
+    async fn barge_in(&mut self, first: SpeechFrame) -> Flow {
         let generating = self.turn.take();
         let playing = self.playback.take();
+        self.queued = None;
         if generating.is_none() && playing.is_none() {
             return Flow::Continue;
         }
@@ -684,13 +708,36 @@ impl Session {
             };
             try_flow!(self.send_frame(&interruption).await);
         }
+        let sent_at = Instant::now();
         bump(&self.shared.counters.interruptions);
+        self.interruptions += 1;
+        let clock = self.shared.clock;
+        let truth = AgentInterruptionTruth {
+            interruption: self.interruptions,
+            speech_start_frame_id: first.id,
+            speech_arrived_unix: clock.unix(first.arrived),
+            interruption_unix: clock.unix(sent_at),
+            last_reply_frame_unix: playing
+                .as_ref()
+                .and_then(|p| p.last_sent_at)
+                .map(|t| clock.unix(t)),
+        };
         self.log(
-            now,
+            sent_at,
             Level::Info,
-            origin::TURN,
-            format_args!("VoiceperfAgent interruption: user started speaking, stopped {what}"),
+            origin::INTERRUPTION,
+            format_args!("{truth}, user started speaking, stopped {what}"),
         );
+        self.shared.record_interruption(InterruptionRecord {
+            stream_id: self.stream.clone(),
+            truth,
+            stopped_turn: match (&generating, &playing) {
+                (Some(turn), _) => Some(turn.n),
+                (None, Some(p)) => p.turn,
+                (None, None) => None,
+            },
+            frames_sent: frames,
+        });
         if self.shared.options.rtvi {
             try_flow!(self.send_frame(&rtvi::event(Event::BotInterrupted)).await);
             if playing.is_some() {
@@ -807,6 +854,7 @@ impl Session {
                     t0: now,
                     shift: Duration::ZERO,
                     sent: 0,
+                    last_sent_at: None,
                 });
                 return self.send_chunk(0, now).await;
             }
@@ -852,6 +900,13 @@ impl Session {
                             &stamp,
                             true
                         ))
+                        .await
+                    );
+                    try_flow!(
+                        self.send_metrics(Metrics {
+                            ttfb: vec![timing(format!("RivaASRService#{i}"), ttfb)],
+                            ..Metrics::default()
+                        })
                         .await
                     );
                 }
@@ -903,6 +958,13 @@ impl Session {
                     },
                 );
                 if rtvi {
+                    try_flow!(
+                        self.send_metrics(Metrics {
+                            ttfb: vec![timing(format!("NvidiaLLMService#{i}"), llm)],
+                            ..Metrics::default()
+                        })
+                        .await
+                    );
                     try_flow!(self.send_frame(&rtvi::event(Event::BotLlmStarted)).await);
                     let first = REPLY_TEXT.split_inclusive('.').next().unwrap_or(REPLY_TEXT);
                     try_flow!(
@@ -933,14 +995,49 @@ impl Session {
                     format_args!("NvidiaLLMService#{i} processing time: {secs:.3}"),
                 );
                 if rtvi {
+                    try_flow!(
+                        self.send_metrics(Metrics {
+                            processing: vec![timing(format!("NvidiaLLMService#{i}"), secs)],
+                            ..Metrics::default()
+                        })
+                        .await
+                    );
+                    try_flow!(
+                        self.send_metrics(Metrics {
+                            tokens: vec![Tokens {
+                                prompt_tokens: prompt,
+                                completion_tokens: u64::from(COMPLETION_TOKENS),
+                                total_tokens: prompt + u64::from(COMPLETION_TOKENS),
+                                ..Tokens::default()
+                            }],
+                            ..Metrics::default()
+                        })
+                        .await
+                    );
                     try_flow!(self.send_frame(&rtvi::event(Event::BotLlmStopped)).await);
                 }
             }
             Action::TtsFirstAudio => {
-                let Some((faults, n)) = self.turn.as_ref().map(|t| (t.faults, t.n)) else {
+                let Some((faults, n, tts)) =
+                    self.turn.as_ref().map(|t| (t.faults, t.n, t.tts_ttfb))
+                else {
                     return Flow::Continue;
                 };
+                if let Some(playing) = &self.playback {
+                    // Without interruptions a reply (or the greeting) is still playing: this
+                    // one follows it.
+                    let at = playing.ends().max(now);
+                    self.schedule(at, Action::TtsFirstAudio);
+                    return Flow::Continue;
+                }
                 if rtvi {
+                    try_flow!(
+                        self.send_metrics(Metrics {
+                            ttfb: vec![timing(format!("RivaTTSService#{i}"), tts.as_secs_f64())],
+                            ..Metrics::default()
+                        })
+                        .await
+                    );
                     try_flow!(
                         self.send_frame(&rtvi::event(Event::BotStartedSpeaking))
                             .await
@@ -957,6 +1054,7 @@ impl Session {
                     t0: Instant::now(),
                     shift: Duration::ZERO,
                     sent: 0,
+                    last_sent_at: None,
                 });
                 let t0 = self.playback.as_ref().map_or(now, |p| p.t0);
                 return self.send_chunk(0, t0).await;
@@ -969,6 +1067,27 @@ impl Session {
                     origin::PROCESSING,
                     format_args!("RivaTTSService#{i} processing time: {secs:.3}"),
                 );
+                if rtvi {
+                    let processor = format!("RivaTTSService#{i}");
+                    try_flow!(
+                        self.send_metrics(Metrics {
+                            processing: vec![timing(processor.clone(), secs)],
+                            ..Metrics::default()
+                        })
+                        .await
+                    );
+                    try_flow!(
+                        self.send_metrics(Metrics {
+                            characters: vec![rtvi::Characters {
+                                processor,
+                                model: None,
+                                value: REPLY_TEXT.chars().count() as u64,
+                            }],
+                            ..Metrics::default()
+                        })
+                        .await
+                    );
+                }
             }
             Action::Chunk(index) => return self.send_chunk(index, due).await,
         }
@@ -1052,6 +1171,7 @@ impl Session {
             return Flow::Continue;
         };
         playback.sent += 1;
+        playback.last_sent_at = Some(sent_at);
         let sent = playback.sent;
         let drop_after = playback.faults.drop_after;
         let next_due = playback.due(index + 1);
@@ -1151,6 +1271,13 @@ impl Session {
                 ms: (processing * 1000.0).round() as u32,
             },
         );
+        if let Some((last, speech)) = self.queued.take() {
+            self.begin_turn(last, speech, false, sent_at);
+        }
+    }
+
+    async fn send_metrics(&mut self, metrics: Metrics) -> Flow {
+        self.send_frame(&rtvi::metrics(&metrics)).await
     }
 
     async fn send_wire(&mut self, message: WsMessage) -> Flow {
@@ -1175,6 +1302,16 @@ impl Session {
                 SEND_TIMEOUT.as_secs()
             )),
         }
+    }
+}
+
+/// A TTFB or processing entry of `processor`, in seconds (pipecat sends 3 decimals' worth of
+/// float; the agent's own value, unrounded).
+fn timing(processor: String, value: f64) -> Timing {
+    Timing {
+        processor,
+        model: None,
+        value,
     }
 }
 

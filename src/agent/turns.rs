@@ -2,6 +2,14 @@
 //! speech and stops after `stop` of consecutive non-speech, judged by the WebRTC VAD on 20 ms
 //! frames of the incoming 16 kHz audio. It remembers which incoming message carried the last
 //! speech, so the agent can say exactly what its latency is measured from.
+//!
+//! Speech only *starts* on frames at least as loud as [`MIN_SPEECH_DBFS`], whatever the WebRTC
+//! VAD says — the role of pipecat's `VADParams.min_volume`. Without it the WebRTC VAD, after its
+//! noise model has settled on digital silence between turns, takes the −58…−70 dBFS room tone a
+//! prepared file keeps before its speech for speech, and the agent would detect a turn (or an
+//! interruption) up to the kept lead-in before the speech begins. Once speaking, the VAD alone
+//! decides, so quiet syllables and short pauses inside an utterance end no turn (pipecat
+//! smooths its volume for the same reason).
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +17,25 @@ use crate::audio::vad::{UnsupportedVadRate, Vad, VadMode, frame_samples_at};
 
 /// Length of one VAD decision.
 pub const VAD_FRAME_MS: u32 = 20;
+
+/// RMS level (dBFS) below which a frame cannot start speech.
+pub const MIN_SPEECH_DBFS: f64 = -50.0;
+
+/// Whether a frame's RMS level reaches [`MIN_SPEECH_DBFS`].
+fn loud_enough(frame: &[i16]) -> bool {
+    if frame.is_empty() {
+        return false;
+    }
+    let power = frame
+        .iter()
+        .map(|&s| {
+            let x = f64::from(s) / 32768.0;
+            x * x
+        })
+        .sum::<f64>()
+        / frame.len() as f64;
+    10.0 * power.log10() >= MIN_SPEECH_DBFS
+}
 
 /// An incoming audio message the VAD counted as speech.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +138,8 @@ impl TurnDetector {
             let frame = &self.pending[consumed..consumed + frame_len];
             consumed += frame_len;
             // A 20 ms frame is always a valid length, so this cannot fail.
-            let speech = self.vad.is_speech(frame).unwrap_or(false);
+            let speech = (self.in_speech() || loud_enough(frame))
+                && self.vad.is_speech(frame).unwrap_or(false);
             if speech {
                 self.last_speech = Some(this);
             }
@@ -242,5 +270,53 @@ mod tests {
         audio.extend_from_slice(&click);
         audio.extend(vec![0i16; 16_000]);
         assert!(feed(&mut det, &audio, 1, Instant::now()).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod level_gate_tests {
+    use super::*;
+    use crate::audio::wav::read_pcm16_mono;
+
+    /// The repository's prepared queries keep 200 ms of room tone before their speech. Spoken
+    /// one after another with digital silence between them, as bench speaks them, every turn
+    /// must start at the speech, not at the room tone.
+    #[test]
+    fn room_tone_before_the_speech_is_not_speech() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("audio_files");
+        let mut det = TurnDetector::new(
+            VadMode::Aggressive,
+            Duration::from_millis(200),
+            Duration::from_millis(500),
+        );
+        let t0 = Instant::now();
+        let chunk = 320; // 20 ms messages
+        let mut id = 0u64;
+        let mut feed = |samples: &[i16]| {
+            let mut starts = Vec::new();
+            for part in samples.chunks(chunk) {
+                id += 1;
+                for event in det.push(part, id, t0 + Duration::from_millis(20 * id)) {
+                    if let TurnEvent::SpeechStarted { first } = event {
+                        starts.push(first.id);
+                    }
+                }
+            }
+            (id, starts)
+        };
+        for name in ["query_1.wav", "query_2.wav", "query_3.wav", "query_4.wav"] {
+            let wav = read_pcm16_mono(&dir.join(name)).unwrap();
+            let (before, _) = feed(&vec![0; 16_000 * 3]);
+            let (_, starts) = feed(&wav.samples);
+            // Prep keeps 200 ms (10 messages) of lead-in before the speech.
+            let first = *starts
+                .first()
+                .unwrap_or_else(|| panic!("{name}: no speech"));
+            assert!(
+                first > before + 9,
+                "{name}: speech detected from message {} of the file, inside its lead-in",
+                first - before
+            );
+        }
     }
 }

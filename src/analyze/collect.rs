@@ -215,6 +215,7 @@ impl Collector {
             Event::AgentTurn { truth, .. } => data.turns.push(TurnLine { truth, time }),
             Event::ClientStart { .. }
             | Event::Malformed { .. }
+            | Event::AgentInterruption { .. }
             | Event::UserStoppedSpeaking { .. } => {}
         }
     }

@@ -233,6 +233,7 @@ async fn run_connection(
         schedule,
         connected_at,
         *next_file,
+        user,
     )
     .with_greeting_wait(ctx.greeting.wait(ctx.options.greeting_timeout));
     let shared = Rc::new(RefCell::new(Connection {
@@ -445,23 +446,27 @@ fn heard(
             kind,
             text,
             rtvi_type,
+            rtvi,
         } => ReceiverEvent::Heard(Heard::Other {
             at,
             kind,
             text,
             rtvi_type,
+            rtvi,
         }),
         Decoded::Clear => ReceiverEvent::Heard(Heard::Other {
             at,
             kind: ReceivedKind::Interruption,
             text: "clear".into(),
             rtvi_type: None,
+            rtvi: None,
         }),
         Decoded::Mark(name) => ReceiverEvent::Heard(Heard::Other {
             at,
             kind: ReceivedKind::Message,
             text: format!("mark {name}"),
             rtvi_type: None,
+            rtvi: None,
         }),
         Decoded::Bad { kind, message } => ReceiverEvent::Bad { kind, message },
         Decoded::Nothing => return None,

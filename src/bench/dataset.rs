@@ -111,6 +111,21 @@ impl QuerySet {
     /// Loads every `.wav` under `dir`. Unusable files are skipped with their reason; it is an
     /// error only when no file is usable.
     pub fn load(dir: &Path) -> anyhow::Result<QuerySet> {
+        Self::load_with(dir, detect_speech_bounds)
+    }
+
+    /// Loads distractor sounds (`--distractor-dir`) like queries; a sound prep's speech logic
+    /// finds no speech in (a click, a noise burst) is bounded by its audible samples instead.
+    pub fn load_sounds(dir: &Path) -> anyhow::Result<QuerySet> {
+        Self::load_with(dir, |samples| {
+            detect_speech_bounds(samples).or_else(|| level_bounds(samples))
+        })
+    }
+
+    fn load_with(
+        dir: &Path,
+        detect: fn(&[i16]) -> Option<(usize, usize)>,
+    ) -> anyhow::Result<QuerySet> {
         if !dir.is_dir() {
             bail!(
                 "audio folder {} does not exist (make one with `voiceperf prep`, or pass --audio-dir)",
@@ -137,7 +152,7 @@ impl QuerySet {
         let mut files = Vec::new();
         let mut skipped = Vec::new();
         for name in names {
-            match load_file(dir, &name, &bounds_from_manifest) {
+            match load_file(dir, &name, &bounds_from_manifest, detect) {
                 Ok((file, warning)) => {
                     warnings.extend(warning);
                     files.push(Arc::new(file));
@@ -204,6 +219,7 @@ fn load_file(
     dir: &Path,
     name: &str,
     manifest: &ManifestBounds,
+    detect: fn(&[i16]) -> Option<(usize, usize)>,
 ) -> anyhow::Result<(QueryFile, Option<String>)> {
     let path = dir.join(name);
     let bytes = fsutil::read_regular(&path, MAX_QUERY_BYTES)
@@ -218,7 +234,7 @@ fn load_file(
     let (speech_start, speech_end, source) = match from_manifest {
         Some((start, end)) => (start, end, SpeechEndSource::Manifest),
         None => {
-            let (start, end) = detect_speech_bounds(&samples).ok_or_else(|| {
+            let (start, end) = detect(&samples).ok_or_else(|| {
                 anyhow::anyhow!("no speech found (check it with `voiceperf validate`)")
             })?;
             (start, end, SpeechEndSource::Detected)
@@ -244,6 +260,19 @@ fn read_16k_mono(bytes: &[u8]) -> anyhow::Result<Vec<i16>> {
 /// Speech bounds `[start, end)` in samples, by prep's logic (VAD refined by energy).
 fn detect_speech_bounds(samples: &[i16]) -> Option<(usize, usize)> {
     speech::find_speech(samples, &SpeechConfig::default()).map(|b| (b.start, b.end))
+}
+
+/// Level at or above which a sample is part of a sound that is not speech (dBFS).
+const SOUND_DBFS: f64 = -40.0;
+
+/// `[first, last + 1)` of the samples at or above −40 dBFS: the bounds of a sound that is not
+/// speech; `None` for silence.
+pub fn level_bounds(samples: &[i16]) -> Option<(usize, usize)> {
+    let amplitude = crate::bench::turn::audible_amplitude(SOUND_DBFS);
+    let loud = |s: &i16| i32::from(*s).abs() >= amplitude;
+    let first = samples.iter().position(loud)?;
+    let last = samples.iter().rposition(loud)?;
+    Some((first, last + 1))
 }
 
 /// Speech bounds recorded by prep's manifest, used only for files whose bytes are the ones
@@ -414,6 +443,20 @@ mod tests {
             "{:?}",
             dataset.warnings
         );
+    }
+
+    #[test]
+    fn sounds_without_speech_are_bounded_by_their_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut click = vec![0i16; 1600];
+        click.extend([20_000, -18_000, 9_000, -4_000, 1_000]);
+        click.extend(vec![0i16; 1600]);
+        std::fs::write(dir.path().join("click.wav"), wav(&click, 1)).unwrap();
+        assert!(QuerySet::load(dir.path()).is_err(), "no speech in a click");
+        let sounds = QuerySet::load_sounds(dir.path()).unwrap();
+        let file = &sounds.files[0];
+        assert_eq!((file.speech_start, file.speech_end), (1600, 1605));
+        assert_eq!(level_bounds(&[0, 0, 5]), None);
     }
 
     #[test]

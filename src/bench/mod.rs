@@ -19,6 +19,7 @@ pub mod live;
 pub mod output;
 mod pacer;
 pub mod playback;
+pub mod scenario;
 pub mod schedule;
 pub mod shape;
 pub mod shard;
@@ -38,18 +39,20 @@ use anyhow::{Context, bail};
 use crate::audio::TARGET_RATE;
 use crate::bench::connect::{Dialer, Header, TlsTrust};
 use crate::bench::connection::RunContext;
-use crate::bench::dataset::QuerySet;
+use crate::bench::dataset::{QueryFile, QuerySet};
 use crate::bench::failfast::FailFast;
 use crate::bench::live::{LiveLine, LiveStats};
+use crate::bench::scenario::{BargeInAfter, Planner};
 use crate::bench::schedule::MetricsWindow;
 use crate::bench::shard::ShardSpec;
 use crate::bench::turn::TurnConfig;
 use crate::clock::{UnixClock, signed_secs};
 use crate::protocol::{self, url_template};
 use crate::runfolder::results::{
-    LoadShape, OnError, RunInfo, RunSummary, ShardInfo, SummaryConfig, SweepSummary,
+    LoadShape, Mix, OnError, RunInfo, RunSummary, Scenario, ShardInfo, SummaryConfig, SweepSummary,
 };
 use crate::runfolder::{CONFIG_FILE, SWEEP_FILE, client_file_name};
+use crate::serverlog::parse::ServiceNames;
 use crate::summary::{Finish, SummaryContext};
 use crate::term::{Painter, Stream};
 use crate::{CliError, Outcome, fsutil, redact};
@@ -111,6 +114,24 @@ pub struct BenchOptions {
     pub agent_log: Option<PathBuf>,
     /// No live progress line.
     pub quiet: bool,
+    /// What the users do over the bot's replies.
+    pub scenario: Scenario,
+    /// Shares of turns, barge-ins and distractors for `Scenario::Mixed` (`None`: the default
+    /// mix).
+    pub mix: Option<Mix>,
+    /// Seed of the scenario's draws; `None` picks one from the clock (recorded in
+    /// `summary.json`).
+    pub seed: Option<u64>,
+    /// Seconds of reply audio before a barge-in or distractor.
+    pub barge_in_after: BargeInAfter,
+    /// A reply still sending audio this long after a barge-in or distractor did not stop.
+    pub stop_limit: Duration,
+    /// Distractor sounds (prepared like queries); `None`: the built-in synthetic bursts.
+    pub distractor_dir: Option<PathBuf>,
+    /// Fail (exit 3) when a level's p95 stop latency exceeds this (s).
+    pub fail_stop_p95: Option<f64>,
+    /// Fail (exit 3) when a level's false-stop rate exceeds this (0–1).
+    pub max_false_stop_rate: Option<f64>,
     /// The settings of the command line, as `--config` reads them (written into the results
     /// folder as config.toml).
     pub settings: Option<String>,
@@ -155,12 +176,20 @@ impl Default for BenchOptions {
             max_error_rate: None,
             agent_log: None,
             quiet: false,
+            scenario: Scenario::Turns,
+            mix: None,
+            seed: None,
+            barge_in_after: BargeInAfter::default(),
+            stop_limit: Duration::from_secs(1),
+            distractor_dir: None,
+            fail_stop_p95: None,
+            max_false_stop_rate: None,
             settings: None,
             shape: LoadShape::Closed,
             shard: None,
             start_at: None,
             threads: None,
-            wire: wire::Wire::Pipecat,
+            wire: wire::Wire::default(),
         }
     }
 }
@@ -258,7 +287,27 @@ impl BenchOptions {
                 "--max-error-rate {r} must be a fraction between 0 and 1"
             ));
         }
-        for (flag, value) in [("--slo-p95", self.slo_p95), ("--fail-p95", self.fail_p95)] {
+        if let Some(r) = self.max_false_stop_rate
+            && !(0.0..=1.0).contains(&r)
+        {
+            return usage(format!(
+                "--max-false-stop-rate {r} must be a fraction between 0 and 1"
+            ));
+        }
+        if self.stop_limit.is_zero() || self.stop_limit > Duration::from_secs(60) {
+            return usage("--stop-limit must be more than 0 s and at most 60 s".into());
+        }
+        if self.distractor_dir.is_some() && !self.uses_distractors() {
+            return usage(format!(
+                "--distractor-dir needs --scenario distractor or mixed (with a distractor share), not {}",
+                self.scenario.name()
+            ));
+        }
+        for (flag, value) in [
+            ("--slo-p95", self.slo_p95),
+            ("--fail-p95", self.fail_p95),
+            ("--fail-stop-p95", self.fail_stop_p95),
+        ] {
             if let Some(v) = value
                 && !(v.is_finite() && v > 0.0)
             {
@@ -372,7 +421,12 @@ impl BenchOptions {
         Ok(())
     }
 
-    fn summary_config(&self, users: usize, metrics_start_time: f64) -> SummaryConfig {
+    /// Whether the scenario makes distractor sounds.
+    pub fn uses_distractors(&self) -> bool {
+        scenario::scenario_mix(self.scenario, self.mix).distractor > 0.0
+    }
+
+    fn summary_config(&self, users: usize, metrics_start_time: f64, seed: u64) -> SummaryConfig {
         let (host, port) = self.host_port();
         SummaryConfig {
             host,
@@ -398,6 +452,18 @@ impl BenchOptions {
             slo_p95: self.slo_p95,
             fail_p95: self.fail_p95,
             max_error_rate: self.max_error_rate,
+            scenario: self.scenario,
+            mix: Some(scenario::scenario_mix(self.scenario, self.mix)),
+            seed: Some(seed),
+            barge_in_after: Some(self.barge_in_after.to_string()),
+            stop_limit: Some(self.stop_limit.as_secs_f64()),
+            distractor_dir: self
+                .distractor_dir
+                .as_ref()
+                .map(|d| d.display().to_string()),
+            rtvi: matches!(self.wire, wire::Wire::Pipecat { rtvi: true }),
+            fail_stop_p95: self.fail_stop_p95,
+            max_false_stop_rate: self.max_false_stop_rate,
             load: self.shape.clone(),
             protocol: self.wire.protocol().name().to_string(),
         }
@@ -408,6 +474,8 @@ impl BenchOptions {
             slo_p95: self.slo_p95,
             fail_p95: self.fail_p95,
             max_error_rate: self.max_error_rate,
+            fail_stop_p95: self.fail_stop_p95,
+            max_false_stop_rate: self.max_false_stop_rate,
         }
     }
 }
@@ -470,6 +538,46 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
             skipped.reason
         );
     }
+    let sounds: Vec<Arc<QueryFile>> = match (&options.distractor_dir, options.uses_distractors()) {
+        (_, false) => Vec::new(),
+        (None, true) => scenario::builtin_sounds(),
+        (Some(dir), true) => {
+            let dir = dir.clone();
+            let sounds = tokio::task::spawn_blocking(move || QuerySet::load_sounds(&dir))
+                .await
+                .context("loading the distractor sounds")?
+                .context("--distractor-dir")?;
+            for skipped in &sounds.skipped {
+                eprintln!(
+                    "warning: skipping distractor {}: {}",
+                    sounds.dir.join(&skipped.file).display(),
+                    skipped.reason
+                );
+            }
+            sounds.files
+        }
+    };
+    // Sounds are played on the microphone's clock: at the wire's rate, like the queries.
+    let rate = options.wire.input_rate();
+    let sounds: Arc<[Arc<QueryFile>]> = sounds
+        .iter()
+        .map(|f| {
+            f.at_rate(rate)
+                .map(Arc::new)
+                .with_context(|| format!("resampling distractor {} to {rate} Hz", f.name))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into();
+    // Every shard of a run must draw the same plan (and record the same config): without
+    // --seed, shards take it from the shared --start-at, other runs from the clock.
+    let seed = options.seed.unwrap_or_else(|| match options.start_at {
+        Some(start_at) => start_at.to_bits(),
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    });
+    let setup = ScenarioSetup { sounds, seed };
     let most_users = options
         .clients
         .iter()
@@ -499,7 +607,7 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         } else {
             dir.clone()
         };
-        let summary = run_level(options, clients, &dataset, &level_dir, stop).await?;
+        let summary = run_level(options, clients, &dataset, &setup, &level_dir, stop).await?;
         if sweeping && !options.quiet {
             let p95 = summary.results.latency.as_ref().map(|l| l.p95);
             eprintln!(
@@ -640,11 +748,18 @@ pub fn prepare_output_dir(options: &BenchOptions) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// The distractor sounds and the seed of a run's scenario (the same for every level).
+struct ScenarioSetup {
+    sounds: Arc<[Arc<QueryFile>]>,
+    seed: u64,
+}
+
 /// Runs one concurrency level to completion and writes its final files.
 async fn run_level(
     options: &BenchOptions,
     clients: usize,
     dataset: &QuerySet,
+    setup: &ScenarioSetup,
     dir: &Path,
     stop: &Stop,
 ) -> anyhow::Result<RunSummary> {
@@ -668,7 +783,7 @@ async fn run_level(
         end: run_start + plan.window_end,
     };
     let metrics_start_unix = clock.unix(window.start);
-    let config = options.summary_config(total_users, metrics_start_unix);
+    let config = options.summary_config(total_users, metrics_start_unix, setup.seed);
     let dataset_info = dataset.info();
     let shard_users = plan.users.len();
     let shard_info = |clock_check| {
@@ -715,6 +830,15 @@ async fn run_level(
             greeting_timeout: options.greeting_timeout,
             threshold: options.threshold,
             window,
+            planner: Planner {
+                mix: scenario::scenario_mix(options.scenario, options.mix),
+                seed: setup.seed,
+                barge_in_after: options.barge_in_after.clone(),
+                sounds: setup.sounds.len(),
+            },
+            stop_limit: options.stop_limit,
+            sounds: Arc::clone(&setup.sounds),
+            services: ServiceNames::pipecat(),
         }),
         run_start,
         metrics_start_unix,
@@ -761,7 +885,7 @@ async fn run_level(
 
     let agent_agreement = match &options.agent_log {
         Some(log) => {
-            let truth = crate::serverlog::read_truth_lines(log)?;
+            let truth = crate::serverlog::read_truth_log(log)?;
             let chunk_s = f64::from(options.chunk_ms) / 1000.0;
             Some(truth::check_agreement(log, &truth, &mut store, chunk_s))
         }

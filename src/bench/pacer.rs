@@ -240,7 +240,10 @@ fn step(
     }
     let id = p.next_id;
     let due = p.schedule.due(id);
-    c.conversation.fill_chunk(id, due, pcm);
+    if let Some(outcome) = c.conversation.fill_chunk(id, due, pcm) {
+        on_turn_end(ctx, &c.conversation, outcome);
+        c.rec.publish(ctx, Some(&c.conversation));
+    }
     let message = c.wire.audio(id, pcm);
     p.next_id += 1;
     // A send that cannot finish now has its chunk queued in the sink (tokio-tungstenite and

@@ -12,6 +12,9 @@ pub struct Played {
     /// How long the buffer had been empty when it arrived (`None` if audio was still
     /// playing, or for the very first frame).
     pub underrun: Option<Duration>,
+    /// The first frame after a flush: the bot dropped what it was saying, so this frame
+    /// starts a new reply.
+    pub after_flush: bool,
 }
 
 /// One client's playback buffer.
@@ -30,23 +33,23 @@ impl Playback {
 
     /// Queues `duration` of audio that arrived at `arrival`.
     pub fn push(&mut self, arrival: Instant, duration: Duration) -> Played {
-        let play_end = if std::mem::take(&mut self.flushed) {
-            None
-        } else {
-            self.play_end
-        };
+        let after_flush = std::mem::take(&mut self.flushed);
+        let play_end = if after_flush { None } else { self.play_end };
         let played = match play_end {
             Some(end) if end > arrival => Played {
                 starts_at: end,
                 underrun: None,
+                after_flush,
             },
             Some(end) => Played {
                 starts_at: arrival,
                 underrun: Some(arrival - end),
+                after_flush,
             },
             None => Played {
                 starts_at: arrival,
                 underrun: None,
+                after_flush,
             },
         };
         self.play_end = Some(played.starts_at + duration);
@@ -87,7 +90,9 @@ mod tests {
         let next = playback.push(t0 + 600 * MS, 20 * MS);
         assert_eq!(next.starts_at, t0 + 600 * MS);
         assert_eq!(next.underrun, None);
+        assert!(next.after_flush);
         assert_eq!(playback.play_end(), Some(t0 + 620 * MS));
+        assert!(!playback.push(t0 + 620 * MS, 20 * MS).after_flush);
     }
 
     #[test]

@@ -1,25 +1,48 @@
 //! The conversation of one connection as a state machine, free of I/O so it can be tested
-//! with made-up instants: greeting → (speak a file → wait for the reply → reply plays out →
-//! reply gap → turn gap)*, with the microphone sending a chunk every tick throughout (speech
-//! or silence). The client task feeds it ticks, sent chunks and received frames; it decides
-//! what each chunk carries and produces one [`TurnRecord`] per turn.
+//! with made-up instants. The client task feeds it ticks, sent chunks and received frames; it
+//! decides what each chunk carries and produces one [`TurnRecord`] per turn.
+//!
+//! The grammar: greeting → turn*, where a turn is *speak a query → wait for the reply → the
+//! reply plays*, then one of what the scenario planned over that reply:
+//! - nothing: the reply plays out → reply gap → turn gap → the next turn;
+//! - a barge-in: `after` seconds into the reply (simulated playback clock) the next query's
+//!   speech begins; that turn (kind `interrupt`) follows how the old reply stops (its stream up
+//!   to the first break is the old reply's, the agent's stop signal) while waiting for its own
+//!   reply;
+//! - a distractor: `after` seconds into the reply a short sound is sent (kind `distractor`);
+//!   the turn then waits for the reply to play out and at least [`SPURIOUS_WAIT`] after the
+//!   sound, so a reply to the sound (spurious) is caught.
+//!
+//! The microphone sends a chunk every tick throughout (speech, sound or silence). RTVI messages
+//! are attributed to the turn from its `user-started-speaking` until the next turn's (before
+//! the agent has sent one on the connection: from the turn's first chunk).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::bench::dataset::QueryFile;
-use crate::bench::playback::Playback;
-use crate::bench::schedule::{ChunkSchedule, MetricsWindow};
+use crate::bench::playback::{Playback, Played};
+use crate::bench::scenario::{Overlay, Planner};
+use crate::bench::schedule::{ChunkSchedule, MetricsWindow, samples_duration};
 use crate::clock::{UnixClock, signed_secs};
+use crate::protocol::rtvi::{self, Event};
 use crate::runfolder::results::{
-    AudioFormat, GreetingRecord, ReceivedFrame, ReceivedKind, ReverseBargeIn, TurnOutcome,
+    AgentTurnMetrics, AudioFormat, DistractorRecord, GreetingRecord, InterruptionRecord,
+    ReceivedFrame, ReceivedKind, ReplyStop, ReverseBargeIn, StopSignal, TurnKind, TurnOutcome,
     TurnRecord,
 };
+use crate::serverlog::parse::{Service, ServiceNames};
 use crate::stats::round6;
 
 /// A playback underrun longer than this inside a reply is a glitch.
 pub const GLITCH_GAP: Duration = Duration::from_millis(20);
+
+/// After a distractor sound ends, a reply to it is waited for at least this long.
+pub const SPURIOUS_WAIT: Duration = Duration::from_secs(3);
+
+/// A reply stream that sent nothing for this long has ended (for a turn cut short).
+const STREAM_ENDED: Duration = Duration::from_millis(100);
 
 /// The longest a greeting is waited for once it started.
 const GREETING_CAP: Duration = Duration::from_secs(60);
@@ -89,6 +112,39 @@ pub struct TurnConfig {
     pub threshold: f64,
     /// Turns starting in this window count; none starts after it.
     pub window: MetricsWindow,
+    /// What happens over each reply.
+    pub planner: Planner,
+    /// A reply still sending audio this long after a sound's onset did not stop.
+    pub stop_limit: Duration,
+    /// The distractor sounds.
+    pub sounds: Arc<[Arc<QueryFile>]>,
+    /// Which RTVI processor names are the ASR, LLM and TTS.
+    pub services: ServiceNames,
+}
+
+impl TurnConfig {
+    /// Strict turns with these timings (no barge-ins, no distractors).
+    pub fn strict(
+        reply_gap: Duration,
+        turn_gap: Duration,
+        reply_timeout: Duration,
+        greeting_timeout: Duration,
+        threshold: f64,
+        window: MetricsWindow,
+    ) -> TurnConfig {
+        TurnConfig {
+            reply_gap,
+            turn_gap,
+            reply_timeout,
+            greeting_timeout,
+            threshold,
+            window,
+            planner: Planner::turns(),
+            stop_limit: Duration::from_secs(1),
+            sounds: Arc::from(Vec::new()),
+            services: ServiceNames::pipecat(),
+        }
+    }
 }
 
 /// A frame the receive loop heard, timestamped at the socket.
@@ -105,7 +161,8 @@ pub enum Heard {
         /// Index of the first sample frame at or above the audible level, if any.
         audible_frame: Option<usize>,
     },
-    /// Any other frame.
+    /// Any other frame. A `kind` of [`ReceivedKind::Interruption`] is the wire's own "the agent
+    /// stopped its output" message (pipecat's InterruptionFrame, a telephony `clear`).
     Other {
         /// Arrival.
         at: Instant,
@@ -115,6 +172,8 @@ pub enum Heard {
         text: String,
         /// RTVI message type.
         rtvi_type: Option<String>,
+        /// The RTVI message, parsed.
+        rtvi: Option<Box<rtvi::Message>>,
     },
 }
 
@@ -136,9 +195,173 @@ enum Phase {
     Done,
 }
 
+/// What is still to happen over the turn's reply.
+#[derive(Debug)]
+enum Planned {
+    Nothing,
+    BargeIn {
+        after: Duration,
+    },
+    Distractor {
+        after: Duration,
+        sound: Arc<QueryFile>,
+    },
+}
+
+impl Planned {
+    fn kind(&self) -> Option<TurnKind> {
+        match self {
+            Planned::Nothing => None,
+            Planned::BargeIn { .. } => Some(TurnKind::Interrupt),
+            Planned::Distractor { .. } => Some(TurnKind::Distractor),
+        }
+    }
+}
+
+/// How a reply that was playing when the user made a sound over it behaves: its stream up to
+/// the first break (a playback underrun longer than [`GLITCH_GAP`]) is that reply's.
+#[derive(Debug)]
+struct StopTracker {
+    after: Duration,
+    reply_play_start: Instant,
+    first_chunk_id: u64,
+    last_chunk_id: Option<u64>,
+    onset_sample: u64,
+    onset_chunk_id: u64,
+    started_at: Option<Instant>,
+    onset_at: Option<Instant>,
+    streaming: bool,
+    /// The reply's frames that arrived after the sound began: (arrival, duration).
+    frames: Vec<(Instant, Duration)>,
+    last_frame_at: Option<Instant>,
+    signal: Option<(Instant, StopSignal)>,
+    user_started_at: Option<Instant>,
+}
+
+impl StopTracker {
+    fn new(
+        schedule: &ChunkSchedule,
+        first_chunk_id: u64,
+        speech_start: usize,
+        after: Duration,
+        reply_play_start: Instant,
+        last_frame_at: Option<Instant>,
+    ) -> Self {
+        let onset_sample = schedule.first_sample(first_chunk_id) + speech_start as u64;
+        StopTracker {
+            after,
+            reply_play_start,
+            first_chunk_id,
+            last_chunk_id: None,
+            onset_sample,
+            onset_chunk_id: schedule.chunk_of_sample(onset_sample),
+            started_at: None,
+            onset_at: None,
+            streaming: true,
+            frames: Vec::new(),
+            last_frame_at,
+            signal: None,
+            user_started_at: None,
+        }
+    }
+
+    fn chunk_sent(&mut self, schedule: &ChunkSchedule, id: u64, sent: Instant) {
+        if id == self.first_chunk_id {
+            self.started_at = Some(sent);
+        }
+        if id == self.onset_chunk_id {
+            self.onset_at = Some(schedule.boundary_at_socket(self.onset_sample, id, sent));
+        }
+    }
+
+    /// Whether a reply frame arriving at `at`, landing on the playback clock as `played`,
+    /// continues the reply that was playing: not after the speaker ran dry for longer than a
+    /// glitch, nor after the bot had the queued audio dropped (a telephony `clear`).
+    fn reply_audio(&mut self, at: Instant, duration: Duration, played: Played) -> bool {
+        if !self.streaming {
+            return false;
+        }
+        if played.after_flush || played.underrun.is_some_and(|gap| gap > GLITCH_GAP) {
+            self.streaming = false;
+            return false;
+        }
+        self.last_frame_at = Some(at);
+        self.frames.push((at, duration));
+        true
+    }
+
+    fn signal(&mut self, at: Instant, signal: StopSignal) {
+        if self.signal.is_none() && self.started_at.is_some_and(|s| at >= s) {
+            self.signal = Some((at, signal));
+        }
+    }
+
+    fn began_by(&self, at: Instant) -> bool {
+        self.started_at.is_some_and(|s| at >= s)
+    }
+
+    fn record(&self, clock: UnixClock, limit: Duration, now: Instant) -> ReplyStop {
+        let unix = |t: Option<Instant>| t.map(|t| round6(clock.unix(t)));
+        let secs = |later: Instant, earlier: Instant| round6(signed_secs(later, earlier));
+        let ms = |d: Duration| round6(d.as_secs_f64() * 1000.0);
+        let after = |t: Instant| self.frames.iter().filter(move |(at, _)| *at > t);
+        // Signed: a reply whose last frame arrived before the onset stopped before the speech
+        // began (the agent reacted to what came before it).
+        let stop_latency = match (self.onset_at, self.last_frame_at) {
+            (Some(onset), Some(last)) => Some(secs(last, onset)),
+            _ => None,
+        };
+        let ended = !self.streaming
+            || self
+                .last_frame_at
+                .is_none_or(|last| now.saturating_duration_since(last) > STREAM_ENDED);
+        let stopped =
+            ended && stop_latency.is_some_and(|latency| latency <= limit.as_secs_f64() + 1e-9);
+        ReplyStop {
+            barge_in_after_s: round6(self.after.as_secs_f64()),
+            reply_played_s: self
+                .onset_at
+                .map(|onset| secs(onset, self.reply_play_start)),
+            onset_at: unix(self.onset_at),
+            last_reply_frame_at: unix(self.last_frame_at),
+            signal_at: unix(self.signal.map(|(at, _)| at)),
+            signal: self.signal.map(|(_, kind)| kind),
+            user_started_speaking_at: unix(self.user_started_at),
+            stopped,
+            stop_latency_s: stop_latency,
+            signal_latency_s: match (self.signal, self.onset_at) {
+                (Some((at, _)), Some(onset)) => Some(secs(at, onset)),
+                _ => None,
+            },
+            talk_over_ms: self
+                .signal
+                .map(|(at, _)| ms(after(at).map(|(_, d)| *d).sum())),
+            overlap_ms: self
+                .onset_at
+                .map_or(0.0, |onset| ms(after(onset).map(|(_, d)| *d).sum())),
+            first_chunk_id: self.first_chunk_id,
+            last_chunk_id: self.last_chunk_id,
+            agent: None,
+        }
+    }
+}
+
+/// A distractor sound being sent over the turn's reply.
+#[derive(Debug)]
+struct DistractorRun {
+    sound: Arc<QueryFile>,
+    next_sample: usize,
+    end_sample: u64,
+    end_chunk_id: u64,
+    end_at: Option<Instant>,
+    stop: StopTracker,
+    spurious_at: Option<Instant>,
+}
+
 #[derive(Debug)]
 struct ActiveTurn {
     number: usize,
+    kind: TurnKind,
     file: Arc<QueryFile>,
     first_chunk_id: u64,
     next_sample: usize,
@@ -152,6 +375,9 @@ struct ActiveTurn {
     first_frame_at: Option<Instant>,
     first_audio_at: Option<Instant>,
     first_audible_at: Option<Instant>,
+    /// Arrival of the reply's latest audio frame.
+    last_audio_at: Option<Instant>,
+    reply_play_start: Option<Instant>,
     reply_format: Option<AudioFormat>,
     reply_audio: Duration,
     reply_frames: usize,
@@ -159,6 +385,14 @@ struct ActiveTurn {
     interruptions: usize,
     received: Vec<ReceivedFrame>,
     max_lateness: Duration,
+    planned: Planned,
+    /// For an `interrupt`: the reply this query was spoken over, and its turn number.
+    barge: Option<(usize, Box<StopTracker>)>,
+    distractor: Option<Box<DistractorRun>>,
+    overlay_missed: Option<TurnKind>,
+    metrics: Option<AgentTurnMetrics>,
+    /// The agent's `user-started-speaking` for this turn has arrived.
+    heard_user_start: bool,
 }
 
 impl ActiveTurn {
@@ -177,18 +411,28 @@ pub struct Conversation {
     playback: Playback,
     phase: Phase,
     next_file: usize,
+    user: usize,
     connected_at: Instant,
     turns: Vec<TurnRecord>,
     greeting: Option<GreetingRecord>,
+    /// The agent sends `user-started-speaking` on this connection.
+    agent_marks_turns: bool,
     /// How the greeting wait ended: `Some(true)` a greeting was heard, `Some(false)` the
     /// whole timeout passed in silence; `None` while waiting or when the wait was skipped.
     greeting_wait_ended: Option<bool>,
     greeting_wait: Duration,
 }
 
+/// A change the next chunk brings about over the current reply.
+enum OverlayStart {
+    BargeIn,
+    Distractor,
+    Missed,
+}
+
 impl Conversation {
-    /// A conversation that connected at `connected_at`, whose microphone follows `schedule`
-    /// and whose next query is `files[next_file % len]`.
+    /// A conversation of `user` that connected at `connected_at`, whose microphone follows
+    /// `schedule` and whose next query is `files[next_file % len]`.
     pub fn new(
         config: Arc<TurnConfig>,
         files: Arc<[Arc<QueryFile>]>,
@@ -196,6 +440,7 @@ impl Conversation {
         schedule: ChunkSchedule,
         connected_at: Instant,
         next_file: usize,
+        user: usize,
     ) -> Self {
         assert!(!files.is_empty(), "a conversation needs at least one query");
         let greeting_wait = config.greeting_timeout;
@@ -209,9 +454,11 @@ impl Conversation {
             schedule,
             playback: Playback::new(),
             next_file,
+            user,
             connected_at,
             turns: Vec::new(),
             greeting: None,
+            agent_marks_turns: false,
             greeting_wait_ended: None,
             greeting_wait,
         }
@@ -312,7 +559,14 @@ impl Conversation {
                         }
                         Some(_) => {
                             let played_out = self.playback.play_end().unwrap_or(file_end);
-                            if now < played_out.max(file_end) + self.config.reply_gap {
+                            let mut end = played_out.max(file_end) + self.config.reply_gap;
+                            if let Some(run) = &turn.distractor {
+                                match run.end_at {
+                                    Some(sound_end) => end = end.max(sound_end + SPURIOUS_WAIT),
+                                    None => break,
+                                }
+                            }
+                            if now < end {
                                 break;
                             }
                             TurnOutcome::Replied
@@ -339,11 +593,41 @@ impl Conversation {
     }
 
     /// Writes the PCM (16-bit little-endian) of chunk `id`, due at `due`, into `out`: the
-    /// next piece of the current query (zero-padded at its end), or silence.
-    pub fn fill_chunk(&mut self, id: u64, due: Instant, out: &mut Vec<u8>) {
+    /// next piece of the current query or distractor sound (zero-padded at its end), or
+    /// silence. Returns the outcome of a turn this ended (a barge-in ends the turn whose reply
+    /// it speaks over).
+    pub fn fill_chunk(&mut self, id: u64, due: Instant, out: &mut Vec<u8>) -> Option<TurnOutcome> {
         let chunk_samples = self.schedule.chunk_samples();
+        let mut ended = None;
+        match self.overlay_start(due) {
+            Some(OverlayStart::BargeIn) => {
+                let barge = match &mut self.phase {
+                    Phase::Turn(turn) => {
+                        let planned = std::mem::replace(&mut turn.planned, Planned::Nothing);
+                        match (planned, turn.reply_play_start) {
+                            (Planned::BargeIn { after }, Some(start)) => {
+                                Some((turn.number, after, start, turn.last_audio_at))
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                };
+                self.finish(TurnOutcome::Replied, due);
+                ended = Some(TurnOutcome::Replied);
+                self.start_turn(id, due, barge);
+            }
+            Some(OverlayStart::Distractor) => self.start_distractor(id),
+            Some(OverlayStart::Missed) => {
+                if let Phase::Turn(turn) = &mut self.phase {
+                    let planned = std::mem::replace(&mut turn.planned, Planned::Nothing);
+                    turn.overlay_missed = planned.kind();
+                }
+            }
+            None => {}
+        }
         if matches!(self.phase, Phase::Ready) {
-            self.start_turn(id, due);
+            self.start_turn(id, due, None);
         }
         out.clear();
         if let Phase::Turn(turn) = &mut self.phase {
@@ -357,19 +641,106 @@ impl Conversation {
                     turn.last_chunk_id = Some(id);
                 }
                 turn.next_sample = end;
+            } else if let Some(run) = turn.distractor.as_mut() {
+                let samples = &run.sound.samples;
+                if run.next_sample < samples.len() {
+                    let end = (run.next_sample + chunk_samples).min(samples.len());
+                    for s in &samples[run.next_sample..end] {
+                        out.extend_from_slice(&s.to_le_bytes());
+                    }
+                    if end == samples.len() {
+                        run.stop.last_chunk_id = Some(id);
+                    }
+                    run.next_sample = end;
+                }
             }
         }
         out.resize(chunk_samples * 2, 0);
+        ended
     }
 
-    fn start_turn(&mut self, id: u64, due: Instant) {
+    /// Whether the chunk due at `due` begins what is planned over the current reply: its
+    /// sound's onset would fall at or after the planned point of the reply. When the reply is
+    /// no longer playing by then, the plan is missed.
+    fn overlay_start(&self, due: Instant) -> Option<OverlayStart> {
+        let Phase::Turn(turn) = &self.phase else {
+            return None;
+        };
+        let play_start = turn.reply_play_start?;
+        if turn.next_sample < turn.file.samples.len() {
+            return None;
+        }
+        let (after, lead, start) = match &turn.planned {
+            Planned::Nothing => return None,
+            Planned::BargeIn { after } => {
+                let next = &self.files[self.next_file % self.files.len()];
+                (*after, next.speech_start, OverlayStart::BargeIn)
+            }
+            Planned::Distractor { after, sound } => {
+                (*after, sound.speech_start, OverlayStart::Distractor)
+            }
+        };
+        let capture_start = due
+            .checked_sub(self.schedule.chunk_duration())
+            .unwrap_or(due);
+        let onset = capture_start + samples_duration(lead as u64);
+        if onset < play_start + after {
+            return None;
+        }
+        let playing = self.playback.play_end().is_some_and(|end| end > due);
+        let barge_after_window =
+            matches!(start, OverlayStart::BargeIn) && due >= self.config.window.end;
+        if !playing || barge_after_window {
+            return Some(OverlayStart::Missed);
+        }
+        Some(start)
+    }
+
+    fn start_turn(
+        &mut self,
+        id: u64,
+        due: Instant,
+        barge: Option<(usize, Duration, Instant, Option<Instant>)>,
+    ) {
         let file = Arc::clone(&self.files[self.next_file % self.files.len()]);
+        let event = self.next_file;
         self.next_file += 1;
         let first_sample = self.schedule.first_sample(id);
         let speech_end_sample = first_sample + file.speech_end as u64;
         let speech_end_chunk_id = self.schedule.chunk_of_sample(speech_end_sample - 1);
+        let planned = match self
+            .config
+            .planner
+            .overlay(self.user, event, barge.is_some())
+        {
+            Overlay::None => Planned::Nothing,
+            Overlay::BargeIn { after } => Planned::BargeIn { after },
+            Overlay::Distractor { after, sound } => match self.config.sounds.get(sound) {
+                Some(sound) => Planned::Distractor {
+                    after,
+                    sound: Arc::clone(sound),
+                },
+                None => Planned::Nothing,
+            },
+        };
+        let barge = barge.map(|(interrupted, after, play_start, last_audio)| {
+            let tracker = StopTracker::new(
+                &self.schedule,
+                id,
+                file.speech_start,
+                after,
+                play_start,
+                last_audio,
+            );
+            (interrupted, Box::new(tracker))
+        });
         self.phase = Phase::Turn(Box::new(ActiveTurn {
             number: self.turns.len() + 1,
+            kind: if barge.is_some() {
+                TurnKind::Interrupt
+            } else {
+                TurnKind::Turn
+            },
             file,
             first_chunk_id: id,
             next_sample: 0,
@@ -383,6 +754,8 @@ impl Conversation {
             first_frame_at: None,
             first_audio_at: None,
             first_audible_at: None,
+            last_audio_at: None,
+            reply_play_start: None,
             reply_format: None,
             reply_audio: Duration::ZERO,
             reply_frames: 0,
@@ -390,6 +763,43 @@ impl Conversation {
             interruptions: 0,
             received: Vec::new(),
             max_lateness: Duration::ZERO,
+            planned,
+            barge,
+            distractor: None,
+            overlay_missed: None,
+            metrics: None,
+            heard_user_start: false,
+        }));
+    }
+
+    fn start_distractor(&mut self, id: u64) {
+        let Phase::Turn(turn) = &mut self.phase else {
+            return;
+        };
+        let planned = std::mem::replace(&mut turn.planned, Planned::Nothing);
+        let (Planned::Distractor { after, sound }, Some(play_start)) =
+            (planned, turn.reply_play_start)
+        else {
+            return;
+        };
+        let first_sample = self.schedule.first_sample(id);
+        let end_sample = first_sample + sound.speech_end as u64;
+        turn.kind = TurnKind::Distractor;
+        turn.distractor = Some(Box::new(DistractorRun {
+            next_sample: 0,
+            end_sample,
+            end_chunk_id: self.schedule.chunk_of_sample(end_sample - 1),
+            end_at: None,
+            stop: StopTracker::new(
+                &self.schedule,
+                id,
+                sound.speech_start,
+                after,
+                play_start,
+                turn.last_audio_at,
+            ),
+            spurious_at: None,
+            sound,
         }));
     }
 
@@ -413,6 +823,18 @@ impl Conversation {
         }
         if turn.first_audio_at.is_none() {
             turn.max_lateness = turn.max_lateness.max(sent.saturating_duration_since(due));
+        }
+        if let Some((_, stop)) = turn.barge.as_mut() {
+            stop.chunk_sent(&self.schedule, id, sent);
+            if Some(id) == turn.last_chunk_id {
+                stop.last_chunk_id = Some(id);
+            }
+        }
+        if let Some(run) = turn.distractor.as_mut() {
+            run.stop.chunk_sent(&self.schedule, id, sent);
+            if id == run.end_chunk_id {
+                run.end_at = Some(self.schedule.boundary_at_socket(run.end_sample, id, sent));
+            }
         }
     }
 
@@ -441,7 +863,26 @@ impl Conversation {
                 kind,
                 text,
                 rtvi_type,
+                rtvi,
             } => {
+                let signal = match (kind, rtvi.as_deref()) {
+                    (ReceivedKind::Interruption, _) => Some(StopSignal::Interruption),
+                    (_, Some(rtvi::Message::Event(Event::BotInterrupted))) => {
+                        Some(StopSignal::BotInterrupted)
+                    }
+                    _ => None,
+                };
+                if let (Some(signal), Phase::Turn(turn)) = (signal, &mut self.phase) {
+                    if let Some((_, stop)) = turn.barge.as_mut() {
+                        stop.signal(at, signal);
+                    }
+                    if let Some(run) = turn.distractor.as_mut() {
+                        run.stop.signal(at, signal);
+                    }
+                }
+                if let Some(message) = rtvi {
+                    self.heard_rtvi(at, &message);
+                }
                 let frame = ReceivedFrame {
                     at: self.clock.unix(at),
                     kind,
@@ -462,6 +903,70 @@ impl Conversation {
                             last.received.push(frame);
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Attributes an RTVI message to the turn it belongs to.
+    fn heard_rtvi(&mut self, at: Instant, message: &rtvi::Message) {
+        use rtvi::Message;
+        let unix = round6(self.clock.unix(at));
+        if let Message::Metrics(metrics) = message
+            && metrics.is_initial()
+        {
+            return;
+        }
+        if matches!(message, Message::Event(Event::UserStartedSpeaking)) {
+            self.agent_marks_turns = true;
+            if let Phase::Turn(turn) = &mut self.phase {
+                if let Some(run) = turn.distractor.as_mut()
+                    && run.stop.began_by(at)
+                {
+                    // The agent took the sound for a turn.
+                    run.stop.user_started_at.get_or_insert(at);
+                } else if turn.has_started_by(at) && !turn.heard_user_start {
+                    turn.heard_user_start = true;
+                    if let Some((_, stop)) = turn.barge.as_mut() {
+                        stop.user_started_at.get_or_insert(at);
+                    }
+                    turn.metrics
+                        .get_or_insert_with(AgentTurnMetrics::default)
+                        .user_started_speaking_at = Some(unix);
+                }
+            }
+            return;
+        }
+        let services = &self.config.services;
+        let current = match &mut self.phase {
+            Phase::Turn(turn)
+                if turn.has_started_by(at)
+                    && (turn.heard_user_start || !self.agent_marks_turns) =>
+            {
+                Some(turn)
+            }
+            _ => None,
+        };
+        // A reply's `bot-stopped-speaking` after the next turn began (a barge-in) is the old
+        // reply's.
+        let old_reply_stop = matches!(message, Message::Event(Event::BotStoppedSpeaking))
+            && current.as_ref().is_some_and(|turn| {
+                turn.metrics
+                    .as_ref()
+                    .is_none_or(|m| m.bot_started_speaking_at.is_none())
+            });
+        match current {
+            Some(turn) if !old_reply_stop => {
+                let metrics = turn.metrics.get_or_insert_with(AgentTurnMetrics::default);
+                apply_rtvi(metrics, message, unix, services);
+            }
+            _ => {
+                if let Some(last) = self.turns.last_mut() {
+                    let metrics = last
+                        .agent_metrics
+                        .get_or_insert_with(AgentTurnMetrics::default);
+                    apply_rtvi(metrics, message, unix, services);
+                    set_vad_wait(metrics, last.speech_end_at);
                 }
             }
         }
@@ -490,10 +995,30 @@ impl Conversation {
                 greeting.audio_s = round6(greeting.audio_s + duration.as_secs_f64());
                 greeting.frames += 1;
             }
-            Phase::Turn(turn) if turn.has_started_by(at) => {
+            Phase::Turn(turn) => {
+                if let Some((_, stop)) = turn.barge.as_mut()
+                    && stop.reply_audio(at, duration, played)
+                {
+                    // The rest of the reply this query was spoken over.
+                    return;
+                }
+                if !turn.has_started_by(at) {
+                    if let Some(last) = self.turns.last_mut() {
+                        last.late_audio_frames += 1;
+                    }
+                    return;
+                }
+                if let Some(run) = turn.distractor.as_mut()
+                    && !run.stop.reply_audio(at, duration, played)
+                {
+                    // After the reply broke off: an answer to the sound.
+                    run.spurious_at.get_or_insert(at);
+                    return;
+                }
                 turn.first_frame_at.get_or_insert(at);
                 if turn.first_audio_at.is_none() {
                     turn.first_audio_at = Some(at);
+                    turn.reply_play_start = Some(played.starts_at);
                     turn.reply_format = Some(format);
                 } else if let Some(gap) = played.underrun {
                     // A gap as long as the reply gap separates two replies, not a glitch.
@@ -509,6 +1034,7 @@ impl Conversation {
                 }
                 turn.reply_audio += duration;
                 turn.reply_frames += 1;
+                turn.last_audio_at = Some(at);
             }
             _ => {
                 if let Some(last) = self.turns.last_mut() {
@@ -548,6 +1074,33 @@ impl Conversation {
         });
         let started = turn.started_at.unwrap_or(turn.scheduled_start);
         let ms = |d: Duration| round6(d.as_secs_f64() * 1000.0);
+        let limit = self.config.stop_limit;
+        let interruption = turn
+            .barge
+            .as_ref()
+            .map(|(interrupted, stop)| InterruptionRecord {
+                interrupted_turn: *interrupted,
+                stop: stop.record(clock, limit, now),
+            });
+        let distractor = turn.distractor.as_ref().map(|run| DistractorRecord {
+            sound: run.sound.name.clone(),
+            duration_s: round6(
+                samples_duration((run.sound.speech_end - run.sound.speech_start) as u64)
+                    .as_secs_f64(),
+            ),
+            end_at: unix(run.end_at).map(round6),
+            stop: run.stop.record(clock, limit, now),
+            spurious_reply: run.spurious_at.is_some(),
+            spurious_reply_at: unix(run.spurious_at).map(round6),
+        });
+        let overlay_missed = turn
+            .overlay_missed
+            .or_else(|| turn.first_audio_at.and_then(|_| turn.planned.kind()));
+        let speech_end_at = unix(turn.speech_end_at);
+        let mut agent_metrics = turn.metrics;
+        if let Some(metrics) = agent_metrics.as_mut() {
+            set_vad_wait(metrics, speech_end_at);
+        }
         self.turns.push(TurnRecord {
             turn: turn.number,
             file: turn.file.name.clone(),
@@ -560,7 +1113,7 @@ impl Conversation {
             speech_end_chunk_id: turn.speech_end_chunk_id,
             speech_end_s: round6(turn.file.speech_end_s()),
             speech_end_source: turn.file.source,
-            speech_end_at: unix(turn.speech_end_at),
+            speech_end_at,
             last_chunk_sent_at: unix(turn.last_chunk_sent_at),
             first_frame_at: unix(turn.first_frame_at),
             first_audio_at: unix(turn.first_audio_at),
@@ -586,8 +1139,84 @@ impl Conversation {
             received: turn.received,
             max_send_lateness_ms: ms(turn.max_lateness),
             agent: None,
+            kind: turn.kind,
+            interruption,
+            distractor,
+            overlay_missed,
+            agent_metrics,
         });
     }
+}
+
+/// Folds one RTVI message into a turn's agent-reported numbers: the first TTFB and processing
+/// time per service role, token and character usage, the speaking events, the transcript.
+fn apply_rtvi(
+    metrics: &mut AgentTurnMetrics,
+    message: &rtvi::Message,
+    unix: f64,
+    services: &ServiceNames,
+) {
+    use rtvi::Message;
+    match message {
+        Message::Event(Event::UserStoppedSpeaking) => {
+            metrics.user_stopped_speaking_at.get_or_insert(unix);
+        }
+        Message::Event(Event::BotStartedSpeaking) => {
+            metrics.bot_started_speaking_at.get_or_insert(unix);
+        }
+        Message::Event(Event::BotStoppedSpeaking) => {
+            metrics.bot_stopped_speaking_at = Some(unix);
+        }
+        Message::Metrics(m) => {
+            metrics.metrics_messages += 1;
+            for timing in &m.ttfb {
+                let slot = match rtvi::service_role(&timing.processor, services) {
+                    Some(Service::Asr) => &mut metrics.asr_ttfb_s,
+                    Some(Service::Llm) => &mut metrics.llm_ttfb_s,
+                    Some(Service::Tts) => &mut metrics.tts_ttfb_s,
+                    None => continue,
+                };
+                slot.get_or_insert(round6(timing.value));
+            }
+            for timing in &m.processing {
+                let slot = match rtvi::service_role(&timing.processor, services) {
+                    Some(Service::Llm) => &mut metrics.llm_processing_s,
+                    Some(Service::Tts) => &mut metrics.tts_processing_s,
+                    _ => continue,
+                };
+                slot.get_or_insert(round6(timing.value));
+            }
+            if let Some(tokens) = m.tokens.first() {
+                metrics.prompt_tokens.get_or_insert(tokens.prompt_tokens);
+                metrics
+                    .completion_tokens
+                    .get_or_insert(tokens.completion_tokens);
+            }
+            for characters in &m.characters {
+                *metrics.tts_characters.get_or_insert(0) += characters.value;
+            }
+            for usage in &m.stt_usage {
+                let total = metrics.stt_audio_s.get_or_insert(0.0);
+                *total = round6(*total + usage.value.audio_seconds);
+            }
+        }
+        Message::UserTranscription(t) if t.is_final => {
+            metrics.transcript.get_or_insert_with(|| t.text.clone());
+        }
+        Message::UserInput(input) if input.is_final && input.input_type == "transcription" => {
+            metrics.transcript.get_or_insert_with(|| input.text.clone());
+        }
+        _ => {}
+    }
+}
+
+/// VAD wait = arrival of `user-stopped-speaking` − the real end of speech (both on bench's
+/// clock).
+fn set_vad_wait(metrics: &mut AgentTurnMetrics, speech_end_at: Option<f64>) {
+    metrics.vad_wait_s = match (metrics.user_stopped_speaking_at, speech_end_at) {
+        (Some(stopped), Some(end)) => Some(round6(stopped - end)),
+        _ => None,
+    };
 }
 
 /// The smallest absolute sample value that counts as audible at `dbfs` (e.g. −40).
@@ -609,7 +1238,8 @@ pub fn first_audible_frame(pcm: &[u8], channels: usize, amplitude: i32) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runfolder::results::SpeechEndSource;
+    use crate::bench::scenario::BargeInAfter;
+    use crate::runfolder::results::{Mix, SpeechEndSource};
 
     const MS: Duration = Duration::from_millis(1);
     const N: usize = 512; // 32 ms
@@ -642,24 +1272,45 @@ mod tests {
         }
     }
 
+    /// Something the agent does at an instant (ms from the origin), for [`Harness::play`].
+    #[derive(Clone)]
+    enum Agent {
+        /// `n` reply frames of 40 ms, one every 40 ms.
+        Reply(usize),
+        /// A pipecat InterruptionFrame.
+        Interruption,
+        /// An RTVI message.
+        Rtvi(rtvi::Message),
+    }
+
     impl Harness {
         fn new(files: Vec<Arc<QueryFile>>, window_s: u64) -> Self {
-            Self::waiting(files, window_s, 200 * MS)
+            Self::with(files, window_s, 200 * MS, |_| {})
         }
 
         fn waiting(files: Vec<Arc<QueryFile>>, window_s: u64, wait: Duration) -> Self {
+            Self::with(files, window_s, wait, |_| {})
+        }
+
+        fn with(
+            files: Vec<Arc<QueryFile>>,
+            window_s: u64,
+            wait: Duration,
+            configure: impl FnOnce(&mut TurnConfig),
+        ) -> Self {
             let t0 = Instant::now();
-            let config = TurnConfig {
-                reply_gap: 1000 * MS,
-                turn_gap: Duration::ZERO,
-                reply_timeout: 5000 * MS,
-                greeting_timeout: 200 * MS,
-                threshold: 0.5,
-                window: MetricsWindow {
+            let mut config = TurnConfig::strict(
+                1000 * MS,
+                Duration::ZERO,
+                5000 * MS,
+                200 * MS,
+                0.5,
+                MetricsWindow {
                     start: t0,
                     end: t0 + Duration::from_secs(window_s),
                 },
-            };
+            );
+            configure(&mut config);
             let schedule = ChunkSchedule::new(t0, N);
             let conv = Conversation::new(
                 Arc::new(config),
@@ -668,6 +1319,7 @@ mod tests {
                 schedule,
                 t0,
                 0,
+                1,
             )
             .with_greeting_wait(wait);
             Harness {
@@ -697,6 +1349,69 @@ mod tests {
                 self.conv.chunk_sent(self.next_id, due, due);
                 self.next_id += 1;
             }
+        }
+
+        /// Sends chunks on time until `until` ms while the agent does `script` (sorted by
+        /// time), each event delivered before the first chunk due after it. Returns turn ends.
+        fn play(&mut self, until: u64, script: &[(u64, Agent)]) -> Vec<TurnOutcome> {
+            let mut events: Vec<(u64, Agent)> = Vec::new();
+            for (at, what) in script {
+                match what {
+                    Agent::Reply(n) => {
+                        events.extend((0..*n as u64).map(|k| (at + 40 * k, Agent::Reply(1))))
+                    }
+                    other => events.push((*at, other.clone())),
+                }
+            }
+            events.sort_by_key(|(at, _)| *at);
+            let mut ended = Vec::new();
+            let mut next = 0;
+            loop {
+                let due = self.schedule.due(self.next_id);
+                while next < events.len() && self.at(events[next].0) <= due {
+                    let at = self.at(events[next].0);
+                    match &events[next].1 {
+                        Agent::Reply(_) => self.conv.heard(Heard::Audio {
+                            at,
+                            frames: 640,
+                            format: format16k(),
+                            audible_frame: Some(0),
+                        }),
+                        Agent::Interruption => self.conv.heard(Heard::Other {
+                            at,
+                            kind: ReceivedKind::Interruption,
+                            text: "InterruptionFrame#1".into(),
+                            rtvi_type: None,
+                            rtvi: None,
+                        }),
+                        Agent::Rtvi(message) => self.conv.heard(Heard::Other {
+                            at,
+                            kind: ReceivedKind::Message,
+                            text: message.to_json(),
+                            rtvi_type: Some(message.type_name().to_string()),
+                            rtvi: Some(Box::new(message.clone())),
+                        }),
+                    }
+                    next += 1;
+                }
+                if due > self.at(until) {
+                    return ended;
+                }
+                let step = self.conv.advance(due);
+                ended.extend(step.ended);
+                if step.done {
+                    return ended;
+                }
+                ended.extend(self.conv.fill_chunk(self.next_id, due, &mut self.buf));
+                self.sent.push(self.buf.clone());
+                self.conv.chunk_sent(self.next_id, due, due);
+                self.next_id += 1;
+            }
+        }
+
+        /// Unix seconds of `ms` after the origin on the conversation's clock.
+        fn unix(&self, ms: u64) -> f64 {
+            self.conv.clock.unix(self.at(ms))
         }
 
         fn at(&self, ms: u64) -> Instant {
@@ -804,6 +1519,7 @@ mod tests {
             kind: ReceivedKind::Message,
             text: r#"{"label":"rtvi-ai","type":"metrics"}"#.into(),
             rtvi_type: Some("metrics".into()),
+            rtvi: None,
         });
         let ended = h.run_until(Duration::from_millis(6000));
         assert_eq!(ended, vec![TurnOutcome::NoReply]);
@@ -881,6 +1597,336 @@ mod tests {
         assert_eq!(h.conv.turns()[0].file, "1.wav");
         assert_eq!(h.conv.next_file(), 1);
         assert!(h.conv.is_done());
+    }
+
+    fn planner(mix: Mix, after: f64, sounds: usize) -> Planner {
+        Planner {
+            mix,
+            seed: 1,
+            barge_in_after: BargeInAfter::List(vec![after]),
+            sounds,
+        }
+    }
+
+    const ONLY_INTERRUPT: Mix = Mix {
+        turn: 0.0,
+        interrupt: 1.0,
+        distractor: 0.0,
+    };
+
+    const ONLY_DISTRACTOR: Mix = Mix {
+        turn: 0.0,
+        interrupt: 0.0,
+        distractor: 1.0,
+    };
+
+    #[test]
+    fn barge_in_measures_how_the_old_reply_stops_and_the_new_reply() {
+        let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
+            c.planner = planner(ONLY_INTERRUPT, 0.5, 0);
+        });
+        // Turn 1 starts at chunk 7 (stream sample 3072); its file ends at 1192 ms. The reply
+        // plays from 1500 ms; 0.5 s into it the next query's speech begins: the first chunk
+        // whose capture starts at or after 2000 ms is chunk 64 (samples from 63·512 → 2016 ms).
+        // The agent's last frame goes out at 2180, it signals at 2230 and answers B (speech
+        // end 2016 + 500 = 2516 ms) at 3316.
+        let script = [
+            (1500, Agent::Reply(18)),
+            (2230, Agent::Interruption),
+            (3316, Agent::Reply(10)),
+        ];
+        let ended = h.play(6000, &script);
+        assert_eq!(
+            ended[..2],
+            [TurnOutcome::Replied, TurnOutcome::Replied],
+            "{ended:?}"
+        );
+        let turns = h.conv.turns();
+        assert_eq!(turns[0].kind, TurnKind::Turn);
+        // Turn 1's reply is what arrived before B began (1500…2020); the rest is the stop.
+        assert_eq!(turns[0].reply_frames, 14);
+        let b = &turns[1];
+        assert_eq!(b.kind, TurnKind::Interrupt);
+        assert_eq!(b.first_chunk_id, 64);
+        let i = b.interruption.as_ref().expect("an interruption record");
+        assert_eq!(i.interrupted_turn, 1);
+        let stop = &i.stop;
+        assert!(
+            (stop.onset_at.unwrap() - h.unix(2016)).abs() < 1e-6,
+            "{stop:?}"
+        );
+        assert!(
+            (stop.stop_latency_s.unwrap() - 0.164).abs() < 1e-6,
+            "{stop:?}"
+        );
+        assert!(
+            (stop.signal_latency_s.unwrap() - 0.214).abs() < 1e-6,
+            "{stop:?}"
+        );
+        assert_eq!(stop.signal, Some(StopSignal::Interruption));
+        assert_eq!(stop.talk_over_ms, Some(0.0));
+        // Frames at 2060…2180 arrived after B's first chunk went out: 4 × 40 ms (the one at
+        // 2020, inside B's first chunk, is still turn 1's).
+        assert!((stop.overlap_ms - 160.0).abs() < 1e-6, "{stop:?}");
+        assert!(stop.stopped);
+        assert!(
+            (stop.reply_played_s.unwrap() - 0.516).abs() < 1e-6,
+            "{stop:?}"
+        );
+        // The reply to B is B's own, measured from B's speech end.
+        assert_eq!(b.reply_frames, 10);
+        assert!((b.latency_s.unwrap() - 0.8).abs() < 1e-6, "{b:?}");
+    }
+
+    #[test]
+    fn a_reply_that_keeps_talking_is_a_failed_barge_in_with_its_talk_over() {
+        let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
+            c.planner = planner(ONLY_INTERRUPT, 0.5, 0);
+        });
+        // The agent sends an interruption but keeps streaming the old reply to 3860 ms.
+        let script = [(1500, Agent::Reply(60)), (2300, Agent::Interruption)];
+        h.play(9000, &script);
+        let stop = &h.conv.turns()[1].interruption.as_ref().unwrap().stop;
+        assert!(!stop.stopped, "{stop:?}");
+        assert!(
+            (stop.stop_latency_s.unwrap() - 1.844).abs() < 1e-6,
+            "{stop:?}"
+        );
+        // B got no reply of its own: everything that came was the old reply.
+        assert_eq!(h.conv.turns()[1].outcome, TurnOutcome::NoReply);
+        // Frames at 2340…3860 came after the signal: 39 × 40 ms.
+        assert!(
+            (stop.talk_over_ms.unwrap() - 1560.0).abs() < 1e-6,
+            "{stop:?}"
+        );
+    }
+
+    #[test]
+    fn a_reply_that_stopped_before_the_onset_has_a_negative_stop_latency() {
+        let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
+            c.planner = planner(ONLY_INTERRUPT, 0.5, 0);
+        });
+        // The agent sends two frames back to back, then one per 40 ms: the reply plays to
+        // 2060 ms, but its last frame arrives at 1980, before B's onset (2016 ms): the agent
+        // stopped before the speech began.
+        let script = [
+            (1500, Agent::Reply(1)),
+            (1500, Agent::Reply(13)),
+            (1990, Agent::Interruption),
+        ];
+        h.play(8000, &script);
+        let stop = &h.conv.turns()[1].interruption.as_ref().unwrap().stop;
+        assert!(
+            (stop.stop_latency_s.unwrap() + 0.036).abs() < 1e-6,
+            "{stop:?}"
+        );
+        assert!(stop.stopped);
+        assert_eq!(
+            stop.signal, None,
+            "a signal before B began is not this event's"
+        );
+    }
+
+    fn sound(len_ms: usize) -> Arc<QueryFile> {
+        let lead = 320;
+        let body = len_ms * 16;
+        let mut samples = vec![0i16; lead];
+        samples.extend(vec![3000i16; body]);
+        samples.extend(vec![0i16; 320]);
+        Arc::new(QueryFile {
+            name: "burst".into(),
+            samples,
+            sha256: String::new(),
+            speech_start: lead,
+            speech_end: lead + body,
+            source: SpeechEndSource::Detected,
+            rate: 16_000,
+        })
+    }
+
+    #[test]
+    fn an_ignored_distractor_is_no_false_stop_and_no_spurious_reply() {
+        let files = vec![file("a.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
+            c.planner = planner(ONLY_DISTRACTOR, 0.5, 1);
+            c.sounds = Arc::from(vec![sound(100)]);
+        });
+        let ended = h.play(9000, &[(1500, Agent::Reply(60))]);
+        assert_eq!(ended[0], TurnOutcome::Replied);
+        let turn = &h.conv.turns()[0];
+        assert_eq!(turn.kind, TurnKind::Distractor);
+        let d = turn.distractor.as_ref().expect("a distractor record");
+        // The sound's onset (20 ms into it) falls at or after 2000 ms from chunk 63 on
+        // (captured from 1984 ms): 2004 ms.
+        assert!(
+            (d.stop.onset_at.unwrap() - h.unix(2004)).abs() < 1e-6,
+            "{d:?}"
+        );
+        assert!((d.duration_s - 0.1).abs() < 1e-6);
+        assert!(!d.stop.stopped, "{d:?}");
+        assert!(!d.spurious_reply);
+        assert_eq!(turn.reply_frames, 60);
+        // The microphone carried the sound after the query.
+        let sound_chunk = d.stop.first_chunk_id as usize - 1;
+        assert!(
+            h.sent[sound_chunk]
+                .chunks_exact(2)
+                .any(|b| b == 3000i16.to_le_bytes())
+        );
+        // The turn waited for the reply and the spurious-reply window after the sound.
+        let end = d.end_at.unwrap() + SPURIOUS_WAIT.as_secs_f64();
+        assert!(turn.ended_at >= end - 1e-6, "{turn:?}");
+    }
+
+    #[test]
+    fn a_distractor_that_stops_the_reply_is_a_false_stop_and_its_answer_spurious() {
+        let files = vec![file("a.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
+            c.planner = planner(ONLY_DISTRACTOR, 0.5, 1);
+            c.sounds = Arc::from(vec![sound(300)]);
+        });
+        let script = [
+            (1500, Agent::Reply(19)),
+            (
+                2250,
+                Agent::Rtvi(rtvi::Message::Event(Event::BotInterrupted)),
+            ),
+            (3200, Agent::Reply(10)),
+        ];
+        h.play(9000, &script);
+        let turn = &h.conv.turns()[0];
+        let d = turn.distractor.as_ref().unwrap();
+        assert!(d.stop.stopped, "{d:?}");
+        assert_eq!(d.stop.signal, Some(StopSignal::BotInterrupted));
+        // Last frame of the reply at 2220, onset at 2004.
+        assert!(
+            (d.stop.stop_latency_s.unwrap() - 0.216).abs() < 1e-6,
+            "{d:?}"
+        );
+        assert!(d.spurious_reply);
+        assert!((d.spurious_reply_at.unwrap() - h.unix(3200)).abs() < 1e-6);
+        assert_eq!(
+            turn.reply_frames, 19,
+            "the answer to the sound is not the reply"
+        );
+    }
+
+    #[test]
+    fn a_plan_past_the_end_of_the_reply_is_missed() {
+        let files = vec![file("a.wav", 16_000, 8_000), file("b.wav", 16_000, 8_000)];
+        let mut h = Harness::with(files, 60, 200 * MS, |c| {
+            c.planner = planner(ONLY_INTERRUPT, 2.0, 0);
+        });
+        h.play(6000, &[(1500, Agent::Reply(10))]);
+        let turn = &h.conv.turns()[0];
+        assert_eq!(turn.overlay_missed, Some(TurnKind::Interrupt));
+        assert_eq!(turn.kind, TurnKind::Turn);
+        assert!(h.conv.turns().iter().all(|t| t.interruption.is_none()));
+    }
+
+    #[test]
+    fn rtvi_metrics_are_attributed_to_their_turn_with_the_vad_wait() {
+        use crate::protocol::rtvi::{Message, Metrics, Timing};
+        let metrics = |processor: &str, value: f64| {
+            Message::Metrics(Metrics {
+                ttfb: vec![Timing {
+                    processor: processor.into(),
+                    model: None,
+                    value,
+                }],
+                ..Metrics::default()
+            })
+        };
+        let files = vec![file("a.wav", 16_000, 8_000)];
+        let mut h = Harness::new(files, 60);
+        // Speech ends at 692 ms; the agent's VAD says so at 1000.
+        let script = [
+            (400, Agent::Rtvi(metrics("OpenAISTTService#0", 0.0))),
+            (450, Agent::Rtvi(Message::Event(Event::UserStartedSpeaking))),
+            (
+                1000,
+                Agent::Rtvi(Message::Event(Event::UserStoppedSpeaking)),
+            ),
+            (1100, Agent::Rtvi(metrics("OpenAISTTService#0", 0.31))),
+            (1300, Agent::Rtvi(metrics("OpenAILLMService#0", 0.25))),
+            (1400, Agent::Rtvi(metrics("CartesiaTTSService#0", 0.12))),
+            (1450, Agent::Rtvi(Message::Event(Event::BotStartedSpeaking))),
+            (1500, Agent::Reply(10)),
+            (1900, Agent::Rtvi(Message::Event(Event::BotStoppedSpeaking))),
+        ];
+        h.play(4000, &script);
+        let m = h.conv.turns()[0].agent_metrics.as_ref().expect("metrics");
+        assert_eq!(m.asr_ttfb_s, Some(0.31));
+        assert_eq!(m.llm_ttfb_s, Some(0.25));
+        assert_eq!(m.tts_ttfb_s, Some(0.12));
+        assert!((m.vad_wait_s.unwrap() - 0.308).abs() < 1e-5, "{m:?}");
+        assert_eq!(
+            m.metrics_messages, 3,
+            "the all-zero message is the initial one"
+        );
+        assert!(m.bot_stopped_speaking_at.is_some());
+    }
+
+    /// pipecat-ai's own wire order and timing of a turn (tests/fixtures/rtvi, written by
+    /// scripts/pipecat_rtvi_fixtures.py), replayed byte for byte 400 ms into the first turn:
+    /// every metric lands on that turn with the values pipecat sent.
+    #[test]
+    fn a_pipecat_turn_sequence_is_attributed_to_its_turn() {
+        use crate::protocol::rtvi::Message;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rtvi");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        let mut script = Vec::new();
+        let mut messages = Vec::new();
+        for row in manifest["sequences"]["turn"].as_array().unwrap() {
+            let at = 400 + row["t_ms"].as_f64().unwrap().round() as u64;
+            match row["kind"].as_str().unwrap() {
+                "audio" => script.push((at, Agent::Reply(1))),
+                "message" => {
+                    let bytes = std::fs::read(dir.join(row["file"].as_str().unwrap())).unwrap();
+                    let frame = crate::protocol::decode(&bytes).unwrap();
+                    let message = rtvi::parse_frame(&frame).unwrap().unwrap();
+                    messages.push(message.clone());
+                    script.push((at, Agent::Rtvi(message)));
+                }
+                _ => {}
+            }
+        }
+        let first_ttfb = |prefix: &str| {
+            messages.iter().find_map(|m| match m {
+                Message::Metrics(m) => m
+                    .ttfb
+                    .iter()
+                    .find(|t| t.processor.starts_with(prefix))
+                    .map(|t| round6(t.value)),
+                _ => None,
+            })
+        };
+        let mut h = Harness::new(vec![file("a.wav", 16_000, 8_000)], 60);
+        h.play(5000, &script);
+        let turn = &h.conv.turns()[0];
+        let m = turn.agent_metrics.as_ref().expect("metrics");
+        assert_eq!(m.asr_ttfb_s, first_ttfb("OpenAISTTService"));
+        assert_eq!(m.llm_ttfb_s, first_ttfb("OpenAILLMService"));
+        assert_eq!(m.tts_ttfb_s, first_ttfb("OpenAITTSService"));
+        assert!(m.asr_ttfb_s.is_some() && m.llm_ttfb_s.is_some() && m.tts_ttfb_s.is_some());
+        let metrics = messages
+            .iter()
+            .filter(|m| matches!(m, Message::Metrics(_)))
+            .count();
+        assert_eq!(m.metrics_messages, metrics);
+        assert!(m.user_started_speaking_at.is_some() && m.bot_stopped_speaking_at.is_some());
+        assert!(
+            m.tts_characters.is_some() && m.completion_tokens.is_some(),
+            "{m:?}"
+        );
+        assert!(m.transcript.is_some());
+        // user-stopped-speaking came 1006 ms after the origin; the speech ended at 692 ms.
+        assert!((m.vad_wait_s.unwrap() - 0.314).abs() < 0.002, "{m:?}");
+        assert_eq!(turn.reply_frames, 10);
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! and decoder (telephony messages carry per-call ids and sequence numbers).
 //!
 //! - pipecat's protobuf protocol: every message is one binary `pipecat.Frame`; the microphone
-//!   sends `AudioRawFrame`s of 16 kHz mono int16 numbered 1, 2, 3… (the chunk id).
+//!   sends `AudioRawFrame`s of 16 kHz mono int16 numbered 1, 2, 3… (the chunk id). With RTVI
+//!   on, the connection opens with `client-ready` (some servers wait for it); RTVI messages
+//!   from the agent are parsed here, once, and handed to the conversation whole.
 //! - a telephony provider's media stream (`protocol::telephony`): bench plays the provider —
 //!   its opening messages with the call's ids and custom parameters, caller audio at the
 //!   wire rate (8 kHz; Vonage 16 kHz) in the provider's encoding, one media message per chunk
@@ -18,6 +20,7 @@
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::audio::{TARGET_RATE, riff};
+use crate::protocol::rtvi::{self, About};
 use crate::protocol::telephony::{
     BotEvent, CallIds, Codec, Provider, ProviderSession, WsMessage, WsRef,
 };
@@ -26,6 +29,9 @@ use crate::runfolder::results::{AudioFormat, ErrorKind, ReceivedKind};
 
 /// Longest JSON kept from a message frame.
 const MAX_TEXT_CHARS: usize = 500;
+
+/// The `id` of the `client-ready` bench sends (echoed in the agent's `bot-ready`).
+pub const CLIENT_READY_ID: &str = "voiceperf-client-ready";
 
 /// What one message from the agent means.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +51,8 @@ pub enum Decoded {
         text: String,
         /// RTVI message type, for RTVI messages.
         rtvi_type: Option<String>,
+        /// The RTVI message, parsed, when it is one.
+        rtvi: Option<Box<rtvi::Message>>,
     },
     /// Telephony `clear` / `clearAudio`: drop the audio queued for playback (the bot was
     /// interrupted).
@@ -63,11 +71,13 @@ pub enum Decoded {
 }
 
 /// The run's wire protocol, and what every connection speaking it shares.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Wire {
     /// pipecat's protobuf frames.
-    #[default]
-    Pipecat,
+    Pipecat {
+        /// Speak the RTVI client handshake (`client-ready`) when the connection opens.
+        rtvi: bool,
+    },
     /// A telephony provider's media stream.
     Telephony(TelephonyWire),
 }
@@ -95,11 +105,17 @@ impl TelephonyWire {
     }
 }
 
+impl Default for Wire {
+    fn default() -> Self {
+        Wire::Pipecat { rtvi: false }
+    }
+}
+
 impl Wire {
     /// The wire for `protocol` with the given custom parameters (telephony only).
     pub fn for_protocol(protocol: Protocol, custom_parameters: Vec<(String, String)>) -> Self {
         match protocol {
-            Protocol::Pipecat => Wire::Pipecat,
+            Protocol::Pipecat => Wire::Pipecat { rtvi: false },
             Protocol::Telephony(provider) => Wire::Telephony(TelephonyWire {
                 custom_parameters,
                 ..TelephonyWire::new(provider)
@@ -110,7 +126,7 @@ impl Wire {
     /// The protocol spoken.
     pub fn protocol(&self) -> Protocol {
         match self {
-            Wire::Pipecat => Protocol::Pipecat,
+            Wire::Pipecat { .. } => Protocol::Pipecat,
             Wire::Telephony(t) => Protocol::Telephony(t.provider),
         }
     }
@@ -118,7 +134,7 @@ impl Wire {
     /// Sample rate of the microphone audio this wire carries; the dataset is spoken at it.
     pub fn input_rate(&self) -> u32 {
         match self {
-            Wire::Pipecat => TARGET_RATE,
+            Wire::Pipecat { .. } => TARGET_RATE,
             Wire::Telephony(t) => t.provider.wire_rate(),
         }
     }
@@ -127,7 +143,7 @@ impl Wire {
     /// 100 ms. pipecat takes any `--chunk-ms`.
     pub fn fixed_chunk_ms(&self) -> Option<u32> {
         match self {
-            Wire::Pipecat => None,
+            Wire::Pipecat { .. } => None,
             Wire::Telephony(t) => Some(t.provider.frame_ms()),
         }
     }
@@ -136,7 +152,7 @@ impl Wire {
     /// call's stream id); `unix_ms` is when it opened (Plivo stamps media with Unix time).
     pub fn connection(&self, stream_id: &str, unix_ms: u64) -> WireConnection {
         match self {
-            Wire::Pipecat => WireConnection::Pipecat,
+            Wire::Pipecat { rtvi } => WireConnection::Pipecat { rtvi: *rtvi },
             Wire::Telephony(t) => {
                 let n = fnv1a(stream_id.as_bytes());
                 let custom = t
@@ -168,7 +184,10 @@ impl Wire {
 #[derive(Debug, Clone)]
 pub enum WireConnection {
     /// pipecat's protobuf frames (stateless).
-    Pipecat,
+    Pipecat {
+        /// Open with RTVI's `client-ready`.
+        rtvi: bool,
+    },
     /// The provider's side of one call.
     Telephony(Box<ProviderSession>),
 }
@@ -177,7 +196,8 @@ impl WireConnection {
     /// Messages sent right after the WebSocket handshake, before any audio.
     pub fn opening(&mut self) -> Vec<Message> {
         match self {
-            WireConnection::Pipecat => Vec::new(),
+            WireConnection::Pipecat { rtvi: false } => Vec::new(),
+            WireConnection::Pipecat { rtvi: true } => vec![client_ready()],
             WireConnection::Telephony(call) => call.opening().into_iter().map(to_ws).collect(),
         }
     }
@@ -186,7 +206,7 @@ impl WireConnection {
     /// input rate.
     pub fn audio(&mut self, id: u64, pcm: &[u8]) -> Message {
         match self {
-            WireConnection::Pipecat => {
+            WireConnection::Pipecat { .. } => {
                 let frame = protocol::audio_frame(id, String::new(), pcm.to_vec(), TARGET_RATE, 1);
                 Message::Binary(protocol::encode(&frame).into())
             }
@@ -198,7 +218,7 @@ impl WireConnection {
     /// played; `None` where the provider echoes nothing.
     pub fn mark_echo(&mut self, name: &str) -> Option<Message> {
         match self {
-            WireConnection::Pipecat => None,
+            WireConnection::Pipecat { .. } => None,
             WireConnection::Telephony(call) => call.mark(name).map(to_ws),
         }
     }
@@ -207,7 +227,7 @@ impl WireConnection {
     /// provider's stop — the caller hung up; Plivo and Vonage just close).
     pub fn closing(&mut self) -> Vec<Message> {
         match self {
-            WireConnection::Pipecat => Vec::new(),
+            WireConnection::Pipecat { .. } => Vec::new(),
             WireConnection::Telephony(call) => call.stop().into_iter().map(to_ws).collect(),
         }
     }
@@ -216,7 +236,7 @@ impl WireConnection {
     /// business, not the wire's).
     pub fn decode(&self, message: Message) -> Decoded {
         match self {
-            WireConnection::Pipecat => match message {
+            WireConnection::Pipecat { .. } => match message {
                 Message::Binary(bytes) => decode_frame(&bytes),
                 Message::Text(text) => Decoded::Bad {
                     kind: ErrorKind::Undecodable,
@@ -251,6 +271,7 @@ impl WireConnection {
                             _ => String::new(),
                         },
                         rtvi_type: None,
+                        rtvi: None,
                     },
                     Err(e) => Decoded::Bad {
                         kind: ErrorKind::Undecodable,
@@ -260,6 +281,18 @@ impl WireConnection {
             }
         }
     }
+}
+
+/// RTVI's `client-ready`, as a pipecat frame.
+fn client_ready() -> Message {
+    let about = About {
+        library: "voiceperf".into(),
+        library_version: Some(crate::VERSION.into()),
+        platform: None,
+        platform_version: None,
+    };
+    let frame = rtvi::client_ready(CLIENT_READY_ID, about);
+    Message::Binary(protocol::encode(&frame).into())
 }
 
 fn to_ws(message: WsMessage) -> Message {
@@ -293,6 +326,7 @@ fn decode_frame(bytes: &[u8]) -> Decoded {
         kind,
         text,
         rtvi_type,
+        rtvi: None,
     };
     match frame.frame {
         Some(FrameKind::Audio(mut audio)) => match audio.pcm() {
@@ -342,14 +376,20 @@ fn decode_frame(bytes: &[u8]) -> Decoded {
         Some(FrameKind::Text(text)) => other(ReceivedKind::Text, text.text, None),
         Some(FrameKind::Transcription(t)) => other(ReceivedKind::Transcription, t.text, None),
         Some(FrameKind::Message(message)) => {
-            let rtvi_type = serde_json::from_str::<serde_json::Value>(&message.data)
-                .ok()
+            let value = serde_json::from_str::<serde_json::Value>(&message.data).ok();
+            let rtvi_type = value
+                .as_ref()
                 .and_then(|v| v.get("type")?.as_str().map(str::to_string));
-            other(
-                ReceivedKind::Message,
-                truncate_chars(&message.data, MAX_TEXT_CHARS),
+            let rtvi = value
+                .as_ref()
+                .and_then(|v| rtvi::from_value(v).ok())
+                .map(Box::new);
+            Decoded::Other {
+                kind: ReceivedKind::Message,
+                text: truncate_chars(&message.data, MAX_TEXT_CHARS),
                 rtvi_type,
-            )
+                rtvi,
+            }
         }
         Some(FrameKind::Interruption(i)) => other(ReceivedKind::Interruption, i.name, None),
         None => other(ReceivedKind::Unknown, String::new(), None),
@@ -369,7 +409,7 @@ mod tests {
 
     #[test]
     fn audio_round_trips_through_the_pipecat_frame() {
-        let mut wire = Wire::Pipecat.connection("s", 0);
+        let mut wire = Wire::default().connection("s", 0);
         let pcm: Vec<u8> = (0..320i16).flat_map(|s| s.to_le_bytes()).collect();
         let message = wire.audio(7, &pcm);
         let Message::Binary(bytes) = &message else {
@@ -393,8 +433,55 @@ mod tests {
     }
 
     #[test]
+    fn rtvi_messages_are_parsed_once_and_client_ready_opens_when_asked() {
+        let wire = Wire::default().connection("s", 0);
+        assert!(wire.clone().opening().is_empty());
+        let frame = rtvi::event(rtvi::Event::BotInterrupted);
+        let message = Message::Binary(protocol::encode(&frame).into());
+        match wire.decode(message) {
+            Decoded::Other {
+                kind,
+                rtvi_type,
+                rtvi,
+                ..
+            } => {
+                assert_eq!(kind, ReceivedKind::Message);
+                assert_eq!(rtvi_type.as_deref(), Some("bot-interrupted"));
+                assert_eq!(
+                    rtvi.as_deref(),
+                    Some(&rtvi::Message::Event(rtvi::Event::BotInterrupted))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // JSON that is not RTVI keeps its type but has no parsed message.
+        let frame = protocol::Frame {
+            frame: Some(FrameKind::Message(protocol::MessageFrame {
+                data: r#"{"type": "custom"}"#.into(),
+            })),
+        };
+        let message = Message::Binary(protocol::encode(&frame).into());
+        assert!(matches!(
+            wire.decode(message),
+            Decoded::Other { rtvi: None, rtvi_type: Some(ref t), .. } if t == "custom"
+        ));
+        let opening = Wire::Pipecat { rtvi: true }.connection("s", 0).opening();
+        let [Message::Binary(bytes)] = opening.as_slice() else {
+            panic!("one binary message: {opening:?}");
+        };
+        let parsed = rtvi::parse_frame(&protocol::decode(bytes).unwrap())
+            .unwrap()
+            .unwrap();
+        let rtvi::Message::ClientReady(ready) = parsed else {
+            panic!("{parsed:?}");
+        };
+        assert_eq!(ready.id, CLIENT_READY_ID);
+        assert_eq!(ready.data.version.as_deref(), Some(rtvi::PROTOCOL_VERSION));
+    }
+
+    #[test]
     fn text_messages_and_garbage_are_bad_frames() {
-        let wire = Wire::Pipecat.connection("s", 0);
+        let wire = Wire::default().connection("s", 0);
         assert!(matches!(
             wire.decode(Message::Text("hi".into())),
             Decoded::Bad {

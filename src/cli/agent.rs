@@ -77,9 +77,15 @@ pub struct AgentFlags {
     /// Greet each connection with a short clip 0.3 s after it opens.
     #[arg(long)]
     pub greeting: bool,
-    /// Send RTVI-like JSON Message frames (metrics 0.45 s after connect, bot-started-speaking, ...).
+    /// Send RTVI JSON Message frames as pipecat does: initial metrics 0.45 s after connect,
+    /// per-service ttfb/processing metrics per turn, speaking events, bot-interrupted,
+    /// transcriptions.
     #[arg(long)]
     pub rtvi: bool,
+    /// Let the reply play out when the user speaks over it (pipecat's
+    /// allow_interruptions=False); by default speech the VAD accepts (--vad-start-ms) stops it.
+    #[arg(long)]
+    pub no_interruptions: bool,
     /// Replies that can be generated at once; beyond, LLM and TTS TTFB grow with the queue.
     #[arg(long, value_name = "N")]
     pub capacity: Option<usize>,
@@ -149,6 +155,7 @@ impl AgentFlags {
             reply: self.reply,
             greeting: self.greeting,
             rtvi: self.rtvi,
+            interruptions: !self.no_interruptions,
             capacity: self.capacity,
             faults: Faults {
                 stall_prob: self.stall_prob,

@@ -8,13 +8,14 @@ use clap::Args;
 use super::value::{DurationArg, SHARD_INDEX_VAR, ShardArg, StagesArg, StartAtArg};
 use crate::CliError;
 use crate::bench::connect::{Header, TlsTrust};
+use crate::bench::scenario::{BargeInAfter, parse_mix};
 use crate::bench::shard::ShardSpec;
 use crate::bench::wire::Wire;
 use crate::bench::{BenchOptions, shape};
 use crate::dataset::DEFAULT_DIR;
 use crate::protocol::telephony::{Codec, Provider};
 use crate::protocol::{self, Protocol, url_template};
-use crate::runfolder::results::{LoadShape, OnError};
+use crate::runfolder::results::{LoadShape, Mix, OnError, Scenario};
 
 /// Flags of `voiceperf bench`.
 #[derive(Debug, Args)]
@@ -133,6 +134,41 @@ pub struct BenchFlags {
     /// No live progress line.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// What users do over the bot's replies: strict turns; interrupt (the next query starts
+    /// --barge-in-after seconds into every reply); distractor (a short sound that is not a
+    /// turn over every reply); mixed (drawn by --mix).
+    #[arg(long, value_enum, default_value_t = DEFAULTS.scenario)]
+    pub scenario: Scenario,
+    /// Shares for --scenario mixed, e.g. turn=0.4,interrupt=0.3,distractor=0.3 (the default).
+    #[arg(long, value_name = "SHARES", value_parser = parse_mix)]
+    pub mix: Option<Mix>,
+    /// Seed of the scenario's draws (default: from the clock; recorded in summary.json) and of
+    /// the --arrival-rate arrival times (default there: 1; every shard of a run must use the
+    /// same).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Seconds of reply audio before a barge-in or distractor: one value, a list (0.5,1,1.5)
+    /// picked at random, or a range (0.5..1.5) drawn uniformly.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULTS.barge_in_after.clone())]
+    pub barge_in_after: BargeInAfter,
+    /// A reply still sending audio this long after a barge-in or distractor began did not
+    /// stop.
+    #[arg(long, value_name = "DURATION", default_value_t = DurationArg(DEFAULTS.stop_limit))]
+    pub stop_limit: DurationArg,
+    /// Distractor sounds (16 kHz mono WAVs, prepared like queries); default: built-in
+    /// synthetic bursts (100 ms noise, 10 ms click, 350 ms voiced backchannel).
+    #[arg(long, value_name = "DIR")]
+    pub distractor_dir: Option<PathBuf>,
+    /// Speak the RTVI client handshake (client-ready) when connecting; some servers wait for
+    /// it before they send anything.
+    #[arg(long)]
+    pub rtvi: bool,
+    /// Exit with status 3 when a level's p95 barge-in stop latency exceeds this many seconds.
+    #[arg(long, value_name = "SECS")]
+    pub fail_stop_p95: Option<f64>,
+    /// Exit with status 3 when a level's false-stop rate on distractors exceeds this fraction.
+    #[arg(long, value_name = "FRACTION")]
+    pub max_false_stop_rate: Option<f64>,
     /// Ramp users in stages instead of --clients, as k6 does: DURATION:USERS,… goes from 0
     /// users linearly to each target over its duration, e.g. 30s:10,2m:50,30s:0; users
     /// leaving hang up after their turn in progress. The metrics window is all the stages.
@@ -151,9 +187,6 @@ pub struct BenchFlags {
     /// Turns each conversation of --arrival-rate takes before hanging up.
     #[arg(long, value_name = "N", default_value_t = 3, requires = "arrival_rate")]
     pub turns_per_conversation: usize,
-    /// Seed of the --arrival-rate arrival times (every shard of a run must use the same).
-    #[arg(long, default_value_t = 1, requires = "arrival_rate")]
-    pub seed: u64,
     /// Run shard I of N of one run (I from 0; --clients is the whole run's users, this shard
     /// simulates every N-th from user I+1). `auto/N` takes I from JOB_COMPLETION_INDEX, as in a
     /// Kubernetes Indexed Job. Needs --start-at. `voiceperf merge` joins the shards' folders.
@@ -215,6 +248,17 @@ impl BenchFlags {
                     .into(),
             ));
         }
+        if self.rtvi {
+            match &mut wire {
+                Wire::Pipecat { rtvi } => *rtvi = true,
+                Wire::Telephony(t) => {
+                    return Err(usage(format!(
+                        "--rtvi needs --protocol pipecat (RTVI messages ride on pipecat frames), not {}",
+                        t.provider
+                    )));
+                }
+            }
+        }
         let chunk_ms = self
             .chunk_ms
             .or(wire.fixed_chunk_ms())
@@ -251,7 +295,7 @@ impl BenchFlags {
             LoadShape::Open {
                 arrival_rate,
                 turns_per_conversation: self.turns_per_conversation,
-                seed: self.seed,
+                seed: self.seed.unwrap_or(1),
             }
         } else {
             LoadShape::Closed
@@ -292,6 +336,14 @@ impl BenchFlags {
             max_error_rate: self.max_error_rate,
             agent_log: self.agent_log,
             quiet: self.quiet,
+            scenario: self.scenario,
+            mix: self.mix,
+            seed: self.seed,
+            barge_in_after: self.barge_in_after,
+            stop_limit: self.stop_limit.0,
+            distractor_dir: self.distractor_dir,
+            fail_stop_p95: self.fail_stop_p95,
+            max_false_stop_rate: self.max_false_stop_rate,
             settings: None,
             shape,
             shard,
@@ -299,6 +351,13 @@ impl BenchFlags {
             threads: self.threads,
             wire,
         };
+        if options.mix.is_some() && options.scenario != Scenario::Mixed {
+            return Err(crate::CliError::Usage(format!(
+                "--mix needs --scenario mixed, not {}",
+                options.scenario.name()
+            ))
+            .into());
+        }
         options.validate()?;
         Ok(options)
     }

@@ -32,6 +32,14 @@ pub struct MergeArgs {
     /// shards' --max-error-rate).
     #[arg(long)]
     pub max_error_rate: Option<f64>,
+    /// Exit with status 3 when the run's p95 barge-in stop latency exceeds this many seconds
+    /// (default: the shards' --fail-stop-p95).
+    #[arg(long)]
+    pub fail_stop_p95: Option<f64>,
+    /// Exit with status 3 when the run's false-stop rate on distractors exceeds this fraction
+    /// (default: the shards' --max-false-stop-rate).
+    #[arg(long)]
+    pub max_false_stop_rate: Option<f64>,
 }
 
 impl MergeArgs {
@@ -45,6 +53,8 @@ impl MergeArgs {
                 slo_p95: self.slo_p95,
                 fail_p95: self.fail_p95,
                 max_error_rate: self.max_error_rate,
+                fail_stop_p95: self.fail_stop_p95,
+                max_false_stop_rate: self.max_false_stop_rate,
             },
         })
     }

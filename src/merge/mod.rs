@@ -176,6 +176,11 @@ pub fn merge(options: &MergeOptions) -> anyhow::Result<Merged> {
             .gates
             .max_error_rate
             .or(summary.config.max_error_rate),
+        fail_stop_p95: options.gates.fail_stop_p95.or(summary.config.fail_stop_p95),
+        max_false_stop_rate: options
+            .gates
+            .max_false_stop_rate
+            .or(summary.config.max_false_stop_rate),
     };
     let verdict = gates::evaluate(&[(&summary, dir.as_path())], &dir, gates);
     let outcome = if !verdict.gate_failures.is_empty() {
@@ -345,9 +350,25 @@ fn agent_agreement(
         .flat_map(|c| c.turns.iter())
         .filter_map(|t| t.agent.as_ref().map(|a| a.difference_ms))
         .collect();
-    Some(summary::agent_agreement(
+    let mut agreement = summary::agent_agreement(
         logs.join(", "),
         checked.iter().map(|a| a.truth_lines).sum(),
         &differences,
-    ))
+    );
+    let signal_differences: Vec<f64> = clients
+        .iter()
+        .flat_map(|c| c.turns.iter())
+        .filter_map(|t| {
+            let stop = t
+                .interruption
+                .as_ref()
+                .map(|i| &i.stop)
+                .or(t.distractor.as_ref().map(|d| &d.stop))?;
+            stop.agent.as_ref()?.signal_difference_ms
+        })
+        .collect();
+    agreement.interruption_lines = checked.iter().map(|a| a.interruption_lines).sum();
+    agreement.matched_stops = signal_differences.len();
+    agreement.stop_signal_difference_ms = crate::stats::Summary::from_samples(&signal_differences);
+    Some(agreement)
 }

@@ -600,7 +600,12 @@ fn envelope<D: Serialize>(kind: &str, id: Option<&str>, data: Option<&D>) -> Str
 
 /// Reads one RTVI message (the JSON text of a `Frame.message`).
 pub fn parse(json: &str) -> Result<Message, RtviError> {
-    let value: Value = serde_json::from_str(json)?;
+    from_value(&serde_json::from_str(json)?)
+}
+
+/// Reads one RTVI message from JSON already parsed (a caller that also looks at other fields
+/// parses once).
+pub fn from_value(value: &Value) -> Result<Message, RtviError> {
     let Value::Object(object) = value else {
         return Err(RtviError::NotObject);
     };

@@ -85,6 +85,8 @@ svg .mark-failed{stroke:var(--bad);stroke-width:2.2;fill:none}
 svg .u0{fill:#4e79a7;stroke:#4e79a7}svg .u1{fill:#f28e2b;stroke:#f28e2b}svg .u2{fill:#59a14f;stroke:#59a14f}svg .u3{fill:#b07aa1;stroke:#b07aa1}svg .u4{fill:#76b7b2;stroke:#76b7b2}
 svg .u5{fill:#edc948;stroke:#edc948}svg .u6{fill:#ff9da7;stroke:#ff9da7}svg .u7{fill:#9c755f;stroke:#9c755f}svg .u8{fill:#e15759;stroke:#e15759}svg .u9{fill:#bab0ac;stroke:#bab0ac}
 svg path.user-line,svg path.level-line{fill:none}
+svg .tl-user{fill:#4e79a7}svg .tl-sound{fill:#b07aa1}svg .tl-bot{fill:#59a14f}svg .tl-stop{fill:#e15759}svg .tl-signal{fill:#1d2329}
+dl.definitions{font-size:13px;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px}dl.definitions dt{font-weight:600}dl.definitions dd{margin:0}
 svg .dot.u0,svg .dot.u1,svg .dot.u2,svg .dot.u3,svg .dot.u4,svg .dot.u5,svg .dot.u6,svg .dot.u7,svg .dot.u8,svg .dot.u9{stroke:#fff}
 footer{margin-top:40px;color:var(--muted);font-size:13px;border-top:1px solid var(--line);padding-top:10px}
 "#;
@@ -497,6 +499,9 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     render_load(out, summary, &level.clients);
     render_breakdown(out, level, record);
     render_events(out, summary, &turns);
+    if let Some(section) = crate::report::bargein::html_section(summary, &level.clients) {
+        out.push_str(&section);
+    }
     render_errors(out, summary);
     render_self_check(out, summary, record);
     render_shards(out, summary);

@@ -158,6 +158,7 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         s.dataset.files.len(),
         s.dataset.audio_dir
     );
+    out.push_str(&crate::report::bargein::markdown(s));
     let bins = crate::report::load::bins(s, &level.clients);
     if let Some(knee) = crate::report::load::knee(&bins, s.config.slo_p95) {
         let _ = writeln!(out, "- {}", knee.describe(s.config.slo_p95));

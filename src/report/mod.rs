@@ -6,6 +6,7 @@
 //! [`svg`] kit, [`html`] assembles the page and [`markdown`] the summary. The JSON is only
 //! read; the outputs are written atomically.
 
+pub mod bargein;
 pub mod charts;
 pub mod data;
 pub mod html;

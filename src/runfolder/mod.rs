@@ -145,8 +145,8 @@ pub enum Contents<L> {
     Single(Box<L>),
     /// A concurrency sweep: `sweep.json` and one folder per level.
     Sweep {
-        /// `sweep.json`.
-        sweep: SweepSummary,
+        /// `sweep.json` (boxed: it is much larger than a level).
+        sweep: Box<SweepSummary>,
         /// Each level that could be read, in sweep order.
         levels: Vec<L>,
         /// Levels that could not be read, with the reason.
@@ -209,7 +209,7 @@ impl RunFolder {
             return Ok(RunFolder {
                 dir: dir.to_path_buf(),
                 contents: Contents::Sweep {
-                    sweep,
+                    sweep: Box::new(sweep),
                     levels,
                     unreadable,
                 },

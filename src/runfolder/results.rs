@@ -199,6 +199,188 @@ pub struct TurnRecord {
     pub max_send_lateness_ms: f64,
     /// The agent's own view of this turn, when `--agent-log` was given and matched.
     pub agent: Option<AgentTurnView>,
+    /// What the turn was in its scenario (`turn` in files written before scenarios existed).
+    #[serde(default)]
+    pub kind: TurnKind,
+    /// For an `interrupt`: how the reply this query was spoken over stopped.
+    #[serde(default)]
+    pub interruption: Option<InterruptionRecord>,
+    /// For a `distractor`: the sound made over this turn's reply and what the bot did.
+    #[serde(default)]
+    pub distractor: Option<DistractorRecord>,
+    /// A barge-in or distractor was planned over this turn's reply, but the reply had ended
+    /// before its point (the reply was shorter than `--barge-in-after`).
+    #[serde(default)]
+    pub overlay_missed: Option<TurnKind>,
+    /// What the agent itself reported about this turn in RTVI messages, when it sent any.
+    #[serde(default)]
+    pub agent_metrics: Option<AgentTurnMetrics>,
+}
+
+/// What a turn was in its scenario (`--scenario`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnKind {
+    /// An ordinary turn, spoken after the previous reply ended.
+    #[default]
+    Turn,
+    /// A query spoken over the previous reply (a barge-in).
+    Interrupt,
+    /// A turn whose reply had a sound that is not a turn made over it (noise, click,
+    /// backchannel).
+    Distractor,
+}
+
+impl TurnKind {
+    /// The snake_case name used in JSON, CSV and on the console.
+    pub fn name(self) -> &'static str {
+        match self {
+            TurnKind::Turn => "turn",
+            TurnKind::Interrupt => "interrupt",
+            TurnKind::Distractor => "distractor",
+        }
+    }
+}
+
+/// The message that told the user the agent stopped its reply, whatever the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopSignal {
+    /// The wire's own interruption message (pipecat's `InterruptionFrame`).
+    Interruption,
+    /// RTVI `bot-interrupted` while a reply was playing.
+    BotInterrupted,
+}
+
+/// How a reply behaved once the user made a sound over it (a barge-in or a distractor). All
+/// instants are unix seconds on bench's clocks; latencies are from the sound's onset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplyStop {
+    /// Seconds of reply audio planned to have played when the sound begins
+    /// (`--barge-in-after`).
+    pub barge_in_after_s: f64,
+    /// Seconds of reply audio that had played (simulated playback clock) at the onset.
+    pub reply_played_s: Option<f64>,
+    /// Onset of the sound (its speech start from the manifest) on the send clock, mapped as the
+    /// speech end is for latency.
+    pub onset_at: Option<f64>,
+    /// Arrival of the last audio frame of the reply (its stream up to the first break).
+    pub last_reply_frame_at: Option<f64>,
+    /// Arrival of the first stop signal after the sound began.
+    pub signal_at: Option<f64>,
+    /// Which signal that was.
+    pub signal: Option<StopSignal>,
+    /// Arrival of RTVI `user-started-speaking` after the sound began: the agent heard a turn.
+    pub user_started_speaking_at: Option<f64>,
+    /// Whether the reply audio stopped within `--stop-limit` of the onset.
+    pub stopped: bool,
+    /// `last_reply_frame_at − onset_at` (s); negative when the reply's last frame arrived
+    /// before the onset (the agent stopped on sound before the speech onset).
+    pub stop_latency_s: Option<f64>,
+    /// `signal_at − onset_at` (s).
+    pub signal_latency_s: Option<f64>,
+    /// Reply audio that arrived after the signal (ms of playback); `null` without a signal.
+    pub talk_over_ms: Option<f64>,
+    /// Reply audio that arrived after the onset (ms of playback).
+    pub overlap_ms: f64,
+    /// Id of the first microphone chunk carrying the sound.
+    pub first_chunk_id: u64,
+    /// Id of the last microphone chunk carrying the sound (`null` if cut short).
+    pub last_chunk_id: Option<u64>,
+    /// The agent's own view of the stop, from its interruption truth line.
+    pub agent: Option<AgentStopView>,
+}
+
+/// A query spoken over the previous reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterruptionRecord {
+    /// Number of the turn whose reply was spoken over.
+    pub interrupted_turn: usize,
+    /// How that reply stopped.
+    #[serde(flatten)]
+    pub stop: ReplyStop,
+}
+
+/// A sound that is not a turn, made over a reply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistractorRecord {
+    /// The sound: a file of `--distractor-dir`, or `builtin:noise`, `builtin:click`,
+    /// `builtin:backchannel`.
+    pub sound: String,
+    /// Length of its audible part (s).
+    pub duration_s: f64,
+    /// End of its audible part on the send clock (unix s).
+    pub end_at: Option<f64>,
+    /// How the reply behaved; `stopped` is a false stop.
+    #[serde(flatten)]
+    pub stop: ReplyStop,
+    /// Whether the bot answered the sound: reply audio arrived after the reply's stream broke
+    /// off, before the next turn.
+    pub spurious_reply: bool,
+    /// Arrival of that reply's first audio (unix s).
+    pub spurious_reply_at: Option<f64>,
+}
+
+/// The agent's own view of a stop, from its `VoiceperfAgent interruption` truth line, next to
+/// bench's view of the same intervals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentStopView {
+    /// The agent's interruption number on this stream.
+    pub agent_interruption: u64,
+    /// Id of the incoming chunk where the agent's VAD heard the speech start.
+    pub speech_start_frame_id: u64,
+    /// The agent: interruption sent − that chunk's arrival (s).
+    pub agent_signal_s: f64,
+    /// Bench: interruption signal arrival − that chunk's send (s).
+    pub bench_signal_s: Option<f64>,
+    /// The agent: last reply frame sent − that chunk's arrival (s); `null` when the reply was
+    /// stopped before its first frame.
+    pub agent_last_frame_s: Option<f64>,
+    /// Bench: last reply frame arrival − that chunk's send (s).
+    pub bench_last_frame_s: Option<f64>,
+    /// `bench_signal_s − agent_signal_s` (ms): network and scheduling.
+    pub signal_difference_ms: Option<f64>,
+    /// `bench_last_frame_s − agent_last_frame_s` (ms).
+    pub last_frame_difference_ms: Option<f64>,
+}
+
+/// What the agent reported about one turn in RTVI messages (pipecat's `metrics`, speaking
+/// events, transcriptions), attributed to the turn from its `user-started-speaking` to the next
+/// turn's. Instants are arrivals (unix s); service times are as the agent measured them (s).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentTurnMetrics {
+    /// Arrival of `user-started-speaking`.
+    pub user_started_speaking_at: Option<f64>,
+    /// Arrival of `user-stopped-speaking`: the agent's end-of-turn decision.
+    pub user_stopped_speaking_at: Option<f64>,
+    /// Arrival of `bot-started-speaking`.
+    pub bot_started_speaking_at: Option<f64>,
+    /// Arrival of `bot-stopped-speaking`.
+    pub bot_stopped_speaking_at: Option<f64>,
+    /// `user_stopped_speaking_at − speech_end_at` (s): the agent's end-of-turn decision time.
+    pub vad_wait_s: Option<f64>,
+    /// First TTFB of an ASR/STT processor (s).
+    pub asr_ttfb_s: Option<f64>,
+    /// First TTFB of an LLM processor (s).
+    pub llm_ttfb_s: Option<f64>,
+    /// First TTFB of a TTS processor (s).
+    pub tts_ttfb_s: Option<f64>,
+    /// First processing time of an LLM processor (s).
+    pub llm_processing_s: Option<f64>,
+    /// First processing time of a TTS processor (s).
+    pub tts_processing_s: Option<f64>,
+    /// LLM prompt tokens.
+    pub prompt_tokens: Option<u64>,
+    /// LLM completion tokens.
+    pub completion_tokens: Option<u64>,
+    /// Characters sent to the TTS.
+    pub tts_characters: Option<u64>,
+    /// Audio seconds the STT reported using.
+    pub stt_audio_s: Option<f64>,
+    /// The final transcription of the user's speech.
+    pub transcript: Option<String>,
+    /// `metrics` messages attributed to the turn (the initial all-zero one is skipped).
+    pub metrics_messages: usize,
 }
 
 /// How a turn ended.
@@ -437,6 +619,34 @@ pub struct SummaryConfig {
     pub fail_p95: Option<f64>,
     /// `--max-error-rate` (0–1).
     pub max_error_rate: Option<f64>,
+    /// What happens over replies (`--scenario`; `turns` in files written before it existed).
+    #[serde(default)]
+    pub scenario: Scenario,
+    /// Shares of event kinds (`--mix`, for `mixed`; one kind at 1 otherwise).
+    #[serde(default)]
+    pub mix: Option<Mix>,
+    /// Seed of the scenario's draws (`--seed`).
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Seconds of reply audio before a barge-in or distractor (`--barge-in-after`, as given).
+    #[serde(default)]
+    pub barge_in_after: Option<String>,
+    /// A reply that still sends audio this long (s) after the onset did not stop
+    /// (`--stop-limit`).
+    #[serde(default)]
+    pub stop_limit: Option<f64>,
+    /// Folder of distractor sounds; `null`: the built-in synthetic bursts.
+    #[serde(default)]
+    pub distractor_dir: Option<String>,
+    /// Whether bench spoke the RTVI handshake (`--rtvi`).
+    #[serde(default)]
+    pub rtvi: bool,
+    /// `--fail-stop-p95` (s).
+    #[serde(default)]
+    pub fail_stop_p95: Option<f64>,
+    /// `--max-false-stop-rate` (0–1).
+    #[serde(default)]
+    pub max_false_stop_rate: Option<f64>,
     /// How users come and go (absent in run folders written before load shapes: `closed`).
     #[serde(default)]
     pub load: LoadShape,
@@ -449,6 +659,44 @@ pub struct SummaryConfig {
 /// The protocol of run folders written before telephony.
 fn pipecat_protocol() -> String {
     "pipecat".to_string()
+}
+
+/// What the simulated users do over the bot's replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Scenario {
+    /// Strict turns: speak, wait for the whole reply, speak again.
+    #[default]
+    Turns,
+    /// Every next query is spoken over the reply (barge-in).
+    Interrupt,
+    /// A short sound that is not a turn is made over every reply.
+    Distractor,
+    /// Ordinary turns, barge-ins and distractors drawn by `--mix`.
+    Mixed,
+}
+
+impl Scenario {
+    /// The name as on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Turns => "turns",
+            Scenario::Interrupt => "interrupt",
+            Scenario::Distractor => "distractor",
+            Scenario::Mixed => "mixed",
+        }
+    }
+}
+
+/// Shares of the event kinds drawn over each reply (they need not sum to 1; they are weights).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Mix {
+    /// Ordinary turns.
+    pub turn: f64,
+    /// Barge-ins.
+    pub interrupt: f64,
+    /// Distractors.
+    pub distractor: f64,
 }
 
 /// How users come and go during a run.
@@ -611,6 +859,71 @@ pub struct SummaryResults {
     pub reply_audio: Option<Summary>,
     /// Turns by outcome.
     pub turns: TurnCounts,
+    /// Barge-ins: queries spoken over a reply (absent in files written before scenarios).
+    #[serde(default)]
+    pub interruptions: Option<InterruptionSummary>,
+    /// Distractors: sounds that are not turns made over a reply.
+    #[serde(default)]
+    pub distractors: Option<DistractorSummary>,
+    /// What the agent reported about its turns in RTVI messages.
+    #[serde(default)]
+    pub agent_metrics: Option<AgentMetricsSummary>,
+}
+
+/// Barge-ins over every in-window `interrupt` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InterruptionSummary {
+    /// Queries spoken over a playing reply.
+    pub count: usize,
+    /// Of which the reply stopped within `--stop-limit`.
+    pub stopped: usize,
+    /// `stopped / count` (`null` without events).
+    pub success_rate: Option<f64>,
+    /// Onset of the interrupting speech → last frame of the interrupted reply, over stopped
+    /// events (s).
+    pub stop_latency: Option<Summary>,
+    /// Onset → the agent's stop signal (InterruptionFrame / bot-interrupted) (s).
+    pub signal_latency: Option<Summary>,
+    /// Reply audio still arriving after the signal (ms), over events with a signal.
+    pub talk_over_ms: Option<Summary>,
+    /// Events with a stop signal.
+    pub signalled: usize,
+    /// Latency of the reply to the interrupting query (from its speech end) (s).
+    pub reply_latency: Option<Summary>,
+    /// Planned barge-ins that did not happen: the reply had ended first.
+    pub missed: usize,
+}
+
+/// False barge-ins over every in-window `distractor` event.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DistractorSummary {
+    /// Sounds made over a playing reply.
+    pub count: usize,
+    /// Of which the reply stopped within `--stop-limit` anyway.
+    pub false_stops: usize,
+    /// `false_stops / count` (`null` without events).
+    pub false_stop_rate: Option<f64>,
+    /// Of which the bot answered the sound with a new reply.
+    pub spurious_replies: usize,
+    /// Of which the agent sent a stop signal.
+    pub signalled: usize,
+    /// Planned distractors that did not happen: the reply had ended first.
+    pub missed: usize,
+}
+
+/// The agent's own per-turn numbers from RTVI, over in-window turns that reported them (s).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentMetricsSummary {
+    /// Turns with at least one RTVI message attributed.
+    pub turns: usize,
+    /// LLM time to first byte.
+    pub llm_ttfb: Option<Summary>,
+    /// TTS time to first byte.
+    pub tts_ttfb: Option<Summary>,
+    /// ASR/STT time to first byte (when reported).
+    pub asr_ttfb: Option<Summary>,
+    /// Arrival of `user-stopped-speaking` − the real end of speech.
+    pub vad_wait: Option<Summary>,
 }
 
 /// Seed `filtered_results`: per-connection valid averages aggregated.
@@ -823,6 +1136,15 @@ pub struct AgentAgreement {
     pub difference_ms: Option<Summary>,
     /// 99th percentile of the absolute difference (ms).
     pub abs_difference_p99_ms: Option<f64>,
+    /// Interruption truth lines found for this run's stream ids.
+    #[serde(default)]
+    pub interruption_lines: usize,
+    /// Barge-in and distractor events matched to one.
+    #[serde(default)]
+    pub matched_stops: usize,
+    /// Bench's signal interval − the agent's, over matched events (ms).
+    #[serde(default)]
+    pub stop_signal_difference_ms: Option<Summary>,
 }
 
 /// Run timing and completeness.
@@ -861,6 +1183,12 @@ pub struct SweepSummary {
     pub fail_p95: Option<f64>,
     /// `--max-error-rate`.
     pub max_error_rate: Option<f64>,
+    /// `--fail-stop-p95` (s).
+    #[serde(default)]
+    pub fail_stop_p95: Option<f64>,
+    /// `--max-false-stop-rate`.
+    #[serde(default)]
+    pub max_false_stop_rate: Option<f64>,
     /// Every gate that failed, in words; empty when all passed.
     pub gate_failures: Vec<String>,
 }
@@ -886,4 +1214,10 @@ pub struct SweepLevel {
     pub trustworthy: bool,
     /// Whether p95 met `--slo-p95` (`null` without an SLO or without turns).
     pub meets_slo: Option<bool>,
+    /// p95 stop latency of the level's barge-ins (s).
+    #[serde(default)]
+    pub stop_p95: Option<f64>,
+    /// False-stop rate of the level's distractors.
+    #[serde(default)]
+    pub false_stop_rate: Option<f64>,
 }

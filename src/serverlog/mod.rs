@@ -13,7 +13,7 @@ use anyhow::Context;
 
 use input::{Input, LineReader};
 use parse::{Event, LineParser, ServiceNames};
-use truth::AgentTurnTruth;
+use truth::{AgentInterruptionTruth, AgentTurnTruth};
 
 /// One truth line of the agent's log and the stream it belongs to.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,14 +24,37 @@ pub struct TruthLine {
     pub truth: AgentTurnTruth,
 }
 
-/// Reads the truth lines of `log`  (plain or gzip,
-/// colour codes and `docker compose` prefixes removed).
+/// One interruption truth line of the agent's log and the stream it belongs to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterruptionLine {
+    /// Stream id (`streamId=` field).
+    pub stream_id: String,
+    /// The agent's view of the interruption.
+    pub truth: AgentInterruptionTruth,
+}
+
+/// Every truth line of an agent log, by kind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TruthLog {
+    /// One per reply.
+    pub turns: Vec<TruthLine>,
+    /// One per interruption.
+    pub interruptions: Vec<InterruptionLine>,
+}
+
+/// Reads the turn truth lines of `log` (plain or gzip, colour codes and `docker compose`
+/// prefixes removed).
 pub fn read_truth_lines(log: &Path) -> anyhow::Result<Vec<TruthLine>> {
+    Ok(read_truth_log(log)?.turns)
+}
+
+/// Reads every truth line of `log`, turns and interruptions.
+pub fn read_truth_log(log: &Path) -> anyhow::Result<TruthLog> {
     let opened = input::open(&Input::File(log.to_path_buf()))?;
     let mut reader = LineReader::new(opened.reader);
     let parser = LineParser::new(ServiceNames::default());
     let mut scratch = Vec::new();
-    let mut lines = Vec::new();
+    let mut lines = TruthLog::default();
     while let Some(line) = reader
         .next_line()
         .with_context(|| format!("reading {}", log.display()))?
@@ -42,11 +65,18 @@ pub fn read_truth_lines(log: &Path) -> anyhow::Result<Vec<TruthLine>> {
         } else {
             line
         };
-        if let Some(Event::AgentTurn { stream, truth }) = parser.parse(text) {
-            lines.push(TruthLine {
+        match parser.parse(text) {
+            Some(Event::AgentTurn { stream, truth }) => lines.turns.push(TruthLine {
                 stream_id: String::from_utf8_lossy(stream).into_owned(),
                 truth,
-            });
+            }),
+            Some(Event::AgentInterruption { stream, truth }) => {
+                lines.interruptions.push(InterruptionLine {
+                    stream_id: String::from_utf8_lossy(stream).into_owned(),
+                    truth,
+                })
+            }
+            _ => {}
         }
     }
     Ok(lines)

@@ -12,7 +12,9 @@
 use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
-use super::truth::{AGENT_TURN_PREFIX, AgentTurnTruth};
+use super::truth::{
+    AGENT_INTERRUPTION_PREFIX, AGENT_TURN_PREFIX, AgentInterruptionTruth, AgentTurnTruth,
+};
 
 /// A per-stream metric read from the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -264,6 +266,13 @@ pub enum Event<'a> {
         /// The turn's times.
         truth: AgentTurnTruth,
     },
+    /// A `voiceperf agent` interruption truth line.
+    AgentInterruption {
+        /// Stream id.
+        stream: &'a [u8],
+        /// The interruption's times.
+        truth: AgentInterruptionTruth,
+    },
     /// pipecat's `User stopped speaking`, bare or after a processor's name, or its turn
     /// strategy's `User turn inference triggered`.
     UserStoppedSpeaking {
@@ -291,6 +300,7 @@ impl Event<'_> {
             | Event::CompletionTokens { stream, .. }
             | Event::ClientStart { stream, .. }
             | Event::AgentTurn { stream, .. }
+            | Event::AgentInterruption { stream, .. }
             | Event::UserStoppedSpeaking { stream, .. }
             | Event::Malformed { stream, .. } => stream,
         }
@@ -442,6 +452,18 @@ impl LineParser {
                 None => Event::Malformed {
                     stream,
                     what: "VoiceperfAgent turn line",
+                    text: message,
+                },
+            });
+        }
+        if let Some(rest) = message.strip_prefix(AGENT_INTERRUPTION_PREFIX.as_bytes())
+            && rest.first().is_some_and(u8::is_ascii_digit)
+        {
+            return Some(match parse_agent_interruption(rest) {
+                Some(truth) => Event::AgentInterruption { stream, truth },
+                None => Event::Malformed {
+                    stream,
+                    what: "VoiceperfAgent interruption line",
                     text: message,
                 },
             });
@@ -604,6 +626,25 @@ fn parse_agent_turn(rest: &[u8]) -> Option<AgentTurnTruth> {
         speech_arrived_unix: parse_non_negative(arrived)?,
         first_reply_unix: parse_non_negative(sent)?,
         latency_s: parse_seconds(rest)?,
+    })
+}
+
+fn parse_agent_interruption(rest: &[u8]) -> Option<AgentInterruptionTruth> {
+    let (number, rest) = split_once(rest, b": speech start frame id ")?;
+    let (frame, rest) = split_once(rest, b" arrived at ")?;
+    let (arrived, rest) = split_once(rest, b", interruption sent at ")?;
+    let (sent, rest) = split_once(rest, b", last reply frame sent at ")?;
+    let last = first_token(rest);
+    let last = last.strip_suffix(b",").unwrap_or(last);
+    Some(AgentInterruptionTruth {
+        interruption: parse_u64(number)?,
+        speech_start_frame_id: parse_u64(frame)?,
+        speech_arrived_unix: parse_non_negative(arrived)?,
+        interruption_unix: parse_non_negative(sent)?,
+        last_reply_frame_unix: match last {
+            b"-" => None,
+            value => Some(parse_non_negative(value)?),
+        },
     })
 }
 
@@ -1085,6 +1126,39 @@ mod tests {
         assert_eq!(find_log_time(b"no time here at all, none"), None);
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+    }
+
+    #[test]
+    fn agent_interruption_line_round_trips_and_old_lines_are_ignored() {
+        let parser = LineParser::new(ServiceNames::default());
+        for last in [Some(1_732_700_001.431), None] {
+            let truth = AgentInterruptionTruth {
+                interruption: 2,
+                speech_start_frame_id: 123,
+                speech_arrived_unix: 1_732_700_001.25,
+                interruption_unix: 1_732_700_001.452,
+                last_reply_frame_unix: last,
+            };
+            let line = format!("{PREFIX}{truth}, stopped turn 3 after 14 reply frames");
+            assert_eq!(
+                parser.parse(line.as_bytes()),
+                Some(Event::AgentInterruption {
+                    stream: b"client_3_1732700000000",
+                    truth
+                }),
+                "{line}"
+            );
+        }
+        // The line of agents before the truth line existed says nothing parseable.
+        let old = format!(
+            "{PREFIX}VoiceperfAgent interruption: user started speaking, stopped turn 1 after 3 reply frames"
+        );
+        assert_eq!(parser.parse(old.as_bytes()), None);
+        let broken = format!("{PREFIX}VoiceperfAgent interruption 2: speech start frame id x");
+        assert!(matches!(
+            parser.parse(broken.as_bytes()),
+            Some(Event::Malformed { .. })
+        ));
     }
 
     #[test]

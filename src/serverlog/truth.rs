@@ -1,8 +1,10 @@
-//! `voiceperf agent`'s truth line: one log line per reply giving the agent's own view of the
+//! `voiceperf agent`'s truth lines: one log line per reply giving the agent's own view of the
 //! turn (the arrival of the last chunk its VAD counted as speech → the sending of its first
 //! reply frame), written by the agent and read back by `bench` (to check its measurement) and
 //! `analyze` (to split the latency). Both match a line to its bench turn with
-//! [`turn_for_truth`].
+//! [`turn_for_truth`]. A second kind, one per interruption ([`AgentInterruptionTruth`]), gives
+//! the agent's view of a barge-in: where its VAD heard the speech start and when it stopped
+//! the reply.
 
 use std::borrow::Borrow;
 
@@ -42,6 +44,46 @@ impl std::fmt::Display for AgentTurnTruth {
             self.first_reply_unix,
             self.latency_s
         )
+    }
+}
+
+/// The message prefix of the agent's interruption truth line.
+pub const AGENT_INTERRUPTION_PREFIX: &str = "VoiceperfAgent interruption ";
+
+/// `voiceperf agent`'s own view of one interruption (user speech that stopped a reply), from
+/// its truth line.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AgentInterruptionTruth {
+    /// Interruption number on the stream (1-based, as logged).
+    pub interruption: u64,
+    /// Id of the incoming audio frame where the VAD's confirmed speech run began.
+    pub speech_start_frame_id: u64,
+    /// When that frame arrived at the agent's socket (unix seconds).
+    pub speech_arrived_unix: f64,
+    /// When the agent sent its interruption (unix seconds).
+    pub interruption_unix: f64,
+    /// When the agent sent the last frame of the stopped reply (unix seconds); `None` when the
+    /// reply was stopped before its first frame.
+    pub last_reply_frame_unix: Option<f64>,
+}
+
+/// The interruption truth line's message up to its free-text tail: `VoiceperfAgent
+/// interruption N: speech start frame id F arrived at A, interruption sent at S, last reply
+/// frame sent at L` (`L` is `-` when no reply frame had been sent).
+impl std::fmt::Display for AgentInterruptionTruth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{AGENT_INTERRUPTION_PREFIX}{}: speech start frame id {} arrived at {:.6}, interruption sent at {:.6}, last reply frame sent at ",
+            self.interruption,
+            self.speech_start_frame_id,
+            self.speech_arrived_unix,
+            self.interruption_unix,
+        )?;
+        match self.last_reply_frame_unix {
+            Some(last) => write!(f, "{last:.6}"),
+            None => f.write_str("-"),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::runfolder::results::ClientResults;
 
 /// Columns of `turns.csv`, one row per turn of every connection (in and out of the window).
-pub const TURNS_CSV_COLUMNS: [&str; 30] = [
+pub const TURNS_CSV_COLUMNS: [&str; 42] = [
     "stream_id",
     "user",
     "connection",
@@ -34,6 +34,18 @@ pub const TURNS_CSV_COLUMNS: [&str; 30] = [
     "max_send_lateness_ms",
     "agent_latency_s",
     "agent_difference_ms",
+    "kind",
+    "overlay_missed",
+    "interrupted_turn",
+    "distractor_sound",
+    "stopped",
+    "stop_latency_s",
+    "signal_latency_s",
+    "talk_over_ms",
+    "spurious_reply",
+    "agent_asr_ttfb_s",
+    "agent_llm_ttfb_s",
+    "agent_tts_ttfb_s",
 ];
 
 /// `turns.csv` for these connections.
@@ -43,6 +55,12 @@ pub fn turns_csv<'a>(clients: impl Iterator<Item = &'a ClientResults>) -> String
     let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for client in clients {
         for t in &client.turns {
+            let stop = t
+                .interruption
+                .as_ref()
+                .map(|i| &i.stop)
+                .or(t.distractor.as_ref().map(|d| &d.stop));
+            let metrics = t.agent_metrics.as_ref();
             let fields = [
                 csv_field(&client.stream_id),
                 client.user.to_string(),
@@ -75,6 +93,25 @@ pub fn turns_csv<'a>(clients: impl Iterator<Item = &'a ClientResults>) -> String
                 t.max_send_lateness_ms.to_string(),
                 opt(t.agent.as_ref().map(|a| a.agent_latency_s)),
                 opt(t.agent.as_ref().map(|a| a.difference_ms)),
+                t.kind.name().to_string(),
+                t.overlay_missed
+                    .map_or(String::new(), |k| k.name().to_string()),
+                t.interruption
+                    .as_ref()
+                    .map_or(String::new(), |i| i.interrupted_turn.to_string()),
+                t.distractor
+                    .as_ref()
+                    .map_or(String::new(), |d| csv_field(&d.sound)),
+                stop.map_or(String::new(), |s| s.stopped.to_string()),
+                opt(stop.and_then(|s| s.stop_latency_s)),
+                opt(stop.and_then(|s| s.signal_latency_s)),
+                opt(stop.and_then(|s| s.talk_over_ms)),
+                t.distractor
+                    .as_ref()
+                    .map_or(String::new(), |d| d.spurious_reply.to_string()),
+                opt(metrics.and_then(|m| m.asr_ttfb_s)),
+                opt(metrics.and_then(|m| m.llm_ttfb_s)),
+                opt(metrics.and_then(|m| m.tts_ttfb_s)),
             ];
             out.push_str(&fields.join(","));
             out.push('\n');

@@ -15,10 +15,11 @@ use std::path::Path;
 use crate::clock;
 use crate::fsutil;
 use crate::runfolder::results::{
-    AgentAgreement, ClientResults, ClientRow, ConnectionStatus, DatasetInfo, ErrorDetection,
-    ErrorKind, ErrorSummary, FilteredResults, GlitchDetection, ReverseBargeIn,
+    AgentAgreement, AgentMetricsSummary, AgentTurnMetrics, ClientResults, ClientRow,
+    ConnectionStatus, DatasetInfo, DistractorRecord, DistractorSummary, ErrorDetection, ErrorKind,
+    ErrorSummary, FilteredResults, GlitchDetection, InterruptionSummary, ReplyStop, ReverseBargeIn,
     ReverseBargeInDetection, RunInfo, RunSummary, SelfCheck, ShardInfo, StreamError, SummaryConfig,
-    SummaryResults, TurnCounts, TurnOutcome, TurnRecord,
+    SummaryResults, TurnCounts, TurnKind, TurnOutcome, TurnRecord,
 };
 use crate::runfolder::{SUMMARY_FILE, TURNS_CSV_FILE};
 use crate::stats::{self, Summary, round6};
@@ -249,6 +250,9 @@ pub fn summarize_clients(
         ),
         reply_audio: summary_of(replied().map(|t| t.reply_audio_s)),
         turns,
+        interruptions: Some(interruption_summary(&counted)),
+        distractors: Some(distractor_summary(&counted)),
+        agent_metrics: Some(agent_metrics_summary(&counted)),
     };
 
     let rows = clients.iter().map(|c| client_row(c)).collect();
@@ -275,6 +279,73 @@ pub fn summarize_clients(
             .or_else(|| context.shard.clone()),
         shards: Vec::new(),
     }
+}
+
+/// Barge-ins over in-window `interrupt` turns: success rate, stop and signal latency over
+/// every event (not per connection).
+pub fn interruption_summary(turns: &[&TurnRecord]) -> InterruptionSummary {
+    let events: Vec<(&TurnRecord, &ReplyStop)> = turns
+        .iter()
+        .filter_map(|t| t.interruption.as_ref().map(|i| (*t, &i.stop)))
+        .collect();
+    let stopped: Vec<&ReplyStop> = events
+        .iter()
+        .map(|(_, stop)| *stop)
+        .filter(|s| s.stopped)
+        .collect();
+    InterruptionSummary {
+        count: events.len(),
+        stopped: stopped.len(),
+        success_rate: rate(stopped.len(), events.len()),
+        stop_latency: summary_of(stopped.iter().filter_map(|s| s.stop_latency_s)),
+        signal_latency: summary_of(events.iter().filter_map(|(_, s)| s.signal_latency_s)),
+        talk_over_ms: summary_of(events.iter().filter_map(|(_, s)| s.talk_over_ms)),
+        signalled: events.iter().filter(|(_, s)| s.signal.is_some()).count(),
+        reply_latency: summary_of(events.iter().filter_map(|(t, _)| t.latency_s)),
+        missed: turns
+            .iter()
+            .filter(|t| t.overlay_missed == Some(TurnKind::Interrupt))
+            .count(),
+    }
+}
+
+/// False barge-ins over in-window `distractor` turns.
+pub fn distractor_summary(turns: &[&TurnRecord]) -> DistractorSummary {
+    let events: Vec<&DistractorRecord> =
+        turns.iter().filter_map(|t| t.distractor.as_ref()).collect();
+    let false_stops = events.iter().filter(|d| d.stop.stopped).count();
+    DistractorSummary {
+        count: events.len(),
+        false_stops,
+        false_stop_rate: rate(false_stops, events.len()),
+        spurious_replies: events.iter().filter(|d| d.spurious_reply).count(),
+        signalled: events.iter().filter(|d| d.stop.signal.is_some()).count(),
+        missed: turns
+            .iter()
+            .filter(|t| t.overlay_missed == Some(TurnKind::Distractor))
+            .count(),
+    }
+}
+
+/// The agent's RTVI-reported numbers over in-window turns.
+pub fn agent_metrics_summary(turns: &[&TurnRecord]) -> AgentMetricsSummary {
+    let reported: Vec<&AgentTurnMetrics> = turns
+        .iter()
+        .filter_map(|t| t.agent_metrics.as_ref())
+        .collect();
+    let of =
+        |f: fn(&AgentTurnMetrics) -> Option<f64>| summary_of(reported.iter().filter_map(|m| f(m)));
+    AgentMetricsSummary {
+        turns: reported.len(),
+        llm_ttfb: of(|m| m.llm_ttfb_s),
+        tts_ttfb: of(|m| m.tts_ttfb_s),
+        asr_ttfb: of(|m| m.asr_ttfb_s),
+        vad_wait: of(|m| m.vad_wait_s),
+    }
+}
+
+fn rate(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| round6(part as f64 / whole as f64))
 }
 
 fn client_row(client: &ClientResults) -> ClientRow {
@@ -414,6 +485,9 @@ pub fn agent_agreement(log: String, truth_lines: usize, differences_ms: &[f64]) 
         matched_turns: differences_ms.len(),
         difference_ms: Summary::from_samples(differences_ms),
         abs_difference_p99_ms: stats::percentile(&absolute, 99.0),
+        interruption_lines: 0,
+        matched_stops: 0,
+        stop_signal_difference_ms: None,
     }
 }
 
@@ -492,6 +566,11 @@ pub(crate) mod tests {
             received: Vec::new(),
             max_send_lateness_ms: 0.0,
             agent: None,
+            kind: TurnKind::Turn,
+            interruption: None,
+            distractor: None,
+            overlay_missed: None,
+            agent_metrics: None,
         }
     }
 
@@ -582,6 +661,15 @@ pub(crate) mod tests {
                 slo_p95: None,
                 fail_p95: None,
                 max_error_rate: None,
+                scenario: Default::default(),
+                mix: None,
+                seed: None,
+                barge_in_after: None,
+                stop_limit: None,
+                distractor_dir: None,
+                rtvi: false,
+                fail_stop_p95: None,
+                max_false_stop_rate: None,
                 load: Default::default(),
                 protocol: "pipecat".into(),
             },

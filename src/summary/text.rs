@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::runfolder::results::{LoadShape, RunSummary};
+use crate::runfolder::results::{DistractorSummary, InterruptionSummary, LoadShape, RunSummary};
 use crate::stats::Summary;
 use crate::term::Painter;
 use crate::text;
@@ -21,6 +21,86 @@ fn summary_row(out: &mut String, label: &str, s: Option<&Summary>) {
             let _ = writeln!(out, "  {label:<18}{:>7}", 0);
         }
     }
+}
+
+/// One sentence on a run's interruptions.
+pub fn interruption_line(i: &InterruptionSummary) -> String {
+    format!(
+        "{} interruption(s): {} stopped within the limit (success rate {}), {} signalled, {} planned but missed (the reply had ended)",
+        i.count,
+        i.stopped,
+        i.success_rate.map_or(text::DASH.to_string(), text::percent),
+        i.signalled,
+        i.missed
+    )
+}
+
+/// One sentence on a run's distractors.
+pub fn distractor_line(d: &DistractorSummary) -> String {
+    format!(
+        "{} distractor(s): {} false stop(s) (false-stop rate {}), {} spurious repl(ies), {} signalled, {} planned but missed",
+        d.count,
+        d.false_stops,
+        d.false_stop_rate
+            .map_or(text::DASH.to_string(), text::percent),
+        d.spurious_replies,
+        d.signalled,
+        d.missed
+    )
+}
+
+/// The barge-in lines of the console summary: interruptions, distractors and the agent's
+/// RTVI metrics, when the run has them.
+fn barge_in_text(summary: &RunSummary, paint: Painter) -> String {
+    let r = &summary.results;
+    let mut out = String::new();
+    let interruptions = r.interruptions.as_ref().filter(|i| i.count + i.missed > 0);
+    let distractors = r.distractors.as_ref().filter(|d| d.count + d.missed > 0);
+    let agent = r.agent_metrics.as_ref().filter(|m| m.turns > 0);
+    if interruptions.is_none() && distractors.is_none() && agent.is_none() {
+        return out;
+    }
+    if let Some(i) = interruptions {
+        let line = interruption_line(i);
+        let _ = writeln!(
+            out,
+            "{}",
+            if i.stopped < i.count {
+                paint.yellow(&line)
+            } else {
+                line
+            }
+        );
+    }
+    if let Some(d) = distractors {
+        let line = distractor_line(d);
+        let _ = writeln!(
+            out,
+            "{}",
+            if d.false_stops > 0 || d.spurious_replies > 0 {
+                paint.yellow(&line)
+            } else {
+                line
+            }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {:<18}{:>7}{:>9}{:>8}{:>8}{:>8}{:>8}{:>8}{:>8}",
+        "(s)", "events", "mean", "min", "p50", "p90", "p95", "p99", "max"
+    );
+    if let Some(i) = interruptions {
+        summary_row(&mut out, "stop latency", i.stop_latency.as_ref());
+        summary_row(&mut out, "signal latency", i.signal_latency.as_ref());
+        summary_row(&mut out, "reply after barge", i.reply_latency.as_ref());
+    }
+    if let Some(m) = agent {
+        summary_row(&mut out, "agent ASR TTFB", m.asr_ttfb.as_ref());
+        summary_row(&mut out, "agent LLM TTFB", m.llm_ttfb.as_ref());
+        summary_row(&mut out, "agent TTS TTFB", m.tts_ttfb.as_ref());
+        summary_row(&mut out, "VAD wait (RTVI)", m.vad_wait.as_ref());
+    }
+    out
 }
 
 /// Who talked: "4 users", "50 users in stages 30s:10,…", "312 conversations arriving at
@@ -145,6 +225,7 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
             glitch_text
         }
     );
+    out.push_str(&barge_in_text(summary, paint));
     let e = &summary.errors;
     let kinds: Vec<String> = e
         .by_kind
