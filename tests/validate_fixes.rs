@@ -68,7 +68,10 @@ fn run_fix(root: &Path, command: &str) {
     let (program, args) = words.split_first().expect("a command");
     let (code, stdout, stderr) = match program.as_str() {
         "voiceperf" => {
-            let out = run(voiceperf().current_dir(root).env("NO_COLOR", "1").args(args));
+            let out = run(voiceperf()
+                .current_dir(root)
+                .env("NO_COLOR", "1")
+                .args(args));
             (out.code, out.stdout, out.stderr)
         }
         "rm" => {
@@ -210,10 +213,7 @@ fn build(root: &Path) -> Vec<(&'static str, Vec<&'static str>)> {
     cases.push(("missing", vec!["manifest_missing_file"]));
 
     // A recording in a sub-folder, from a folder walk, then damaged: prep the folder again.
-    let out = prep(
-        root,
-        &[&format!("{RECORDINGS}/tree"), "-o", "nested", "-q"],
-    );
+    let out = prep(root, &[&format!("{RECORDINGS}/tree"), "-o", "nested", "-q"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     std::fs::write(root.join("nested/en/n.wav"), b"RIFF").unwrap();
     cases.push(("nested", vec!["riff_structure"]));
@@ -296,12 +296,16 @@ fn every_printed_fix_command_works_and_makes_the_dataset_pass() {
             code != 0 || found.iter().any(|(_, status, ..)| status == "warning"),
             "{dataset}: nothing wrong found: {found:#?}"
         );
+        eprintln!("{dataset}: running {commands:?}");
         for command in &commands {
             run_fix(root, command);
         }
         let (code, after) = validate_json(root, dataset);
         let left = problems(&after);
-        assert_eq!(code, 0, "{dataset}: still failing after {commands:?}: {left:#?}");
+        assert_eq!(
+            code, 0,
+            "{dataset}: still failing after {commands:?}: {left:#?}"
+        );
         assert_eq!(after["passed"], true, "{dataset}");
         // The problems fixed are gone, but for the converted original that is still in the
         // dataset (its fix says to move it out).

@@ -792,7 +792,11 @@ mod tests {
         assert_eq!(distinct_seconds(1.0, 2.0), ("1.00".into(), "2.00".into()));
         assert_eq!(
             distinct_seconds(3.589_375, 3.589_625),
-            ("3.5894".into(), "3.5896".into())
+            ("3.589".into(), "3.590".into())
+        );
+        assert_eq!(
+            distinct_seconds(3.589_412, 3.589_437),
+            ("3.58941".into(), "3.58944".into())
         );
     }
 

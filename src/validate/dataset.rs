@@ -70,13 +70,16 @@ impl FoundFiles {
                 );
                 // Deleting it makes the dataset valid (each file is then judged by its own
                 // analysis); a folder in its place cannot be removed with one safe command.
-                let removable = std::fs::symlink_metadata(Manifest::path(dir))
-                    .is_ok_and(|m| !m.is_dir());
+                let removable =
+                    std::fs::symlink_metadata(Manifest::path(dir)).is_ok_and(|m| !m.is_dir());
                 let (fix, command) = if removable {
                     let command = format!("rm -- {}", shell_word(&path));
                     (format!("delete it: {command} ({rebuild})"), Some(command))
                 } else {
-                    (format!("move the folder {path} out of the dataset ({rebuild})"), None)
+                    (
+                        format!("move the folder {path} out of the dataset ({rebuild})"),
+                        None,
+                    )
                 };
                 self.findings.push(Finding {
                     path,
@@ -217,8 +220,7 @@ fn collect_dir(
         other_files += 1;
         let shown = join_display(&display, &relative);
         collected.findings.push(if has_audio_extension(path) {
-            let (fix, command) =
-                convert_fix(&collected.datasets[dataset], &relative, path, &shown);
+            let (fix, command) = convert_fix(&collected.datasets[dataset], &relative, path, &shown);
             Finding {
                 message: "not a .wav file: bench only plays .wav queries".into(),
                 fix: Some(fix),
@@ -271,7 +273,9 @@ fn collect_dir(
         for key in &manifest.refused_keys {
             let (fix, command) = match &rewrite {
                 Some(command) => (
-                    format!("drop it from the file: {command} (prep rewrites the manifest without it)"),
+                    format!(
+                        "drop it from the file: {command} (prep rewrites the manifest without it)"
+                    ),
                     Some(command.clone()),
                 ),
                 None => (

@@ -105,7 +105,10 @@ pub(crate) fn redo_command(
         let root = if root.is_empty() { "." } else { &root };
         // prep refuses to walk the dataset folder itself.
         if !same_file(Path::new(root), Path::new(dataset)) {
-            return Ok(format!("voiceperf prep {}{output}{flags}", shell_word(root)));
+            return Ok(format!(
+                "voiceperf prep {}{output}{flags}",
+                shell_word(root)
+            ));
         }
     }
     Err(format!(
@@ -666,8 +669,13 @@ fn manifest_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
         };
         return fail(
             Rule::Manifest,
-            format!("stale: the last prep of its recording failed ({error}); this file is from an earlier version of it"),
-            format!("fix or replace the recording {}, then {again} (or remove this file)", entry.source),
+            format!(
+                "stale: the last prep of its recording failed ({error}); this file is from an earlier version of it"
+            ),
+            format!(
+                "fix or replace the recording {}, then {again} (or remove this file)",
+                entry.source
+            ),
         );
     }
     match &facts.sha256 {
@@ -892,7 +900,10 @@ mod tests {
         );
         assert_eq!(
             ctx("my set", "q1.wav", Some(&top)).prep_command(""),
-            Ok(format!("voiceperf prep {} -o 'my set'", quoted(&top.source)))
+            Ok(format!(
+                "voiceperf prep {} -o 'my set'",
+                quoted(&top.source)
+            ))
         );
         // A query in a sub-folder: prep the folder it was walked from, so it stays there.
         assert_eq!(
@@ -901,12 +912,18 @@ mod tests {
         );
         // No command where it would not work as printed: prep would name the query
         // otherwise, the recording is gone, or it is not known.
-        let words = ctx("ds", "fr/q2.wav", Some(&nested)).prep_command("").unwrap_err();
+        let words = ctx("ds", "fr/q2.wav", Some(&nested))
+            .prep_command("")
+            .unwrap_err();
         assert!(words.contains("prep the folder holding"), "{words}");
-        let words = ctx("ds", "q9.wav", Some(&top)).prep_command("").unwrap_err();
+        let words = ctx("ds", "q9.wav", Some(&top))
+            .prep_command("")
+            .unwrap_err();
         assert!(words.contains("prep the folder holding"), "{words}");
         let gone = entry(&format!("{raw}/gone.mp3"));
-        let words = ctx("ds", "gone.wav", Some(&gone)).prep_command("").unwrap_err();
+        let words = ctx("ds", "gone.wav", Some(&gone))
+            .prep_command("")
+            .unwrap_err();
         assert!(words.contains("not found from this folder"), "{words}");
         let words = ctx("ds", "q4.wav", None)
             .prep_command(" --pad-ms 70")
