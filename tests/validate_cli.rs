@@ -73,7 +73,7 @@ fn command_output_and_exit_statuses() {
         .unwrap_or_else(|| panic!("{}", run.stdout));
     assert!(
         line.contains(": trailing silence ")
-            && line.contains(" ms > 100 ms — run: voiceperf prep <recording> -o ")
+            && line.contains(" ms > 100 ms — prep its original recording into ")
             && line.contains("(or --max-trailing-ms "),
         "{line}"
     );
@@ -217,7 +217,14 @@ fn json_report_has_stable_fields() {
     assert_eq!(trailing["unit"], "ms");
     assert_eq!(trailing["limit"], 100.0);
     assert!(trailing["value"].as_f64().unwrap() > 800.0);
-    assert!(trailing["fix"].as_str().unwrap().contains("voiceperf prep"));
+    assert!(
+        trailing["fix"]
+            .as_str()
+            .unwrap()
+            .contains("prep its original recording")
+    );
+    // Not made by prep: no recording known, so no command to run.
+    assert_eq!(trailing["command"], serde_json::Value::Null);
     assert_eq!(json["folder_findings"][0]["rule"], "not_wav");
     assert_eq!(json["folder_findings"][0]["status"], "note");
     // The result struct is the schema: the JSON reads back into it.

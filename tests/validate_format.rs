@@ -150,7 +150,13 @@ fn pcm_format_rule() {
     }
     let stereo = file(&report, "stereo.wav").check(Rule::PcmFormat).unwrap();
     assert!(stereo.message.contains("2 channels"), "{}", stereo.message);
-    assert!(stereo.fix.as_ref().unwrap().contains("voiceperf prep"));
+    assert!(
+        stereo
+            .fix
+            .as_ref()
+            .unwrap()
+            .contains("prep its original recording")
+    );
     let m = &file(&report, "rate_44k.wav").measurements;
     assert_eq!(m.format.as_ref().unwrap().sample_rate, 44_100);
     // Duration follows the file's own rate.

@@ -160,12 +160,21 @@ pub enum DecodeError {
         reason: String,
     },
     /// The data stops before the length the container declares.
-    #[error("truncated: audio stops at {decoded_s:.2} s but the header declares {declared_s:.2} s")]
+    #[error(
+        "truncated: audio stops at {} s (frame {decoded_frames}) but the header declares {} s \
+         ({declared_frames} frames)",
+        distinct_seconds(*.decoded_s, *.declared_s).0,
+        distinct_seconds(*.decoded_s, *.declared_s).1
+    )]
     Truncated {
         /// Seconds actually decoded.
         decoded_s: f64,
         /// Seconds the container declares.
         declared_s: f64,
+        /// Sample frames actually decoded.
+        decoded_frames: u64,
+        /// Sample frames the container declares.
+        declared_frames: u64,
     },
     /// The data stops in the middle of a packet.
     #[error("truncated: the data ends in the middle of a packet at {decoded_s:.2} s")]
@@ -332,6 +341,8 @@ fn decode_container_unguarded(
                 Some(declared) => DecodeError::Truncated {
                     decoded_s,
                     declared_s: seconds(declared),
+                    decoded_frames: frames as u64,
+                    declared_frames: declared,
                 },
                 None => DecodeError::EndsMidPacket { decoded_s },
             });
@@ -392,6 +403,8 @@ fn decode_container_unguarded(
             return Err(DecodeError::Truncated {
                 decoded_s: seconds(decoded),
                 declared_s: seconds(declared),
+                decoded_frames: decoded,
+                declared_frames: declared,
             });
         }
         // Less than the tolerance but more than a few ms: a damaged frame was dropped
@@ -430,6 +443,19 @@ fn decode_container_unguarded(
 /// declares `declared` frames: what it declares, but never more than the file could hold
 /// (even Opus at its lowest bitrate makes ~64 frames of a byte), so a lying header cannot make
 /// a small file reserve gigabytes (which aborts the process under a memory limit).
+/// Two durations in seconds, each with the fewest decimals (2 to 6) that tell them apart: a
+/// WAV missing its last 7 bytes must not read "stops at 3.59 s but declares 3.59 s".
+fn distinct_seconds(a: f64, b: f64) -> (String, String) {
+    let mut shown = (String::new(), String::new());
+    for decimals in 2..=6 {
+        shown = (format!("{a:.decimals$}"), format!("{b:.decimals$}"));
+        if shown.0 != shown.1 {
+            break;
+        }
+    }
+    shown
+}
+
 fn frames_to_reserve(declared: Option<u64>, file_bytes: usize, channels: usize) -> usize {
     let plausible = file_bytes as u64 * MAX_FRAMES_PER_BYTE / channels.max(1) as u64;
     declared.map_or(0, |n| n.min(plausible).min(1 << 28) as usize + 8192)
@@ -739,6 +765,39 @@ mod tests {
         assert_eq!(audio.format.codec, "flac");
         let audio = decode_bytes(&fixture("speech.ogg"), None).unwrap();
         assert_eq!(audio.format.codec, "vorbis");
+    }
+
+    #[test]
+    fn a_wav_a_few_bytes_short_shows_two_different_lengths() {
+        // 7 bytes short: 3.5 frames, which two decimals of seconds cannot show.
+        let wav = fixture("voice_rear_left.wav");
+        let err = decode_bytes(&wav[..wav.len() - 7], Some("wav"))
+            .unwrap_err()
+            .to_string();
+        let number_after = |marker: &str| -> String {
+            let rest = &err[err.find(marker).unwrap_or_else(|| panic!("{err}")) + marker.len()..];
+            rest.split(' ').next().unwrap().to_string()
+        };
+        let (stops, declares) = (number_after("stops at "), number_after("declares "));
+        assert_ne!(stops, declares, "{err}");
+        let declared_frames = (wav.len() - 44) / 2;
+        assert!(
+            err.contains("(frame ") && err.contains(&format!("({declared_frames} frames)")),
+            "{err}"
+        );
+        assert!(
+            stops.parse::<f64>().unwrap() < declares.parse::<f64>().unwrap(),
+            "{err}"
+        );
+        assert_eq!(distinct_seconds(1.0, 2.0), ("1.00".into(), "2.00".into()));
+        assert_eq!(
+            distinct_seconds(3.589_375, 3.589_625),
+            ("3.589".into(), "3.590".into())
+        );
+        assert_eq!(
+            distinct_seconds(3.589_412, 3.589_437),
+            ("3.58941".into(), "3.58944".into())
+        );
     }
 
     #[test]

@@ -95,6 +95,11 @@ pub struct ManifestEntry {
     pub settings: PrepSettings,
     /// voiceperf version that prepared it.
     pub tool_version: String,
+    /// Set when a later prep of its recording failed (`prep of raw/q1.mp3 failed: …`): the
+    /// file is stale, made from an earlier version of the recording, and validate fails it.
+    /// Absent in manifests of earlier versions and for entries whose last prep succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// The dataset manifest: one entry per prepared query, keyed by the query's path relative to
@@ -231,6 +236,7 @@ mod tests {
             warnings: vec![],
             settings: PrepSettings::default(),
             tool_version: crate::VERSION.into(),
+            last_error: None,
         }
     }
 

@@ -196,7 +196,20 @@ pub fn prepare_all(options: &PrepOptions) -> anyhow::Result<PrepReport> {
     }));
 
     if !options.dry_run {
+        let stale: Vec<bool> = files
+            .iter()
+            .map(|file| marks_stale(file) && manifest.get(&file.output).is_some())
+            .collect();
         update_manifest(manifest, &files, &options.output_dir)?;
+        for (file, stale) in files.iter_mut().zip(stale) {
+            if let (true, Some(error)) = (stale, &mut file.error) {
+                error.push_str(&format!(
+                    " (the query {} from an earlier prep is kept, marked stale in {})",
+                    file.output,
+                    crate::dataset::MANIFEST_FILE
+                ));
+            }
+        }
     }
     let count = |status| files.iter().filter(|f| f.status == status).count();
     Ok(PrepReport {
@@ -239,8 +252,11 @@ fn prepare_one(job: &Job, manifest: &Manifest, options: &PrepOptions) -> FileRes
     {
         // The same bytes may have moved (another folder, another name): the manifest names
         // where the recording is now, so validate's fixes point at it.
+        // An entry marked stale by a failed run is current again: the recording is back to
+        // the bytes it was made from.
         let entry = ManifestEntry {
             source: input.clone(),
+            last_error: None,
             ..entry.clone()
         };
         return FileResult {
@@ -280,8 +296,9 @@ fn prepare_one(job: &Job, manifest: &Manifest, options: &PrepOptions) -> FileRes
     }
 }
 
-/// Records the prepared queries (and where unchanged ones' recordings are now), forgets queries
-/// whose file is gone, and writes the manifest when anything changed.
+/// Records the prepared queries (and where unchanged ones' recordings are now), marks stale the
+/// queries whose recording failed this time (their file is from an earlier version of it),
+/// forgets queries whose file is gone, and writes the manifest when anything changed.
 fn update_manifest(
     mut manifest: Manifest,
     files: &[FileResult],
@@ -295,15 +312,34 @@ fn update_manifest(
         {
             manifest.entries.insert(file.output.clone(), entry.clone());
         }
+        if marks_stale(file)
+            && let (Some(error), Some(entry)) =
+                (&file.error, manifest.entries.get_mut(&file.output))
+        {
+            entry.last_error = Some(format!("prep of {} failed: {error}", file.input));
+        }
     }
     manifest
         .entries
         .retain(|relative, _| output_dir.join(relative).is_file());
     manifest.version = crate::VERSION.to_string();
-    if manifest != before || (!existed && !manifest.entries.is_empty()) {
+    // Keys refused on loading (outside the dataset) were dropped: writing the manifest
+    // removes them from the file too.
+    if manifest != before
+        || !manifest.refused_keys.is_empty()
+        || (!existed && !manifest.entries.is_empty())
+    {
         manifest.save(output_dir)?;
     }
     Ok(())
+}
+
+/// Whether `file` failed in a way that makes its query, if an earlier prep made one, stale: it
+/// was tried and failed (not interrupted before it started, not a missing input).
+fn marks_stale(file: &FileResult) -> bool {
+    file.status == FileStatus::Failed
+        && !file.output.is_empty()
+        && file.error.as_deref() != Some(INTERRUPTED)
 }
 
 /// Prints the per-file table, warnings, notes and summary (stdout) and errors (stderr).

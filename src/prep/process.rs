@@ -146,6 +146,7 @@ pub fn prepare(
         warnings: notes,
         settings: *settings,
         tool_version: crate::VERSION.to_string(),
+        last_error: None,
     };
     Ok(PreparedQuery { wav, entry })
 }

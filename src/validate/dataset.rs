@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use super::results::{Finding, Rule, Status};
-use super::rules::{output_flag, shell_word};
+use super::rules::{output_flag, redo_command, shell_word};
 use crate::audio::decode::has_audio_extension;
-use crate::dataset::manifest::{MANIFEST_FILE, Manifest};
+use crate::dataset::manifest::{MANIFEST_FILE, Manifest, ManifestEntry};
 use crate::fsutil;
 
 /// A dataset folder and its manifest.
@@ -63,15 +63,31 @@ impl FoundFiles {
         let manifest = match Manifest::load(dir) {
             Ok(manifest) => manifest,
             Err(e) => {
+                let path = join_display(&display, MANIFEST_FILE);
+                let rebuild = format!(
+                    "to rebuild it, prep the recordings into {} again with --force",
+                    shell_word(&display)
+                );
+                // Deleting it makes the dataset valid (each file is then judged by its own
+                // analysis); a folder in its place cannot be removed with one safe command.
+                let removable =
+                    std::fs::symlink_metadata(Manifest::path(dir)).is_ok_and(|m| !m.is_dir());
+                let (fix, command) = if removable {
+                    let command = format!("rm -- {}", shell_word(&path));
+                    (format!("delete it: {command} ({rebuild})"), Some(command))
+                } else {
+                    (
+                        format!("move the folder {path} out of the dataset ({rebuild})"),
+                        None,
+                    )
+                };
                 self.findings.push(Finding {
-                    path: join_display(&display, MANIFEST_FILE),
+                    path,
                     rule: Rule::ManifestUnreadable,
                     status: Status::Fail,
                     message: format!("{e:#}"),
-                    fix: Some(format!(
-                        "rebuild it: voiceperf prep <recordings>{} --force (or delete it)",
-                        output_flag(&display)
-                    )),
+                    fix: Some(fix),
+                    command,
                 });
                 None
             }
@@ -123,6 +139,7 @@ pub fn collect(paths: &[PathBuf]) -> FoundFiles {
                     status: Status::Fail,
                     message: format!("cannot read it: {e}"),
                     fix: Some("give the dataset folder (by default audio_files/)".into()),
+                    command: None,
                 });
                 continue;
             }
@@ -176,6 +193,7 @@ fn collect_dir(
                     status: Status::Fail,
                     message: format!("cannot read it: {e}"),
                     fix: Some("check its permissions".into()),
+                    command: None,
                 });
                 continue;
             }
@@ -202,13 +220,11 @@ fn collect_dir(
         other_files += 1;
         let shown = join_display(&display, &relative);
         collected.findings.push(if has_audio_extension(path) {
+            let (fix, command) = convert_fix(&collected.datasets[dataset], &relative, path, &shown);
             Finding {
                 message: "not a .wav file: bench only plays .wav queries".into(),
-                fix: Some(format!(
-                    "convert it: voiceperf prep {}{} (then move the original out of the dataset)",
-                    shell_word(&shown),
-                    output_flag(&display)
-                )),
+                fix: Some(fix),
+                command,
                 path: shown,
                 rule: Rule::NotWav,
                 status: Status::Warning,
@@ -220,6 +236,7 @@ fn collect_dir(
                 status: Status::Note,
                 message: "not audio: ignored".into(),
                 fix: None,
+                command: None,
             }
         });
     }
@@ -235,43 +252,115 @@ fn collect_dir(
             status: Status::Fail,
             message,
             fix: Some(format!(
-                "prepare recordings into it: voiceperf prep <recordings>{}",
-                output_flag(&display)
+                "prepare recordings into it: give voiceperf prep your recordings (files or \
+                 folders){}",
+                match output_flag(&display).as_str() {
+                    "" => String::new(),
+                    flag => format!(" and{flag}"),
+                }
             )),
+            command: None,
         });
     }
     if let Some(manifest) = &collected.datasets[dataset].manifest {
+        // Any prep run into the dataset rewrites the manifest without the refused keys: the
+        // one that prepares a query whose recording is known (unchanged, so skipped) will do.
+        let rewrite = manifest
+            .entries
+            .iter()
+            .filter(|(name, _)| dir.join(name.as_str()).is_file())
+            .find_map(|(name, entry)| redo_command(&display, name, Some(entry), "").ok());
         for key in &manifest.refused_keys {
+            let (fix, command) = match &rewrite {
+                Some(command) => (
+                    format!(
+                        "drop it from the file: {command} (prep rewrites the manifest without it)"
+                    ),
+                    Some(command.clone()),
+                ),
+                None => (
+                    format!(
+                        "delete the entry from {MANIFEST_FILE}, or prep recordings into {} \
+                         (prep rewrites the manifest without it)",
+                        shell_word(&display)
+                    ),
+                    None,
+                ),
+            };
             collected.findings.push(Finding {
                 path: join_display(&display, MANIFEST_FILE),
                 rule: Rule::ManifestBadKey,
                 status: Status::Warning,
                 message: format!("entry {key:?} is not a file inside the dataset folder: ignored"),
-                fix: Some(format!(
-                    "rebuild the manifest: voiceperf prep <recordings>{} --force",
-                    output_flag(&display)
-                )),
+                fix: Some(fix),
+                command,
             });
         }
-        let missing: BTreeMap<&String, &String> = manifest
+        let missing: BTreeMap<&String, &ManifestEntry> = manifest
             .entries
             .iter()
             .filter(|(name, _)| !dir.join(name.as_str()).is_file())
-            .map(|(name, entry)| (name, &entry.source))
             .collect();
-        for (name, source) in missing {
+        for (name, entry) in missing {
+            let (fix, command) = match redo_command(&display, name, Some(entry), "") {
+                Ok(command) => (format!("run: {command} to make it again"), Some(command)),
+                Err(words) => (format!("{words} to make it again"), None),
+            };
             collected.findings.push(Finding {
                 path: join_display(&display, name),
                 rule: Rule::ManifestMissingFile,
                 status: Status::Warning,
                 message: format!("listed in {MANIFEST_FILE} but missing"),
-                fix: Some(format!(
-                    "run: voiceperf prep {}{} to make it again",
-                    shell_word(source),
-                    output_flag(&display)
-                )),
+                fix: Some(fix),
+                command,
             });
         }
+    }
+}
+
+/// The fix for a recording in the dataset that is not a `.wav` (`relative` to the dataset,
+/// shown as `shown`): prep it into the dataset, when that makes the query next to it without
+/// replacing another file.
+fn convert_fix(
+    dataset: &DatasetFolder,
+    relative: &str,
+    path: &Path,
+    shown: &str,
+) -> (String, Option<String>) {
+    let then = " (then move the original out of the dataset)";
+    let query = path.with_extension("wav");
+    let query_name = Path::new(relative).with_extension("wav");
+    let made_from_it = dataset
+        .manifest
+        .as_ref()
+        .and_then(|m| m.get(&fsutil::slash(&query_name)))
+        .is_some_and(|entry| entry.source == shown);
+    if relative.contains('/') {
+        // prep names a file's query after the file alone: it would land at the top.
+        (
+            format!(
+                "convert it: prep the folder holding it into a folder of its own and move the \
+                 query here as {}{then}",
+                fsutil::slash(&query_name)
+            ),
+            None,
+        )
+    } else if query.exists() && !made_from_it {
+        (
+            format!(
+                "convert it with voiceperf prep into another folder ({} is already taken by \
+                 another file){then}",
+                fsutil::slash(&query_name)
+            ),
+            None,
+        )
+    } else {
+        let command = format!(
+            "voiceperf prep {}{}",
+            shell_word(shown),
+            output_flag(&dataset.display)
+        );
+        (format!("convert it: {command}{then}"), Some(command))
     }
 }
 

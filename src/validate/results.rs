@@ -142,9 +142,14 @@ pub struct Check {
     pub unit: Option<String>,
     /// What was found, e.g. `trailing silence 840 ms > 100 ms`.
     pub message: String,
-    /// How to fix it (warnings and failures), e.g. `run: voiceperf prep … (or
+    /// How to fix it (warnings and failures), e.g. `run: voiceperf prep raw/q1.mp3 (or
     /// --max-trailing-ms 900 to accept)`.
     pub fix: Option<String>,
+    /// The command in `fix` that fixes it, exactly as printed there and runnable as it is
+    /// (paths shell-quoted, relative to the folder validate ran in); `null` when the fix takes
+    /// more than a command (the recording is not known, it must be re-recorded, …).
+    #[serde(default)]
+    pub command: Option<String>,
 }
 
 /// Where the speech bounds used by the silence checks come from.
@@ -266,6 +271,9 @@ pub struct Finding {
     pub message: String,
     /// How to fix it.
     pub fix: Option<String>,
+    /// The command in `fix` that fixes it, runnable as it is; `null` when there is none.
+    #[serde(default)]
+    pub command: Option<String>,
 }
 
 /// Counts over the whole run.

@@ -28,32 +28,107 @@ pub struct FileContext<'a> {
 }
 
 impl FileContext<'_> {
-    /// The command that prepares this file again: `voiceperf prep <source> [-o DIR]`, with the
-    /// recording from the manifest when known.
-    pub fn prep_command(&self) -> String {
-        let output = output_flag(self.dataset);
-        let Some(entry) = self.entry else {
-            return format!("voiceperf prep <recording>{output}");
-        };
-        let source = Path::new(&entry.source);
-        let name_dir = Path::new(self.name).parent().unwrap_or(Path::new(""));
-        if name_dir.as_os_str().is_empty() {
-            return format!("voiceperf prep {}{output}", shell_word(&entry.source));
+    /// The command that prepares this file again with `flags` added (` --pad-ms 70`, or
+    /// empty): `voiceperf prep SOURCE [-o DIR] FLAGS`, runnable as printed from the folder
+    /// validate runs in. When no such command can be given (the file is not in the manifest,
+    /// its recording is not found from here, or prep would put the query elsewhere), the
+    /// error says in words what to do instead.
+    pub fn prep_command(&self, flags: &str) -> Result<String, String> {
+        redo_command(self.dataset, self.name, self.entry, flags)
+    }
+}
+
+/// `voiceperf prep SOURCE [-o DATASET]FLAGS` that writes the query `name` of `dataset` again
+/// from the recording its manifest `entry` names — or, when that command would not work as
+/// printed, what to do in words. Checked here: the recording exists (paths in the manifest
+/// are as prep was given them, so relative to the folder it ran in), prep would name the
+/// query `name` (a query in a sub-folder comes from a folder walk: that folder is prepared
+/// again, unchanged recordings are skipped), and prep would accept it (its input folder is
+/// not the dataset; the query is not its own recording).
+pub(crate) fn redo_command(
+    dataset: &str,
+    name: &str,
+    entry: Option<&ManifestEntry>,
+    flags: &str,
+) -> Result<String, String> {
+    let output = output_flag(dataset);
+    let with = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(" with{flags}")
+    };
+    let into = shell_word(dataset);
+    let Some(entry) = entry else {
+        return Err(format!(
+            "prep its original recording into {into}{with} (it is not in {}, so which \
+             recording it came from is not known)",
+            dataset::MANIFEST_FILE
+        ));
+    };
+    let source = Path::new(&entry.source);
+    if !source.is_file() {
+        return Err(format!(
+            "prep its recording {} into {into}{with} again ({} names it, but it is not \
+             found from this folder: run prep where it ran, or give the recording where it \
+             is now)",
+            entry.source,
+            dataset::MANIFEST_FILE
+        ));
+    }
+    let query = Path::new(dataset).join(name);
+    if same_file(source, &query) {
+        return Err(format!(
+            "prep a copy of its original recording into {into}{with} (the manifest says it \
+             was made from itself, and prep never overwrites its input)"
+        ));
+    }
+    let name_path = Path::new(name);
+    let name_dir = name_path.parent().unwrap_or(Path::new(""));
+    let same_stem = source.file_stem().is_some() && source.file_stem() == name_path.file_stem();
+    if same_stem && name_dir.as_os_str().is_empty() {
+        return Ok(format!(
+            "voiceperf prep {}{output}{flags}",
+            shell_word(&entry.source)
+        ));
+    }
+    // A query in a sub-folder came from a folder walk: prep that folder again, so the query
+    // keeps its place.
+    if same_stem
+        && let Some(parent) = source.parent()
+        && parent.ends_with(name_dir)
+    {
+        let mut root = parent;
+        for _ in name_dir.components() {
+            root = root.parent().unwrap_or(Path::new(""));
         }
-        // A query in a sub-folder came from a folder walk: prep that folder again (unchanged
-        // recordings are skipped), so the query keeps its place.
-        match source.parent() {
-            Some(parent) if parent.ends_with(name_dir) => {
-                let mut root = parent;
-                for _ in name_dir.components() {
-                    root = root.parent().unwrap_or(Path::new(""));
-                }
-                let root = root.to_string_lossy();
-                let root = if root.is_empty() { "." } else { &root };
-                format!("voiceperf prep {}{output}", shell_word(root))
-            }
-            _ => format!("voiceperf prep <folder holding {}>{output}", entry.source),
+        let root = root.to_string_lossy();
+        let root = if root.is_empty() { "." } else { &root };
+        // prep refuses to walk the dataset folder itself.
+        if !same_file(Path::new(root), Path::new(dataset)) {
+            return Ok(format!(
+                "voiceperf prep {}{output}{flags}",
+                shell_word(root)
+            ));
         }
+    }
+    Err(format!(
+        "prep the folder holding {} into {into}{with} again, so that the query is made at \
+         {name} (from here prep would name it differently)",
+        entry.source
+    ))
+}
+
+/// Whether two paths name the same existing file or folder.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// The fix that prepares the file again with `flags` added, then `tail`: the text and, when
+/// there is one, the command it holds.
+fn redo_fix(ctx: &FileContext<'_>, flags: &str, tail: &str) -> (String, Option<String>) {
+    match ctx.prep_command(flags) {
+        Ok(command) => (format!("run: {command}{tail}"), Some(command)),
+        Err(words) => (format!("{words}{tail}"), None),
     }
 }
 
@@ -115,12 +190,16 @@ pub fn evaluate(
     m.frames = frames;
     checks.push(match frames {
         None => skipped(Rule::Frames, "no readable `data` chunk"),
-        Some(0) => fail(
-            Rule::Frames,
-            "no audio: the data chunk holds 0 frames".into(),
-            format!("run: {} (or remove the file)", ctx.prep_command()),
-        )
-        .measured(0.0, 1.0, "frames"),
+        Some(0) => {
+            let (fix, command) = redo_fix(ctx, "", " (or remove the file)");
+            fail(
+                Rule::Frames,
+                "no audio: the data chunk holds 0 frames".into(),
+                fix,
+            )
+            .runs(command)
+            .measured(0.0, 1.0, "frames")
+        }
         Some(n) => pass(Rule::Frames, format!("{n} frames")).measured(n as f64, 1.0, "frames"),
     });
 
@@ -256,7 +335,7 @@ fn name_some(names: &[&str]) -> String {
 }
 
 fn structure_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
-    let rewrite = format!("run: {}", ctx.prep_command());
+    let (rewrite, command) = redo_fix(ctx, "", "");
     if let Some(error) = &facts.read_error {
         return fail(
             Rule::RiffStructure,
@@ -271,6 +350,7 @@ fn structure_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
             format!("not a usable WAV: {error}"),
             rewrite,
         )
+        .runs(command)
         .measured(1.0, 0.0, "issues"),
         Some(Ok(layout)) if layout.issues.is_empty() => pass(
             Rule::RiffStructure,
@@ -299,6 +379,7 @@ fn structure_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
             ),
             format!("{rewrite} (the file was probably cut short or written by a crashed tool)"),
         )
+        .runs(command)
         .measured(layout.issues.len() as f64, 0.0, "issues"),
     }
 }
@@ -350,11 +431,13 @@ fn format_check(fmt: &FmtChunk, ctx: &FileContext<'_>) -> Check {
     if fmt.is_16k_mono_s16() {
         pass(Rule::PcmFormat, described)
     } else {
+        let (fix, command) = redo_fix(ctx, "", "");
         fail(
             Rule::PcmFormat,
             format!("{described}; queries must be 16-bit PCM, 16000 Hz, mono"),
-            format!("convert it: {}", ctx.prep_command()),
+            fix,
         )
+        .runs(command)
     }
 }
 
@@ -411,15 +494,20 @@ fn trailing_check(trailing_ms: f64, ctx: &FileContext<'_>, limits: &Limits) -> C
         } else {
             String::new()
         };
+        let (fix, command) = redo_fix(
+            ctx,
+            &pad,
+            &format!(
+                " (or --max-trailing-ms {} to accept)",
+                ceil_2_digits(trailing_ms)
+            ),
+        );
         fail(
             Rule::TrailingSilence,
             format!("trailing silence {shown} ms > {limit} ms"),
-            format!(
-                "run: {}{pad} (or --max-trailing-ms {} to accept)",
-                ctx.prep_command(),
-                ceil_2_digits(trailing_ms)
-            ),
+            fix,
         )
+        .runs(command)
     } else {
         pass(
             Rule::TrailingSilence,
@@ -438,15 +526,20 @@ fn leading_check(leading_ms: f64, ctx: &FileContext<'_>, limits: &Limits) -> Che
         } else {
             String::new()
         };
+        let (fix, command) = redo_fix(
+            ctx,
+            &keep,
+            &format!(
+                " (or --max-leading-ms {} to accept)",
+                ceil_2_digits(leading_ms)
+            ),
+        );
         warning(
             Rule::LeadingSilence,
             format!("leading silence {shown} ms > {limit} ms"),
-            format!(
-                "run: {}{keep} (or --max-leading-ms {} to accept)",
-                ctx.prep_command(),
-                ceil_2_digits(leading_ms)
-            ),
+            fix,
         )
+        .runs(command)
     } else {
         pass(
             Rule::LeadingSilence,
@@ -461,11 +554,15 @@ fn clipping_check(clipped: usize, percent: f64, ctx: &FileContext<'_>, limits: &
     if percent > limit {
         // Clipping made by prep's own conversion (a float source above full scale) can be
         // undone by scaling; clipping in the recording cannot.
-        let cure = match ctx.entry {
+        let accept = format!(
+            " (or --max-clipped-percent {} to accept)",
+            ceil_2_digits(percent)
+        );
+        let (fix, command) = match ctx.entry {
             Some(entry) if entry.clipped_samples > 0 => {
-                format!("run: {} --normalize-peak -1", ctx.prep_command())
+                redo_fix(ctx, " --normalize-peak -1", &accept)
             }
-            _ => "re-record with a lower input gain".to_string(),
+            _ => (format!("re-record with a lower input gain{accept}"), None),
         };
         warning(
             Rule::Clipping,
@@ -473,11 +570,9 @@ fn clipping_check(clipped: usize, percent: f64, ctx: &FileContext<'_>, limits: &
                 "clipping: {clipped} samples at full scale ({} % > {limit} %)",
                 percent_text(percent)
             ),
-            format!(
-                "{cure} (or --max-clipped-percent {} to accept)",
-                ceil_2_digits(percent)
-            ),
+            fix,
         )
+        .runs(command)
     } else {
         pass(
             Rule::Clipping,
@@ -492,22 +587,29 @@ fn clipping_check(clipped: usize, percent: f64, ctx: &FileContext<'_>, limits: &
 
 fn level_check(peak_dbfs: Option<f64>, ctx: &FileContext<'_>, limits: &Limits) -> Check {
     let limit = limits.min_peak_dbfs;
-    let fix = |accept: String| format!("run: {} --normalize-peak -3{accept}", ctx.prep_command());
     match peak_dbfs {
         None => warning(
             Rule::Level,
             "too quiet: digital silence".into(),
             "replace it with a recording of a spoken query, or remove it".into(),
         ),
-        Some(peak) if peak < limit => warning(
-            Rule::Level,
-            format!("too quiet: peak {peak:.1} dBFS < {limit} dBFS"),
-            fix(format!(
-                " (or --min-peak-dbfs {} to accept)",
-                (peak / 5.0).floor() * 5.0
-            )),
-        )
-        .measured(peak, limit, "dBFS"),
+        Some(peak) if peak < limit => {
+            let (fix, command) = redo_fix(
+                ctx,
+                " --normalize-peak -3",
+                &format!(
+                    " (or --min-peak-dbfs {} to accept)",
+                    (peak / 5.0).floor() * 5.0
+                ),
+            );
+            warning(
+                Rule::Level,
+                format!("too quiet: peak {peak:.1} dBFS < {limit} dBFS"),
+                fix,
+            )
+            .runs(command)
+            .measured(peak, limit, "dBFS")
+        }
         Some(peak) => pass(Rule::Level, format!("peak {peak:.1} dBFS ≥ {limit} dBFS"))
             .measured(peak, limit, "dBFS"),
     }
@@ -522,10 +624,14 @@ fn dc_check(dc_percent: f64, ctx: &FileContext<'_>, limits: &Limits) -> Check {
                 "DC offset {} % of full scale > {limit} % (clicks where bench's silence meets it)",
                 percent_text(dc_percent)
             ),
+            // Prep keeps the offset, so no one command fixes it: say both steps.
             format!(
-                "high-pass the recording (e.g. sox IN.wav OUT.wav highpass 20), then {} \
-                 (or --max-dc-offset-percent {} to accept)",
-                ctx.prep_command(),
+                "remove the offset from its recording with a high-pass filter (sox's \
+                 `highpass 20` effect does), then {} (or --max-dc-offset-percent {} to accept)",
+                match ctx.prep_command("") {
+                    Ok(command) => format!("run: {command}"),
+                    Err(words) => words,
+                },
                 ceil_2_digits(dc_percent.abs())
             ),
         )
@@ -546,40 +652,71 @@ fn manifest_check(facts: &FileFacts, ctx: &FileContext<'_>) -> Check {
         return skipped(Rule::Manifest, "no manifest.json from prep in the folder");
     }
     let Some(entry) = ctx.entry else {
+        let (fix, command) = redo_fix(ctx, "", "");
         return warning(
             Rule::Manifest,
             "not in manifest.json: not made by voiceperf prep".into(),
-            format!("prepare its recording: {}", ctx.prep_command()),
-        );
+            fix,
+        )
+        .runs(command);
     };
+    if let Some(error) = &entry.last_error {
+        // The recording changed and could not be prepared: the file is what an older
+        // recording made. Preparing it again fails the same way until the recording is fixed.
+        let again = match ctx.prep_command("") {
+            Ok(command) => format!("run: {command}"),
+            Err(words) => words,
+        };
+        return fail(
+            Rule::Manifest,
+            format!(
+                "stale: the last prep of its recording failed ({error}); this file is from an earlier version of it"
+            ),
+            format!(
+                "fix or replace the recording {}, then {again} (or remove this file)",
+                entry.source
+            ),
+        );
+    }
     match &facts.sha256 {
         None => skipped(Rule::Manifest, "file not read (or not a WAV file)"),
         Some(sha) if *sha == entry.output_sha256 => {
             let len = facts.audio.as_ref().map_or(0, |a| a.samples);
             match dataset::recorded_bounds(Some(entry), sha, len) {
-                RecordedBounds::Impossible(why) if facts.audio.is_some() => warning(
-                    Rule::Manifest,
-                    format!("manifest.json's {why}: speech bounds found by analysis instead"),
-                    format!("run: {} to record them again", ctx.prep_command()),
-                ),
+                RecordedBounds::Impossible(why) if facts.audio.is_some() => {
+                    // The file and recording are unchanged: prep would skip it without --force.
+                    let (fix, command) = redo_fix(ctx, " --force", " to record them again");
+                    warning(
+                        Rule::Manifest,
+                        format!("manifest.json's {why}: speech bounds found by analysis instead"),
+                        fix,
+                    )
+                    .runs(command)
+                }
                 _ => pass(
                     Rule::Manifest,
                     format!("unchanged since prep made it from {}", entry.source),
                 ),
             }
         }
-        Some(sha) => fail(
-            Rule::Manifest,
-            format!(
-                "changed since prep: sha256 {} ≠ {} in manifest.json",
-                short_hash(sha),
-                short_hash(&entry.output_sha256)
-            ),
-            format!(
-                "run: {} to prepare it again (or, to keep the edit, prep the edited file)",
-                ctx.prep_command()
-            ),
-        ),
+        Some(sha) => {
+            let (fix, command) = redo_fix(
+                ctx,
+                "",
+                " to prepare it again (or, to keep the edit, move the edited file out of the \
+                 dataset and prep it from there)",
+            );
+            fail(
+                Rule::Manifest,
+                format!(
+                    "changed since prep: sha256 {} ≠ {} in manifest.json",
+                    short_hash(sha),
+                    short_hash(&entry.output_sha256)
+                ),
+                fix,
+            )
+            .runs(command)
+        }
     }
 }
 
@@ -588,6 +725,12 @@ fn short_hash(hash: &str) -> &str {
 }
 
 impl Check {
+    /// Records the command that fixes it (runnable as printed in `fix`), if any.
+    fn runs(mut self, command: Option<String>) -> Check {
+        self.command = command;
+        self
+    }
+
     /// Records the measured value, the limit and their unit.
     fn measured(mut self, value: f64, limit: f64, unit: &str) -> Check {
         self.value = Some(value);
@@ -606,6 +749,7 @@ fn check(rule: Rule, status: Status, message: String, fix: Option<String>) -> Ch
         unit: None,
         message,
         fix,
+        command: None,
     }
 }
 
@@ -737,33 +881,57 @@ mod tests {
                 duplicates: &[],
             }
         }
-        let top = entry("raw_recordings/q1.mp3");
-        let nested = entry("raw_recordings/en/q2.flac");
-        let elsewhere = entry("/tmp/q3.wav");
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw recordings");
+        std::fs::create_dir_all(raw.join("en")).unwrap();
+        std::fs::write(raw.join("q1.mp3"), b"x").unwrap();
+        std::fs::write(raw.join("en/q2.flac"), b"x").unwrap();
+        let raw = raw.to_str().unwrap().to_string();
+        let top = entry(&format!("{raw}/q1.mp3"));
+        let nested = entry(&format!("{raw}/en/q2.flac"));
+        let quoted = |path: &str| shell_word(path);
         assert_eq!(
-            ctx("audio_files", "q1.wav", Some(&top)).prep_command(),
-            "voiceperf prep raw_recordings/q1.mp3"
+            ctx("audio_files", "q1.wav", Some(&top)).prep_command(""),
+            Ok(format!("voiceperf prep {}", quoted(&top.source)))
         );
         assert_eq!(
-            ctx("./audio_files/", "q1.wav", Some(&top)).prep_command(),
-            "voiceperf prep raw_recordings/q1.mp3"
+            ctx("./audio_files/", "q1.wav", Some(&top)).prep_command(" --force"),
+            Ok(format!("voiceperf prep {} --force", quoted(&top.source)))
         );
         assert_eq!(
-            ctx("my set", "q1.wav", Some(&top)).prep_command(),
-            "voiceperf prep raw_recordings/q1.mp3 -o 'my set'"
+            ctx("my set", "q1.wav", Some(&top)).prep_command(""),
+            Ok(format!(
+                "voiceperf prep {} -o 'my set'",
+                quoted(&top.source)
+            ))
         );
         // A query in a sub-folder: prep the folder it was walked from, so it stays there.
         assert_eq!(
-            ctx("audio_files", "en/q2.wav", Some(&nested)).prep_command(),
-            "voiceperf prep raw_recordings"
+            ctx("audio_files", "en/q2.wav", Some(&nested)).prep_command(""),
+            Ok(format!("voiceperf prep {}", quoted(&raw)))
         );
+        // No command where it would not work as printed: prep would name the query
+        // otherwise, the recording is gone, or it is not known.
+        let words = ctx("ds", "fr/q2.wav", Some(&nested))
+            .prep_command("")
+            .unwrap_err();
+        assert!(words.contains("prep the folder holding"), "{words}");
+        let words = ctx("ds", "q9.wav", Some(&top))
+            .prep_command("")
+            .unwrap_err();
+        assert!(words.contains("prep the folder holding"), "{words}");
+        let gone = entry(&format!("{raw}/gone.mp3"));
+        let words = ctx("ds", "gone.wav", Some(&gone))
+            .prep_command("")
+            .unwrap_err();
+        assert!(words.contains("not found from this folder"), "{words}");
+        let words = ctx("ds", "q4.wav", None)
+            .prep_command(" --pad-ms 70")
+            .unwrap_err();
         assert_eq!(
-            ctx("ds", "en/q3.wav", Some(&elsewhere)).prep_command(),
-            "voiceperf prep <folder holding /tmp/q3.wav> -o ds"
-        );
-        assert_eq!(
-            ctx("ds", "q4.wav", None).prep_command(),
-            "voiceperf prep <recording> -o ds"
+            words,
+            "prep its original recording into ds with --pad-ms 70 (it is not in \
+             manifest.json, so which recording it came from is not known)"
         );
     }
 
