@@ -499,3 +499,88 @@ fn a_pipeline_run_cut_short_inside_the_turn_is_not_the_replys() {
         assert_eq!(a.clients[0].samples.asr_latency.len(), 3, "{fixture_log}");
     }
 }
+
+/// join_pipecat.log with, inside turn 2, a `TTFB: 1e308` logged after the real 0.300 (the
+/// last one before the reply is the reply's: before the fix it was this one, making the
+/// turn's LLM part 1e308 and its transport/other −1e308), and completion tokens over a
+/// processing time of 0, then over 0.5 s.
+fn log_with_non_physical_values(dir: &Path) -> std::path::PathBuf {
+    let head = "| DEBUG    | pipecat.processors.metrics.frame_processor_metrics:log:88 | streamId=client_1_1795773600000 -";
+    let extra = [
+        format!("2026-11-27 11:00:12.960 {head} NvidiaLLMService#0 TTFB: 1e308"),
+        format!(
+            "2026-11-27 11:00:12.970 {head} NvidiaLLMService#0 prompt tokens: 9, completion tokens: 16"
+        ),
+        format!("2026-11-27 11:00:12.980 {head} NvidiaLLMService#0 processing time: 0"),
+        format!(
+            "2026-11-27 11:00:12.990 {head} NvidiaLLMService#0 prompt tokens: 9, completion tokens: 20"
+        ),
+        format!("2026-11-27 11:00:13.000 {head} NvidiaLLMService#0 processing time: 0.5"),
+    ];
+    let original = std::fs::read_to_string(fixture("logs/join_pipecat.log")).unwrap();
+    let mut lines: Vec<String> = original.lines().map(String::from).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("2026-11-27 11:00:13.100"))
+        .unwrap();
+    lines.splice(at..at, extra);
+    let log = dir.join("agent.log");
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    log
+}
+
+/// `analyze --run` (issue 15): rejected lines never reach a turn's split, the zero-time
+/// token pair makes no rate, and every number of the join is finite.
+#[test]
+fn joined_turns_never_see_rejected_values() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run(dir.path());
+    let log = log_with_non_physical_values(dir.path());
+    let mut options = AnalyzeOptions::new(vec![Input::File(log)]);
+    options.run = Some(RunJoin {
+        dir: dir.path().to_path_buf(),
+        log_utc_offset_s: None,
+    });
+    let a = analyze(&options).expect("joined analysis");
+    support::analysis::assert_all_finite(&a);
+    let j = a.join.as_ref().unwrap();
+    let t2 = &j.turns[1];
+    close_to_us(t2.breakdown.llm_ttfb, 0.3);
+    close_to_us(t2.breakdown.vad_wait, 0.5);
+    close_to_us(t2.breakdown.transport_other, 0.15);
+    assert_eq!(a.clients[0].samples.llm_tokens_per_sec, vec![40.0]);
+    let reasons: Vec<&str> = a.warnings.iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(a.counts.rejected_lines, 2, "{reasons:?}");
+    assert!(reasons[0].contains("above the ceiling"), "{reasons:?}");
+    assert!(reasons[1].contains("processing time of 0 s"), "{reasons:?}");
+    assert!(a.had_problems());
+    assert_eq!(a.empty_reason(), None);
+}
+
+/// Turn windows of zero length (two turns starting at the same instant) and a metrics window
+/// of zero length: nothing is divided by a window's length, samples go to the later turn, and
+/// every number stays finite.
+#[test]
+fn zero_length_time_windows_divide_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    write_run_with(dir.path(), |c| {
+        if c.turns.len() == 3 {
+            let start = c.turns[1].started_at;
+            c.turns[2].started_at = start;
+            c.turns[2].scheduled_start_at = start;
+        }
+        c.test_duration = 0.0;
+    });
+    let log = log_with_non_physical_values(dir.path());
+    let mut options = AnalyzeOptions::new(vec![Input::File(log)]);
+    options.run = Some(RunJoin {
+        dir: dir.path().to_path_buf(),
+        log_utc_offset_s: Some(3600),
+    });
+    let a = analyze(&options).expect("joined analysis");
+    support::analysis::assert_all_finite(&a);
+    let j = a.join.as_ref().unwrap();
+    // Turn 2's window [+10 s, +10 s) is empty: its lines belong to turn 3.
+    assert_eq!(j.turns[1].server_samples, 0);
+    assert!(j.turns[2].server_samples > 0);
+}

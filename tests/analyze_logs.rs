@@ -7,6 +7,7 @@ use std::io::Write;
 use std::path::Path;
 
 use predicates::prelude::*;
+use support::analysis::assert_all_finite;
 use support::cli::voiceperf;
 use support::{close, fixture, values};
 use voiceperf::analyze::window::{WindowSpec, parse_user_time};
@@ -722,4 +723,221 @@ fn malformed_values_outside_the_window_are_not_problems() {
         .assert()
         .code(0)
         .stderr(predicate::str::contains("malformed").not());
+}
+
+/// non_physical.log (issue 15): a TTFB of 1e308 (twice: their sum overflowed into a mean of
+/// `inf`), -1, NaN, inf and 1e400, completion tokens over a processing time of 0 (dropped
+/// without a word before) and over -1. Each is rejected with its file, line and reason; the
+/// rest of the log still counts.
+#[test]
+fn non_physical_values_are_rejected_with_file_line_and_reason() {
+    use voiceperf::serverlog::parse::Rejection::{self, *};
+    let a = run_on(&["non_physical.log"], WindowSpec::LastClientStart);
+    let c = &a.clients[0];
+    values(&c.samples.llm_ttfb, &[0.2]);
+    values(&c.samples.tts_ttfb, &[0.1]);
+    values(&c.samples.asr_latency, &[0.05]);
+    // 20 tokens / 0.5 s; the 16 over 0 s and the 8 over -1 s make no rate.
+    values(&c.samples.llm_tokens_per_sec, &[40.0]);
+    // The zero processing time is a (coarse) measurement of its own; only the pair is rejected.
+    values(&c.samples.llm_processing_time, &[0.0, 0.5, 0.4]);
+    close(c.means.llm_ttfb, 0.2);
+    let found: Vec<(u64, Rejection)> = a.warnings.iter().map(|w| (w.line, w.reason)).collect();
+    assert_eq!(
+        found,
+        [
+            (3, AboveCeiling),
+            (4, Negative),
+            (5, NotANumber),
+            (6, Infinite),
+            (7, Infinite),
+            (9, ZeroProcessingTime),
+            (15, Negative),
+            (17, AboveCeiling),
+        ]
+    );
+    assert!(
+        a.warnings
+            .iter()
+            .all(|w| w.file.ends_with("non_physical.log"))
+    );
+    assert_eq!(a.counts.rejected_lines, 8);
+    assert_eq!(a.warnings_total, 8);
+    let by_reason: Vec<(Rejection, u64)> = a
+        .counts
+        .rejected_by_reason
+        .iter()
+        .map(|(r, n)| (*r, *n))
+        .collect();
+    assert_eq!(
+        by_reason,
+        [
+            (NotANumber, 1),
+            (Infinite, 2),
+            (Negative, 2),
+            (AboveCeiling, 2),
+            (ZeroProcessingTime, 1)
+        ]
+    );
+    let message = |line: u64| {
+        a.warnings
+            .iter()
+            .find(|w| w.line == line)
+            .map(|w| w.message.clone())
+            .unwrap()
+    };
+    assert!(
+        message(3).contains("above the ceiling of 3600 s"),
+        "{}",
+        message(3)
+    );
+    assert!(message(9).contains("16 completion tokens (line 8)"));
+    assert!(message(9).contains("processing time of 0 s"));
+    assert!(
+        message(15).contains("the 8 completion tokens of line 14 are dropped"),
+        "{}",
+        message(15)
+    );
+    assert_all_finite(&a);
+    assert_eq!(a.empty_reason(), None);
+    // Rejections are problems of the input: the run says so in its exit status.
+    assert!(a.had_problems());
+}
+
+/// The same log through the binary: one warning line per rejected line on stderr, the report
+/// on stdout with the count by reason, exit status 1 (something in the input was bad, the
+/// rest was analyzed); the JSON has the count, the reasons and no `null` or `inf` mean.
+#[test]
+fn non_physical_values_in_text_and_json_output() {
+    let log = fixture("logs/non_physical.log");
+    let output = voiceperf()
+        .args(["analyze", log.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "non_physical.log:3: rejected LLM TTFB: above the ceiling of 3600 s (1 h): `NvidiaLLMService#0 TTFB: 1e308`",
+        ))
+        .stderr(predicate::str::contains(
+            "non_physical.log:4: rejected TTS TTFB: negative",
+        ))
+        .stderr(predicate::str::contains(
+            "non_physical.log:5: rejected ASR Latency: not a number (NaN)",
+        ))
+        .stderr(predicate::str::contains(
+            "non_physical.log:7: rejected LLM TTFB: infinite",
+        ))
+        .stderr(predicate::str::contains(
+            "non_physical.log:9: rejected LLM Tokens/sec: 16 completion tokens (line 8) over a processing time of 0 s: no rate",
+        ))
+        .stdout(predicate::str::contains(
+            "8 line(s) rejected, their values not used: 1 not a number, 2 infinite, 2 negative, 2 above the ceiling, 1 zero processing time",
+        ))
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("warning:")).count(),
+        8,
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let table = stdout
+        .lines()
+        .find(|l| l.starts_with("OVERALL AVERAGE"))
+        .unwrap();
+    // LLM TTFB, TTS TTFB, ASR, first sentence (none), tokens/s.
+    assert_eq!(
+        table.split_whitespace().collect::<Vec<_>>(),
+        [
+            "OVERALL", "AVERAGE", "0.200", "0.100", "0.050", "-", "40.00"
+        ]
+    );
+    for bad in ["inf", "NaN"] {
+        let mentioned = stdout.lines().any(|l| {
+            !l.contains("rejected")
+                && l.split(|c: char| !c.is_ascii_alphabetic())
+                    .any(|w| w == bad)
+        });
+        assert!(!mentioned, "`{bad}` in the report:\n{stdout}");
+    }
+
+    let output = voiceperf()
+        .args(["analyze", "--json", log.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(json["counts"]["rejected_lines"], 8);
+    assert_eq!(
+        json["counts"]["rejected_by_reason"],
+        serde_json::json!({
+            "not_a_number": 1, "infinite": 2, "negative": 2, "above_ceiling": 2,
+            "zero_processing_time": 1
+        })
+    );
+    assert_eq!(json["warnings_total"], 8);
+    assert_eq!(json["warnings"][0]["line"], 3);
+    assert_eq!(json["warnings"][0]["reason"], "above_ceiling");
+    assert_eq!(json["warnings"][5]["reason"], "zero_processing_time");
+    for key in ["llm_ttfb", "tts_ttfb", "asr_latency", "llm_tokens_per_sec"] {
+        assert!(
+            json["seed"]["overall_average"][key].is_f64(),
+            "overall_average.{key} = {}",
+            json["seed"]["overall_average"][key]
+        );
+        assert!(json["percentiles"][key]["mean"].is_f64(), "{key}");
+        assert!(json["clients"][0]["means"][key].is_f64(), "{key}");
+    }
+    assert_eq!(json["seed"]["overall_average"]["llm_ttfb"], 0.2);
+    assert_eq!(json["percentiles"]["llm_tokens_per_sec"]["mean"], 40.0);
+    let back: Analysis = serde_json::from_slice(&output).unwrap();
+    assert_all_finite(&back);
+}
+
+/// A log whose metric lines are all rejected has nothing to report: one error line saying
+/// so (after the warnings), nothing on stdout, exit status 1.
+#[test]
+fn a_log_whose_lines_are_all_rejected_is_an_error() {
+    let a = run_on(&["all_rejected.log"], WindowSpec::LastClientStart);
+    assert!(matches!(
+        a.empty_reason(),
+        Some(EmptyReason::AllRejected { rejected: 3, .. })
+    ));
+    for format in [None, Some("--json"), Some("--csv")] {
+        let mut args = vec!["analyze"];
+        args.extend(format);
+        let path = fixture("logs/all_rejected.log");
+        args.push(path.to_str().unwrap());
+        let output = voiceperf()
+            .args(&args)
+            .assert()
+            .code(1)
+            .stdout(predicate::str::is_empty())
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+        assert_eq!(
+            errors,
+            [
+                "error: nothing usable: all 3 metric line(s) inside the window were rejected \
+                 (1 not a number, 1 negative, 1 above the ceiling); first: \
+                 all_rejected.log:2: rejected LLM TTFB: above the ceiling of 3600 s (1 h): \
+                 `NvidiaLLMService#0 TTFB: 1e308`"
+                    .replace(
+                        "all_rejected.log:2",
+                        &format!("{}:2", fixture("logs/all_rejected.log").display())
+                    )
+                    .as_str()
+            ],
+            "{stderr}"
+        );
+        assert_eq!(
+            stderr.lines().filter(|l| l.contains("warning:")).count(),
+            3,
+            "{stderr}"
+        );
+    }
 }

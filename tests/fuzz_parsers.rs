@@ -19,10 +19,16 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use support::hardening::{Counting, peak_heap};
+use voiceperf::analyze::window::WindowSpec;
+use voiceperf::analyze::{AnalyzeOptions, analyze};
 use voiceperf::protocol::telephony::{self, BotSession, CallIds, Provider, ProviderSession, WsRef};
 use voiceperf::protocol::{self, FrameKind, rtvi};
+use voiceperf::serverlog::input::Input;
 use voiceperf::serverlog::input::{LineReader, open_reader, strip_ansi};
-use voiceperf::serverlog::parse::{LineParser, ServiceNames, find_log_time};
+use voiceperf::serverlog::parse::{
+    Event, LineParser, MAX_DURATION_S, MAX_TOKENS_PER_SEC, MetricKind, Rejection, ServiceNames,
+    find_log_time,
+};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -402,7 +408,8 @@ fn telephony_messages_survive_mutation() {
 // ---------------------------------------------------------------- server logs
 
 /// A whole log through the reader (plain or gzip), ANSI stripping, the line parser, the
-/// timestamp finder and the agent-truth reader.
+/// timestamp finder, the agent-truth reader and the whole analysis (every line; every number it
+/// reports must be finite).
 fn log_all(bytes: &[u8]) -> Result<(), String> {
     let opened = open_reader(Box::new(Cursor::new(bytes.to_vec()))).map_err(err)?;
     let mut lines = LineReader::new(opened.reader);
@@ -419,6 +426,13 @@ fn log_all(bytes: &[u8]) -> Result<(), String> {
     let path = dir.path().join("agent.log");
     std::fs::write(&path, bytes).map_err(err)?;
     let _ = voiceperf::serverlog::read_truth_lines(&path);
+    let mut options = AnalyzeOptions::new(vec![Input::File(path)]);
+    options.window = WindowSpec::Range {
+        since: None,
+        until: None,
+    };
+    let analysis = analyze(&options).map_err(err)?;
+    support::analysis::assert_all_finite(&analysis);
     if events == 0 {
         return Err("no event".into());
     }
@@ -439,6 +453,239 @@ fn log_parser_survives_mutated_logs() {
     // Logs without a single event are fixtures of other things; keep those with events.
     logs.retain(|l| log_all(l).is_ok());
     fuzz("server-log parser", &logs, cases(600), log_all);
+}
+
+/// What may stand where a log line's number belongs: boundary and hostile values, any f64
+/// written out both ways, long digit strings with exponents, and junk made of number-ish
+/// characters.
+fn value_text() -> impl Strategy<Value = String> {
+    let hostile = vec![
+        "0",
+        "0.0",
+        "-0",
+        "-0.0",
+        "3600",
+        "3600.0000001",
+        "3599.999",
+        "1e308",
+        "-1e308",
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "-1e-400",
+        "5e-324",
+        "NaN",
+        "nan",
+        "-nan",
+        "inf",
+        "-inf",
+        "+inf",
+        "Infinity",
+        "-Infinity",
+        "INF",
+        "1.7976931348623157e308",
+        "18446744073709551616",
+        "0.3.4",
+        "",
+        "-",
+        "+",
+        "e5",
+        "1e",
+        "..",
+        "0x10",
+        "1_000",
+        "--1",
+        "+-1",
+    ];
+    prop_oneof![
+        3 => prop::sample::select(hostile).prop_map(String::from),
+        3 => any::<f64>().prop_map(|v| format!("{v}")),
+        2 => any::<f64>().prop_map(|v| format!("{v:e}")),
+        2 => "[-+]?[0-9]{0,400}(\\.[0-9]{0,20})?([eE][-+]?[0-9]{1,4})?",
+        1 => "[0-9.eE+\\-naifNAIFty]{0,12}",
+    ]
+}
+
+/// Metric lines (NVIDIA's layout) and the metric each gives.
+const METRIC_LINES: [(&str, MetricKind); 6] = [
+    ("NvidiaLLMService#0 TTFB: ", MetricKind::LlmTtfb),
+    ("CartesiaTTSService#3 TTFB: ", MetricKind::TtsTtfb),
+    (
+        "RivaASRService#0 ASR compute latency: ",
+        MetricKind::AsrLatency,
+    ),
+    (
+        "NvidiaLLMService#0 LLM first sentence generation time: ",
+        MetricKind::LlmFirstSentence,
+    ),
+    (
+        "OpenAILLMService#0 processing time: ",
+        MetricKind::LlmProcessingTime,
+    ),
+    ("DeepgramSTTService#0 TTFB: ", MetricKind::AsrTtfb),
+];
+
+const LINE_HEAD: &str = "2026-11-27 10:04:52.167 | DEBUG    | pipecat.processors.metrics:log:42 | streamId=client_3_1 - ";
+
+/// What the parser must make of a value: Rust's own reading of the number (the oracle),
+/// scaled by its unit, then kept only if a duration can be it.
+fn expected(number: &str, per_second: f64) -> Result<f64, Rejection> {
+    let Ok(v) = number.parse::<f64>() else {
+        return Err(Rejection::Malformed);
+    };
+    let v = v / per_second;
+    if v.is_nan() {
+        Err(Rejection::NotANumber)
+    } else if v.is_infinite() {
+        Err(Rejection::Infinite)
+    } else if v < 0.0 {
+        Err(Rejection::Negative)
+    } else if v > MAX_DURATION_S {
+        Err(Rejection::AboveCeiling)
+    } else {
+        Ok(v + 0.0)
+    }
+}
+
+/// The line parser on metric lines whose number is anything (issue 15): a value comes out
+/// only when it is finite, not negative and at most an hour, and then it is exactly the
+/// number written; everything else is rejected with the right reason. Never a panic.
+#[test]
+fn log_line_parser_keeps_only_physical_values() {
+    let parser = LineParser::new(ServiceNames::pipecat());
+    let mut runner = TestRunner::new(Config {
+        cases: cases(3000),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let tally = Mutex::new([0u64; 7]);
+    let strategy = (0..METRIC_LINES.len(), value_text(), 0..3usize);
+    let result = runner.run(&strategy, |(which, number, unit)| {
+        let (prefix, kind) = METRIC_LINES[which];
+        let (suffix, per_second) = [("", 1.0), ("s", 1.0), ("ms", 1000.0)][unit];
+        let line = format!("{LINE_HEAD}{prefix}{number}{suffix}");
+        let want = expected(&number, per_second);
+        let got = match parser.parse(line.as_bytes()) {
+            Some(Event::Metric {
+                kind: got_kind,
+                value,
+                ..
+            }) => {
+                prop_assert_eq!(got_kind, kind);
+                prop_assert!(value.is_finite() && (0.0..=MAX_DURATION_S).contains(&value));
+                Ok(value)
+            }
+            Some(Event::Rejected { metric, reason, .. }) => {
+                prop_assert_eq!(metric, Some(kind));
+                Err(reason)
+            }
+            other => return Err(TestCaseError::fail(format!("{line}: {other:?}"))),
+        };
+        match (got, want) {
+            (Ok(g), Ok(w)) => prop_assert!(g.to_bits() == w.to_bits(), "{line}: {g} ≠ {w}"),
+            (g, w) => prop_assert_eq!(g, w, "{}", line),
+        }
+        let mut t = tally.lock().unwrap();
+        let slot = match got {
+            Ok(_) => 0,
+            Err(reason) => {
+                1 + Rejection::ALL
+                    .iter()
+                    .position(|r| *r == reason)
+                    .unwrap_or(0)
+            }
+        };
+        t[slot] += 1;
+        Ok(())
+    });
+    let t = tally.lock().unwrap();
+    eprintln!(
+        "fuzz log line numbers: {} cases: {} values kept; rejected {} malformed, {} NaN, {} infinite, {} negative, {} above the ceiling",
+        t.iter().sum::<u64>(),
+        t[0],
+        t[1],
+        t[2],
+        t[3],
+        t[4],
+        t[5]
+    );
+    if let Err(e) = result {
+        panic!("log line numbers: {e}");
+    }
+    // Each outcome was reached.
+    assert!(t[..6].iter().all(|&n| n > 0), "{t:?}");
+}
+
+/// Whole logs of metric and completion-token lines with extreme numbers through `analyze`:
+/// every sample, mean, percentile and seed number finite and within its ceiling, and every
+/// line either used or counted as rejected.
+#[test]
+fn analysis_of_extreme_values_stays_finite() {
+    let line = prop_oneof![
+        4 => (0..METRIC_LINES.len(), value_text(), 0..3usize).prop_map(|(which, number, unit)| {
+            let suffix = ["", "s", "ms"][unit];
+            format!("{}{number}{suffix}", METRIC_LINES[which].0)
+        }),
+        2 => prop_oneof![
+            prop::sample::select(vec![0u64, 1, 16, 1_000_000, u64::MAX]),
+            any::<u64>()
+        ]
+        .prop_map(|n| format!("OpenAILLMService#0 prompt tokens: 3, completion tokens: {n}")),
+    ];
+    let mut runner = TestRunner::new(Config {
+        cases: cases(300),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let rejected = std::cell::Cell::new(0u64);
+    let used = std::cell::Cell::new(0usize);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.log");
+    let result = runner.run(&prop::collection::vec(line, 1..40), |messages| {
+        let log: String = messages
+            .iter()
+            .map(|m| format!("{LINE_HEAD}{m}\n"))
+            .collect();
+        std::fs::write(&path, log).unwrap();
+        let mut options = AnalyzeOptions::new(vec![Input::File(path.clone())]);
+        options.window = WindowSpec::Range {
+            since: None,
+            until: None,
+        };
+        let a = analyze(&options).map_err(|e| TestCaseError::fail(format!("{e:#}")))?;
+        support::analysis::assert_all_finite(&a);
+        prop_assert_eq!(a.counts.rejected_lines, a.warnings_total);
+        prop_assert_eq!(
+            a.counts.rejected_by_reason.values().sum::<u64>(),
+            a.counts.rejected_lines
+        );
+        prop_assert!(a.counts.rejected_lines <= messages.len() as u64);
+        for client in &a.clients {
+            for kind in MetricKind::ALL {
+                let ceiling = if kind.is_seconds() {
+                    MAX_DURATION_S
+                } else {
+                    MAX_TOKENS_PER_SEC
+                };
+                for &v in client.samples.get(kind) {
+                    prop_assert!((0.0..=ceiling).contains(&v), "{:?} = {}", kind, v);
+                    used.set(used.get() + 1);
+                }
+            }
+        }
+        rejected.set(rejected.get() + a.counts.rejected_lines);
+        Ok(())
+    });
+    eprintln!(
+        "fuzz analysis of extreme values: {} logs, {} samples used, {} lines rejected",
+        cases(300),
+        used.get(),
+        rejected.get()
+    );
+    if let Err(e) = result {
+        panic!("analysis of extreme values: {e}");
+    }
+    assert!(used.get() > 0 && rejected.get() > 0);
 }
 
 // ---------------------------------------------------------------- run folders, report

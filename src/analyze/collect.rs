@@ -1,12 +1,14 @@
 //! Accumulating parsed events per stream, applying the window as lines stream by.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use super::window::{ClientStartLine, WindowSpec};
 use crate::dataset::natural_cmp;
-use crate::serverlog::parse::{Event, LogTime, MetricKind, StopKind, find_log_time};
+use crate::serverlog::parse::{
+    Event, LogTime, MAX_TOKENS_PER_SEC, MetricKind, Rejection, StopKind, find_log_time,
+};
 use crate::serverlog::truth::AgentTurnTruth;
 
 /// One metric value with the time of its log line.
@@ -36,8 +38,8 @@ pub struct StreamData {
     pub turns: Vec<TurnLine>,
     /// Times of pipecat's `User stopped speaking` lines and which kind each is, in log order.
     pub user_stopped: Vec<(LogTime, StopKind)>,
-    /// Completion tokens waiting for the LLM's next processing time.
-    pending_tokens: Option<u64>,
+    /// Completion tokens waiting for the LLM's next processing time, and their line number.
+    pending_tokens: Option<(u64, u64)>,
 }
 
 impl StreamData {
@@ -55,6 +57,15 @@ impl StreamData {
 /// space: the parser reads ids up to the first one).
 pub const NO_STREAM_ID: &str = "(no stream id)";
 
+/// The key a stream's data is kept under: its id, or [`NO_STREAM_ID`].
+fn stream_key(stream: &[u8]) -> &[u8] {
+    if stream.is_empty() {
+        NO_STREAM_ID.as_bytes()
+    } else {
+        stream
+    }
+}
+
 /// Position of `kind` in [`MetricKind::ALL`].
 pub fn metric_index(kind: MetricKind) -> usize {
     MetricKind::ALL
@@ -63,14 +74,17 @@ pub fn metric_index(kind: MetricKind) -> usize {
         .unwrap_or_default()
 }
 
-/// A malformed value: where and what.
+/// A rejected line (a value not used): where, why and what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
     /// Input name.
     pub file: String,
     /// 1-based line number.
     pub line: u64,
-    /// What was wrong.
+    /// Why its value was not used.
+    #[serde(default)]
+    pub reason: Rejection,
+    /// What was wrong, in words, with the line's text.
     pub message: String,
 }
 
@@ -94,6 +108,14 @@ pub struct LineCounts {
     pub untimed_metric_lines: u64,
     /// Lines longer than the line limit (their tail was skipped).
     pub truncated_lines: u64,
+    /// Lines inside the window whose value was not used: malformed, or a number no
+    /// measurement can be (NaN, infinite, negative, above its ceiling), or a token count over a
+    /// zero processing time. Each is a warning.
+    #[serde(default)]
+    pub rejected_lines: u64,
+    /// `rejected_lines` by reason.
+    #[serde(default)]
+    pub rejected_by_reason: BTreeMap<Rejection, u64>,
 }
 
 /// Folds events into per-stream data.
@@ -160,6 +182,8 @@ impl Collector {
                 // of `window`.
                 self.streams.clear();
                 self.counts.metric_lines_in_window = 0;
+                self.counts.rejected_lines = 0;
+                self.counts.rejected_by_reason.clear();
                 self.warnings.clear();
                 self.warnings_total = 0;
             }
@@ -184,39 +208,96 @@ impl Collector {
         if !self.inside(event.stream(), time) {
             return;
         }
-        if let Event::Malformed { what, text, .. } = event {
-            self.warn(
-                file,
-                line,
-                format!(
-                    "malformed {what}: `{}`",
-                    String::from_utf8_lossy(text).trim()
+        if let Event::Rejected {
+            stream,
+            what,
+            metric,
+            reason,
+            text,
+        } = event
+        {
+            let text = String::from_utf8_lossy(text);
+            let mut message = match reason {
+                Rejection::Malformed => format!("malformed {what}: `{}`", text.trim()),
+                _ => format!(
+                    "rejected {what}: {}: `{}`",
+                    why(reason, what, metric),
+                    text.trim()
                 ),
-            );
+            };
+            // The tokens pair with the LLM's next processing time: this one, unusable.
+            if metric == Some(MetricKind::LlmProcessingTime) {
+                let pending = self
+                    .streams
+                    .get_mut(stream_key(stream))
+                    .and_then(|data| data.pending_tokens.take());
+                if let Some((tokens, at)) = pending {
+                    message.push_str(&format!(
+                        " (the {tokens} completion tokens of line {at} are dropped with it)"
+                    ));
+                }
+            }
+            self.reject(file, line, reason, message);
             return;
         }
         self.counts.metric_lines_in_window += 1;
         let data = self.stream_mut(event.stream());
+        let mut rejected_pair = None;
         match event {
             Event::Metric { kind, value, .. } => {
                 data.push(kind, Sample { value, time });
                 if kind == MetricKind::LlmProcessingTime {
                     // The seed's pairing: the most recent completion tokens of this stream
                     // over the LLM's next processing time; the tokens are used once.
-                    if let Some(tokens) = data.pending_tokens.take() {
-                        if value > 0.0 {
-                            let rate = tokens as f64 / value;
+                    if let Some((tokens, at)) = data.pending_tokens.take() {
+                        let rate = tokens as f64 / value;
+                        if value == 0.0 {
+                            rejected_pair = Some((
+                                Rejection::ZeroProcessingTime,
+                                format!(
+                                    "rejected LLM Tokens/sec: {tokens} completion tokens (line \
+                                     {at}) over a processing time of 0 s: no rate"
+                                ),
+                            ));
+                        } else if rate > MAX_TOKENS_PER_SEC {
+                            rejected_pair = Some((
+                                Rejection::AboveCeiling,
+                                format!(
+                                    "rejected LLM Tokens/sec: {tokens} completion tokens (line \
+                                     {at}) over {value} s is {rate:.3e} tokens/s, above the \
+                                     ceiling of {MAX_TOKENS_PER_SEC:.0}"
+                                ),
+                            ));
+                        } else {
                             data.push(MetricKind::LlmTokensPerSec, Sample { value: rate, time });
                         }
                     }
                 }
             }
-            Event::CompletionTokens { tokens, .. } => data.pending_tokens = Some(tokens),
+            Event::CompletionTokens { tokens, .. } => data.pending_tokens = Some((tokens, line)),
             Event::AgentTurn { truth, .. } => data.turns.push(TurnLine { truth, time }),
             Event::ClientStart { .. }
-            | Event::Malformed { .. }
+            | Event::Rejected { .. }
             | Event::AgentInterruption { .. }
             | Event::UserStoppedSpeaking { .. } => {}
+        }
+        if let Some((reason, message)) = rejected_pair {
+            self.reject(file, line, reason, message);
+        }
+    }
+
+    /// Counts a rejected line and records its warning.
+    fn reject(&mut self, file: &str, line: u64, reason: Rejection, message: String) {
+        self.counts.rejected_lines += 1;
+        *self.counts.rejected_by_reason.entry(reason).or_default() += 1;
+        self.warnings_total += 1;
+        if self.warnings.len() < MAX_KEPT_WARNINGS {
+            self.warnings.push(Warning {
+                file: file.to_string(),
+                line,
+                reason,
+                message,
+            });
         }
     }
 
@@ -228,27 +309,11 @@ impl Collector {
     }
 
     fn stream_mut(&mut self, stream: &[u8]) -> &mut StreamData {
-        let stream = if stream.is_empty() {
-            NO_STREAM_ID.as_bytes()
-        } else {
-            stream
-        };
+        let stream = stream_key(stream);
         if !self.streams.contains_key(stream) {
             self.streams.insert(stream.into(), StreamData::default());
         }
         self.streams.get_mut(stream).expect("inserted above")
-    }
-
-    /// Records a warning about an input line.
-    pub fn warn(&mut self, file: &str, line: u64, message: String) {
-        self.warnings_total += 1;
-        if self.warnings.len() < MAX_KEPT_WARNINGS {
-            self.warnings.push(Warning {
-                file: file.to_string(),
-                line,
-                message,
-            });
-        }
     }
 
     /// The window applied.
@@ -274,6 +339,27 @@ impl Collector {
             warnings: self.warnings,
             warnings_total: self.warnings_total,
         }
+    }
+}
+
+/// Why a value is not used, in words, with the ceiling that applies to it.
+fn why(reason: Rejection, what: &str, metric: Option<MetricKind>) -> String {
+    use crate::serverlog::parse::{MAX_DURATION_S, MAX_UNIX_S};
+    match reason {
+        Rejection::AboveCeiling => match metric {
+            Some(MetricKind::LlmTokensPerSec) => {
+                format!("above the ceiling of {MAX_TOKENS_PER_SEC:.0} tokens/s")
+            }
+            Some(_) => format!("above the ceiling of {MAX_DURATION_S:.0} s (1 h)"),
+            None if what.ends_with("time") => {
+                format!("above the ceiling of unix {MAX_UNIX_S:.0} s (2100-01-01)")
+            }
+            None => format!("above the ceiling of {MAX_DURATION_S:.0} s (1 h)"),
+        },
+        Rejection::Infinite => "infinite (or beyond the range of a 64-bit float)".to_string(),
+        Rejection::NotANumber => "not a number (NaN)".to_string(),
+        Rejection::Negative => "negative".to_string(),
+        other => other.label().to_string(),
     }
 }
 

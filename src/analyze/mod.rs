@@ -59,7 +59,7 @@ pub struct AnalyzeOptions {
     pub run: Option<RunJoin>,
     /// Also write the joined per-turn table (CSV) here (with `run`).
     pub export_turns_csv: Option<PathBuf>,
-    /// Malformed-value warnings printed on stderr (all are counted).
+    /// Rejected-line warnings printed on stderr (all are counted).
     pub max_warnings: usize,
 }
 
@@ -117,6 +117,19 @@ pub enum EmptyReason {
         lines: u64,
         /// The service names looked for.
         services: String,
+    },
+    /// Metric lines inside the window, but every one was rejected: nothing usable remains.
+    #[error(
+        "nothing usable: all {rejected} metric line(s) inside the window were rejected \
+         ({reasons}); first: {first}"
+    )]
+    AllRejected {
+        /// Lines rejected.
+        rejected: u64,
+        /// Counts by reason, e.g. "2 not a number, 1 infinite".
+        reasons: String,
+        /// The first rejected line, `file:line: message`.
+        first: String,
     },
     /// Joined with a run, the log's lines have no stream id and none could be attributed.
     #[error("no turn of the run could be split: {note}")]
@@ -360,6 +373,21 @@ impl Analysis {
                 services: names.join(", "),
             });
         }
+        // Joined with a run, accepted lines can all fall outside the run's metrics window:
+        // then the window is the reason, not the rejections.
+        let all_rejected = counts.rejected_lines > 0
+            && (self.join.is_none() || counts.metric_lines_in_window == 0);
+        if all_rejected {
+            return Some(EmptyReason::AllRejected {
+                rejected: counts.rejected_lines,
+                reasons: self.rejected_summary(),
+                first: self
+                    .warnings
+                    .first()
+                    .map(|w| format!("{}:{}: {}", w.file, w.line, w.message))
+                    .unwrap_or_default(),
+            });
+        }
         if let Some(note) = self.join.as_ref().and_then(|j| j.note.clone()) {
             return Some(EmptyReason::NoStreamIds { note });
         }
@@ -388,7 +416,17 @@ impl Analysis {
         })
     }
 
-    /// Whether something went wrong on the way (an unreadable input or malformed values).
+    /// The rejected lines by reason, e.g. "2 not a number, 1 infinite".
+    pub fn rejected_summary(&self) -> String {
+        self.counts
+            .rejected_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Whether something went wrong on the way (an unreadable input or rejected lines).
     pub fn had_problems(&self) -> bool {
         self.warnings_total > 0 || self.inputs.iter().any(|i| i.error.is_some())
     }
@@ -404,12 +442,13 @@ pub fn run(options: &AnalyzeOptions) -> Result<Outcome> {
         }
     }
     for warning in analysis.warnings.iter().take(options.max_warnings) {
+        // One line each, whatever control characters the log line held.
         eprintln!(
             "{} {}:{}: {}",
             paint_err.yellow("warning:"),
-            warning.file,
+            crate::text::printable(&warning.file),
             warning.line,
-            warning.message
+            crate::text::printable(&warning.message)
         );
     }
     let hidden = analysis
@@ -417,7 +456,7 @@ pub fn run(options: &AnalyzeOptions) -> Result<Outcome> {
         .saturating_sub(options.max_warnings as u64);
     if hidden > 0 {
         eprintln!(
-            "{} {hidden} more malformed value(s) not shown (--max-warnings; the first {} are in the JSON)",
+            "{} {hidden} more rejected line(s) not shown (--max-warnings; the first {} are in the JSON)",
             paint_err.yellow("warning:"),
             collect::MAX_KEPT_WARNINGS
         );

@@ -164,13 +164,15 @@ fn write_text(out: &mut String, a: &Analysis, paint: Painter) -> std::fmt::Resul
     if let Some(joined) = &a.join {
         write_breakdown(out, joined, paint)?;
     }
-    if a.warnings_total > 0 {
+    if a.counts.rejected_lines > 0 {
         writeln!(
             out,
             "\n{}",
             paint.yellow(&format!(
-                "{} malformed value(s) skipped (see warnings on stderr / `warnings` in --json)",
-                a.warnings_total
+                "{} line(s) rejected, their values not used: {} (see the warnings on stderr / \
+                 `warnings` in --json)",
+                a.counts.rejected_lines,
+                a.rejected_summary()
             ))
         )?;
     }

@@ -152,9 +152,10 @@ pub struct Analysis {
     pub percentiles: MetricSet<Option<Summary>>,
     /// The agent's own turn latency over all truth lines, if the log has any.
     pub agent_turn_latency: Option<Summary>,
-    /// Malformed values (the first ones; see `warnings_total`).
+    /// Rejected lines, each with its file, line, reason and message (the first
+    /// [`super::collect::MAX_KEPT_WARNINGS`]; see `warnings_total`).
     pub warnings: Vec<Warning>,
-    /// Number of malformed values.
+    /// Number of rejected lines (also `counts.rejected_lines`).
     pub warnings_total: u64,
     /// The join with a bench run (`--run`).
     #[serde(default)]

@@ -281,12 +281,17 @@ pub enum Event<'a> {
         /// Whether the VAD stopped hearing speech or the turn ended.
         kind: StopKind,
     },
-    /// A metric line whose value could not be read.
-    Malformed {
+    /// A metric, token or truth line whose value is not used: not a number, or a number no
+    /// measurement can be (see [`Rejection`]).
+    Rejected {
         /// Stream id.
         stream: &'a [u8],
         /// What was expected, e.g. "LLM TTFB".
         what: &'static str,
+        /// The metric the line would have given, if it is a metric line.
+        metric: Option<MetricKind>,
+        /// Why the value is not used.
+        reason: Rejection,
         /// The offending text.
         text: &'a [u8],
     },
@@ -302,7 +307,7 @@ impl Event<'_> {
             | Event::AgentTurn { stream, .. }
             | Event::AgentInterruption { stream, .. }
             | Event::UserStoppedSpeaking { stream, .. }
-            | Event::Malformed { stream, .. } => stream,
+            | Event::Rejected { stream, .. } => stream,
         }
     }
 }
@@ -332,6 +337,71 @@ impl StopKind {
         } else {
             StopKind::VadStop
         }
+    }
+}
+
+/// Longest duration a metric line may report (s): one hour. No TTFB, compute latency,
+/// first-sentence time, processing time or agent turn latency of a voice conversation comes
+/// near it; a value above it (`TTFB: 1e308`) is damage, not a measurement, and would make every
+/// mean over it meaningless (or infinite).
+pub const MAX_DURATION_S: f64 = 3600.0;
+
+/// Highest LLM output rate accepted (tokens/s per stream), completion tokens over the LLM's
+/// processing time: a thousand times what today's fastest serving reaches per stream.
+pub const MAX_TOKENS_PER_SEC: f64 = 1_000_000.0;
+
+/// Latest unix time a truth line may carry (s): 2100-01-01 00:00:00 UTC.
+pub const MAX_UNIX_S: f64 = 4_102_444_800.0;
+
+/// Why a value read from a log line is not used.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Rejection {
+    /// Not a number at all (`abc`, `1.2.3`, nothing).
+    #[default]
+    Malformed,
+    /// `NaN`.
+    NotANumber,
+    /// `inf`, or a number beyond the range of f64 (`1e400`).
+    Infinite,
+    /// Below zero: no duration, time or rate is.
+    Negative,
+    /// Above the ceiling of its kind: [`MAX_DURATION_S`], [`MAX_TOKENS_PER_SEC`],
+    /// [`MAX_UNIX_S`].
+    AboveCeiling,
+    /// Completion tokens paired with an LLM processing time of zero: no rate.
+    ZeroProcessingTime,
+}
+
+impl Rejection {
+    /// Every reason, in report order.
+    pub const ALL: [Rejection; 6] = [
+        Rejection::Malformed,
+        Rejection::NotANumber,
+        Rejection::Infinite,
+        Rejection::Negative,
+        Rejection::AboveCeiling,
+        Rejection::ZeroProcessingTime,
+    ];
+
+    /// Short human label, e.g. "not a number".
+    pub fn label(self) -> &'static str {
+        match self {
+            Rejection::Malformed => "malformed",
+            Rejection::NotANumber => "not a number",
+            Rejection::Infinite => "infinite",
+            Rejection::Negative => "negative",
+            Rejection::AboveCeiling => "above the ceiling",
+            Rejection::ZeroProcessingTime => "zero processing time",
+        }
+    }
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
     }
 }
 
@@ -442,16 +512,18 @@ impl LineParser {
             return None;
         }
         let service = self.services.classify(name)?;
-        parse_service_metric(stream, service, text)
+        parse_service_metric(stream, service, text, message)
     }
 
     fn parse_non_service<'a>(&self, stream: &'a [u8], message: &'a [u8]) -> Option<Event<'a>> {
         if let Some(rest) = message.strip_prefix(AGENT_TURN_PREFIX.as_bytes()) {
             return Some(match parse_agent_turn(rest) {
-                Some(truth) => Event::AgentTurn { stream, truth },
-                None => Event::Malformed {
+                Ok(truth) => Event::AgentTurn { stream, truth },
+                Err((what, reason)) => Event::Rejected {
                     stream,
-                    what: "VoiceperfAgent turn line",
+                    what,
+                    metric: None,
+                    reason,
                     text: message,
                 },
             });
@@ -460,10 +532,12 @@ impl LineParser {
             && rest.first().is_some_and(u8::is_ascii_digit)
         {
             return Some(match parse_agent_interruption(rest) {
-                Some(truth) => Event::AgentInterruption { stream, truth },
-                None => Event::Malformed {
+                Ok(truth) => Event::AgentInterruption { stream, truth },
+                Err((what, reason)) => Event::Rejected {
                     stream,
-                    what: "VoiceperfAgent interruption line",
+                    what,
+                    metric: None,
+                    reason,
                     text: message,
                 },
             });
@@ -504,21 +578,26 @@ impl LineParser {
     }
 }
 
+/// `text` is the message after the service's name; `message` the whole of it, quoted when a
+/// value is rejected.
 fn parse_service_metric<'a>(
     stream: &'a [u8],
     service: Service,
     text: &'a [u8],
+    message: &'a [u8],
 ) -> Option<Event<'a>> {
     let metric = |kind: MetricKind, value: &'a [u8]| match parse_seconds(value) {
-        Some(value) => Event::Metric {
+        Ok(value) => Event::Metric {
             stream,
             kind,
             value,
         },
-        None => Event::Malformed {
+        Err(reason) => Event::Rejected {
             stream,
             what: kind.label(),
-            text,
+            metric: Some(kind),
+            reason,
+            text: message,
         },
     };
     if let Some(value) = text.strip_prefix(b"TTFB:") {
@@ -555,10 +634,12 @@ fn parse_service_metric<'a>(
             let digits = value.strip_suffix(b",").unwrap_or(value);
             Some(match parse_u64(digits) {
                 Some(tokens) => Event::CompletionTokens { stream, tokens },
-                None => Event::Malformed {
+                None => Event::Rejected {
                     stream,
                     what: "LLM completion tokens",
-                    text,
+                    metric: None,
+                    reason: Rejection::Malformed,
+                    text: message,
                 },
             })
         }
@@ -581,30 +662,57 @@ pub fn is_client_stream_id(id: &[u8]) -> bool {
         && digits.iter().all(u8::is_ascii_digit)
 }
 
-/// Reads a non-negative duration such as `0.300`, `0.300s` or `300ms` as seconds.
-fn parse_seconds(text: &[u8]) -> Option<f64> {
+/// Reads a duration such as `0.300`, `0.300s` or `300ms` as seconds, in `0..=`[`MAX_DURATION_S`].
+fn parse_seconds(text: &[u8]) -> Result<f64, Rejection> {
     let token = first_token(trim_start(text));
-    let (number, scale) = if let Some(number) = token.strip_suffix(b"ms") {
-        (number, 1e-3)
+    // Divided, not multiplied by 1e-3: `151ms` is exactly the f64 nearest 0.151.
+    let (number, per_second) = if let Some(number) = token.strip_suffix(b"ms") {
+        (number, 1000.0)
     } else if let Some(number) = token.strip_suffix(b"s") {
         (number, 1.0)
     } else {
         (token, 1.0)
     };
-    parse_non_negative(number).map(|v| v * scale)
+    physical(parse_number(number)? / per_second, MAX_DURATION_S)
 }
 
-fn parse_non_negative(text: &[u8]) -> Option<f64> {
-    // Only digits, '.', and an exponent: rejects "inf", "NaN", signs.
-    let plausible = text.first().is_some_and(u8::is_ascii_digit)
-        && text
+/// Reads a decimal number, or one of the words Python and Rust print for non-finite values
+/// (`nan`, `inf`, `infinity`, any case, signed), so that those are told apart from text that
+/// is no number at all. A number beyond f64's range (`1e400`) reads as infinite.
+fn parse_number(text: &[u8]) -> Result<f64, Rejection> {
+    let unsigned = text
+        .strip_prefix(b"-")
+        .or_else(|| text.strip_prefix(b"+"))
+        .unwrap_or(text);
+    let decimal = unsigned.iter().any(u8::is_ascii_digit)
+        && unsigned
             .iter()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
-    if !plausible {
-        return None;
+    let word = [&b"nan"[..], b"inf", b"infinity"]
+        .iter()
+        .any(|w| unsigned.eq_ignore_ascii_case(w));
+    if !decimal && !word {
+        return Err(Rejection::Malformed);
     }
-    let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
-    (value.is_finite() && value >= 0.0).then_some(value)
+    std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse::<f64>().ok())
+        .ok_or(Rejection::Malformed)
+}
+
+/// `value` if a measurement can be it: finite, not negative, at most `ceiling`. `-0` is `0`.
+pub fn physical(value: f64, ceiling: f64) -> Result<f64, Rejection> {
+    if value.is_nan() {
+        Err(Rejection::NotANumber)
+    } else if value.is_infinite() {
+        Err(Rejection::Infinite)
+    } else if value < 0.0 {
+        Err(Rejection::Negative)
+    } else if value > ceiling {
+        Err(Rejection::AboveCeiling)
+    } else {
+        Ok(value + 0.0)
+    }
 }
 
 fn parse_u64(text: &[u8]) -> Option<u64> {
@@ -614,36 +722,59 @@ fn parse_u64(text: &[u8]) -> Option<u64> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
-/// `{n}: last speech frame id {id} arrived at {t}, first reply frame sent at {t}, latency: {s}`
-fn parse_agent_turn(rest: &[u8]) -> Option<AgentTurnTruth> {
-    let (turn, rest) = split_once(rest, b": last speech frame id ")?;
-    let (frame, rest) = split_once(rest, b" arrived at ")?;
-    let (arrived, rest) = split_once(rest, b", first reply frame sent at ")?;
-    let (sent, rest) = split_once(rest, b", latency: ")?;
-    Some(AgentTurnTruth {
-        turn: parse_u64(turn)?,
-        last_speech_frame_id: parse_u64(frame)?,
-        speech_arrived_unix: parse_non_negative(arrived)?,
-        first_reply_unix: parse_non_negative(sent)?,
-        latency_s: parse_seconds(rest)?,
+/// `{n}: last speech frame id {id} arrived at {t}, first reply frame sent at {t}, latency: {s}`;
+/// on failure, what was wrong with which part.
+fn parse_agent_turn(rest: &[u8]) -> Result<AgentTurnTruth, (&'static str, Rejection)> {
+    const LINE: &str = "VoiceperfAgent turn line";
+    let layout = (LINE, Rejection::Malformed);
+    let (turn, rest) = split_once(rest, b": last speech frame id ").ok_or(layout)?;
+    let (frame, rest) = split_once(rest, b" arrived at ").ok_or(layout)?;
+    let (arrived, rest) = split_once(rest, b", first reply frame sent at ").ok_or(layout)?;
+    let (sent, rest) = split_once(rest, b", latency: ").ok_or(layout)?;
+    let unix = |text: &[u8], what: &'static str| {
+        parse_number(text)
+            .and_then(|v| physical(v, MAX_UNIX_S))
+            .map_err(|reason| (what, reason))
+    };
+    Ok(AgentTurnTruth {
+        turn: parse_u64(turn).ok_or(layout)?,
+        last_speech_frame_id: parse_u64(frame).ok_or(layout)?,
+        speech_arrived_unix: unix(arrived, "VoiceperfAgent turn line's arrival time")?,
+        first_reply_unix: unix(sent, "VoiceperfAgent turn line's reply time")?,
+        latency_s: parse_seconds(rest)
+            .map_err(|reason| ("VoiceperfAgent turn line's latency", reason))?,
     })
 }
 
-fn parse_agent_interruption(rest: &[u8]) -> Option<AgentInterruptionTruth> {
-    let (number, rest) = split_once(rest, b": speech start frame id ")?;
-    let (frame, rest) = split_once(rest, b" arrived at ")?;
-    let (arrived, rest) = split_once(rest, b", interruption sent at ")?;
-    let (sent, rest) = split_once(rest, b", last reply frame sent at ")?;
+/// `{n}: speech start frame id {id} arrived at {t}, interruption sent at {t}, last reply frame
+/// sent at {t|-}, …`; on failure, what was wrong with which part.
+fn parse_agent_interruption(
+    rest: &[u8],
+) -> Result<AgentInterruptionTruth, (&'static str, Rejection)> {
+    const LINE: &str = "VoiceperfAgent interruption line";
+    let layout = (LINE, Rejection::Malformed);
+    let (number, rest) = split_once(rest, b": speech start frame id ").ok_or(layout)?;
+    let (frame, rest) = split_once(rest, b" arrived at ").ok_or(layout)?;
+    let (arrived, rest) = split_once(rest, b", interruption sent at ").ok_or(layout)?;
+    let (sent, rest) = split_once(rest, b", last reply frame sent at ").ok_or(layout)?;
     let last = first_token(rest);
     let last = last.strip_suffix(b",").unwrap_or(last);
-    Some(AgentInterruptionTruth {
-        interruption: parse_u64(number)?,
-        speech_start_frame_id: parse_u64(frame)?,
-        speech_arrived_unix: parse_non_negative(arrived)?,
-        interruption_unix: parse_non_negative(sent)?,
+    let unix = |text: &[u8], what: &'static str| {
+        parse_number(text)
+            .and_then(|v| physical(v, MAX_UNIX_S))
+            .map_err(|reason| (what, reason))
+    };
+    Ok(AgentInterruptionTruth {
+        interruption: parse_u64(number).ok_or(layout)?,
+        speech_start_frame_id: parse_u64(frame).ok_or(layout)?,
+        speech_arrived_unix: unix(arrived, "VoiceperfAgent interruption line's arrival time")?,
+        interruption_unix: unix(sent, "VoiceperfAgent interruption line's signal time")?,
         last_reply_frame_unix: match last {
             b"-" => None,
-            value => Some(parse_non_negative(value)?),
+            value => Some(unix(
+                value,
+                "VoiceperfAgent interruption line's last frame time",
+            )?),
         },
     })
 }
@@ -966,23 +1097,108 @@ mod tests {
         }
     }
 
+    fn rejected(message: &str) -> Option<(Option<MetricKind>, Rejection)> {
+        match parse(message)? {
+            Event::Rejected { metric, reason, .. } => Some((metric, reason)),
+            _ => None,
+        }
+    }
+
     #[test]
     fn malformed_values_are_reported() {
         for message in [
             "NvidiaLLMService#0 TTFB: abc",
             "NvidiaLLMService#0 TTFB: ",
             "NvidiaLLMService#0 TTFB: 0.3.4",
-            "NvidiaLLMService#0 TTFB: -0.3",
-            "NvidiaLLMService#0 TTFB: nan",
-            "NvidiaLLMService#0 TTFB: inf",
+            "NvidiaLLMService#0 TTFB: --1",
+            "NvidiaLLMService#0 TTFB: 1e",
+            "NvidiaLLMService#0 TTFB: infinite",
             "NvidiaLLMService#0 prompt tokens: 11, completion tokens: many",
+            "NvidiaLLMService#0 prompt tokens: 11, completion tokens: -3",
             "VoiceperfAgent turn 1: garbage",
         ] {
-            assert!(
-                matches!(parse(message), Some(Event::Malformed { .. })),
+            assert_eq!(
+                rejected(message).map(|(_, reason)| reason),
+                Some(Rejection::Malformed),
                 "{message}"
             );
         }
+    }
+
+    /// Numbers no measurement can be: told apart from text that is no number, each with its
+    /// reason (issue 15: `TTFB: 1e308` made a mean of `inf`).
+    #[test]
+    fn non_physical_values_are_rejected_with_their_reason() {
+        use MetricKind::*;
+        use Rejection::*;
+        for (message, metric, reason) in [
+            ("NvidiaLLMService#0 TTFB: 1e308", LlmTtfb, AboveCeiling),
+            ("NvidiaLLMService#0 TTFB: 3600.001", LlmTtfb, AboveCeiling),
+            ("RivaTTSService#0 TTFB: 1e308ms", TtsTtfb, AboveCeiling),
+            ("NvidiaLLMService#0 TTFB: -1", LlmTtfb, Negative),
+            ("NvidiaLLMService#0 TTFB: -0.3s", LlmTtfb, Negative),
+            ("NvidiaLLMService#0 TTFB: -1e-300", LlmTtfb, Negative),
+            ("NvidiaLLMService#0 TTFB: NaN", LlmTtfb, NotANumber),
+            ("NvidiaLLMService#0 TTFB: nan", LlmTtfb, NotANumber),
+            ("NvidiaLLMService#0 TTFB: -nan", LlmTtfb, NotANumber),
+            ("NvidiaLLMService#0 TTFB: inf", LlmTtfb, Infinite),
+            ("NvidiaLLMService#0 TTFB: -Infinity", LlmTtfb, Infinite),
+            ("NvidiaLLMService#0 TTFB: 1e400", LlmTtfb, Infinite),
+            ("NvidiaLLMService#0 TTFB: 1e400ms", LlmTtfb, Infinite),
+            (
+                "RivaASRService#0 ASR compute latency: 1e308",
+                AsrLatency,
+                AboveCeiling,
+            ),
+            (
+                "NvidiaLLMService#0 processing time: -0.5s",
+                LlmProcessingTime,
+                Negative,
+            ),
+            (
+                "NvidiaLLMService#0 LLM first sentence generation time: inf",
+                LlmFirstSentence,
+                Infinite,
+            ),
+        ] {
+            assert_eq!(rejected(message), Some((Some(metric), reason)), "{message}");
+        }
+        // The bounds themselves are values.
+        assert_eq!(
+            metric("NvidiaLLMService#0 TTFB: 3600"),
+            Some((LlmTtfb, 3600.0))
+        );
+        assert_eq!(metric("NvidiaLLMService#0 TTFB: 0"), Some((LlmTtfb, 0.0)));
+        let (_, zero) = metric("NvidiaLLMService#0 TTFB: -0.0").unwrap();
+        assert!(zero == 0.0 && zero.is_sign_positive());
+        assert_eq!(
+            metric("NvidiaLLMService#0 TTFB: 3.6e6ms"),
+            Some((LlmTtfb, 3600.0))
+        );
+        // Truth lines: impossible times and latencies say which part.
+        let truth = |arrived: &str, sent: &str, latency: &str| match parse(&format!(
+            "VoiceperfAgent turn 3: last speech frame id 412 arrived at {arrived}, first reply frame sent at {sent}, latency: {latency}"
+        )) {
+            Some(Event::Rejected { what, reason, .. }) => Some((what, reason)),
+            _ => None,
+        };
+        assert_eq!(
+            truth("1732700000.1", "1732700001.2", "1e308"),
+            Some(("VoiceperfAgent turn line's latency", AboveCeiling))
+        );
+        assert_eq!(
+            truth("NaN", "1732700001.2", "1.1"),
+            Some(("VoiceperfAgent turn line's arrival time", NotANumber))
+        );
+        assert_eq!(
+            truth("1732700000.1", "1e308", "1.1"),
+            Some(("VoiceperfAgent turn line's reply time", AboveCeiling))
+        );
+        assert_eq!(
+            truth("-1", "1732700001.2", "1.1"),
+            Some(("VoiceperfAgent turn line's arrival time", Negative))
+        );
+        assert_eq!(truth("1732700000.1", "1732700001.2", "1.1"), None);
     }
 
     #[test]
@@ -1157,7 +1373,10 @@ mod tests {
         let broken = format!("{PREFIX}VoiceperfAgent interruption 2: speech start frame id x");
         assert!(matches!(
             parser.parse(broken.as_bytes()),
-            Some(Event::Malformed { .. })
+            Some(Event::Rejected {
+                reason: Rejection::Malformed,
+                ..
+            })
         ));
     }
 

@@ -7,11 +7,13 @@
 //! - `cli`: running the binary (to completion, or in the background as the agent);
 //! - `prep`: checking what prep wrote; `validate`: validate's checks and reports.
 //! - `hardening`: a counting allocator, runs of the binary bounded in time and memory.
+//! - `analysis`: every number of an `analyze` result is finite.
 
 // Every test binary compiles this module on its own and uses only part of it.
 #![allow(dead_code)]
 
 pub mod agent;
+pub mod analysis;
 pub mod audio;
 pub mod bench;
 pub mod cli;
