@@ -1084,7 +1084,7 @@ pub struct SelfCheck {
     /// both p99s were checked against.
     pub limit_ms: f64,
     /// Whether the latency error bound is within the tolerance (or, with no turn measured,
-    /// send lateness p99 + receive lag p99 within 5 ms): see [`crate::summary::self_check_of`].
+    /// send lateness p99 + receive lag p99 within 5 ms).
     pub trustworthy: bool,
     /// The warning printed when it is not.
     pub warning: Option<String>,
