@@ -219,6 +219,109 @@ pub fn bootstrap_difference_ci(
     interval_of(&differences, level)
 }
 
+/// Percentiles every latency table reports, with their names.
+pub const REPORTED_PERCENTILES: [(&str, f64); 4] =
+    [("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0)];
+
+/// Most resampled values one set of confidence intervals draws: with many samples the
+/// resamples are cut so that a summary rewritten at the end of a long run stays quick.
+const BOOTSTRAP_BUDGET: usize = 20_000_000;
+/// Fewest resamples however many samples there are.
+const MIN_RESAMPLES: usize = 200;
+
+/// The 95 % bootstrap confidence interval of each reported percentile (p50, p90, p95, p99)
+/// of one set of samples, and whether enough samples support each (see
+/// [`min_samples_for`]). Written into `summary.json` next to the percentiles.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PercentileCis {
+    /// Confidence level of every interval (0.95).
+    pub level: f64,
+    /// Resamples drawn (seeded with [`BOOTSTRAP_SEED`], so the same samples give the same
+    /// intervals).
+    pub resamples: usize,
+    /// Samples the intervals are over.
+    pub count: usize,
+    /// Interval of the median (`None` below 2 samples).
+    pub p50: Option<Interval>,
+    /// Interval of the 90th percentile.
+    pub p90: Option<Interval>,
+    /// Interval of the 95th percentile.
+    pub p95: Option<Interval>,
+    /// Interval of the 99th percentile.
+    pub p99: Option<Interval>,
+    /// Names of the percentiles too few samples support (`count` < [`min_samples_for`]):
+    /// printed with a `*`.
+    pub unsupported: Vec<String>,
+}
+
+impl PercentileCis {
+    /// The interval of the percentile named `name` (`"p95"`).
+    pub fn get(&self, name: &str) -> Option<Interval> {
+        match name {
+            "p50" => self.p50,
+            "p90" => self.p90,
+            "p95" => self.p95,
+            "p99" => self.p99,
+            _ => None,
+        }
+    }
+
+    /// Whether too few samples support the percentile named `name`.
+    pub fn is_unsupported(&self, name: &str) -> bool {
+        self.unsupported.iter().any(|u| u == name)
+    }
+}
+
+/// Whether `count` samples support percentile `p` (see [`min_samples_for`]).
+pub fn supports(count: usize, p: f64) -> bool {
+    count >= min_samples_for(p)
+}
+
+/// 95 % percentile-bootstrap intervals of p50/p90/p95/p99 of the finite `samples`, all four
+/// from the same seeded resamples; `None` when there are no samples.
+pub fn percentile_cis(samples: &[f64]) -> Option<PercentileCis> {
+    const LEVEL: f64 = 0.95;
+    let sorted = sorted_finite(samples);
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len();
+    let resamples = BOOTSTRAP_RESAMPLES.min((BOOTSTRAP_BUDGET / n).max(MIN_RESAMPLES));
+    let mut estimates: [Vec<f64>; 4] = Default::default();
+    if n >= 2 {
+        let mut rng = SplitMix64::new(BOOTSTRAP_SEED);
+        let mut buf = Vec::with_capacity(n);
+        for _ in 0..resamples {
+            resample_sorted(&sorted, &mut rng, &mut buf);
+            for (k, (_, p)) in REPORTED_PERCENTILES.iter().enumerate() {
+                estimates[k].push(percentile_sorted(&buf, *p).unwrap_or(f64::NAN));
+            }
+        }
+    }
+    let mut intervals = estimates.map(|mut e| {
+        e.sort_by(f64::total_cmp);
+        interval_of(&e, LEVEL).map(|i| Interval {
+            low: round6(i.low),
+            high: round6(i.high),
+        })
+    });
+    let [p50, p90, p95, p99] = std::mem::take(&mut intervals);
+    Some(PercentileCis {
+        level: LEVEL,
+        resamples: if n >= 2 { resamples } else { 0 },
+        count: n,
+        p50,
+        p90,
+        p95,
+        p99,
+        unsupported: REPORTED_PERCENTILES
+            .iter()
+            .filter(|(_, p)| !supports(n, *p))
+            .map(|(name, _)| (*name).to_string())
+            .collect(),
+    })
+}
+
 fn interval_of(sorted_estimates: &[f64], level: f64) -> Option<Interval> {
     let alpha = (1.0 - level.clamp(0.0, 1.0)) / 2.0;
     Some(Interval {
@@ -317,5 +420,43 @@ mod tests {
             counts.iter().all(|&c| (900..1100).contains(&c)),
             "{counts:?}"
         );
+    }
+
+    #[test]
+    fn percentile_cis_contain_the_estimates_and_mark_thin_tails() {
+        let samples: Vec<f64> = (0..50)
+            .map(|i| 1.0 + f64::from(i * 7 % 50) / 100.0)
+            .collect();
+        let cis = percentile_cis(&samples).unwrap();
+        let again = percentile_cis(&samples).unwrap();
+        assert_eq!(
+            cis, again,
+            "seeded: the same samples give the same intervals"
+        );
+        assert_eq!(cis.count, 50);
+        assert_eq!(cis.resamples, BOOTSTRAP_RESAMPLES);
+        let s = Summary::from_samples(&samples).unwrap();
+        for (name, value) in [
+            ("p50", s.p50),
+            ("p90", s.p90),
+            ("p95", s.p95),
+            ("p99", s.p99),
+        ] {
+            let ci = cis.get(name).unwrap();
+            assert!(
+                ci.low <= value + 1e-6 && value <= ci.high + 1e-6,
+                "{name} {ci:?} {value}"
+            );
+        }
+        // 50 samples support p95 (≥ 20) but not p99 (≥ 100).
+        assert_eq!(cis.unsupported, vec!["p99".to_string()]);
+        assert!(cis.is_unsupported("p99") && !cis.is_unsupported("p95"));
+        let one = percentile_cis(&[1.2]).unwrap();
+        assert!(one.p50.is_none() && one.resamples == 0);
+        assert_eq!(one.unsupported, vec!["p50", "p90", "p95", "p99"]);
+        assert!(percentile_cis(&[]).is_none());
+        // Many samples: fewer resamples, still at least the floor.
+        let many = vec![1.0; 100_000];
+        assert_eq!(percentile_cis(&many).unwrap().resamples, 200);
     }
 }

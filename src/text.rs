@@ -85,3 +85,67 @@ mod tests {
         );
     }
 }
+
+/// The mark after a percentile that too few samples support (see
+/// [`crate::stats::min_samples_for`]).
+pub const THIN_MARK: &str = "*";
+
+/// The one-line legend of [`THIN_MARK`].
+pub const THIN_LEGEND: &str = "* too few turns support this percentile (p50 needs ≥ 2, p90 ≥ 10, p95 ≥ 20, p99 ≥ 100): it says little about the tail it names";
+
+/// `cell` with [`THIN_MARK`] appended when `count` samples do not support percentile `p`.
+pub fn mark_thin(cell: String, count: usize, p: f64) -> String {
+    if crate::stats::supports(count, p) {
+        cell
+    } else {
+        cell + THIN_MARK
+    }
+}
+
+/// Whether a table of summaries with these counts needs the [`THIN_LEGEND`]: some count
+/// does not support p99.
+pub fn needs_thin_legend(counts: impl IntoIterator<Item = usize>) -> bool {
+    counts
+        .into_iter()
+        .any(|n| n > 0 && !crate::stats::supports(n, 99.0))
+}
+
+/// "95 % CI: p50 1.080–1.130 · p90 …" of `cis`, each bound formatted by `f`; `None` when
+/// no interval could be drawn (fewer than 2 samples).
+pub fn ci_line(cis: &crate::stats::PercentileCis, f: fn(f64) -> String) -> Option<String> {
+    let parts: Vec<String> = crate::stats::REPORTED_PERCENTILES
+        .iter()
+        .filter_map(|(name, _)| {
+            cis.get(name).map(|i| {
+                let mark = if cis.is_unsupported(name) {
+                    THIN_MARK
+                } else {
+                    ""
+                };
+                format!("{name}{mark} {}–{}", f(i.low), f(i.high))
+            })
+        })
+        .collect();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "{:.0} % CI (bootstrap, {} resamples): {}",
+            cis.level * 100.0,
+            cis.resamples,
+            parts.join(" · ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod thin_tests {
+    use super::*;
+
+    #[test]
+    fn thin_percentiles_are_marked() {
+        assert_eq!(mark_thin("1.120".into(), 5, 95.0), "1.120*");
+        assert_eq!(mark_thin("1.120".into(), 20, 95.0), "1.120");
+        assert_eq!(mark_thin("1.120".into(), 99, 99.0), "1.120*");
+        assert!(needs_thin_legend([150, 30]));
+        assert!(!needs_thin_legend([150, 0]));
+    }
+}

@@ -412,6 +412,7 @@ fn run_errors() {
         max_error_rate: None,
         fail_stop_p95: None,
         max_false_stop_rate: None,
+        min_turns: None,
         gate_failures: Vec::new(),
     };
     voiceperf::fsutil::write_json_atomic(

@@ -197,6 +197,8 @@ fn run_prints_the_summary_and_fails_the_p95_gate() {
             "2",
             "--fail-p95",
             "0.05",
+            "--min-turns",
+            "1",
         ])
         .assert()
         .code(3)
@@ -297,4 +299,73 @@ fn sigint_stops_the_run_and_writes_what_was_measured() {
     let summary = json(&fx.out.join("summary.json"));
     assert_eq!(summary["run"]["stopped_early"], true);
     assert!(summary["results"]["latency"]["count"].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn a_gate_over_too_few_turns_fails_and_percentiles_carry_intervals() {
+    let fx = Fixture::new(&[(0.6, 0.0)]);
+    let agent = Agent::start(&fx);
+    // A generous limit the run would meet: it still fails, as not evaluated, because a 2 s run
+    // of 2 users has far fewer than the default 20 turns.
+    let output = bench_cmd(&fx, &agent.port())
+        .args(["--clients", "2", "--test-duration", "2", "--fail-p95", "30"])
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    let summary = json(&fx.out.join("summary.json"));
+    let turns = summary["results"]["latency"]["count"].as_u64().unwrap();
+    assert!((1..20).contains(&turns), "{turns} turns");
+    let expected = format!(
+        "gate --fail-p95 not evaluated: {turns} turns < --min-turns 20 (run longer or with more users, or lower --min-turns)"
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert_eq!(summary["config"]["min_turns"], 20);
+
+    // Every percentile carries a bootstrap interval holding its estimate; the thin tail is
+    // marked in the console table with its legend.
+    let ci = &summary["results"]["latency_ci"];
+    assert_eq!(ci["count"].as_u64().unwrap(), turns);
+    for name in ["p50", "p90", "p95", "p99"] {
+        let value = summary["results"]["latency"][name].as_f64().unwrap();
+        if turns >= 2 {
+            let (low, high) = (
+                ci[name]["low"].as_f64().unwrap(),
+                ci[name]["high"].as_f64().unwrap(),
+            );
+            assert!(
+                low - 1e-6 <= value && value <= high + 1e-6,
+                "{name} {value} not in [{low}, {high}]"
+            );
+        }
+    }
+    let unsupported: Vec<&str> = ci["unsupported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(unsupported.contains(&"p95") && unsupported.contains(&"p99"));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let p99 = summary["results"]["latency"]["p99"].as_f64().unwrap();
+    assert!(stdout.contains(&format!("{p99:.3}*")), "{stdout}");
+    assert!(stdout.contains("* too few turns support"), "{stdout}");
+
+    // The self-check states its error bound, and trusts the run exactly when the bound is
+    // within its tolerance of at least 5 ms.
+    let sc = &summary["self_check"];
+    let bound = sc["error_bound_ms"].as_f64().unwrap();
+    let limit = sc["limit_ms"].as_f64().unwrap();
+    assert!(limit >= 5.0, "{limit}");
+    assert_eq!(sc["trustworthy"].as_bool().unwrap(), bound <= limit, "{sc}");
+    assert!(stdout.contains("self-check: latency error ≤"), "{stdout}");
+
+    // The same run with --min-turns 1 evaluates the gate, and 30 s passes.
+    let fx = Fixture::new(&[(0.6, 0.0)]);
+    bench_cmd(&fx, &agent.port())
+        .args(["--clients", "2", "--test-duration", "2", "--fail-p95", "30"])
+        .args(["--min-turns", "1"])
+        .assert()
+        .success();
 }

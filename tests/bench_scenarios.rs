@@ -158,6 +158,7 @@ async fn distractors_below_the_start_threshold_never_stop_the_reply() {
     let agent = agent::start(agent_options(&fx, 500)).await.unwrap();
     let options = BenchOptions {
         max_false_stop_rate: Some(0.0),
+        min_turns: 1,
         ..scenario_options(&fx, &agent, Scenario::Distractor)
     };
     let run = bench(&options, &Stop::new()).await.unwrap();
@@ -189,6 +190,7 @@ async fn without_interruptions_every_barge_in_fails_to_stop() {
     let agent = agent::start(agent_options).await.unwrap();
     let options = BenchOptions {
         fail_stop_p95: Some(5.0),
+        min_turns: 1,
         ..scenario_options(&fx, &agent, Scenario::Interrupt)
     };
     let run = bench(&options, &Stop::new()).await.unwrap();

@@ -455,6 +455,7 @@ fn sweep_report_renders_levels_and_stays_inside_its_folder() {
         max_error_rate: None,
         fail_stop_p95: None,
         max_false_stop_rate: None,
+        min_turns: None,
         gate_failures: Vec::new(),
     };
     voiceperf::fsutil::write_json_atomic(&sweep_dir.join(SWEEP_FILE), &sweep).unwrap();

@@ -161,7 +161,7 @@ fn run_against_an_external_agent_joins_its_server_log_and_applies_gates() {
         .args(["run", "--url", agent.url(), "--server-log"])
         .arg(&log)
         .args(["--raw-dir", "raw", "--audio-dir", "audio", "-o", "ext"])
-        .args(["--fail-p95", "0.2"])
+        .args(["--fail-p95", "0.2", "--min-turns", "1"])
         .args(SHORT)
         .assert()
         .code(3)

@@ -303,7 +303,7 @@ fn four_shards_merged_match_the_same_users_in_one_process() {
     let out = Command::new(BIN)
         .arg("merge")
         .args(&shards)
-        .args(["--fail-p95", "0.001", "-o"])
+        .args(["--fail-p95", "0.001", "--min-turns", "1", "-o"])
         .arg(&gated)
         .output()
         .unwrap();

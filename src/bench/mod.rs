@@ -132,6 +132,8 @@ pub struct BenchOptions {
     pub fail_stop_p95: Option<f64>,
     /// Fail (exit 3) when a level's false-stop rate exceeds this (0–1).
     pub max_false_stop_rate: Option<f64>,
+    /// A gate over fewer measured turns (events) than this fails as not evaluated.
+    pub min_turns: usize,
     /// The settings of the command line, as `--config` reads them (written into the results
     /// folder as config.toml).
     pub settings: Option<String>,
@@ -184,6 +186,7 @@ impl Default for BenchOptions {
             distractor_dir: None,
             fail_stop_p95: None,
             max_false_stop_rate: None,
+            min_turns: sweep::DEFAULT_MIN_TURNS,
             settings: None,
             shape: LoadShape::Closed,
             shard: None,
@@ -464,6 +467,7 @@ impl BenchOptions {
             rtvi: matches!(self.wire, wire::Wire::Pipecat { rtvi: true }),
             fail_stop_p95: self.fail_stop_p95,
             max_false_stop_rate: self.max_false_stop_rate,
+            min_turns: Some(self.min_turns),
             load: self.shape.clone(),
             protocol: self.wire.protocol().name().to_string(),
         }
@@ -476,6 +480,7 @@ impl BenchOptions {
             max_error_rate: self.max_error_rate,
             fail_stop_p95: self.fail_stop_p95,
             max_false_stop_rate: self.max_false_stop_rate,
+            min_turns: self.min_turns,
         }
     }
 }

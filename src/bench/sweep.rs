@@ -4,7 +4,7 @@
 use crate::runfolder::results::{SweepLevel, SweepSummary};
 use crate::text;
 
-pub use crate::summary::gates::{Gates, evaluate};
+pub use crate::summary::gates::{DEFAULT_MIN_TURNS, Gates, evaluate};
 
 /// The columns of the latency-vs-users table, as the report and summary.md head them.
 pub const TABLE_COLUMNS: [&str; 11] = [

@@ -169,6 +169,11 @@ pub struct BenchFlags {
     /// Exit with status 3 when a level's false-stop rate on distractors exceeds this fraction.
     #[arg(long, value_name = "FRACTION")]
     pub max_false_stop_rate: Option<f64>,
+    /// A CI gate (--fail-p95, --max-error-rate, --fail-stop-p95, --max-false-stop-rate) over
+    /// fewer measured turns (barge-ins, distractors) than this is not evaluated and fails with
+    /// exit 3; 0 evaluates gates however few turns support them.
+    #[arg(long, value_name = "N", default_value_t = crate::bench::sweep::DEFAULT_MIN_TURNS)]
+    pub min_turns: usize,
     /// Ramp users in stages instead of --clients, as k6 does: DURATION:USERS,… goes from 0
     /// users linearly to each target over its duration, e.g. 30s:10,2m:50,30s:0; users
     /// leaving hang up after their turn in progress. The metrics window is all the stages.
@@ -344,6 +349,7 @@ impl BenchFlags {
             distractor_dir: self.distractor_dir,
             fail_stop_p95: self.fail_stop_p95,
             max_false_stop_rate: self.max_false_stop_rate,
+            min_turns: self.min_turns,
             settings: None,
             shape,
             shard,

@@ -40,6 +40,10 @@ pub struct MergeArgs {
     /// (default: the shards' --max-false-stop-rate).
     #[arg(long)]
     pub max_false_stop_rate: Option<f64>,
+    /// A CI gate over fewer measured turns (barge-ins, distractors) than this is not evaluated
+    /// and fails with exit 3 (default: the shards' --min-turns, else 20).
+    #[arg(long, value_name = "N")]
+    pub min_turns: Option<usize>,
 }
 
 impl MergeArgs {
@@ -55,7 +59,9 @@ impl MergeArgs {
                 max_error_rate: self.max_error_rate,
                 fail_stop_p95: self.fail_stop_p95,
                 max_false_stop_rate: self.max_false_stop_rate,
+                min_turns: 0,
             },
+            min_turns: self.min_turns,
         })
     }
 }

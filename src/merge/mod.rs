@@ -31,8 +31,11 @@ pub struct MergeOptions {
     pub output: PathBuf,
     /// Merge even with shards missing or unfinished (the run is then marked incomplete).
     pub partial: bool,
-    /// CI gates; each unset one is taken from the shards' configuration.
+    /// CI gates; each unset one is taken from the shards' configuration (`min_turns` is
+    /// ignored: see the field below).
     pub gates: Gates,
+    /// `--min-turns`; unset: the shards' (else [`gates::DEFAULT_MIN_TURNS`]).
+    pub min_turns: Option<usize>,
 }
 
 /// What [`merge`] made.
@@ -147,6 +150,7 @@ pub fn merge(options: &MergeOptions) -> anyhow::Result<Merged> {
     let rows: Vec<ShardRow> = shards.iter().map(shard_row).collect();
     let mut summary =
         summary::summarize_clients(&context, &all, worst_self_check(&rows), Some(&finish));
+    add_shard_warnings(&mut summary.self_check, &rows);
     summary.run.complete = problems.is_empty() && shards.iter().all(|s| s.summary.run.complete);
     summary.shards = rows;
     for row in &summary.shards {
@@ -181,6 +185,10 @@ pub fn merge(options: &MergeOptions) -> anyhow::Result<Merged> {
             .gates
             .max_false_stop_rate
             .or(summary.config.max_false_stop_rate),
+        min_turns: options
+            .min_turns
+            .or(summary.config.min_turns)
+            .unwrap_or(gates::DEFAULT_MIN_TURNS),
     };
     let verdict = gates::evaluate(&[(&summary, dir.as_path())], &dir, gates);
     let outcome = if !verdict.gate_failures.is_empty() {
@@ -302,8 +310,9 @@ fn shard_row(shard: &Shard) -> ShardRow {
     }
 }
 
-/// The merged run's self-check: the worst shard's send lateness and receive lag (by p99), and
-/// trusted only when every shard is, self-check and clock check alike.
+/// The merged run's self-check before its turns judge it: the worst shard's send lateness
+/// and receive lag (by p99). [`summary::summarize_clients`] then bounds the merged turns'
+/// latency error with them.
 fn worst_self_check(rows: &[ShardRow]) -> SelfCheck {
     let worst = |pick: fn(&SelfCheck) -> Option<&crate::stats::Summary>| {
         rows.iter()
@@ -311,10 +320,15 @@ fn worst_self_check(rows: &[ShardRow]) -> SelfCheck {
             .max_by(|a, b| a.p99.total_cmp(&b.p99))
             .cloned()
     };
-    let mut check = summary::self_check_of(
+    summary::self_check_of(
         worst(|c| c.send_lateness_ms.as_ref()),
         worst(|c| c.receive_lag_ms.as_ref()),
-    );
+    )
+}
+
+/// Trusted only when every shard is, self-check and clock check alike, and the merged
+/// turns' error bound is within the tolerance.
+fn add_shard_warnings(check: &mut SelfCheck, rows: &[ShardRow]) {
     let mut warnings: Vec<String> = rows
         .iter()
         .filter_map(|r| {
@@ -327,7 +341,6 @@ fn worst_self_check(rows: &[ShardRow]) -> SelfCheck {
     }
     check.trustworthy = warnings.is_empty();
     check.warning = (!warnings.is_empty()).then(|| warnings.join(" — "));
-    check
 }
 
 /// The agreement with the agent's truth lines, over the turns every shard matched (each

@@ -136,10 +136,10 @@ fn summary_cells(s: Option<&Summary>, f: fn(f64) -> String) -> Vec<String> {
             s.count.to_string(),
             f(s.mean),
             f(s.min),
-            f(s.p50),
-            f(s.p90),
-            f(s.p95),
-            f(s.p99),
+            text::mark_thin(f(s.p50), s.count, 50.0),
+            text::mark_thin(f(s.p90), s.count, 90.0),
+            text::mark_thin(f(s.p95), s.count, 95.0),
+            text::mark_thin(f(s.p99), s.count, 99.0),
             f(s.max),
         ],
         None => {
@@ -564,6 +564,29 @@ fn render_latency(out: &mut String, summary: &RunSummary, turns: &[TurnRef]) {
     .collect();
     out.push_str("<h3>Percentiles (s)</h3>");
     out.push_str(&table(&SUMMARY_HEADERS, &rows, 1));
+    if let Some(line) = r
+        .latency_ci
+        .as_ref()
+        .and_then(|c| text::ci_line(c, |v| format!("{v:.3}")))
+    {
+        let _ = write!(out, "<p>Latency {} s.</p>", escape(&line));
+    }
+    if let Some(bound) = summary.self_check.error_bound_ms {
+        let _ = write!(
+            out,
+            "<p>Self-check: latency error ≤ {bound:.1} ms (p99 over turns; tolerance {:.1} ms).</p>",
+            summary.self_check.limit_ms
+        );
+    }
+    let counts = [
+        r.latency.as_ref(),
+        r.audible_latency.as_ref(),
+        r.last_chunk_latency.as_ref(),
+        r.seed_latency.as_ref(),
+    ];
+    if text::needs_thin_legend(counts.iter().flatten().map(|s| s.count)) {
+        let _ = write!(out, "<p><small>{}</small></p>", escape(text::THIN_LEGEND));
+    }
     let _ = write!(
         out,
         "<p>The old launcher's aggregates, for comparison with old reports: mean of per-connection averages {}, their “P95” {} (a percentile of averages, not of turns).</p>",
@@ -899,8 +922,8 @@ fn render_self_check(out: &mut String, summary: &RunSummary, record: Option<&Run
     );
     let _ = write!(
         out,
-        "<p>voiceperf measures its own accuracy: how late each audio chunk left versus its absolute schedule, and how late the receive loop woke for a due timer (an upper bound on how stale an arrival timestamp can be). When either p99 exceeds {} ms, the machine running the load was too busy and the latency numbers are not trustworthy.</p>",
-        sc.limit_ms
+        "<p>voiceperf measures its own accuracy: how late each audio chunk left versus its absolute schedule, and how late the receive loop woke for a due timer (an upper bound on how stale an arrival timestamp can be). Each turn's latency can be off by at most the largest lateness of its chunks up to the first reply audio plus the receive lag p99; when the p99 of that bound over turns exceeds the tolerance, max({} ms, 1 % of the median latency), it could move a reported percentile by more than that, and the latency numbers are not trustworthy.</p>",
+        crate::summary::LATENESS_LIMIT_MS
     );
     let _ = write!(
         out,
@@ -908,10 +931,16 @@ fn render_self_check(out: &mut String, summary: &RunSummary, record: Option<&Run
         if sc.trustworthy { "ok" } else { "bad" },
         escape(&match (&sc.warning, sc.trustworthy) {
             (Some(w), _) => w.clone(),
-            (None, true) => format!(
-                "Within the limit: p99 send lateness and receive lag ≤ {} ms.",
-                sc.limit_ms
-            ),
+            (None, true) => match sc.error_bound_ms {
+                Some(bound) => format!(
+                    "Within the tolerance: latency error ≤ {bound:.1} ms (p99 over turns) ≤ {:.1} ms.",
+                    sc.limit_ms
+                ),
+                None => format!(
+                    "Within the limit: p99 send lateness + receive lag ≤ {} ms.",
+                    sc.limit_ms
+                ),
+            },
             (None, false) => "Over the limit.".to_string(),
         })
     );

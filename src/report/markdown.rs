@@ -16,10 +16,10 @@ fn row(out: &mut String, name: &str, s: Option<&Summary>, f: fn(f64) -> String) 
             "{} | {} | {} | {} | {} | {} | {}",
             s.count,
             f(s.mean),
-            f(s.p50),
-            f(s.p90),
-            f(s.p95),
-            f(s.p99),
+            text::mark_thin(f(s.p50), s.count, 50.0),
+            text::mark_thin(f(s.p90), s.count, 90.0),
+            text::mark_thin(f(s.p95), s.count, 95.0),
+            text::mark_thin(f(s.p99), s.count, 99.0),
             f(s.max)
         ),
         None => "0 | – | – | – | – | – | –".to_string(),
@@ -93,6 +93,25 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     row(out, "audible", r.audible_latency.as_ref(), f3);
     row(out, "from last chunk", r.last_chunk_latency.as_ref(), f3);
     row(out, "any first frame", r.seed_latency.as_ref(), f3);
+    if let Some(line) = r.latency_ci.as_ref().and_then(|c| text::ci_line(c, f3)) {
+        let _ = writeln!(out, "\nLatency {line} s.");
+    }
+    if let Some(bound) = s.self_check.error_bound_ms {
+        let _ = writeln!(
+            out,
+            "\nSelf-check: latency error ≤ {bound:.1} ms (p99 over turns; tolerance {:.1} ms).",
+            s.self_check.limit_ms
+        );
+    }
+    let counts = [
+        r.latency.as_ref(),
+        r.audible_latency.as_ref(),
+        r.last_chunk_latency.as_ref(),
+        r.seed_latency.as_ref(),
+    ];
+    if text::needs_thin_legend(counts.iter().flatten().map(|s| s.count)) {
+        let _ = writeln!(out, "\n{}", text::THIN_LEGEND.replacen('*', "\\*", 1));
+    }
     if let Some(join) = level.analysis.as_ref().and_then(|a| a.join.as_ref()) {
         let _ = writeln!(out, "\nWhere the latency goes (ms, from the server log):\n");
         let _ = writeln!(out, "| | turns | mean | p50 | p90 | p95 | p99 | max |");

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::Summary;
+use crate::stats::{PercentileCis, Summary};
 
 /// `latency_results_<stream_id>.json`: everything measured on one WebSocket connection (one
 /// stream id). A user whose socket drops reconnects under a new stream id and gets a new file.
@@ -647,6 +647,10 @@ pub struct SummaryConfig {
     /// `--max-false-stop-rate` (0–1).
     #[serde(default)]
     pub max_false_stop_rate: Option<f64>,
+    /// Fewest measured turns (or events) a CI gate needs to be evaluated (`--min-turns`;
+    /// absent in run folders written before it existed).
+    #[serde(default)]
+    pub min_turns: Option<usize>,
     /// How users come and go (absent in run folders written before load shapes: `closed`).
     #[serde(default)]
     pub load: LoadShape,
@@ -847,6 +851,11 @@ pub struct SummaryResults {
     /// **Latency over every in-window turn whose reply audio arrived** (s), reverse
     /// barge-ins and replies cut by a disconnect included: the headline numbers.
     pub latency: Option<Summary>,
+    /// 95 % bootstrap confidence interval of each percentile of `latency`, and the
+    /// percentiles too few turns support; absent mid-run and in run folders written before
+    /// intervals existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ci: Option<PercentileCis>,
     /// Audible latency over the same turns (s).
     pub audible_latency: Option<Summary>,
     /// Latency from the end of the file's last chunk, audio only (s).
@@ -1070,12 +1079,26 @@ pub struct SelfCheck {
     pub send_lateness_ms: Option<Summary>,
     /// Receive-loop wake-up lag over all connections (ms).
     pub receive_lag_ms: Option<Summary>,
-    /// The p99 limit both are checked against (ms).
+    /// The tolerance (ms) the latency error bound was checked against: max(5 ms, 1 % of the
+    /// smallest reported latency percentile). Before the error bound existed: the bare 5 ms
+    /// both p99s were checked against.
     pub limit_ms: f64,
-    /// Whether both p99s are within the limit.
+    /// Whether the latency error bound is within the tolerance (or, with no turn measured,
+    /// send lateness p99 + receive lag p99 within 5 ms).
     pub trustworthy: bool,
-    /// The warning printed when they are not.
+    /// The warning printed when it is not.
     pub warning: Option<String>,
+    /// The bound on each in-window turn's latency error (ms): the largest send lateness of
+    /// its chunks up to the first reply audio (the speech end's chunk among them) plus the
+    /// run's receive lag p99. Absent in run folders written before the bound existed.
+    #[serde(default)]
+    pub latency_error_ms: Option<Summary>,
+    /// The bound the run is judged by (ms): the p99 over turns of `latency_error_ms`.
+    #[serde(default)]
+    pub error_bound_ms: Option<f64>,
+    /// The rule the run was judged by, in words.
+    #[serde(default)]
+    pub rule: Option<String>,
 }
 
 /// The dataset of a run.
@@ -1189,6 +1212,9 @@ pub struct SweepSummary {
     /// `--max-false-stop-rate`.
     #[serde(default)]
     pub max_false_stop_rate: Option<f64>,
+    /// `--min-turns`: gates over fewer measured turns or events fail as not evaluated.
+    #[serde(default)]
+    pub min_turns: Option<usize>,
     /// Every gate that failed, in words; empty when all passed.
     pub gate_failures: Vec<String>,
 }

@@ -21,6 +21,24 @@ pub struct Gates {
     pub fail_stop_p95: Option<f64>,
     /// `--max-false-stop-rate` (0–1).
     pub max_false_stop_rate: Option<f64>,
+    /// `--min-turns`: a gate over fewer measured turns (or events, for the barge-in gates)
+    /// is not evaluated and fails; 0 evaluates every gate however few turns support it.
+    pub min_turns: usize,
+}
+
+/// Default of `--min-turns`: the fewest samples that support a p95 (one sample beyond it;
+/// see [`crate::stats::min_samples_for`]).
+pub const DEFAULT_MIN_TURNS: usize = 20;
+
+/// The failure of a gate that too few turns or events support: `None` when `count` is
+/// enough.
+pub fn too_few(gate: &str, count: usize, what: &str, min_turns: usize) -> Option<String> {
+    (count < min_turns).then(|| {
+        format!(
+            "gate {gate} not evaluated: {count} {what} < --min-turns {min_turns} (run longer or \
+             with more users, or lower --min-turns)"
+        )
+    })
 }
 
 /// Builds the sweep table from each level's summary and folder, and checks the gates.
@@ -32,26 +50,36 @@ pub fn evaluate(levels: &[(&RunSummary, &Path)], root: &Path, gates: Gates) -> S
         let latency = summary.results.latency.clone();
         let p95 = latency.as_ref().map(|l| l.p95);
         let meets_slo = gates.slo_p95.and_then(|slo| p95.map(|p95| p95 <= slo));
+        let turns = latency.as_ref().map_or(0, |l| l.count);
+        let short = |gate: &str, count: usize, what: &str| {
+            too_few(gate, count, what, gates.min_turns).map(|m| format!("{clients} user(s): {m}"))
+        };
         if let Some(limit) = gates.fail_p95 {
-            match p95 {
-                Some(p95) if p95 > limit => gate_failures.push(format!(
-                    "{clients} user(s): p95 latency {p95:.3} s > --fail-p95 {limit} s"
-                )),
-                Some(_) => {}
-                None => gate_failures.push(format!(
-                    "{clients} user(s): no turn measured, so --fail-p95 {limit} s cannot pass"
-                )),
+            if let Some(failure) = short("--fail-p95", turns, "turns") {
+                gate_failures.push(failure);
+            } else {
+                match p95 {
+                    Some(p95) if p95 > limit => gate_failures.push(format!(
+                        "{clients} user(s): p95 latency {p95:.3} s > --fail-p95 {limit} s"
+                    )),
+                    Some(_) => {}
+                    None => gate_failures.push(format!(
+                        "{clients} user(s): no turn measured, so --fail-p95 {limit} s cannot pass"
+                    )),
+                }
             }
         }
         let error_rate = summary.errors.error_rate;
-        if let Some(limit) = gates.max_error_rate
-            && error_rate > limit
-        {
-            gate_failures.push(format!(
-                "{clients} user(s): error rate {:.2} % > --max-error-rate {:.2} %",
-                error_rate * 100.0,
-                limit * 100.0
-            ));
+        if let Some(limit) = gates.max_error_rate {
+            if let Some(failure) = short("--max-error-rate", summary.errors.attempted, "turns") {
+                gate_failures.push(failure);
+            } else if error_rate > limit {
+                gate_failures.push(format!(
+                    "{clients} user(s): error rate {:.2} % > --max-error-rate {:.2} %",
+                    error_rate * 100.0,
+                    limit * 100.0
+                ));
+            }
         }
         let interruptions = summary.results.interruptions.as_ref();
         let stop_p95 = interruptions
@@ -61,6 +89,9 @@ pub fn evaluate(levels: &[(&RunSummary, &Path)], root: &Path, gates: Gates) -> S
             let events = interruptions.map_or(0, |i| i.count);
             let stopped = interruptions.map_or(0, |i| i.stopped);
             match stop_p95 {
+                _ if short("--fail-stop-p95", events, "barge-ins").is_some() => {
+                    gate_failures.extend(short("--fail-stop-p95", events, "barge-ins"));
+                }
                 _ if stopped < events => gate_failures.push(format!(
                     "{clients} user(s): {} of {events} barge-in(s) did not stop the reply, so --fail-stop-p95 {limit} s cannot pass",
                     events - stopped
@@ -80,7 +111,11 @@ pub fn evaluate(levels: &[(&RunSummary, &Path)], root: &Path, gates: Gates) -> S
             .as_ref()
             .and_then(|d| d.false_stop_rate);
         if let Some(limit) = gates.max_false_stop_rate {
+            let events = summary.results.distractors.as_ref().map_or(0, |d| d.count);
             match false_stop_rate {
+                _ if short("--max-false-stop-rate", events, "distractors").is_some() => {
+                    gate_failures.extend(short("--max-false-stop-rate", events, "distractors"));
+                }
                 Some(rate) if rate > limit => gate_failures.push(format!(
                     "{clients} user(s): false-stop rate {:.2} % > --max-false-stop-rate {:.2} %",
                     rate * 100.0,
@@ -95,7 +130,7 @@ pub fn evaluate(levels: &[(&RunSummary, &Path)], root: &Path, gates: Gates) -> S
         rows.push(SweepLevel {
             clients,
             dir: dir.strip_prefix(root).unwrap_or(dir).display().to_string(),
-            turns: latency.as_ref().map_or(0, |l| l.count),
+            turns,
             latency,
             error_rate,
             reverse_barge_ins: summary
@@ -124,6 +159,7 @@ pub fn evaluate(levels: &[(&RunSummary, &Path)], root: &Path, gates: Gates) -> S
         max_error_rate: gates.max_error_rate,
         fail_stop_p95: gates.fail_stop_p95,
         max_false_stop_rate: gates.max_false_stop_rate,
+        min_turns: Some(gates.min_turns),
         gate_failures,
     }
 }

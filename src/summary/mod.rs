@@ -25,9 +25,17 @@ use crate::runfolder::{SUMMARY_FILE, TURNS_CSV_FILE};
 use crate::stats::{self, Summary, round6};
 use crate::summary::store::Store;
 
-/// p99 send lateness or receive lag above this (ms) means the numbers can't be trusted.
+/// The smallest tolerance (ms) of the self-check: a latency error bound within
+/// max([`LATENESS_LIMIT_MS`], [`TOLERANCE_FRACTION`] × the smallest reported latency
+/// percentile) cannot move any reported percentile by more than is worth reporting. With no
+/// turn measured, send lateness p99 + receive lag p99 is checked against this alone.
 pub const LATENESS_LIMIT_MS: f64 = 5.0;
-
+/// The share of a latency percentile its error may be before the run is untrusted.
+pub const TOLERANCE_FRACTION: f64 = 0.01;
+/// The self-check's rule, in words (written into `summary.json`).
+pub const SELF_CHECK_RULE: &str = "untrusted when the latency error bound (p99 over turns of: \
+     send lateness of the turn's chunks up to its first reply audio + receive lag p99) exceeds \
+     max(5 ms, 1 % of the smallest reported latency percentile, p50)";
 /// How many errors `summary.json` lists individually.
 const FIRST_ERRORS: usize = 20;
 
@@ -249,12 +257,20 @@ pub fn summarize_clients(
                 .filter_map(|t| t.latency_s),
         ),
         reply_audio: summary_of(replied().map(|t| t.reply_audio_s)),
+        latency_ci: None,
         turns,
         interruptions: Some(interruption_summary(&counted)),
         distractors: Some(distractor_summary(&counted)),
         agent_metrics: Some(agent_metrics_summary(&counted)),
     };
 
+    let self_check = with_error_bound(self_check, &counted, results.latency.as_ref());
+    let mut results = results;
+    if finish.is_some() {
+        // Only in the final summary: bootstrapping every few seconds mid-run costs too much.
+        let latencies: Vec<f64> = counted.iter().filter_map(|t| t.latency_s).collect();
+        results.latency_ci = stats::percentile_cis(&latencies);
+    }
     let rows = clients.iter().map(|c| client_row(c)).collect();
     let errors = error_summary(clients, &results.turns);
     let mut run = context.run.clone();
@@ -435,34 +451,22 @@ fn self_check(store: &Store, limit: usize) -> SelfCheck {
     self_check_of(summary_ms(&lateness), summary_ms(&lag))
 }
 
-/// The self-check of a send lateness and a receive lag (ms): trusted when both p99s are
-/// within [`LATENESS_LIMIT_MS`].
+/// The self-check of a send lateness and a receive lag (ms) alone, before the turns are
+/// known: trusted when send lateness p99 + receive lag p99 is within [`LATENESS_LIMIT_MS`].
+/// [`summarize_clients`] then judges the run by the turns' latency error bound instead
+/// ([`with_error_bound`]) when any turn was measured.
 pub fn self_check_of(
     send_lateness_ms: Option<Summary>,
     receive_lag_ms: Option<Summary>,
 ) -> SelfCheck {
-    let mut problems = Vec::new();
-    if let Some(s) = &send_lateness_ms
-        && s.p99 > LATENESS_LIMIT_MS
-    {
-        problems.push(format!(
-            "audio chunks left p99 {:.1} ms (max {:.1} ms) behind schedule",
-            s.p99, s.max
-        ));
-    }
-    if let Some(s) = &receive_lag_ms
-        && s.p99 > LATENESS_LIMIT_MS
-    {
-        problems.push(format!(
-            "the receive loop woke p99 {:.1} ms (max {:.1} ms) late",
-            s.p99, s.max
-        ));
-    }
-    let warning = (!problems.is_empty()).then(|| {
+    let bound = send_lateness_ms.as_ref().map_or(0.0, |s| s.p99)
+        + receive_lag_ms.as_ref().map_or(0.0, |s| s.p99);
+    let warning = (bound > LATENESS_LIMIT_MS).then(|| {
         format!(
-            "LOAD GENERATOR OVERLOADED: {} (limit {LATENESS_LIMIT_MS} ms). The latency numbers \
-             are not trustworthy: run fewer users per process, or on a less loaded machine.",
-            problems.join(" and ")
+            "LOAD GENERATOR OVERLOADED: {} (limit {LATENESS_LIMIT_MS} ms with no turn measured). \
+             The timing is not trustworthy: run fewer users per process, or on a less loaded \
+             machine.",
+            lateness_words(send_lateness_ms.as_ref(), receive_lag_ms.as_ref())
         )
     });
     SelfCheck {
@@ -471,7 +475,76 @@ pub fn self_check_of(
         limit_ms: LATENESS_LIMIT_MS,
         trustworthy: warning.is_none(),
         warning,
+        latency_error_ms: None,
+        error_bound_ms: None,
+        rule: Some(SELF_CHECK_RULE.to_string()),
     }
+}
+
+fn lateness_words(send: Option<&Summary>, lag: Option<&Summary>) -> String {
+    let mut parts = Vec::new();
+    if let Some(s) = send {
+        parts.push(format!(
+            "audio chunks left p99 {:.1} ms (max {:.1} ms) behind schedule",
+            s.p99, s.max
+        ));
+    }
+    if let Some(s) = lag {
+        parts.push(format!(
+            "the receive loop woke p99 {:.1} ms (max {:.1} ms) late",
+            s.p99, s.max
+        ));
+    }
+    parts.join(" and ")
+}
+
+/// The tolerance (ms) of a latency percentile of `percentile_s` seconds: max(5 ms, 1 %).
+pub fn tolerance_ms(percentile_s: f64) -> f64 {
+    LATENESS_LIMIT_MS.max(TOLERANCE_FRACTION * percentile_s * 1000.0)
+}
+
+/// Judges `check` by the latency error bound of the measured `turns`: each turn's latency
+/// can be off by at most the largest send lateness of its chunks up to the first reply audio
+/// (the chunk carrying the speech end among them: the agent heard the end that late) plus the
+/// receive loop's wake-up lag (its p99 over the run: how stale an arrival timestamp can be).
+/// Every turn's latency moving by at most e moves every percentile by at most e, so the run
+/// is untrusted when the p99 of the turns' bounds exceeds the tolerance of the smallest
+/// reported percentile (p50): max(5 ms, 1 % of it). Without measured turns `check` stays as
+/// [`self_check_of`] made it.
+pub fn with_error_bound(
+    mut check: SelfCheck,
+    turns: &[&TurnRecord],
+    latency: Option<&Summary>,
+) -> SelfCheck {
+    let lag_ms = check.receive_lag_ms.as_ref().map_or(0.0, |s| s.p99);
+    let errors: Vec<f64> = turns
+        .iter()
+        .filter(|t| t.latency_s.is_some())
+        .map(|t| t.max_send_lateness_ms.max(0.0) + lag_ms)
+        .collect();
+    let (Some(error), Some(latency)) = (summary_of(errors.into_iter()), latency) else {
+        return check;
+    };
+    let bound = error.p99;
+    let tolerance = round6(tolerance_ms(latency.p50));
+    check.limit_ms = tolerance;
+    check.error_bound_ms = Some(bound);
+    check.latency_error_ms = Some(error);
+    check.warning = (bound > tolerance).then(|| {
+        format!(
+            "LOAD GENERATOR OVERLOADED: the latency error bound is {bound:.1} ms (p99 over \
+             turns; {}), more than the tolerance {tolerance:.1} ms (max 5 ms, 1 % of p50 \
+             {:.3} s). The latency numbers are not trustworthy: run fewer users per process, or \
+             on a less loaded machine.",
+            lateness_words(
+                check.send_lateness_ms.as_ref(),
+                check.receive_lag_ms.as_ref()
+            ),
+            latency.p50
+        )
+    });
+    check.trustworthy = check.warning.is_none();
+    check
 }
 
 /// The agreement between bench and the agent's truth lines in `log`: `truth_lines` lines
@@ -670,6 +743,7 @@ pub(crate) mod tests {
                 rtvi: false,
                 fail_stop_p95: None,
                 max_false_stop_rate: None,
+                min_turns: None,
                 load: Default::default(),
                 protocol: "pipecat".into(),
             },
@@ -756,17 +830,98 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn overload_is_flagged() {
+    fn overload_without_turns_falls_back_to_the_bare_limit() {
         let mut store = Store::default();
         let mut c = client(1, Vec::new(), 0);
         c.lateness_s = vec![0.010; 100];
         store.clients.insert((1, 1), c);
         let s = summarize(&context(), &store, None);
         assert!(!s.self_check.trustworthy);
+        assert_eq!(s.self_check.error_bound_ms, None);
         let warning = s.self_check.warning.unwrap();
         assert!(
             warning.contains("OVERLOADED") && warning.contains("p99 10.0 ms"),
             "{warning}"
         );
+    }
+
+    /// A store of one connection with `n` replied turns of `latency_s`, each turn's
+    /// chunks `turn_lateness_ms` late at most, and every chunk sample `chunk_lateness_s` late.
+    fn late_store(n: usize, latency_s: f64, turn_lateness_ms: f64, chunk_lateness_s: f32) -> Store {
+        let turns = (0..n)
+            .map(|_| {
+                let mut t = turn(Some(latency_s), true, TurnOutcome::Replied);
+                t.max_send_lateness_ms = turn_lateness_ms;
+                t
+            })
+            .collect();
+        let mut c = client(1, turns, 0);
+        c.lateness_s = vec![chunk_lateness_s; 200];
+        c.results.refresh_derived(&c.lateness_s, &[]);
+        let mut store = Store::default();
+        store.clients.insert((1, 1), c);
+        store
+    }
+
+    #[test]
+    fn small_error_against_a_long_latency_is_trusted() {
+        // 6 ms p99 lateness used to flag the run; against a 1.1 s latency (tolerance 11 ms)
+        // a 6 ms error cannot move a percentile by more than 1 %.
+        let store = late_store(30, 1.1, 6.0, 0.006);
+        let s = summarize(&context(), &store, None);
+        let sc = &s.self_check;
+        assert_eq!(sc.send_lateness_ms.as_ref().unwrap().p99, 6.0);
+        assert!(sc.trustworthy, "{:?}", sc.warning);
+        assert_eq!(sc.error_bound_ms, Some(6.0));
+        assert_eq!(sc.limit_ms, 11.0);
+        assert_eq!(sc.latency_error_ms.as_ref().unwrap().count, 30);
+        assert!(sc.rule.as_deref().unwrap().contains("1 %"));
+    }
+
+    #[test]
+    fn error_beyond_the_tolerance_is_flagged() {
+        // 6 ms against a 0.3 s latency: tolerance max(5, 3) = 5 ms.
+        let store = late_store(30, 0.3, 6.0, 0.006);
+        let s = summarize(&context(), &store, None);
+        assert!(!s.self_check.trustworthy);
+        assert_eq!(s.self_check.limit_ms, 5.0);
+        let warning = s.self_check.warning.unwrap();
+        assert!(
+            warning.contains("OVERLOADED") && warning.contains("error bound is 6.0 ms"),
+            "{warning}"
+        );
+        // 20 ms against 1.1 s: beyond 11 ms.
+        let s = summarize(&context(), &late_store(30, 1.1, 20.0, 0.02), None);
+        assert!(!s.self_check.trustworthy);
+    }
+
+    #[test]
+    fn final_summary_carries_confidence_intervals() {
+        let store = late_store(30, 1.1, 0.5, 0.0005);
+        let finish = Finish {
+            finished_at: 20.0,
+            stopped_early: false,
+            agent_agreement: None,
+            shard: None,
+        };
+        let mid = summarize(&context(), &store, None);
+        assert!(mid.results.latency_ci.is_none());
+        let s = summarize(&context(), &store, Some(&finish));
+        let ci = s.results.latency_ci.as_ref().unwrap();
+        assert_eq!(ci.count, 30);
+        let p50 = ci.p50.unwrap();
+        assert!(p50.contains(1.1), "{p50:?}");
+        assert_eq!(ci.unsupported, vec!["p99".to_string()]);
+        // Old run folders without the field still read.
+        let mut json = serde_json::to_value(&s).unwrap();
+        json["results"]
+            .as_object_mut()
+            .unwrap()
+            .remove("latency_ci");
+        for field in ["latency_error_ms", "error_bound_ms", "rule"] {
+            json["self_check"].as_object_mut().unwrap().remove(field);
+        }
+        let old: RunSummary = serde_json::from_value(json).unwrap();
+        assert!(old.results.latency_ci.is_none() && old.self_check.error_bound_ms.is_none());
     }
 }

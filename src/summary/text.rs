@@ -11,10 +11,18 @@ use crate::text;
 fn summary_row(out: &mut String, label: &str, s: Option<&Summary>) {
     match s {
         Some(s) => {
+            let pct = |v: f64, p: f64| text::mark_thin(format!("{v:.3}"), s.count, p);
             let _ = writeln!(
                 out,
-                "  {label:<18}{:>7}{:>9.3}{:>8.3}{:>8.3}{:>8.3}{:>8.3}{:>8.3}{:>8.3}",
-                s.count, s.mean, s.min, s.p50, s.p90, s.p95, s.p99, s.max
+                "  {label:<18}{:>7}{:>9.3}{:>8.3}{:>8}{:>8}{:>8}{:>8}{:>8.3}",
+                s.count,
+                s.mean,
+                s.min,
+                pct(s.p50, 50.0),
+                pct(s.p90, 90.0),
+                pct(s.p95, 95.0),
+                pct(s.p99, 99.0),
+                s.max
             );
         }
         None => {
@@ -184,6 +192,29 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
     summary_row(&mut out, "audible", r.audible_latency.as_ref());
     summary_row(&mut out, "from last chunk", r.last_chunk_latency.as_ref());
     summary_row(&mut out, "any first frame", r.seed_latency.as_ref());
+    if let Some(line) = r
+        .latency_ci
+        .as_ref()
+        .and_then(|c| text::ci_line(c, |v| format!("{v:.3}")))
+    {
+        let _ = writeln!(out, "  latency {line} s");
+    }
+    if let Some(bound) = summary.self_check.error_bound_ms {
+        let _ = writeln!(
+            out,
+            "  self-check: latency error ≤ {bound:.1} ms (p99 over turns; tolerance {:.1} ms)",
+            summary.self_check.limit_ms
+        );
+    }
+    let counts = [
+        r.latency.as_ref(),
+        r.audible_latency.as_ref(),
+        r.last_chunk_latency.as_ref(),
+        r.seed_latency.as_ref(),
+    ];
+    if text::needs_thin_legend(counts.iter().flatten().map(|s| s.count)) {
+        let _ = writeln!(out, "  {}", text::THIN_LEGEND);
+    }
     let t = &r.turns;
     let _ = writeln!(
         out,
