@@ -77,7 +77,7 @@ pub struct OutputArgs {
     #[arg(long, value_name = "FILE")]
     pub export_csv: Option<PathBuf>,
 
-    /// Malformed-value warnings printed on stderr (all are counted and kept in the JSON).
+    /// Rejected-line warnings (malformed or non-physical values) printed on stderr (all are counted and kept in the JSON).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub max_warnings: usize,
 

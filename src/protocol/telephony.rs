@@ -642,17 +642,10 @@ impl ProviderSession {
     /// a mark, or nothing this side acts on.
     pub fn decode_bot(&self, message: WsRef<'_>) -> Result<BotEvent, TelephonyError> {
         let p = self.provider;
-        let text = match message {
-            WsRef::Binary(bytes) if p == Provider::Vonage => {
-                return Ok(BotEvent::Audio(Audio {
-                    samples: Codec::L16.decode(bytes)?,
-                    sample_rate: p.wire_rate(),
-                }));
-            }
-            WsRef::Binary(bytes) => return Err(TelephonyError::UnexpectedBinary(p, bytes.len())),
-            WsRef::Text(text) => text,
+        let json = match framed(p, message)? {
+            Framed::Audio(audio) => return Ok(BotEvent::Audio(audio)),
+            Framed::Json(json) => json,
         };
-        let json = parse_json(p, text)?;
         if p == Provider::Vonage {
             let clear = json.get("action").and_then(Value::as_str) == Some("clear");
             return Ok(if clear {
@@ -848,17 +841,10 @@ pub fn decode_caller(
     message: WsRef<'_>,
 ) -> Result<CallerEvent, TelephonyError> {
     let p = provider;
-    let text = match message {
-        WsRef::Binary(bytes) if p == Provider::Vonage => {
-            return Ok(CallerEvent::Audio(Audio {
-                samples: Codec::L16.decode(bytes)?,
-                sample_rate: p.wire_rate(),
-            }));
-        }
-        WsRef::Binary(bytes) => return Err(TelephonyError::UnexpectedBinary(p, bytes.len())),
-        WsRef::Text(text) => text,
+    let json = match framed(p, message)? {
+        Framed::Audio(audio) => return Ok(CallerEvent::Audio(audio)),
+        Framed::Json(json) => json,
     };
-    let json = parse_json(p, text)?;
     let event = event_of(&json);
     if p == Provider::Vonage {
         return match event {
@@ -941,6 +927,24 @@ fn check_codec(provider: Provider, codec: Codec) -> Result<Codec, TelephonyError
         Ok(codec)
     } else {
         Err(TelephonyError::CodecNotSupported { provider, codec })
+    }
+}
+
+/// A message's framing, the same both ways: Vonage's binary messages are raw L16 audio, every
+/// other message is JSON text.
+enum Framed {
+    Audio(Audio),
+    Json(Value),
+}
+
+fn framed(p: Provider, message: WsRef<'_>) -> Result<Framed, TelephonyError> {
+    match message {
+        WsRef::Binary(bytes) if p == Provider::Vonage => Ok(Framed::Audio(Audio {
+            samples: Codec::L16.decode(bytes)?,
+            sample_rate: p.wire_rate(),
+        })),
+        WsRef::Binary(bytes) => Err(TelephonyError::UnexpectedBinary(p, bytes.len())),
+        WsRef::Text(text) => parse_json(p, text).map(Framed::Json),
     }
 }
 

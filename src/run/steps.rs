@@ -558,7 +558,7 @@ fn analyze_level(log: &Path, level_dir: &Path) -> anyhow::Result<String> {
     )?;
     if analysis.warnings_total > 0 {
         anyhow::bail!(
-            "{} malformed value(s) in the log (first: {}:{}: {})",
+            "{} log line(s) rejected (malformed or non-physical values; first: {}:{}: {})",
             analysis.warnings_total,
             analysis.warnings.first().map_or("", |w| w.file.as_str()),
             analysis.warnings.first().map_or(0, |w| w.line),

@@ -722,6 +722,13 @@ fn parse_u64(text: &[u8]) -> Option<u64> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
+/// A truth line's Unix time, or why it cannot be one (`what` names the part).
+fn unix(text: &[u8], what: &'static str) -> Result<f64, (&'static str, Rejection)> {
+    parse_number(text)
+        .and_then(|v| physical(v, MAX_UNIX_S))
+        .map_err(|reason| (what, reason))
+}
+
 /// `{n}: last speech frame id {id} arrived at {t}, first reply frame sent at {t}, latency: {s}`;
 /// on failure, what was wrong with which part.
 fn parse_agent_turn(rest: &[u8]) -> Result<AgentTurnTruth, (&'static str, Rejection)> {
@@ -731,11 +738,6 @@ fn parse_agent_turn(rest: &[u8]) -> Result<AgentTurnTruth, (&'static str, Reject
     let (frame, rest) = split_once(rest, b" arrived at ").ok_or(layout)?;
     let (arrived, rest) = split_once(rest, b", first reply frame sent at ").ok_or(layout)?;
     let (sent, rest) = split_once(rest, b", latency: ").ok_or(layout)?;
-    let unix = |text: &[u8], what: &'static str| {
-        parse_number(text)
-            .and_then(|v| physical(v, MAX_UNIX_S))
-            .map_err(|reason| (what, reason))
-    };
     Ok(AgentTurnTruth {
         turn: parse_u64(turn).ok_or(layout)?,
         last_speech_frame_id: parse_u64(frame).ok_or(layout)?,
@@ -759,11 +761,6 @@ fn parse_agent_interruption(
     let (sent, rest) = split_once(rest, b", last reply frame sent at ").ok_or(layout)?;
     let last = first_token(rest);
     let last = last.strip_suffix(b",").unwrap_or(last);
-    let unix = |text: &[u8], what: &'static str| {
-        parse_number(text)
-            .and_then(|v| physical(v, MAX_UNIX_S))
-            .map_err(|reason| (what, reason))
-    };
     Ok(AgentInterruptionTruth {
         interruption: parse_u64(number).ok_or(layout)?,
         speech_start_frame_id: parse_u64(frame).ok_or(layout)?,
