@@ -272,6 +272,17 @@ fn an_existing_results_folder_is_never_overwritten() {
 
 #[test]
 fn sigint_stops_the_run_and_writes_what_was_measured() {
+    signal_stops_the_run("INT");
+}
+
+/// Issue 15, item 10: SIGTERM (what `docker stop`, systemd and `timeout` send) ends bench as
+/// SIGINT does.
+#[test]
+fn sigterm_stops_the_run_like_sigint() {
+    signal_stops_the_run("TERM");
+}
+
+fn signal_stops_the_run(name: &str) {
     let fx = Fixture::new(&[(0.6, 0.0)]);
     let agent = Agent::start(&fx);
     let mut child = voiceperf_process()
@@ -292,8 +303,8 @@ fn sigint_stops_the_run_and_writes_what_was_measured() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(4));
-    signal(child.id(), "INT");
-    // Within 15 s, or bench ignored SIGINT.
+    signal(child.id(), name);
+    // Within 15 s, or bench ignored the signal.
     let status = wait_exit(&mut child, Duration::from_secs(15));
     assert_eq!(status.code(), Some(1));
     let summary = json(&fx.out.join("summary.json"));
@@ -368,4 +379,146 @@ fn a_gate_over_too_few_turns_fails_and_percentiles_carry_intervals() {
         .args(["--min-turns", "1"])
         .assert()
         .success();
+}
+
+/// Issue 15, item 6: a full disk (here every file write fails with EFBIG: the file-size limit
+/// is 0 and SIGXFSZ is ignored) loses no summary: the table is printed on stdout, stderr names
+/// every file that is missing, no temp file is left, and the exit status says it failed.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_still_prints_the_summary_and_names_the_missing_files() {
+    use std::os::unix::process::CommandExt as _;
+    let fx = Fixture::new(&[(0.6, 0.0)]);
+    let agent = Agent::start(&fx);
+    let mut command = voiceperf_process();
+    command
+        .env("NO_COLOR", "1")
+        .args(["bench", "--port", &agent.port(), "--audio-dir"])
+        .arg(&fx.audio_dir)
+        .arg("--output-dir")
+        .arg(&fx.out)
+        .args([
+            "--test-duration",
+            "2",
+            "--client-start-delay",
+            "0.2",
+            "--reply-gap",
+            "0.5",
+            "--greeting-timeout",
+            "0.2",
+            "-q",
+        ]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    // The summary table, with its turns.
+    assert!(
+        stdout.contains("latency"),
+        "no summary on stdout: {stdout:?}\n{stderr}"
+    );
+    assert!(stdout.contains("turns"), "{stdout}");
+    for missing in ["summary.json", "turns.csv", "latency_results_client_"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.starts_with("error: ") && l.contains(missing) && l.contains("missing")),
+            "{missing} not named missing: {stderr}"
+        );
+    }
+    let left = support::files_under(&fx.out);
+    assert!(
+        !left
+            .iter()
+            .any(|f| f.contains(voiceperf::fsutil::TEMP_PREFIX)),
+        "temp files left: {left:?}"
+    );
+    assert!(!fx.out.join("summary.json").exists());
+}
+
+/// Issue 15, item 9: a password in the URL, a token in its query and a header value never
+/// reach a file of the run (summary.json, the per-connection JSON, turns.csv, the settings,
+/// and summary.md and report.html rendered from it) nor the console.
+#[test]
+fn secrets_reach_no_output_file_and_no_console() {
+    const SECRETS: [&str; 3] = ["pw-s3cret-1", "tok-s3cret-2", "hdr-s3cret-3"];
+    let fx = Fixture::new(&[(0.6, 0.0)]);
+    let agent = Agent::start(&fx);
+    let url = format!(
+        "ws://alice:{}@127.0.0.1:{}/ws/{{stream_id}}?token={}&lang=en",
+        SECRETS[0],
+        agent.port(),
+        SECRETS[1]
+    );
+    let bench = voiceperf()
+        .env("NO_COLOR", "1")
+        .args(["bench", "--url", &url, "--audio-dir"])
+        .arg(&fx.audio_dir)
+        .arg("--output-dir")
+        .arg(&fx.out)
+        .args(["-H", &format!("Authorization: Bearer {}", SECRETS[2])])
+        .args([
+            "--test-duration",
+            "1.5",
+            "--client-start-delay",
+            "0.2",
+            "--reply-gap",
+            "0.5",
+            "--greeting-timeout",
+            "0.2",
+        ])
+        .output()
+        .unwrap();
+    let report = voiceperf()
+        .env("NO_COLOR", "1")
+        .arg("report")
+        .arg(&fx.out)
+        .output()
+        .unwrap();
+    let mut console = String::new();
+    for output in [&bench, &report] {
+        console.push_str(&String::from_utf8_lossy(&output.stdout));
+        console.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    let files = support::files_under(&fx.out);
+    for wanted in ["summary.json", "turns.csv", "summary.md", "report.html"] {
+        assert!(
+            files.iter().any(|f| f.ends_with(wanted)),
+            "{wanted} not written: {files:?}\n{console}"
+        );
+    }
+    assert!(
+        files.iter().any(|f| f.contains("latency_results_")),
+        "{files:?}"
+    );
+    // The redacted URL is what is shown.
+    let summary = std::fs::read_to_string(fx.out.join("summary.json")).unwrap();
+    assert!(summary.contains("ws://***@127.0.0.1:"), "{summary}");
+    for secret in SECRETS {
+        assert!(
+            !console.contains(secret),
+            "{secret} on the console: {console}"
+        );
+        for file in &files {
+            let bytes = std::fs::read(fx.out.join(file)).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret),
+                "{secret} in {file}"
+            );
+        }
+    }
 }

@@ -502,6 +502,17 @@ pub fn wrap_pcm16(pcm: &[u8], sample_rate: u32, channels: u16) -> Vec<u8> {
     canonical_wav(&pcm16_fmt_body(sample_rate, channels), pcm)
 }
 
+/// The canonical 44-byte header of a 16-bit PCM WAVE file whose `data` chunk holds
+/// `data_len` bytes (even, at most `u32::MAX - 36`): for writers that stream the samples
+/// and fill the header in at the end.
+pub fn pcm16_header(data_len: usize, sample_rate: u32, channels: u16) -> Vec<u8> {
+    let mut header = wrap_pcm16(&[], sample_rate, channels);
+    let riff_len = canonical_len(16, data_len) as u32;
+    header[4..8].copy_from_slice(&riff_len.to_le_bytes());
+    header[40..44].copy_from_slice(&(data_len as u32).to_le_bytes());
+    header
+}
+
 /// Little-endian 16-bit sample bytes → samples (a trailing odd byte is ignored).
 pub fn pcm16_from_bytes(bytes: &[u8]) -> Vec<i16> {
     bytes
@@ -518,6 +529,13 @@ pub fn pcm16_to_bytes(samples: &[i16]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_streamed_header_matches_the_whole_file() {
+        let pcm = pcm16_to_bytes(&[1, -2, 3, -4, 5, -6]);
+        let wav = wrap_pcm16(&pcm, 24_000, 2);
+        assert_eq!(pcm16_header(pcm.len(), 24_000, 2), &wav[..44]);
+    }
 
     #[test]
     fn canonical_header_round_trips() {

@@ -20,7 +20,6 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::audio::riff;
 use crate::bench::connect::{ConnectRules, RECONNECT_BACKOFF, Ws};
 use crate::bench::connection::{Connection, ConnectionEnd, Recorder, RunContext, SavedAudio};
 use crate::bench::pacer::{self, Leave, Paced};
@@ -241,7 +240,12 @@ async fn run_connection(
         conversation,
         lost: None,
         ended: false,
-        saved_audio: ctx.options.save_audio.then(SavedAudio::default),
+        saved_audio: ctx.options.save_audio.then(|| {
+            SavedAudio::new(
+                ctx.dir
+                    .join(crate::runfolder::bot_audio_file_name(&stream_id)),
+            )
+        }),
         wire,
         marks: VecDeque::new(),
     }));
@@ -301,7 +305,7 @@ async fn run_connection(
         (c.conversation.turns().len(), c.saved_audio.take())
     };
     if let Some(audio) = saved {
-        save_audio(ctx, &stream_id, audio).await;
+        save_audio(&stream_id, audio).await;
     }
     (end, turns)
 }
@@ -403,12 +407,20 @@ async fn receive_loop(mut stream: WsStream, ctx: Arc<RunContext>, shared: Rc<Ref
                 {
                     handle_event(&ctx, c, at, event);
                 }
+                // Audio far faster than real time: the connection ends with a `bad_audio`
+                // error, and nothing more is read from it.
+                if let Some(flood) = c.conversation.flood() {
+                    if c.lost.is_none() {
+                        c.lost = Some((at, ErrorKind::BadAudio, flood.to_string()));
+                    }
+                    return;
+                }
                 continue;
             }
         };
         let mut c = shared.borrow_mut();
         if c.lost.is_none() {
-            c.lost = Some((at, closed));
+            c.lost = Some((at, ErrorKind::Disconnect, closed));
         }
         return;
     }
@@ -425,14 +437,7 @@ fn heard(
     Some(match decoded {
         Decoded::Audio { pcm, format } => {
             if let Some(saved) = saved_audio {
-                let key = (format.sample_rate, format.channels);
-                if *saved.format.get_or_insert(key) == key {
-                    saved
-                        .samples
-                        .extend_from_slice(&riff::pcm16_from_bytes(&pcm));
-                } else {
-                    saved.skipped_frames += 1;
-                }
+                saved.push(format.sample_rate, format.channels, &pcm);
             }
             let channels = usize::from(format.channels.max(1));
             ReceiverEvent::Heard(Heard::Audio {
@@ -473,26 +478,18 @@ fn heard(
     })
 }
 
-/// Writes a connection's received bot audio as `bot_response_<stream_id>.wav`.
-async fn save_audio(ctx: &RunContext, stream_id: &str, audio: SavedAudio) {
-    let Some((rate, channels)) = audio.format else {
-        return;
-    };
+/// Finishes a connection's saved bot audio, `bot_response_<stream_id>.wav` (streamed to a
+/// temp file as it arrived).
+async fn save_audio(stream_id: &str, audio: SavedAudio) {
     if audio.skipped_frames > 0 {
         eprintln!(
-            "warning: {stream_id}: {} bot audio frame(s) changed format mid-stream and were left out of the saved audio",
+            "warning: {stream_id}: {} bot audio frame(s) changed format mid-stream (or went past the 4 GiB a WAVE file holds) and were left out of the saved audio",
             audio.skipped_frames
         );
     }
-    let path = ctx
-        .dir
-        .join(crate::runfolder::bot_audio_file_name(stream_id));
-    let bytes = riff::wrap_pcm16(&riff::pcm16_to_bytes(&audio.samples), rate, channels);
-    let written =
-        tokio::task::spawn_blocking(move || crate::fsutil::write_atomic(&path, &bytes)).await;
-    match written {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => eprintln!("warning: {e:#}"),
-        Err(e) => eprintln!("warning: saving audio of {stream_id}: {e}"),
+    match tokio::task::spawn_blocking(move || audio.finish()).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => eprintln!("warning: saving the audio of {stream_id}: {e:#}"),
+        Err(e) => eprintln!("warning: saving the audio of {stream_id}: {e}"),
     }
 }

@@ -3,11 +3,15 @@
 //! run share (`RunContext`). Both sides import it; it imports neither.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
+use std::io::{BufWriter, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use anyhow::{Context as _, bail};
+
+use crate::audio::riff;
 use crate::bench::BenchOptions;
 use crate::bench::connect::Dialer;
 use crate::bench::dataset::QueryFile;
@@ -17,6 +21,7 @@ use crate::bench::turn::{Conversation, GreetingMemory, TurnConfig};
 use crate::bench::wire::{Wire, WireConnection};
 use crate::bench::writer::WriterHandle;
 use crate::clock::{self, UnixClock};
+use crate::fsutil;
 use crate::runfolder::results::{
     ClientResults, ConnectionStatus, ErrorKind, ErrorRecord, FrameCounts, TurnOutcome,
 };
@@ -190,8 +195,9 @@ pub(crate) struct Connection {
     pub rec: Recorder,
     /// Its conversation.
     pub conversation: Conversation,
-    /// When and why the connection was lost, noticed by the receive task.
-    pub lost: Option<(Instant, String)>,
+    /// When and why the connection was lost (a `disconnect`) or must end (a `bad_audio`
+    /// flood), noticed by the receive task.
+    pub lost: Option<(Instant, ErrorKind, String)>,
     /// The conversation is over: frames that still arrive are not the conversation's.
     pub ended: bool,
     /// Received bot audio kept for `--save-audio`.
@@ -202,19 +208,19 @@ pub(crate) struct Connection {
     pub marks: VecDeque<(Instant, String)>,
 }
 
-/// Records the loss of the connection at `at`, ending a turn in progress.
+/// Records the loss of the connection at `at` (an error of `kind`), ending a turn in progress.
 pub(crate) fn connection_lost(
     ctx: &RunContext,
     rec: &mut Recorder,
     conversation: &mut Conversation,
     at: Instant,
-    reason: String,
+    (kind, reason): (ErrorKind, String),
 ) -> ConnectionEnd {
-    if conversation.is_done() {
+    if conversation.is_done() && kind == ErrorKind::Disconnect {
         return ConnectionEnd::Finished;
     }
     let turn = conversation.current_turn();
-    rec.error(ctx, at, ErrorKind::Disconnect, reason, turn);
+    rec.error(ctx, at, kind, reason, turn);
     if conversation.stop(at, TurnOutcome::Disconnected) {
         on_turn_end(ctx, conversation, TurnOutcome::Disconnected);
     }
@@ -243,10 +249,99 @@ pub(crate) fn on_turn_end(ctx: &RunContext, conversation: &Conversation, outcome
     }
 }
 
-/// Received bot audio kept for `--save-audio`.
-#[derive(Debug, Default)]
+/// Largest `data` chunk a saved WAVE file holds (its size field is 32 bits).
+const MAX_SAVED_BYTES: u64 = u32::MAX as u64 - 64;
+
+/// Buffer between the receive loop and the saved audio's temp file.
+const SAVE_BUFFER: usize = 256 * 1024;
+
+/// Received bot audio for `--save-audio`, streamed as it arrives to a temp file in the run
+/// folder (memory stays at one buffer whatever the length of the run) and renamed to
+/// `bot_response_<stream_id>.wav`, its header filled in, at the end.
+#[derive(Debug)]
 pub(crate) struct SavedAudio {
+    path: PathBuf,
+    /// Format of the first frame; frames in another format are left out.
     pub format: Option<(u32, u16)>,
-    pub samples: Vec<i16>,
+    file: Option<BufWriter<tempfile::NamedTempFile>>,
+    data_len: u64,
+    /// Frames left out (another format, or past the 4 GiB a WAVE file holds).
     pub skipped_frames: usize,
+    failed: Option<String>,
+}
+
+impl SavedAudio {
+    /// Audio to be saved as `path`.
+    pub(crate) fn new(path: PathBuf) -> Self {
+        SavedAudio {
+            path,
+            format: None,
+            file: None,
+            data_len: 0,
+            skipped_frames: 0,
+            failed: None,
+        }
+    }
+
+    /// Appends one frame's samples (16-bit little-endian, interleaved).
+    pub(crate) fn push(&mut self, sample_rate: u32, channels: u16, pcm: &[u8]) {
+        if self.failed.is_some() {
+            return;
+        }
+        let key = (sample_rate, channels);
+        if *self.format.get_or_insert(key) != key
+            || self.data_len + pcm.len() as u64 > MAX_SAVED_BYTES
+        {
+            self.skipped_frames += 1;
+            return;
+        }
+        if let Err(e) = self.append(pcm, key) {
+            self.failed = Some(format!("{e:#}"));
+            self.file = None;
+        }
+    }
+
+    fn append(&mut self, pcm: &[u8], (rate, channels): (u32, u16)) -> anyhow::Result<()> {
+        if self.file.is_none() {
+            let dir = self.path.parent().unwrap_or(Path::new("."));
+            let temp = tempfile::Builder::new()
+                .prefix(fsutil::TEMP_PREFIX)
+                .tempfile_in(dir)
+                .with_context(|| format!("creating a temp file in {}", dir.display()))?;
+            let mut file = BufWriter::with_capacity(SAVE_BUFFER, temp);
+            file.write_all(&riff::pcm16_header(0, rate, channels))?;
+            self.file = Some(file);
+        }
+        if let Some(file) = self.file.as_mut() {
+            file.write_all(pcm)
+                .with_context(|| format!("writing {}", self.path.display()))?;
+            self.data_len += pcm.len() as u64;
+        }
+        Ok(())
+    }
+
+    /// Fills in the header and renames the temp file to its name: the path written, `None`
+    /// when no audio arrived. A failed write removes the temp file.
+    pub(crate) fn finish(self) -> anyhow::Result<Option<PathBuf>> {
+        if let Some(reason) = self.failed {
+            bail!("{reason}");
+        }
+        let (Some(file), Some((rate, channels))) = (self.file, self.format) else {
+            return Ok(None);
+        };
+        let context = || format!("writing {}", self.path.display());
+        let mut temp = file
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(context)?;
+        let header = riff::pcm16_header(self.data_len as usize, rate, channels);
+        let handle = temp.as_file_mut();
+        handle.seek(SeekFrom::Start(0)).with_context(context)?;
+        handle.write_all(&header).with_context(context)?;
+        handle.sync_all().with_context(context)?;
+        temp.persist_noclobber(&self.path)
+            .map_err(|e| e.error)
+            .with_context(context)?;
+        Ok(Some(self.path))
+    }
 }

@@ -598,8 +598,16 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         Err(e) => eprintln!("warning: could not raise the open-file limit: {e}"),
     }
     let dir = prepare_output_dir(options)?;
+    let mut missing_files = Vec::new();
     if let Some(settings) = &options.settings {
-        fsutil::write_atomic(&dir.join(CONFIG_FILE), settings.as_bytes())?;
+        let path = dir.join(CONFIG_FILE);
+        if let Err(e) = fsutil::write_atomic(&path, settings.as_bytes()) {
+            eprintln!("warning: {e:#}");
+            missing_files.push(MissingFile {
+                path,
+                reason: format!("{e:#}"),
+            });
+        }
     }
     let sweeping = options.clients.len() > 1;
     let mut levels = Vec::new();
@@ -612,7 +620,9 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         } else {
             dir.clone()
         };
-        let summary = run_level(options, clients, &dataset, &setup, &level_dir, stop).await?;
+        let (summary, missing) =
+            run_level(options, clients, &dataset, &setup, &level_dir, stop).await?;
+        missing_files.extend(missing);
         if sweeping && !options.quiet {
             let p95 = summary.results.latency.as_ref().map(|l| l.p95);
             eprintln!(
@@ -634,9 +644,22 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
         .collect();
     let sweep = sweep::evaluate(&pairs, &dir, options.gates());
     if sweeping {
-        fsutil::write_json_atomic(&dir.join(SWEEP_FILE), &sweep)?;
+        let path = dir.join(SWEEP_FILE);
+        if let Err(e) = fsutil::write_json_atomic(&path, &sweep) {
+            missing_files.push(MissingFile {
+                path,
+                reason: format!("{e:#}"),
+            });
+        }
     }
     let mut problems = Vec::new();
+    for missing in &missing_files {
+        problems.push(format!(
+            "{} is missing: could not write it ({})",
+            missing.path.display(),
+            missing.reason
+        ));
+    }
     if stop.is_stopped() {
         problems.push("the run was stopped before the end of the metrics window".to_string());
     }
@@ -684,14 +707,14 @@ pub async fn bench(options: &BenchOptions, stop: &Stop) -> anyhow::Result<BenchR
     })
 }
 
-/// Runs `voiceperf bench`: builds the runtime, stops on Ctrl-C, prints the summary.
+/// Runs `voiceperf bench`: builds the runtime, stops on Ctrl-C or SIGTERM, prints the summary.
 pub fn run(options: &BenchOptions) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the tokio runtime")?;
     let result = runtime.block_on(async {
-        let stop = Stop::on_ctrl_c();
+        let stop = Stop::on_signal();
         bench(options, &stop).await
     })?;
     let paint = Painter::for_stream(Stream::Stdout);
@@ -767,7 +790,7 @@ async fn run_level(
     setup: &ScenarioSetup,
     dir: &Path,
     stop: &Stop,
-) -> anyhow::Result<RunSummary> {
+) -> anyhow::Result<(RunSummary, Vec<MissingFile>)> {
     let clock = UnixClock::new();
     let whole = options.plan(clients);
     let total_users = whole.users.len();
@@ -908,19 +931,48 @@ async fn run_level(
         )),
     };
     let dir = dir.to_path_buf();
-    let summary = tokio::task::spawn_blocking(move || {
+    // Every file is tried even when one fails (a full disk): the summary is returned, to be
+    // printed, with the files that could not be written.
+    let (summary, missing) = tokio::task::spawn_blocking(move || {
+        let mut missing = Vec::new();
+        let mut write = |path: PathBuf, result: anyhow::Result<()>| {
+            if let Err(e) = result {
+                missing.push(MissingFile {
+                    path,
+                    reason: format!("{e:#}"),
+                });
+            }
+        };
         for client in store.clients.values() {
             let path = dir.join(client_file_name(&client.results.stream_id));
-            fsutil::write_json_atomic(&path, &client.results)?;
+            write(
+                path.clone(),
+                fsutil::write_json_atomic(&path, &client.results),
+            );
         }
-        summary::write_run_files(&dir, &context, &store, Some(&finish))
+        let summary = summary::summarize(&context, &store, Some(&finish));
+        let path = dir.join(crate::runfolder::SUMMARY_FILE);
+        write(path.clone(), fsutil::write_json_atomic(&path, &summary));
+        let path = dir.join(crate::runfolder::TURNS_CSV_FILE);
+        let csv = output::turns_csv(store.clients.values().map(|c| &c.results));
+        write(path.clone(), fsutil::write_atomic(&path, csv.as_bytes()));
+        (summary, missing)
     })
     .await
-    .context("writing the results")??;
+    .context("writing the results")?;
     if let Some(verdict) = fail_fast.verdict() {
         bail!(verdict);
     }
-    Ok(summary)
+    Ok((summary, missing))
+}
+
+/// A results file that could not be written (its data is only in what was printed).
+#[derive(Debug, Clone)]
+pub struct MissingFile {
+    /// Where it should be.
+    pub path: PathBuf,
+    /// Why it is not.
+    pub reason: String,
 }
 
 /// A shard refuses to start when its first user is already more than the tolerance late:

@@ -183,13 +183,13 @@ fn step(
             }
         }
     }
-    if let Some((at, reason)) = c.lost.take() {
+    if let Some((at, kind, reason)) = c.lost.take() {
         return Err(connection_lost(
             ctx,
             &mut c.rec,
             &mut c.conversation,
             at,
-            reason,
+            (kind, reason),
         ));
     }
     let now = Instant::now();

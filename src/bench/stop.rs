@@ -1,4 +1,4 @@
-//! Stopping a run early (SIGINT, or a caller such as `voiceperf run`): every user finishes
+//! Stopping a run early (SIGINT or SIGTERM, or a caller such as `voiceperf run`): every user finishes
 //! what it can record, closes, and the results are written.
 
 use std::sync::Arc;
@@ -26,12 +26,14 @@ impl Stop {
         }
     }
 
-    /// A signal that fires on SIGINT (Ctrl-C). Must be called inside a tokio runtime.
-    pub fn on_ctrl_c() -> Self {
+    /// A signal that fires on SIGINT (Ctrl-C) or SIGTERM, which end a run alike: partial
+    /// results written, `stopped_early` set, exit status 1. Must be called inside a tokio
+    /// runtime.
+    pub fn on_signal() -> Self {
         let stop = Stop::new();
         let trigger = stop.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+            if interrupted().await {
                 eprintln!("\ninterrupted: stopping users and writing what was measured…");
                 trigger.stop();
             }
@@ -63,6 +65,26 @@ impl Stop {
             () = self.stopped() => false,
         }
     }
+}
+
+/// Waits for SIGINT or SIGTERM; `false` when no handler could be installed.
+async fn interrupted() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                result = tokio::signal::ctrl_c() => result.is_ok(),
+                _ = term.recv() => true,
+            },
+            Err(e) => {
+                eprintln!("warning: installing the SIGTERM handler: {e}");
+                tokio::signal::ctrl_c().await.is_ok()
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.is_ok()
 }
 
 #[cfg(test)]

@@ -44,8 +44,35 @@ pub const SPURIOUS_WAIT: Duration = Duration::from_secs(3);
 /// A reply stream that sent nothing for this long has ended (for a turn cut short).
 const STREAM_ENDED: Duration = Duration::from_millis(100);
 
-/// The longest a greeting is waited for once it started.
-const GREETING_CAP: Duration = Duration::from_secs(60);
+/// Reply audio arriving faster than this many seconds of audio per second of wall time is a
+/// flood (`bad_audio`): more than `FLOOD_FACTOR` × [`FLOOD_WINDOW`] (20 s) of audio inside
+/// one [`FLOOD_WINDOW`] of arrivals. A real-time voice agent sends its speech about as fast
+/// as it plays; a whole reply sent in one burst stays below 20 s.
+pub const FLOOD_FACTOR: u32 = 10;
+
+/// The wall-time window over which [`FLOOD_FACTOR`] is measured.
+pub const FLOOD_WINDOW: Duration = Duration::from_secs(2);
+
+/// Audio received per window of wall time, for telling a flood from real-time audio.
+#[derive(Debug, Default)]
+struct ArrivalRate {
+    window: Option<(Instant, Duration)>,
+}
+
+impl ArrivalRate {
+    /// Takes in `duration` of audio that arrived at `at`; the audio of the current window
+    /// when it is more than the flood limit.
+    fn heard(&mut self, at: Instant, duration: Duration) -> Option<(Duration, Duration)> {
+        let (start, audio) = match self.window {
+            Some((start, audio)) if at.saturating_duration_since(start) < FLOOD_WINDOW => {
+                (start, audio + duration)
+            }
+            _ => (at, duration),
+        };
+        self.window = Some((start, audio));
+        (audio > FLOOD_WINDOW * FLOOD_FACTOR).then(|| (audio, at.saturating_duration_since(start)))
+    }
+}
 
 /// What the connections of one run have learnt about the agent's greeting, so that only the
 /// first connections wait `--greeting-timeout` for a greeting an agent never sends: once one
@@ -421,6 +448,11 @@ pub struct Conversation {
     /// whole timeout passed in silence; `None` while waiting or when the wait was skipped.
     greeting_wait_ended: Option<bool>,
     greeting_wait: Duration,
+    /// When the greeting's first audio arrived.
+    greeting_started: Option<Instant>,
+    arrival: ArrivalRate,
+    /// Why the reply audio is impossible (a flood), once it is: the connection must end.
+    flood: Option<String>,
 }
 
 /// A change the next chunk brings about over the current reply.
@@ -461,7 +493,17 @@ impl Conversation {
             agent_marks_turns: false,
             greeting_wait_ended: None,
             greeting_wait,
+            greeting_started: None,
+            arrival: ArrivalRate::default(),
+            flood: None,
         }
+    }
+
+    /// Why the reply audio of this connection is impossible (arriving far faster than real
+    /// time, see [`FLOOD_FACTOR`]), once it is; the connection must then end with a
+    /// `bad_audio` error. Audio heard after that is ignored.
+    pub fn flood(&self) -> Option<&str> {
+        self.flood.as_deref()
     }
 
     /// The same conversation waiting `wait` for a greeting instead of the configured timeout
@@ -520,11 +562,17 @@ impl Conversation {
         loop {
             match &self.phase {
                 Phase::Greeting { deadline } => {
-                    let end = match (&self.greeting, self.playback.play_end()) {
-                        (Some(_), Some(play_end)) => play_end + self.config.reply_gap,
+                    // A greeting must start within the wait and is let play for at most
+                    // `--greeting-timeout` more (then the reply gap), whatever the server
+                    // sends.
+                    let end = match (self.greeting_started, self.playback.play_end()) {
+                        (Some(started), Some(play_end)) => {
+                            play_end.min(started + self.config.greeting_timeout)
+                                + self.config.reply_gap
+                        }
                         _ => *deadline,
                     };
-                    if now < end && now < self.connected_at + GREETING_CAP {
+                    if now < end {
                         break;
                     }
                     if self.greeting.is_some() || !self.greeting_wait.is_zero() {
@@ -979,14 +1027,24 @@ impl Conversation {
         format: AudioFormat,
         audible: Option<usize>,
     ) {
-        if frames == 0 || format.sample_rate == 0 {
+        if frames == 0 || format.sample_rate == 0 || self.flood.is_some() {
             return;
         }
         let rate = f64::from(format.sample_rate);
         let duration = Duration::from_secs_f64(frames as f64 / rate);
+        if let Some((audio, within)) = self.arrival.heard(at, duration) {
+            self.flood = Some(format!(
+                "reply audio arrives faster than {FLOOD_FACTOR}x real time: {:.1} s of audio \
+                 within {:.3} s",
+                audio.as_secs_f64(),
+                within.as_secs_f64()
+            ));
+            return;
+        }
         let played = self.playback.push(at, duration);
         match &mut self.phase {
             Phase::Greeting { .. } => {
+                self.greeting_started.get_or_insert(at);
                 let greeting = self.greeting.get_or_insert(GreetingRecord {
                     first_audio_at: self.clock.unix(at),
                     audio_s: 0.0,
@@ -1553,6 +1611,66 @@ mod tests {
         assert_eq!(ended, vec![TurnOutcome::NoReply]);
         assert!(h.conv.is_done());
         assert!(h.conv.turns()[0].in_window);
+    }
+
+    #[test]
+    fn audio_far_faster_than_real_time_is_a_flood() {
+        // 100x real time: five 20 ms frames every 1 ms of wall time.
+        let mut h = Harness::new(vec![file("a.wav", 3_200, 3_200)], 60);
+        let mut flagged_at = None;
+        for ms in 0..1000 {
+            for _ in 0..5 {
+                h.audio(ms, 320);
+            }
+            if h.conv.flood().is_some() {
+                flagged_at = Some(ms);
+                break;
+            }
+        }
+        let flagged_at = flagged_at.expect("a 100x flood is flagged");
+        // 20 s of audio arrives after 200 ms.
+        assert!((195..=205).contains(&flagged_at), "{flagged_at}");
+        let reason = h.conv.flood().unwrap();
+        assert!(reason.contains("faster than 10x real time"), "{reason}");
+        // What came after the flood is not taken in: the greeting stays below 20 s.
+        let greeting = h.conv.greeting().unwrap().audio_s;
+        h.audio(flagged_at + 1, 320);
+        assert_eq!(h.conv.greeting().unwrap().audio_s, greeting);
+        assert!(greeting <= 20.0, "{greeting}");
+    }
+
+    #[test]
+    fn real_time_audio_and_bursts_below_the_limit_are_not_a_flood() {
+        let mut h = Harness::new(vec![file("a.wav", 3_200, 3_200)], 60);
+        // 10 s of audio at once (a whole reply in one burst), then 30 s in real time, then
+        // 8x real time for 4 s.
+        for _ in 0..250 {
+            h.audio(0, 640);
+        }
+        for k in 0..750 {
+            h.audio(40 * k, 640);
+        }
+        for k in 0..4000 {
+            h.audio(30_000 + k, 128);
+        }
+        assert_eq!(h.conv.flood(), None);
+    }
+
+    #[test]
+    fn the_greeting_wait_is_bounded_whatever_the_server_sends() {
+        // 10x real time for 1 s (below the flood limit): 10 s of "greeting" queued. The
+        // greeting starts at 100 ms and plays for at most the 200 ms timeout, then the 1 s
+        // reply gap: the first query starts by 1.3 s.
+        let mut h = Harness::new(vec![file("a.wav", 3_200, 3_200)], 60);
+        for k in 0..250 {
+            h.audio(100 + 4 * k, 640);
+        }
+        h.run_until(Duration::from_millis(1250));
+        assert!(h.conv.current_turn().is_none());
+        h.run_until(Duration::from_millis(1400));
+        assert_eq!(h.conv.current_turn(), Some(1));
+        assert_eq!(h.conv.greeting_wait_ended(), Some(true));
+        assert_eq!(h.conv.flood(), None);
     }
 
     #[test]

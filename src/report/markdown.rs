@@ -10,6 +10,30 @@ use crate::runfolder::REPORT_FILE;
 use crate::stats::Summary;
 use crate::text::{self, count};
 
+/// `text` from a run's files (URLs, folder names, error messages, server text) made safe for
+/// `summary.md`: HTML (`<script>`, `<img onerror>`) and entities are escaped, Markdown
+/// syntax (emphasis, links, code spans, table pipes, headings) is backslash-escaped and line
+/// breaks become spaces, so nothing a server or a file name says can add markup or break a
+/// table.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn row(out: &mut String, name: &str, s: Option<&Summary>, f: fn(f64) -> String) {
     let cells = match s {
         Some(s) => format!(
@@ -61,7 +85,7 @@ pub fn render(folder: &RunFolder) -> String {
                 };
             }
             for g in &sweep.gate_failures {
-                let _ = writeln!(out, "\n**Gate failed:** {g}");
+                let _ = writeln!(out, "\n**Gate failed:** {}", escape(g));
             }
             let _ = writeln!(out, "\nFull report: `{REPORT_FILE}`.");
         }
@@ -77,9 +101,9 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         crate::summary::text::load_text(s),
         s.run.metrics_end_at - s.run.metrics_start_at
     );
-    let _ = writeln!(out, "{}\n", verdict(s));
+    let _ = writeln!(out, "{}\n", escape(&verdict(s)));
     for (_, alert) in alerts(s, folder.record.as_ref()) {
-        let _ = writeln!(out, "> **Warning:** {alert}\n");
+        let _ = writeln!(out, "> **Warning:** {}\n", escape(&alert));
     }
     let _ = writeln!(
         out,
@@ -170,17 +194,17 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     );
     let _ = writeln!(
         out,
-        "- agent: {} ({} protocol); {} connections; dataset {} files from `{}`",
-        s.config.url,
-        s.config.protocol,
+        "- agent: {} ({} protocol); {} connections; dataset {} files from {}",
+        escape(&s.config.url),
+        escape(&s.config.protocol),
         r.total_clients,
         s.dataset.files.len(),
-        s.dataset.audio_dir
+        escape(&s.dataset.audio_dir)
     );
     out.push_str(&crate::report::bargein::markdown(s));
     let bins = crate::report::load::bins(s, &level.clients);
     if let Some(knee) = crate::report::load::knee(&bins, s.config.slo_p95) {
-        let _ = writeln!(out, "- {}", knee.describe(s.config.slo_p95));
+        let _ = writeln!(out, "- {}", escape(&knee.describe(s.config.slo_p95)));
     }
     if !s.shards.is_empty() {
         let columns = crate::summary::text::SHARD_COLUMNS;
@@ -191,6 +215,7 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         );
         let _ = writeln!(out, "|---|---|{}", "---:|".repeat(columns.len() - 2));
         for cells in crate::summary::text::shard_rows(s) {
+            let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
             let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
     }
@@ -199,4 +224,28 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
         "\nFull report: `{REPORT_FILE}` · p95 {}.",
         text::secs_unit(r.latency.as_ref().map(|l| l.p95))
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn html_and_markdown_from_run_files_are_escaped() {
+        assert_eq!(
+            escape("<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(
+            escape("<img src=x onerror=alert(1)>"),
+            "&lt;img src=x onerror=alert(1)&gt;"
+        );
+        // A table cell cannot be split, a line cannot start a heading, a link cannot form.
+        assert_eq!(
+            escape("a|b\n# h [x](javascript:y) `c` *d* _e_"),
+            "a\\|b \\# h \\[x\\](javascript:y) \\`c\\` \\*d\\* \\_e\\_"
+        );
+        assert_eq!(escape("bell\u{7}nul\u{0}"), "bellnul");
+        assert_eq!(escape("0.812 s over 40 turns"), "0.812 s over 40 turns");
+    }
 }

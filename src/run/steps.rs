@@ -435,7 +435,7 @@ pub(super) fn bench(
         bench_options.test_duration.as_secs_f64()
     );
     let result = runtimes.bench.block_on(async {
-        let stop = Stop::on_ctrl_c();
+        let stop = Stop::on_signal();
         bench::bench(bench_options, &stop).await
     });
     let step = match &result {
