@@ -257,8 +257,10 @@ async fn barge_in_stops_the_reply_with_an_interruption() {
         (119..=125).contains(&truth.speech_start_frame_id),
         "{truth:?}"
     );
+    // From the arrival of the run's first frame to the decision: the run's other nine 20 ms
+    // frames, 180 ms, give or take the agent's read-loop jitter (it is sending the reply).
     let agent_signal = truth.interruption_unix - truth.speech_arrived_unix;
-    assert!((0.18..0.26).contains(&agent_signal), "{truth:?}");
+    assert!((0.14..0.26).contains(&agent_signal), "{truth:?}");
     let last = truth
         .last_reply_frame_unix
         .expect("a reply frame had gone out");
