@@ -428,6 +428,9 @@ impl ActiveTurn {
     }
 }
 
+/// The longest a reply plays before the user takes the next turn, whatever the server sends.
+pub const MAX_REPLY: Duration = Duration::from_secs(120);
+
 /// The conversation of one connection.
 #[derive(Debug)]
 pub struct Conversation {
@@ -605,8 +608,11 @@ impl Conversation {
                             }
                             TurnOutcome::NoReply
                         }
-                        Some(_) => {
+                        Some(first_audio) => {
                             let played_out = self.playback.play_end().unwrap_or(file_end);
+                            // A server streaming without end (below the flood rate) cannot
+                            // hold the user: the reply is over MAX_REPLY after it began.
+                            let played_out = played_out.min(first_audio + MAX_REPLY);
                             let mut end = played_out.max(file_end) + self.config.reply_gap;
                             if let Some(run) = &turn.distractor {
                                 match run.end_at {
@@ -1637,6 +1643,31 @@ mod tests {
         h.audio(flagged_at + 1, 320);
         assert_eq!(h.conv.greeting().unwrap().audio_s, greeting);
         assert!(greeting <= 20.0, "{greeting}");
+    }
+
+    #[test]
+    fn a_reply_that_never_ends_is_over_after_max_reply() {
+        let mut h = Harness::new(vec![file("q.wav", 16_000, 8_000)], 600);
+        h.run_until(Duration::from_millis(1500));
+        // From 1.5 s on the server streams 5x real time (200 ms of audio every 40 ms), under
+        // the flood rate, without end.
+        let mut ended = Vec::new();
+        let mut ended_at_ms = 0;
+        for k in 0..4000u64 {
+            h.audio(1500 + 40 * k, 3200);
+            if k % 25 == 0 {
+                ended_at_ms = 1500 + 40 * k;
+                ended.extend(h.run_until(Duration::from_millis(ended_at_ms)));
+            }
+            if !ended.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(ended, vec![TurnOutcome::Replied]);
+        // Over 120 s after the first reply audio plus the 1 s reply gap (checked every 1 s),
+        // not after the hundreds of seconds of audio queued.
+        let over_s = (ended_at_ms - 1500) as f64 / 1000.0;
+        assert!((121.0..=122.5).contains(&over_s), "{over_s}");
     }
 
     #[test]
