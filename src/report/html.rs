@@ -564,27 +564,14 @@ fn render_latency(out: &mut String, summary: &RunSummary, turns: &[TurnRef]) {
     .collect();
     out.push_str("<h3>Percentiles (s)</h3>");
     out.push_str(&table(&SUMMARY_HEADERS, &rows, 1));
-    if let Some(line) = r
-        .latency_ci
-        .as_ref()
-        .and_then(|c| text::ci_line(c, |v| format!("{v:.3}")))
-    {
-        let _ = write!(out, "<p>Latency {} s.</p>", escape(&line));
+    let lines = crate::summary::text::accuracy_lines(r, &summary.self_check);
+    if let Some(line) = &lines.ci {
+        let _ = write!(out, "<p>Latency {} s.</p>", escape(line));
     }
-    if let Some(bound) = summary.self_check.error_bound_ms {
-        let _ = write!(
-            out,
-            "<p>Self-check: latency error ≤ {bound:.1} ms (p99 over turns; tolerance {:.1} ms).</p>",
-            summary.self_check.limit_ms
-        );
+    if let Some(line) = &lines.self_check {
+        let _ = write!(out, "<p>Self-check: {}.</p>", escape(line));
     }
-    let counts = [
-        r.latency.as_ref(),
-        r.audible_latency.as_ref(),
-        r.last_chunk_latency.as_ref(),
-        r.seed_latency.as_ref(),
-    ];
-    if text::needs_thin_legend(counts.iter().flatten().map(|s| s.count)) {
+    if lines.thin_legend {
         let _ = write!(out, "<p><small>{}</small></p>", escape(text::THIN_LEGEND));
     }
     let _ = write!(

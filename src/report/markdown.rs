@@ -117,23 +117,14 @@ fn render_level(out: &mut String, folder: &RunFolder, level: &LevelData) {
     row(out, "audible", r.audible_latency.as_ref(), f3);
     row(out, "from last chunk", r.last_chunk_latency.as_ref(), f3);
     row(out, "any first frame", r.seed_latency.as_ref(), f3);
-    if let Some(line) = r.latency_ci.as_ref().and_then(|c| text::ci_line(c, f3)) {
+    let lines = crate::summary::text::accuracy_lines(r, &s.self_check);
+    if let Some(line) = &lines.ci {
         let _ = writeln!(out, "\nLatency {line} s.");
     }
-    if let Some(bound) = s.self_check.error_bound_ms {
-        let _ = writeln!(
-            out,
-            "\nSelf-check: latency error ≤ {bound:.1} ms (p99 over turns; tolerance {:.1} ms).",
-            s.self_check.limit_ms
-        );
+    if let Some(line) = &lines.self_check {
+        let _ = writeln!(out, "\nSelf-check: {line}.");
     }
-    let counts = [
-        r.latency.as_ref(),
-        r.audible_latency.as_ref(),
-        r.last_chunk_latency.as_ref(),
-        r.seed_latency.as_ref(),
-    ];
-    if text::needs_thin_legend(counts.iter().flatten().map(|s| s.count)) {
+    if lines.thin_legend {
         let _ = writeln!(out, "\n{}", text::THIN_LEGEND.replacen('*', "\\*", 1));
     }
     if let Some(join) = level.analysis.as_ref().and_then(|a| a.join.as_ref()) {

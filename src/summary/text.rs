@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::runfolder::results::{DistractorSummary, InterruptionSummary, LoadShape, RunSummary};
+use crate::runfolder::results::{
+    DistractorSummary, InterruptionSummary, LoadShape, RunSummary, SelfCheck, SummaryResults,
+};
 use crate::stats::Summary;
 use crate::term::Painter;
 use crate::text;
@@ -192,27 +194,14 @@ pub fn summary_text(summary: &RunSummary, dir: &std::path::Path, paint: Painter)
     summary_row(&mut out, "audible", r.audible_latency.as_ref());
     summary_row(&mut out, "from last chunk", r.last_chunk_latency.as_ref());
     summary_row(&mut out, "any first frame", r.seed_latency.as_ref());
-    if let Some(line) = r
-        .latency_ci
-        .as_ref()
-        .and_then(|c| text::ci_line(c, |v| format!("{v:.3}")))
-    {
+    let lines = accuracy_lines(r, &summary.self_check);
+    if let Some(line) = &lines.ci {
         let _ = writeln!(out, "  latency {line} s");
     }
-    if let Some(bound) = summary.self_check.error_bound_ms {
-        let _ = writeln!(
-            out,
-            "  self-check: latency error ≤ {bound:.1} ms (p99 over turns; tolerance {:.1} ms)",
-            summary.self_check.limit_ms
-        );
+    if let Some(line) = &lines.self_check {
+        let _ = writeln!(out, "  self-check: {line}");
     }
-    let counts = [
-        r.latency.as_ref(),
-        r.audible_latency.as_ref(),
-        r.last_chunk_latency.as_ref(),
-        r.seed_latency.as_ref(),
-    ];
-    if text::needs_thin_legend(counts.iter().flatten().map(|s| s.count)) {
+    if lines.thin_legend {
         let _ = writeln!(out, "  {}", text::THIN_LEGEND);
     }
     let t = &r.turns;
@@ -423,4 +412,39 @@ pub fn shard_rows(summary: &RunSummary) -> Vec<[String; 10]> {
             ]
         })
         .collect()
+}
+
+/// The accuracy lines every format prints under the latency table, without markup: the
+/// latency's confidence intervals, the self-check's error bound, and whether the thin-tail
+/// legend is needed.
+pub struct AccuracyLines {
+    /// "95 % CI (bootstrap, …): p50 1.119–1.189 · …" (seconds, no unit).
+    pub ci: Option<String>,
+    /// The self-check's "latency error ≤ 6.1 ms (p99 over turns; tolerance 11.7 ms)".
+    pub self_check: Option<String>,
+    /// Some latency row has too few turns for its p99: print [`text::THIN_LEGEND`].
+    pub thin_legend: bool,
+}
+
+/// The [`AccuracyLines`] of a level's results and self-check.
+pub fn accuracy_lines(r: &SummaryResults, check: &SelfCheck) -> AccuracyLines {
+    let rows = [
+        r.latency.as_ref(),
+        r.audible_latency.as_ref(),
+        r.last_chunk_latency.as_ref(),
+        r.seed_latency.as_ref(),
+    ];
+    AccuracyLines {
+        ci: r
+            .latency_ci
+            .as_ref()
+            .and_then(|c| text::ci_line(c, |v| format!("{v:.3}"))),
+        self_check: check.error_bound_ms.map(|bound| {
+            format!(
+                "latency error ≤ {bound:.1} ms (p99 over turns; tolerance {:.1} ms)",
+                check.limit_ms
+            )
+        }),
+        thin_legend: text::needs_thin_legend(rows.iter().flatten().map(|s| s.count)),
+    }
 }
