@@ -516,16 +516,18 @@ impl LineParser {
     }
 
     fn parse_non_service<'a>(&self, stream: &'a [u8], message: &'a [u8]) -> Option<Event<'a>> {
+        // A truth line that cannot be read: which part, and why.
+        let rejected = |what, reason| Event::Rejected {
+            stream,
+            what,
+            metric: None,
+            reason,
+            text: message,
+        };
         if let Some(rest) = message.strip_prefix(AGENT_TURN_PREFIX.as_bytes()) {
             return Some(match parse_agent_turn(rest) {
                 Ok(truth) => Event::AgentTurn { stream, truth },
-                Err((what, reason)) => Event::Rejected {
-                    stream,
-                    what,
-                    metric: None,
-                    reason,
-                    text: message,
-                },
+                Err((what, reason)) => rejected(what, reason),
             });
         }
         if let Some(rest) = message.strip_prefix(AGENT_INTERRUPTION_PREFIX.as_bytes())
@@ -533,13 +535,7 @@ impl LineParser {
         {
             return Some(match parse_agent_interruption(rest) {
                 Ok(truth) => Event::AgentInterruption { stream, truth },
-                Err((what, reason)) => Event::Rejected {
-                    stream,
-                    what,
-                    metric: None,
-                    reason,
-                    text: message,
-                },
+                Err((what, reason)) => rejected(what, reason),
             });
         }
         if message.starts_with(USER_STOPPED_SPEAKING) {
